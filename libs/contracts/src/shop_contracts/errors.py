@@ -1,0 +1,172 @@
+"""Stable error codes, the problem+json body, and the exceptions product clients raise.
+
+Both ``LocalProductClient`` and ``HttpProductClient`` raise exactly these
+exceptions for the same situations; that is what makes the client switchable.
+"""
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable ``code`` of every problem response. Values never change."""
+
+    VALIDATION_ERROR = "validation_error"
+    MALFORMED_REQUEST = "malformed_request"
+    BODY_TOO_LARGE = "body_too_large"
+    NOT_AUTHENTICATED = "not_authenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    INTERNAL_ERROR = "internal_error"
+    PRODUCT_NOT_FOUND = "product_not_found"
+    SKU_ALREADY_EXISTS = "sku_already_exists"
+    BULK_IMPORT_TOO_LARGE = "bulk_import_too_large"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    RESERVATION_NOT_FOUND = "reservation_not_found"
+    RESERVATION_EXPIRED = "reservation_expired"
+    RESERVATION_RELEASED = "reservation_released"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
+    PRODUCTS_UNAVAILABLE = "products_unavailable"
+    ORDER_NOT_FOUND = "order_not_found"
+    INVALID_STATUS_TRANSITION = "invalid_status_transition"
+    PAYMENT_FAILED = "payment_failed"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+
+
+class InvalidParam(BaseModel):
+    """One rejected input field."""
+
+    name: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details body, with our stable ``code`` extension."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    code: ErrorCode
+    request_id: str | None = None
+    invalid_params: list[InvalidParam] | None = None
+    product_ids: list[UUID] | None = Field(
+        default=None, description="Products the problem is about (insufficient_stock, ...)"
+    )
+
+
+class DomainError(Exception):
+    """Base of errors that map to a problem response with a stable code."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
+    status: int = 500
+    title: str = "Internal error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+    def extensions(self) -> dict[str, Any]:
+        """Extra problem members for this error (JSON-ready)."""
+        return {}
+
+
+class ProductError(DomainError):
+    """Base of the errors a product client raises."""
+
+
+class ProductNotFound(ProductError):
+    """One or more products do not exist."""
+
+    code = ErrorCode.PRODUCT_NOT_FOUND
+    status = 404
+    title = "Product not found"
+
+    def __init__(self, product_ids: Sequence[UUID], detail: str | None = None) -> None:
+        self.product_ids = sorted(set(product_ids), key=str)
+        ids = ", ".join(str(i) for i in self.product_ids)
+        super().__init__(detail or f"Unknown product(s): {ids}")
+
+    def extensions(self) -> dict[str, Any]:
+        return {"product_ids": [str(i) for i in self.product_ids]}
+
+
+class InsufficientStock(ProductError):
+    """Not enough available stock for one or more requested lines."""
+
+    code = ErrorCode.INSUFFICIENT_STOCK
+    status = 409
+    title = "Insufficient stock"
+
+    def __init__(self, product_ids: Sequence[UUID], detail: str | None = None) -> None:
+        self.product_ids = sorted(set(product_ids), key=str)
+        ids = ", ".join(str(i) for i in self.product_ids)
+        super().__init__(detail or f"Not enough stock for product(s): {ids}")
+
+    def extensions(self) -> dict[str, Any]:
+        return {"product_ids": [str(i) for i in self.product_ids]}
+
+
+class ReservationNotFound(ProductError):
+    """No reservation with that id."""
+
+    code = ErrorCode.RESERVATION_NOT_FOUND
+    status = 404
+    title = "Reservation not found"
+
+    def __init__(self, reservation_id: UUID, detail: str | None = None) -> None:
+        self.reservation_id = reservation_id
+        super().__init__(detail or f"Reservation {reservation_id} does not exist")
+
+
+class ReservationExpired(ProductError):
+    """The hold lapsed before it was confirmed; its stock is (or will be) returned."""
+
+    code = ErrorCode.RESERVATION_EXPIRED
+    status = 409
+    title = "Reservation expired"
+
+    def __init__(self, reservation_id: UUID, detail: str | None = None) -> None:
+        self.reservation_id = reservation_id
+        super().__init__(detail or f"Reservation {reservation_id} has expired")
+
+
+class ReservationReleased(ProductError):
+    """Confirming a reservation that was already released."""
+
+    code = ErrorCode.RESERVATION_RELEASED
+    status = 409
+    title = "Reservation released"
+
+    def __init__(self, reservation_id: UUID, detail: str | None = None) -> None:
+        self.reservation_id = reservation_id
+        super().__init__(detail or f"Reservation {reservation_id} was released")
+
+
+class IdempotencyKeyReused(DomainError):
+    """The same idempotency / reservation key was sent with a different request body."""
+
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+    status = 422
+    title = "Idempotency key reused with a different request"
+
+
+class ProductsUnavailable(ProductError):
+    """The products service could not be reached or answered something unusable."""
+
+    code = ErrorCode.PRODUCTS_UNAVAILABLE
+    status = 503
+    title = "Products service unavailable"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

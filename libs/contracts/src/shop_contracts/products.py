@@ -1,0 +1,97 @@
+"""Product catalogue DTOs."""
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shop_contracts.money import CurrencyCode, MoneyAmount
+
+MAX_LOOKUP_IDS = 100
+
+
+class Product(BaseModel):
+    """A catalogue entry as consumers see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    sku: str
+    name: str
+    description: str
+    price: MoneyAmount
+    currency: CurrencyCode
+    stock_available: int = Field(ge=0)
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductCreate(BaseModel):
+    """Admin request to add a product."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    price: MoneyAmount = Field(ge=0)
+    currency: CurrencyCode = "EUR"
+    stock: int = Field(default=0, ge=0, le=1_000_000_000)
+
+
+class ProductUpdate(BaseModel):
+    """Admin partial update; stock changes go through stock adjustments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    price: MoneyAmount | None = Field(default=None, ge=0)
+    currency: CurrencyCode | None = None
+
+
+class StockAdjustment(BaseModel):
+    """Admin stock correction: positive adds units, negative removes available units."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delta: int = Field(ge=-1_000_000_000, le=1_000_000_000)
+    reason: str = Field(default="", max_length=500)
+
+
+class BulkImport(BaseModel):
+    """Admin bulk creation; the size cap comes from FEATURE_MAX_BULK_IMPORT_SIZE."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    products: list[ProductCreate] = Field(min_length=1)
+
+
+class BulkImportResult(BaseModel):
+    """Products created by a bulk import, in request order."""
+
+    created: list[Product]
+
+
+class ProductLookupRequest(BaseModel):
+    """Fetch many products in one call (no N+1 over HTTP)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[UUID] = Field(min_length=1, max_length=MAX_LOOKUP_IDS)
+
+
+class ProductLookup(BaseModel):
+    """Found products (in request order, duplicates collapsed) and the ids that do not exist."""
+
+    items: list[Product]
+    missing: list[UUID]
+
+
+class StockCheck(BaseModel):
+    """Whether ``requested`` units are available right now (nothing is held)."""
+
+    product_id: UUID
+    requested: int = Field(ge=1)
+    stock_available: int = Field(ge=0)
+    available: bool

@@ -1,0 +1,64 @@
+"""Stock reservation DTOs (try / confirm / cancel)."""
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shop_contracts.money import CurrencyCode, MoneyAmount
+
+MAX_RESERVATION_LINES = 50
+MAX_LINE_QUANTITY = 10_000
+
+
+class ReservationStatus(StrEnum):
+    """Lifecycle of a hold: held → confirmed | released | expired; confirmed → released."""
+
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+class ReservationLineRequest(BaseModel):
+    """One product and how many units to hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    product_id: UUID
+    quantity: int = Field(ge=1, le=MAX_LINE_QUANTITY)
+
+
+class ReservationRequest(BaseModel):
+    """Hold stock for all lines or none. The key makes the call idempotent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reservation_key: str = Field(min_length=1, max_length=200)
+    lines: list[ReservationLineRequest] = Field(min_length=1, max_length=MAX_RESERVATION_LINES)
+
+
+class ReservationLine(BaseModel):
+    """A held line with the product name and unit price at the time of the hold."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: UUID
+    quantity: int = Field(ge=1)
+    product_name: str
+    unit_price: MoneyAmount
+    currency: CurrencyCode
+
+
+class Reservation(BaseModel):
+    """A stock hold and its state."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    key: str
+    status: ReservationStatus
+    expires_at: datetime
+    created_at: datetime
+    lines: list[ReservationLine]

@@ -1,0 +1,44 @@
+"""Install the shared plumbing on a FastAPI app in one call."""
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from servicekit.health import ReadinessCheck, health_router
+from servicekit.http import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from servicekit.metrics import MetricsMiddleware, metrics_router
+from servicekit.problems import install_problem_handlers
+from servicekit.requestid import RequestIdMiddleware
+from servicekit.settings import ServiceSettings
+
+
+def install_plumbing(
+    app: FastAPI,
+    settings: ServiceSettings,
+    service: str,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+) -> None:
+    """Problem handlers, health, metrics, request id, security headers, body limit, CORS.
+
+    Middleware order (outermost first): request id → metrics → body limit →
+    security headers → CORS → app, so every response, even a 413, carries the
+    request id and is measured.
+    """
+    app.state.settings = settings
+    app.state.readiness = dict(readiness or {})
+    install_problem_handlers(app)
+    app.include_router(health_router())
+    app.include_router(metrics_router())
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Location", "Retry-After"],
+        )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, service=service)
+    app.add_middleware(RequestIdMiddleware)

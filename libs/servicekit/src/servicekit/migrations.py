@@ -1,0 +1,25 @@
+"""Run a service's alembic migrations programmatically (CLI, startup, tests)."""
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+
+def alembic_config(script_location: Path, database_url: str) -> Config:
+    """An alembic Config pointing at a service's migrations and a database."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(script_location: Path, database_url: str, revision: str = "head") -> None:
+    """Upgrade synchronously (call from a thread when an event loop is running)."""
+    command.upgrade(alembic_config(script_location, database_url), revision)
+
+
+async def upgrade_async(script_location: Path, database_url: str, revision: str = "head") -> None:
+    """Upgrade from async code without blocking the loop (env.py runs its own loop)."""
+    await asyncio.to_thread(upgrade, script_location, database_url, revision)

@@ -1,0 +1,68 @@
+"""Settings base shared by the services (``APP_`` prefix, ``.env``, secret checks)."""
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
+DEV_SERVICE_TOKEN = "dev-only-service-token-change-me"
+
+
+class Environment(StrEnum):
+    """Where the process runs; production tightens validation."""
+
+    DEVELOPMENT = "development"
+    TESTING = "testing"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: environment, database, auth secrets, HTTP limits."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="APP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./data/service.db"
+    db_pool_size: int = Field(default=10, ge=1, le=50)
+    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    db_echo: bool = False
+    run_migrations_on_startup: bool = False
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_algorithm: str = Field(default="HS256", pattern=r"^(HS256|HS384|HS512)$")
+    jwt_audience: str | None = None
+    service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
+
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=104_857_600)
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    log_json: bool = True
+
+    @property
+    def is_production(self) -> bool:
+        """True when running for real users."""
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def is_testing(self) -> bool:
+        """True under the test suite."""
+        return self.environment is Environment.TESTING
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Self:
+        if not self.is_production:
+            return self
+        weak = []
+        jwt_secret = self.jwt_secret.get_secret_value()
+        if jwt_secret == DEV_JWT_SECRET or len(jwt_secret) < 32:
+            weak.append("APP_JWT_SECRET")
+        token = self.service_token.get_secret_value()
+        if token == DEV_SERVICE_TOKEN or len(token) < 24:
+            weak.append("APP_SERVICE_TOKEN")
+        if weak:
+            raise ValueError("production refuses default or short secrets: " + ", ".join(weak))
+        return self
