@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from servicekit.metrics import MetricsMiddleware, metrics_router
-from servicekit.problems import install_problem_handlers
+from servicekit.problems import UnhandledErrorMiddleware, install_problem_handlers
 from servicekit.requestid import RequestIdMiddleware
 from servicekit.settings import ServiceSettings
 
@@ -21,7 +21,7 @@ def install_plumbing(
 ) -> None:
     """Problem handlers, health, metrics, request id, security headers, body limit, CORS.
 
-    Middleware order (outermost first): request id → metrics → body limit →
+    Middleware order (outermost first): request id → unhandled-error guard → metrics → body limit →
     security headers → CORS → app, so every response, even a 413, carries the
     request id and is measured.
     """
@@ -41,4 +41,5 @@ def install_plumbing(
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, service=service)
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.requestid import current_request_id
 from shop_contracts.errors import DomainError, ErrorCode, Problem, ProductsUnavailable
@@ -150,16 +151,46 @@ def _starlette_http(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-def _unhandled(request: Request, exc: Exception) -> ProblemResponse:
-    # Never leak internals: log with the request id, answer a bare 500.
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+def _internal_error(path: str) -> ProblemResponse:
     return problem_response(
         500,
         ErrorCode.INTERNAL_ERROR,
         "Internal error",
         "An unexpected error occurred; quote the request id when reporting it.",
-        instance=request.url.path,
+        instance=path,
     )
+
+
+class UnhandledErrorMiddleware:
+    """Turn an exception no handler took into a 500 problem, inside the request-id scope.
+
+    Starlette sends such errors to its outermost ServerErrorMiddleware, which
+    runs after the request id is gone; catching them here keeps the id in the
+    body, the header and the log line, and never leaks the exception text.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("unhandled error on %s %s", scope.get("method"), scope["path"])
+            if started:
+                raise
+            await _internal_error(scope["path"])(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -168,7 +199,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HttpProblem, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _starlette_http)
-    app.add_exception_handler(Exception, _unhandled)
 
 
 _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}

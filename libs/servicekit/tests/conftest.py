@@ -1,0 +1,73 @@
+"""A tiny app wired with the shared plumbing, for testing the plumbing itself."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
+
+from servicekit.app import install_plumbing
+from servicekit.deps import AdminPrincipal, CurrentPrincipal, ServiceCaller
+from servicekit.settings import Environment, ServiceSettings
+from shop_contracts.errors import InsufficientStock, ProductsUnavailable
+
+
+class Echo(BaseModel):
+    """Body of the echo endpoint."""
+
+    text: str
+    count: int
+
+
+def build_app(settings: ServiceSettings) -> FastAPI:
+    """An app with one route per plumbing behaviour under test."""
+    app = FastAPI()
+    router = APIRouter()
+
+    @router.post("/echo")
+    async def echo(body: Echo) -> Echo:
+        return body
+
+    @router.get("/me")
+    async def me(principal: CurrentPrincipal) -> dict[str, object]:
+        return {"user_id": principal.user_id, "roles": sorted(principal.roles)}
+
+    @router.get("/admin")
+    async def admin(principal: AdminPrincipal) -> dict[str, str]:
+        return {"user_id": principal.user_id}
+
+    @router.get("/internal", dependencies=[ServiceCaller])
+    async def internal() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    @router.get("/stock")
+    async def stock() -> None:
+        raise InsufficientStock([])
+
+    @router.get("/down")
+    async def down() -> None:
+        raise ProductsUnavailable("products is down", retry_after=7)
+
+    app.include_router(router)
+    install_plumbing(app, settings, "kit-test")
+    return app
+
+
+@pytest.fixture
+def settings() -> ServiceSettings:
+    """Testing settings with a small body limit."""
+    return ServiceSettings(environment=Environment.TESTING, max_body_bytes=2048, log_json=True)
+
+
+@pytest.fixture
+async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client bound to the plumbing app in-process."""
+    app = build_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http

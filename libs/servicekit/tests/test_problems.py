@@ -1,0 +1,56 @@
+"""Every error path answers problem+json with a stable code."""
+
+import httpx
+
+from servicekit.problems import PROBLEM_MEDIA_TYPE
+
+
+async def test_validation_error_names_the_field(client: httpx.AsyncClient) -> None:
+    response = await client.post("/echo", json={"text": "x", "count": "many"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert body["invalid_params"][0]["name"] == "count"
+
+
+async def test_malformed_json_is_400_not_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/echo", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"
+
+
+async def test_unknown_route_is_problem_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nope")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+async def test_wrong_method_is_problem_405(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/echo")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+async def test_unhandled_error_is_500_without_internals(client: httpx.AsyncClient) -> None:
+    response = await client.get("/boom")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "internal_error"
+    assert "secret internals" not in response.text
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+async def test_domain_error_carries_code_and_status(client: httpx.AsyncClient) -> None:
+    response = await client.get("/stock")
+    assert response.status_code == 409
+    assert response.json()["code"] == "insufficient_stock"
+
+
+async def test_products_unavailable_is_503_with_retry_after(client: httpx.AsyncClient) -> None:
+    response = await client.get("/down")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "7"
+    assert response.json()["code"] == "products_unavailable"
