@@ -1,0 +1,1 @@
+"""Developer and CI tooling that is not part of any service."""
