@@ -1,0 +1,97 @@
+"""Orders settings (``APP_`` prefix) and feature flags (``FEATURE_`` prefix)."""
+
+from enum import StrEnum
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from servicekit.settings import ServiceSettings
+
+
+class ProductsClientMode(StrEnum):
+    """Which ``ProductServiceClient`` the composition root builds."""
+
+    LOCAL = "local"
+    HTTP = "http"
+    SHADOW = "shadow"
+
+
+class HttpTransport(StrEnum):
+    """The httpx transport under ``HttpProductClient`` (see docs/adr)."""
+
+    HTTPX = "httpx"
+    AIOHTTP = "aiohttp"
+
+
+class NotificationsBackend(StrEnum):
+    """Where order e-mails go."""
+
+    LOG = "log"
+    SENDGRID = "sendgrid"
+
+
+class PaymentsBackend(StrEnum):
+    """Who charges the customer."""
+
+    FAKE = "fake"
+    STRIPE = "stripe"
+
+
+class Settings(ServiceSettings):
+    """Everything the orders process reads from the environment."""
+
+    database_url: str = "sqlite+aiosqlite:///./data/orders.db"
+    read_database_url: str | None = Field(
+        default=None, description="Read-side database (replica); defaults to database_url"
+    )
+
+    products_client: ProductsClientMode = ProductsClientMode.LOCAL
+    # local / shadow: the products database the in-process facade uses
+    products_database_url: str = "sqlite+aiosqlite:///./data/products.db"
+    products_reservation_ttl_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    products_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3_600)
+    run_products_sweeper: bool = True
+    # http / shadow: the separately deployed products service
+    products_url: str = "http://127.0.0.1:8001"
+    products_transport: HttpTransport = HttpTransport.AIOHTTP
+    products_connect_timeout: float = Field(default=1.0, gt=0, le=30)
+    products_read_timeout: float = Field(default=2.0, gt=0, le=60)
+    products_pool_timeout: float = Field(default=1.0, gt=0, le=30)
+    products_deadline_seconds: float = Field(
+        default=5.0, gt=0, le=120, description="Overall budget per call, retries included"
+    )
+    products_max_attempts: int = Field(default=3, ge=1, le=10)
+    products_retry_initial_backoff: float = Field(default=0.05, ge=0, le=5)
+    products_retry_max_backoff: float = Field(default=0.5, ge=0, le=30)
+    products_max_connections: int = Field(default=100, ge=1, le=1_000)
+    products_breaker_failure_threshold: int = Field(default=5, ge=1, le=1_000)
+    products_breaker_reset_seconds: float = Field(default=5.0, gt=0, le=600)
+    shadow_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+
+    reconcile_interval_seconds: float = Field(default=5.0, gt=0, le=3_600)
+    outbox_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    outbox_max_attempts: int = Field(default=5, ge=1, le=100)
+
+    notifications_backend: NotificationsBackend = NotificationsBackend.LOG
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_url: str = "https://api.sendgrid.com/v3/mail/send"
+    sendgrid_from_email: str = "orders@example.com"
+    payments_backend: PaymentsBackend = PaymentsBackend.FAKE
+    stripe_api_key: SecretStr | None = None
+    stripe_url: str = "https://api.stripe.com/v1"
+
+    @property
+    def effective_read_database_url(self) -> str:
+        """The read-side database URL (falls back to the primary)."""
+        return self.read_database_url or self.database_url
+
+
+class FeatureFlags(BaseSettings):
+    """Behaviour switches (``FEATURE_`` prefix)."""
+
+    model_config = SettingsConfigDict(env_prefix="FEATURE_", env_file=".env", extra="ignore")
+
+    confirmation_email: bool = Field(
+        default=True, description="Send the order-confirmation e-mail on OrderPlaced"
+    )
+    max_items_per_order: int = Field(default=50, ge=1, le=50)
