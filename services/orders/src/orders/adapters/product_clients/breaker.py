@@ -1,0 +1,135 @@
+"""A small asyncio circuit breaker for calls to the products service (see ADR 0003).
+
+closed → open after ``failure_threshold`` consecutive failures; open fails fast
+with ``ProductsUnavailable`` (``retry_after`` = seconds left, rounded up) and no
+network call; after ``reset_seconds`` it turns half-open and lets exactly one
+probe through at a time; the probe's success closes it, its failure re-opens it.
+
+Async-safe because every state change is synchronous (no ``await`` inside), so
+no two coroutines of one event loop can interleave inside a transition. It is
+not meant to be shared across threads.
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+
+from orders.adapters.product_clients.metrics import BREAKER_STATE, BREAKER_TRANSITIONS
+from shop_contracts.errors import ProductsUnavailable
+
+Clock = Callable[[], float]
+
+
+class BreakerState(IntEnum):
+    """The breaker's state; the value is what the state gauge reports."""
+
+    CLOSED = 0
+    OPEN = 1
+    HALF_OPEN = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """Leave to make one call; hand it back with the call's verdict."""
+
+    generation: int
+    probe: bool
+
+
+class CircuitBreaker:
+    """Fail fast while products is unhealthy; probe once in a while to notice recovery."""
+
+    def __init__(
+        self,
+        failure_threshold: int,
+        reset_seconds: float,
+        *,
+        name: str = "products",
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if failure_threshold < 1:
+            raise ValueError("failure_threshold must be at least 1")
+        if reset_seconds <= 0:
+            raise ValueError("reset_seconds must be positive")
+        self._threshold = failure_threshold
+        self._reset_seconds = reset_seconds
+        self._name = name
+        self._clock = clock
+        self._state = BreakerState.CLOSED
+        # Bumped on every transition so verdicts of calls admitted under an
+        # earlier state (e.g. a slow call that started before the breaker
+        # opened) cannot close or trip the breaker after the fact.
+        self._generation = 0
+        self._failures = 0
+        self._opened_at = 0.0
+        self._probe_in_flight = False
+        BREAKER_STATE.labels(name).set(BreakerState.CLOSED)
+
+    @property
+    def state(self) -> BreakerState:
+        """The current state (an open breaker past its reset time still reads open)."""
+        return self._state
+
+    @property
+    def name(self) -> str:
+        """The ``breaker`` label of this breaker's metrics."""
+        return self._name
+
+    def acquire(self) -> Permit:
+        """Leave for one call, or ``ProductsUnavailable`` at once when the circuit is open."""
+        if self._state is BreakerState.CLOSED:
+            return Permit(self._generation, probe=False)
+        if self._state is BreakerState.OPEN:
+            remaining = self._opened_at + self._reset_seconds - self._clock()
+            if remaining > 0:
+                raise ProductsUnavailable(
+                    "products circuit is open; failing fast", retry_after=_ceil_seconds(remaining)
+                )
+            self._transition(BreakerState.HALF_OPEN)
+        if self._probe_in_flight:
+            raise ProductsUnavailable(
+                "products circuit is half-open and a probe is in flight", retry_after=1
+            )
+        self._probe_in_flight = True
+        return Permit(self._generation, probe=True)
+
+    def record_success(self, permit: Permit) -> None:
+        """The call got an answer from a healthy service (including domain errors)."""
+        if permit.generation != self._generation:
+            return
+        if permit.probe:
+            self._transition(BreakerState.CLOSED)
+        else:
+            self._failures = 0
+
+    def record_failure(self, permit: Permit) -> None:
+        """The call failed in a way that says products is unhealthy."""
+        if permit.generation != self._generation:
+            return
+        if permit.probe:
+            self._transition(BreakerState.OPEN)
+            return
+        self._failures += 1
+        if self._failures >= self._threshold:
+            self._transition(BreakerState.OPEN)
+
+    def abandon(self, permit: Permit) -> None:
+        """The call ended without a verdict (cancelled); free the probe slot if it held it."""
+        if permit.probe and permit.generation == self._generation:
+            self._probe_in_flight = False
+
+    def _transition(self, state: BreakerState) -> None:
+        self._state = state
+        self._generation += 1
+        self._failures = 0
+        self._probe_in_flight = False
+        if state is BreakerState.OPEN:
+            self._opened_at = self._clock()
+        BREAKER_STATE.labels(self._name).set(state)
+        BREAKER_TRANSITIONS.labels(self._name, state.name.lower()).inc()
+
+
+def _ceil_seconds(seconds: float) -> int:
+    return max(1, math.ceil(seconds))

@@ -1,0 +1,92 @@
+"""Prometheus metrics of the product clients (http, shadow, breaker).
+
+Metric objects live at module level because prometheus-client's registry is
+process-global: defining them twice (one per client instance) would raise.
+"""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from shop_contracts.errors import DomainError
+
+PRODUCT_CLIENT_CALL_SECONDS = Histogram(
+    "orders_product_client_call_duration_seconds",
+    "Product client call latency (retries included) by mode, method and outcome",
+    ["mode", "method", "outcome"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+PRODUCT_CLIENT_RETRIES = Counter(
+    "orders_product_client_retries_total",
+    "Retried attempts of HTTP product client calls by method and reason",
+    ["method", "reason"],
+)
+BREAKER_STATE = Gauge(
+    "orders_product_client_breaker_state",
+    "Circuit breaker state: 0 closed, 1 open, 2 half-open",
+    ["breaker"],
+)
+BREAKER_TRANSITIONS = Counter(
+    "orders_product_client_breaker_transitions_total",
+    "Circuit breaker state changes by the state entered",
+    ["breaker", "state"],
+)
+SHADOW_COMPARISONS = Counter(
+    "orders_product_client_shadow_comparisons_total",
+    "Shadow reads by method and result (match, mismatch, candidate_error, "
+    "candidate_timeout, skipped)",
+    ["method", "result"],
+)
+SHADOW_LATENCY_DELTA_SECONDS = Histogram(
+    "orders_product_client_shadow_latency_delta_seconds",
+    "Candidate minus primary latency of shadowed reads (negative: candidate faster)",
+    ["method"],
+    buckets=(
+        -1,
+        -0.25,
+        -0.1,
+        -0.05,
+        -0.025,
+        -0.01,
+        -0.005,
+        -0.001,
+        0,
+        0.001,
+        0.005,
+        0.01,
+        0.025,
+        0.05,
+        0.1,
+        0.25,
+        1,
+    ),
+)
+
+
+def outcome_of(exc: BaseException | None) -> str:
+    """A bounded label for how a call ended: ``ok``, a problem code, or ``error``."""
+    if exc is None:
+        return "ok"
+    if isinstance(exc, DomainError):
+        return exc.code.value
+    return "error"
+
+
+@contextmanager
+def observe_call(mode: str, method: str) -> Iterator[None]:
+    """Record one product client call's latency under its outcome."""
+    start = time.perf_counter()
+    error: BaseException | None = None
+    try:
+        yield
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        outcome = "cancelled" if isinstance(error, asyncio.CancelledError) else outcome_of(error)
+        PRODUCT_CLIENT_CALL_SECONDS.labels(mode, method, outcome).observe(
+            time.perf_counter() - start
+        )

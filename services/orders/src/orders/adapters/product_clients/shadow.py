@@ -1,0 +1,232 @@
+"""``ShadowProductClient``: prove the HTTP client against the local one before cut-over.
+
+The primary (local) client is authoritative: callers get its result, as soon
+as it is ready. Reads are also sent to the candidate (HTTP) in a background
+task bounded by ``timeout``; when both are done the results are compared
+field by field (or, for errors, by exception type and attributes) and the
+verdict goes to Prometheus and a structured log line. Writes go to the
+primary only, so nothing is ever reserved, confirmed or released twice.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+
+from orders.adapters.product_clients.metrics import (
+    SHADOW_COMPARISONS,
+    SHADOW_LATENCY_DELTA_SECONDS,
+)
+from orders.domain.product_client import ProductServiceClient
+from shop_contracts.errors import DomainError, ProductsUnavailable
+from shop_contracts.products import Product, ProductLookup, StockCheck
+from shop_contracts.reservations import Reservation, ReservationLineRequest
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+Read = Callable[[ProductServiceClient], Awaitable[T]]
+
+# Exception attributes that identify a domain error; ``detail`` is prose and
+# may legitimately differ between the two sides.
+_ERROR_ATTRIBUTES = ("product_ids", "reservation_id")
+_MAX_REPORTED_FIELDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """How one side of a shadowed read ended, and how long it took."""
+
+    value: BaseModel | None
+    error: BaseException | None
+    seconds: float
+
+
+class ShadowProductClient:
+    """Primary answers; reads are mirrored to the candidate and compared in the background."""
+
+    def __init__(
+        self,
+        primary: ProductServiceClient,
+        candidate: ProductServiceClient,
+        timeout: float,
+        *,
+        max_in_flight: int = 100,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self._primary = primary
+        self._candidate = candidate
+        self._timeout = timeout
+        self._max_in_flight = max_in_flight
+        # Strong references: the event loop keeps only weak ones to tasks.
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def pending_comparisons(self) -> int:
+        """Shadow reads whose comparison has not finished yet."""
+        return len(self._tasks)
+
+    async def get_product(self, product_id: UUID) -> Product:
+        """One product, from the primary."""
+        return await self._read("get_product", lambda c: c.get_product(product_id))
+
+    async def lookup_products(self, product_ids: Sequence[UUID]) -> ProductLookup:
+        """Many products, from the primary."""
+        return await self._read("lookup_products", lambda c: c.lookup_products(product_ids))
+
+    async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck:
+        """Stock availability, from the primary."""
+        return await self._read("check_stock", lambda c: c.check_stock(product_id, quantity))
+
+    async def get_reservation(self, reservation_id: UUID) -> Reservation:
+        """A reservation's state, from the primary."""
+        return await self._read("get_reservation", lambda c: c.get_reservation(reservation_id))
+
+    async def reserve(
+        self, reservation_key: str, lines: Sequence[ReservationLineRequest]
+    ) -> Reservation:
+        """Write: primary only."""
+        return await self._primary.reserve(reservation_key, lines)
+
+    async def confirm(self, reservation_id: UUID) -> Reservation:
+        """Write: primary only."""
+        return await self._primary.confirm(reservation_id)
+
+    async def release(self, reservation_id: UUID) -> Reservation:
+        """Write: primary only."""
+        return await self._primary.release(reservation_id)
+
+    async def aclose(self) -> None:
+        """Cancel comparisons still running and wait for them (call on shutdown)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, method: str, read: Read[T]) -> T:
+        if len(self._tasks) >= self._max_in_flight:
+            SHADOW_COMPARISONS.labels(method, "skipped").inc()
+            return await read(self._primary)
+        primary_done: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._shadow(method, read, primary_done))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        start = time.perf_counter()
+        try:
+            result = await read(self._primary)
+        except BaseException as exc:
+            primary_done.set_result(_Outcome(None, exc, time.perf_counter() - start))
+            raise
+        primary_done.set_result(_Outcome(result, None, time.perf_counter() - start))
+        return result
+
+    async def _shadow(
+        self, method: str, read: Read[Any], primary_done: asyncio.Future[_Outcome]
+    ) -> None:
+        start = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._timeout):
+                value = await read(self._candidate)
+            candidate = _Outcome(value, None, time.perf_counter() - start)
+        except TimeoutError:
+            candidate = _Outcome(None, TimeoutError(), time.perf_counter() - start)
+        except Exception as exc:
+            candidate = _Outcome(None, exc, time.perf_counter() - start)
+        primary = await primary_done
+        if isinstance(primary.error, asyncio.CancelledError):
+            return  # the caller gave up; there is nothing authoritative to compare with
+        self._judge(method, primary, candidate)
+
+    def _judge(self, method: str, primary: _Outcome, candidate: _Outcome) -> None:
+        if isinstance(candidate.error, TimeoutError):
+            self._report(method, "candidate_timeout", primary, candidate)
+            return
+        if isinstance(candidate.error, ProductsUnavailable) or (
+            candidate.error is not None and not _is_domain_answer(candidate.error)
+        ):
+            self._report(method, "candidate_error", primary, candidate)
+            return
+        SHADOW_LATENCY_DELTA_SECONDS.labels(method).observe(candidate.seconds - primary.seconds)
+        differences = _differences(primary, candidate)
+        self._report(
+            method, "mismatch" if differences else "match", primary, candidate, differences
+        )
+
+    def _report(
+        self,
+        method: str,
+        result: str,
+        primary: _Outcome,
+        candidate: _Outcome,
+        differences: list[str] | None = None,
+    ) -> None:
+        SHADOW_COMPARISONS.labels(method, result).inc()
+        if result == "match":
+            return
+        logger.warning(
+            "shadow product client %s on %s",
+            result,
+            method,
+            extra={
+                "shadow_method": method,
+                "shadow_result": result,
+                "shadow_differences": differences or [],
+                "primary_error": _describe(primary.error),
+                "candidate_error": _describe(candidate.error),
+                "primary_seconds": round(primary.seconds, 6),
+                "candidate_seconds": round(candidate.seconds, 6),
+            },
+        )
+
+
+def _is_domain_answer(exc: BaseException) -> bool:
+    """An exception the contract defines (comparable), as opposed to a candidate bug."""
+    return isinstance(exc, DomainError | ValidationError)
+
+
+def _differences(primary: _Outcome, candidate: _Outcome) -> list[str]:
+    """Dotted paths that differ; an empty list means the two answers agree."""
+    if primary.error is not None or candidate.error is not None:
+        return _error_differences(primary.error, candidate.error)
+    assert primary.value is not None
+    assert candidate.value is not None
+    found: list[str] = []
+    _diff(primary.value.model_dump(mode="json"), candidate.value.model_dump(mode="json"), "", found)
+    return found[:_MAX_REPORTED_FIELDS]
+
+
+def _error_differences(primary: BaseException | None, candidate: BaseException | None) -> list[str]:
+    if primary is None or candidate is None:
+        return ["<outcome>: value vs error" if primary is None else "<outcome>: error vs value"]
+    if type(primary) is not type(candidate):
+        return [f"<error>: {type(primary).__name__} vs {type(candidate).__name__}"]
+    return [
+        f"<error>.{name}"
+        for name in _ERROR_ATTRIBUTES
+        if getattr(primary, name, None) != getattr(candidate, name, None)
+    ]
+
+
+def _diff(primary: Any, candidate: Any, path: str, found: list[str]) -> None:
+    if len(found) >= _MAX_REPORTED_FIELDS:
+        return
+    if isinstance(primary, dict) and isinstance(candidate, dict):
+        for key in sorted(primary.keys() | candidate.keys()):
+            _diff(primary.get(key), candidate.get(key), f"{path}.{key}" if path else key, found)
+    elif (
+        isinstance(primary, list) and isinstance(candidate, list) and len(primary) == len(candidate)
+    ):
+        for index, (left, right) in enumerate(zip(primary, candidate, strict=True)):
+            _diff(left, right, f"{path}[{index}]", found)
+    elif primary != candidate:
+        found.append(path or "<value>")
+
+
+def _describe(error: BaseException | None) -> str | None:
+    return None if error is None else f"{type(error).__name__}: {error}"
