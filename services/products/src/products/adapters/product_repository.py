@@ -1,0 +1,130 @@
+"""Products in SQL. Stock moves by conditional UPDATE, never read-then-write."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from products.adapters.conflict import insert_or_ignore
+from products.adapters.money import from_minor, to_minor
+from products.adapters.tables import products
+from products.domain.product import Product
+
+
+def _to_product(row: Row[Any]) -> Product:
+    return Product(
+        id=row.id,
+        sku=row.sku,
+        name=row.name,
+        description=row.description,
+        price=from_minor(row.price_minor),
+        currency=row.currency,
+        stock_available=row.stock,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _matches(query: str | None) -> ColumnElement[bool] | None:
+    if not query:
+        return None
+    # autoescape: a user's % or _ is a literal character, not a wildcard.
+    return or_(
+        products.c.name.icontains(query, autoescape=True),
+        products.c.sku.icontains(query, autoescape=True),
+    )
+
+
+class SqlProductRepository:
+    """``ProductRepository`` over one SQLAlchemy session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, product_id: UUID) -> Product | None:
+        row = (
+            await self._session.execute(select(products).where(products.c.id == product_id))
+        ).first()
+        return None if row is None else _to_product(row)
+
+    async def get_many(self, product_ids: Sequence[UUID]) -> dict[UUID, Product]:
+        if not product_ids:
+            return {}
+        rows = await self._session.execute(
+            select(products).where(products.c.id.in_(set(product_ids)))
+        )
+        return {row.id: _to_product(row) for row in rows}
+
+    async def search(self, query: str | None, offset: int, limit: int) -> tuple[list[Product], int]:
+        condition = _matches(query)
+        page = select(products).order_by(products.c.sku).offset(offset).limit(limit)
+        count = select(func.count()).select_from(products)
+        if condition is not None:
+            page = page.where(condition)
+            count = count.where(condition)
+        rows = await self._session.execute(page)
+        total = (await self._session.execute(count)).scalar_one()
+        return [_to_product(row) for row in rows], total
+
+    async def add(self, product: Product) -> bool:
+        statement = (
+            insert_or_ignore(self._session, products)
+            .values(
+                id=product.id,
+                sku=product.sku,
+                name=product.name,
+                description=product.description,
+                price_minor=to_minor(product.price),
+                currency=product.currency,
+                stock=product.stock_available,
+                created_at=product.created_at,
+                updated_at=product.updated_at,
+            )
+            .returning(products.c.id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
+    async def update(self, product: Product) -> None:
+        await self._session.execute(
+            update(products)
+            .where(products.c.id == product.id)
+            .values(
+                name=product.name,
+                description=product.description,
+                price_minor=to_minor(product.price),
+                currency=product.currency,
+                updated_at=product.updated_at,
+            )
+        )
+
+    async def take_stock(self, product_id: UUID, quantity: int) -> bool:
+        # One statement decides and decrements; PostgreSQL re-checks the WHERE
+        # after waiting on a concurrent writer's row lock, so it can never oversell.
+        statement = (
+            update(products)
+            .where(products.c.id == product_id, products.c.stock >= quantity)
+            .values(stock=products.c.stock - quantity)
+            .returning(products.c.id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
+    async def put_back_stock(self, product_id: UUID, quantity: int) -> None:
+        await self._session.execute(
+            update(products)
+            .where(products.c.id == product_id)
+            .values(stock=products.c.stock + quantity)
+        )
+
+    async def adjust_stock(self, product_id: UUID, delta: int, now: datetime) -> Product | None:
+        statement = (
+            update(products)
+            .where(products.c.id == product_id, products.c.stock + delta >= 0)
+            .values(stock=products.c.stock + delta, updated_at=now)
+            .returning(*products.c)
+        )
+        row = (await self._session.execute(statement)).first()
+        return None if row is None else _to_product(row)

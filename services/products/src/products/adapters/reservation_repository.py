@@ -1,0 +1,126 @@
+"""Reservations in SQL. Status changes are conditional UPDATEs, so each happens once."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from products.adapters.conflict import insert_or_ignore
+from products.adapters.money import from_minor, to_minor
+from products.adapters.tables import reservation_lines, reservations
+from products.domain.reservation import Reservation, ReservationLine, ReservationStatus
+
+
+def _to_line(row: Row[Any]) -> ReservationLine:
+    return ReservationLine(
+        product_id=row.product_id,
+        quantity=row.quantity,
+        product_name=row.product_name,
+        unit_price=from_minor(row.unit_price_minor),
+        currency=row.currency,
+    )
+
+
+class SqlReservationRepository:
+    """``ReservationRepository`` over one SQLAlchemy session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_if_key_free(self, reservation: Reservation) -> bool:
+        # ON CONFLICT DO NOTHING on the unique key: on PostgreSQL a concurrent
+        # insert of the same key waits for the first to commit, then does nothing.
+        claim = (
+            insert_or_ignore(self._session, reservations)
+            .values(
+                id=reservation.id,
+                reservation_key=reservation.key,
+                request_hash=reservation.request_hash,
+                status=reservation.status.value,
+                expires_at=reservation.expires_at,
+                created_at=reservation.created_at,
+                updated_at=reservation.created_at,
+            )
+            .returning(reservations.c.id)
+        )
+        if (await self._session.execute(claim)).first() is None:
+            return False
+        await self._session.execute(
+            insert(reservation_lines),
+            [
+                {
+                    "reservation_id": reservation.id,
+                    "product_id": line.product_id,
+                    "quantity": line.quantity,
+                    "product_name": line.product_name,
+                    "unit_price_minor": to_minor(line.unit_price),
+                    "currency": line.currency,
+                }
+                for line in reservation.lines
+            ],
+        )
+        return True
+
+    async def get(self, reservation_id: UUID) -> Reservation | None:
+        return await self._one(reservations.c.id == reservation_id)
+
+    async def get_by_key(self, key: str) -> Reservation | None:
+        return await self._one(reservations.c.reservation_key == key)
+
+    async def _one(self, condition: ColumnElement[bool]) -> Reservation | None:
+        row = (await self._session.execute(select(reservations).where(condition))).first()
+        if row is None:
+            return None
+        lines = await self._session.execute(
+            select(reservation_lines)
+            .where(reservation_lines.c.reservation_id == row.id)
+            .order_by(reservation_lines.c.product_id)
+        )
+        return Reservation(
+            id=row.id,
+            key=row.reservation_key,
+            request_hash=row.request_hash,
+            status=ReservationStatus(row.status),
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+            lines=tuple(_to_line(line) for line in lines),
+        )
+
+    async def change_status(
+        self,
+        reservation_id: UUID,
+        from_statuses: frozenset[ReservationStatus],
+        to_status: ReservationStatus,
+        now: datetime,
+        *,
+        lapsed: bool | None = None,
+    ) -> bool:
+        statement = (
+            update(reservations)
+            .where(
+                reservations.c.id == reservation_id,
+                reservations.c.status.in_([s.value for s in from_statuses]),
+            )
+            .values(status=to_status.value, updated_at=now)
+            .returning(reservations.c.id)
+        )
+        if lapsed is True:
+            statement = statement.where(reservations.c.expires_at <= now)
+        elif lapsed is False:
+            statement = statement.where(reservations.c.expires_at > now)
+        return (await self._session.execute(statement)).first() is not None
+
+    async def lapsed_ids(self, now: datetime, limit: int) -> list[UUID]:
+        rows = await self._session.execute(
+            select(reservations.c.id)
+            .where(
+                reservations.c.status == ReservationStatus.HELD.value,
+                reservations.c.expires_at <= now,
+            )
+            .order_by(reservations.c.expires_at)
+            .limit(limit)
+        )
+        return list(rows.scalars())

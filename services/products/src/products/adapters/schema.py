@@ -1,0 +1,13 @@
+"""Where the products migrations live, and how to apply them."""
+
+from pathlib import Path
+
+from servicekit.migrations import upgrade_async
+
+# Inside the package so an installed wheel (Docker) still finds them.
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+async def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Bring the products schema at ``database_url`` up to ``revision``."""
+    await upgrade_async(MIGRATIONS_DIR, database_url, revision)

@@ -1,0 +1,65 @@
+"""The SQLAlchemy unit of work: one session, one transaction."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from products.adapters.product_repository import SqlProductRepository
+from products.adapters.reservation_repository import SqlReservationRepository
+from shop_contracts.errors import ProductsUnavailable
+
+
+def _database_unreachable(error: BaseException) -> bool:
+    """Failures that mean "try again later", as opposed to bugs or constraint violations."""
+    if isinstance(error, sa_exc.DBAPIError):
+        return error.connection_invalidated or isinstance(
+            error, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return isinstance(error, sa_exc.TimeoutError | OSError)
+
+
+class SqlAlchemyUnitOfWork:
+    """``UnitOfWork`` over a session; database outages surface as ``ProductsUnavailable``.
+
+    Translating here means the HTTP API answers 503 + Retry-After and the
+    in-process facade raises the same exception the HTTP client would.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside its 'async with' block")
+        return self._session
+
+    @property
+    def products(self) -> SqlProductRepository:
+        return SqlProductRepository(self.session)
+
+    @property
+    def reservations(self) -> SqlReservationRepository:
+        return SqlReservationRepository(self.session)
+
+    async def __aenter__(self) -> Self:
+        self._session = self._sessions()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self.session, None
+        # Closing rolls back whatever was not committed.
+        await session.close()
+        if exc is not None and _database_unreachable(exc):
+            raise ProductsUnavailable("The products database is unavailable") from exc
+
+    async def commit(self) -> None:
+        await self.session.commit()

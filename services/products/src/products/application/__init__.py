@@ -1,0 +1,1 @@
+"""Use cases of the products service: commands, queries and their handlers."""

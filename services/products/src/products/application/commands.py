@@ -1,0 +1,66 @@
+"""Write-side requests: what a caller asks the products service to change."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from products.domain.product import ProductChanges
+from products.domain.reservation import LineRequest
+
+
+@dataclass(frozen=True, slots=True)
+class CreateProduct:
+    """Add a product to the catalogue with an initial available stock."""
+
+    sku: str
+    name: str
+    description: str
+    price: Decimal
+    currency: str
+    stock: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProduct:
+    """Change catalogue fields of a product."""
+
+    product_id: UUID
+    changes: ProductChanges
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustStock:
+    """Correct the available stock by ``delta`` units (never below zero)."""
+
+    product_id: UUID
+    delta: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProducts:
+    """Create many products at once, all or none."""
+
+    products: tuple[CreateProduct, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveStock:
+    """Hold stock for every line or none; the key makes the request idempotent."""
+
+    key: str
+    lines: tuple[LineRequest, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmReservation:
+    """Make a hold permanent."""
+
+    reservation_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseReservation:
+    """Give a hold's stock back."""
+
+    reservation_id: UUID

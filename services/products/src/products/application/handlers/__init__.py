@@ -1,0 +1,1 @@
+"""Command and query handlers: plain functions taking their collaborators explicitly."""

@@ -1,0 +1,43 @@
+"""Domain objects → wire DTOs, written once so HTTP and the in-process facade agree."""
+
+from products.domain.product import Product
+from products.domain.reservation import Reservation
+from shop_contracts import products as dto
+from shop_contracts import reservations as rdto
+from shop_contracts.money import quantize
+
+
+def product_view(product: Product) -> dto.Product:
+    """The public shape of a product."""
+    return dto.Product(
+        id=product.id,
+        sku=product.sku,
+        name=product.name,
+        description=product.description,
+        price=quantize(product.price),
+        currency=product.currency,
+        stock_available=product.stock_available,
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+    )
+
+
+def reservation_view(reservation: Reservation) -> rdto.Reservation:
+    """The public shape of a reservation."""
+    return rdto.Reservation(
+        id=reservation.id,
+        key=reservation.key,
+        status=reservation.status,
+        expires_at=reservation.expires_at,
+        created_at=reservation.created_at,
+        lines=[
+            rdto.ReservationLine(
+                product_id=line.product_id,
+                quantity=line.quantity,
+                product_name=line.product_name,
+                unit_price=quantize(line.unit_price),
+                currency=line.currency,
+            )
+            for line in reservation.lines
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Products domain: catalogue entries, stock reservations, their rules and ports."""

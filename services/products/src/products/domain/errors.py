@@ -1,0 +1,54 @@
+"""Errors the products domain raises.
+
+The ones that cross the service boundary come from ``shop_contracts`` so the
+local and HTTP product clients raise the very same classes; the admin-only
+ones are defined here because no consumer ever sees them.
+"""
+
+from shop_contracts.errors import (
+    DomainError,
+    ErrorCode,
+    IdempotencyKeyReused,
+    InsufficientStock,
+    ProductNotFound,
+    ReservationExpired,
+    ReservationNotFound,
+    ReservationReleased,
+)
+
+__all__ = [
+    "BulkImportTooLarge",
+    "DomainError",
+    "IdempotencyKeyReused",
+    "InsufficientStock",
+    "ProductNotFound",
+    "ReservationExpired",
+    "ReservationNotFound",
+    "ReservationReleased",
+    "SkuAlreadyExists",
+]
+
+
+class SkuAlreadyExists(DomainError):
+    """Another product already uses this SKU."""
+
+    code = ErrorCode.SKU_ALREADY_EXISTS
+    status = 409
+    title = "SKU already exists"
+
+    def __init__(self, sku: str) -> None:
+        self.sku = sku
+        super().__init__(f"A product with SKU {sku!r} already exists")
+
+
+class BulkImportTooLarge(DomainError):
+    """A bulk import larger than the configured cap."""
+
+    code = ErrorCode.BULK_IMPORT_TOO_LARGE
+    status = 413
+    title = "Bulk import too large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"{size} products in one import; the limit is {limit}")

@@ -1,0 +1,81 @@
+"""Repository ports the application layer needs; adapters implement them."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from products.domain.product import Product
+from products.domain.reservation import Reservation, ReservationStatus
+
+
+class ProductRepository(Protocol):
+    """Catalogue storage. Stock changes are conditional so they are safe under concurrency."""
+
+    async def get(self, product_id: UUID) -> Product | None:
+        """One product, or ``None``."""
+        ...
+
+    async def get_many(self, product_ids: Sequence[UUID]) -> dict[UUID, Product]:
+        """The products that exist among ``product_ids``, by id."""
+        ...
+
+    async def search(self, query: str | None, offset: int, limit: int) -> tuple[list[Product], int]:
+        """A page of products whose name or SKU contains ``query``, and the total count."""
+        ...
+
+    async def add(self, product: Product) -> bool:
+        """Insert a product; ``False`` (and nothing written) if its SKU is taken."""
+        ...
+
+    async def update(self, product: Product) -> None:
+        """Store changed catalogue fields (never stock)."""
+        ...
+
+    async def take_stock(self, product_id: UUID, quantity: int) -> bool:
+        """Remove ``quantity`` available units only if that many are there."""
+        ...
+
+    async def put_back_stock(self, product_id: UUID, quantity: int) -> None:
+        """Return units to the available stock."""
+        ...
+
+    async def adjust_stock(self, product_id: UUID, delta: int, now: datetime) -> Product | None:
+        """Add ``delta`` units unless the result would be negative; ``None`` if not applied."""
+        ...
+
+
+class ReservationRepository(Protocol):
+    """Reservation storage. Status changes are conditional, so each happens exactly once."""
+
+    async def add_if_key_free(self, reservation: Reservation) -> bool:
+        """Insert the reservation and its lines; ``False`` if its key is already taken."""
+        ...
+
+    async def get(self, reservation_id: UUID) -> Reservation | None:
+        """One reservation, or ``None``."""
+        ...
+
+    async def get_by_key(self, key: str) -> Reservation | None:
+        """The reservation made with ``key``, or ``None``."""
+        ...
+
+    async def change_status(
+        self,
+        reservation_id: UUID,
+        from_statuses: frozenset[ReservationStatus],
+        to_status: ReservationStatus,
+        now: datetime,
+        *,
+        lapsed: bool | None = None,
+    ) -> bool:
+        """Move to ``to_status`` only from ``from_statuses``; ``True`` if this call did it.
+
+        ``lapsed=True`` additionally requires ``expires_at <= now``,
+        ``lapsed=False`` requires ``expires_at > now``.
+        """
+        ...
+
+    async def lapsed_ids(self, now: datetime, limit: int) -> list[UUID]:
+        """Ids of held reservations whose expiry has passed, oldest first."""
+        ...

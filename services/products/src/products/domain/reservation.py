@@ -1,0 +1,82 @@
+"""Stock reservations: a hold on stock that is later confirmed, released or lapses."""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from shop_contracts.reservations import ReservationStatus
+
+__all__ = [
+    "LineRequest",
+    "Reservation",
+    "ReservationLine",
+    "ReservationStatus",
+    "normalise_lines",
+    "request_fingerprint",
+]
+
+# Statuses whose stock is still taken out of the available count.
+_STOCK_HOLDING = frozenset({ReservationStatus.HELD, ReservationStatus.CONFIRMED})
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    """How many units of one product a caller wants held."""
+
+    product_id: UUID
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationLine:
+    """A held line with the product name and unit price as they were at hold time."""
+
+    product_id: UUID
+    quantity: int
+    product_name: str
+    unit_price: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A hold on stock for several products, identified by the caller's key."""
+
+    id: UUID
+    key: str
+    request_hash: str
+    status: ReservationStatus
+    expires_at: datetime
+    created_at: datetime
+    lines: tuple[ReservationLine, ...]
+
+    def is_lapsed(self, now: datetime) -> bool:
+        """Held past its expiry: it may no longer be confirmed."""
+        return self.status is ReservationStatus.HELD and self.expires_at <= now
+
+    @property
+    def holds_stock(self) -> bool:
+        """Whether releasing it would give stock back."""
+        return self.status in _STOCK_HOLDING
+
+
+def normalise_lines(lines: Iterable[LineRequest]) -> tuple[LineRequest, ...]:
+    """Merge lines of the same product and sort them by product id.
+
+    Sorting gives every transaction the same row-lock order on products,
+    which keeps concurrent multi-line reservations free of deadlocks.
+    """
+    totals: dict[UUID, int] = {}
+    for line in lines:
+        totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
+    return tuple(LineRequest(pid, qty) for pid, qty in sorted(totals.items()))
+
+
+def request_fingerprint(lines: Iterable[LineRequest]) -> str:
+    """A hash of the normalised lines: equal for requests that mean the same hold."""
+    canonical = [[str(line.product_id), line.quantity] for line in normalise_lines(lines)]
+    return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Ways into the products service: HTTP routers and the command line."""

@@ -1,0 +1,73 @@
+"""``products migrate | seed | serve``: operate the service from the command line."""
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import uvicorn
+
+from products.adapters.schema import upgrade_database
+from products.application.demo_catalogue import demo_products
+from products.config import Settings
+from products.domain.errors import SkuAlreadyExists
+from products.runtime import ProductsRuntime
+from servicekit.logging import configure_logging
+
+logger = logging.getLogger("products.cli")
+
+
+async def _seed(settings: Settings) -> int:
+    runtime = ProductsRuntime(
+        settings.database_url,
+        reservation_ttl_seconds=settings.reservation_ttl_seconds,
+        sweep_interval_seconds=settings.sweep_interval_seconds,
+    )
+    created = 0
+    try:
+        for item in demo_products():
+            try:
+                await runtime.service.create_product(item)
+            except SkuAlreadyExists:
+                continue  # seeded before: leave the existing product (and its stock) alone
+            created += 1
+    finally:
+        await runtime.aclose()
+    return created
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="products", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations (APP_DATABASE_URL)")
+    commands.add_parser("seed", help="load the demo catalogue (idempotent)")
+    serve = commands.add_parser("serve", help="run the HTTP API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8001)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``products`` command."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    configure_logging("products", settings.log_level, settings.log_json)
+    if args.command == "migrate":
+        asyncio.run(upgrade_database(settings.database_url))
+        logger.info("products database migrated")
+    elif args.command == "seed":
+        created = asyncio.run(_seed(settings))
+        logger.info("demo catalogue seeded", extra={"created": created})
+    else:
+        uvicorn.run(
+            "products.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

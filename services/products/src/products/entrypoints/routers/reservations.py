@@ -1,0 +1,65 @@
+"""Internal stock reservation endpoints (service credential only)."""
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from products.entrypoints.deps import ProductsServiceDep, ServiceCaller
+from servicekit.problems import problem_responses
+from shop_contracts import paths
+from shop_contracts.reservations import Reservation, ReservationRequest
+
+router = APIRouter(tags=["reservations (internal)"], dependencies=[ServiceCaller])
+
+
+@router.post(
+    paths.RESERVATIONS,
+    response_model=Reservation,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "Replay: the reservation made earlier with this key"},
+        **problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+    },
+)
+async def reserve(
+    request: ReservationRequest, response: Response, service: ProductsServiceDep
+) -> Reservation:
+    """Hold stock for all lines or none; the same key and lines return the same hold."""
+    result = await service.reserve(request.reservation_key, request.lines)
+    reservation = result.reservation
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = paths.API_PREFIX + paths.RESERVATION.format(
+        reservation_id=reservation.id
+    )
+    return reservation
+
+
+@router.post(
+    paths.RESERVATION_CONFIRM,
+    response_model=Reservation,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def confirm(reservation_id: UUID, service: ProductsServiceDep) -> Reservation:
+    """Confirm a hold (idempotent); 409 once it lapsed or was released."""
+    return await service.confirm(reservation_id)
+
+
+@router.post(
+    paths.RESERVATION_RELEASE,
+    response_model=Reservation,
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def release(reservation_id: UUID, service: ProductsServiceDep) -> Reservation:
+    """Release a hold and return its stock (idempotent; from held or confirmed)."""
+    return await service.release(reservation_id)
+
+
+@router.get(
+    paths.RESERVATION,
+    response_model=Reservation,
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def get_reservation(reservation_id: UUID, service: ProductsServiceDep) -> Reservation:
+    """Get a reservation's current state."""
+    return await service.get_reservation(reservation_id)

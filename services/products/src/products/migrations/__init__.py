@@ -1,0 +1,1 @@
+"""Alembic migrations of the products database (run via ``products migrate``)."""
