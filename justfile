@@ -49,3 +49,34 @@ seed: sync
 # Mint a dev JWT: just token USER_ID [ROLES...]  e.g. just token alice admin
 token user="demo-user" *roles:
     uv run --frozen python -m servicekit.token "{{user}}" {{roles}}
+
+# docker compose with the stack's secrets (deploy/.env; see docker-compose.yml)
+compose := "docker compose --env-file deploy/.env"
+compose_all := compose + " --profile monolith --profile shadow"
+
+# Write deploy/.env from deploy/.env.example with fresh secrets (never overwrites)
+env:
+    uv run --no-project python -m deploy.envfile
+
+# Build and start postgres, products and orders (http mode) in Docker; waits until healthy
+up: env
+    {{compose_all}} stop orders-monolith orders-shadow
+    {{compose}} up -d --build --wait postgres products orders
+
+# Monolith stage in Docker: postgres + orders in local mode, no products container
+up-monolith: env
+    {{compose_all}} stop orders orders-shadow products
+    {{compose_all}} up -d --build --wait postgres orders-monolith
+
+# Shadow mode in Docker: postgres + products + orders comparing local and HTTP reads
+up-shadow: env
+    {{compose_all}} stop orders orders-monolith
+    {{compose_all}} up -d --build --wait postgres products orders-shadow
+
+# Stop and remove the Docker stack (keeps the database volume; `just down -v` drops it)
+down *args:
+    {{compose_all}} down "$@"
+
+# Follow the Docker stack's logs: just logs [SERVICE...]
+logs *args:
+    {{compose_all}} logs -f "$@"

@@ -1,0 +1,1 @@
+"""Deployment tooling: the dev runner, container builds, and the compose checker."""

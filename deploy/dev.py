@@ -1,0 +1,334 @@
+"""Dev runner: products and orders on SQLite files, migrated, seeded and supervised.
+
+``python -m deploy.dev`` runs products and orders (http mode) as two uvicorn
+processes; ``--local`` runs orders alone in local (monolith) mode over the same
+data. Ctrl-C or SIGTERM stops everything; a child that dies takes the runner
+down with a non-zero exit status.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from servicekit.settings import Environment, ServiceSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+_POLL_SECONDS = 0.25
+
+
+class DevError(Exception):
+    """A failure worth one line on stderr rather than a traceback."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the runner was asked to do."""
+
+    local: bool
+    host: str
+    products_port: int
+    orders_port: int
+    data_dir: Path
+    ready_timeout: float
+    stop_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One uvicorn process to start: the package it serves, where, with what environment."""
+
+    package: str
+    host: str
+    port: int
+    env: Mapping[str, str]
+
+    @property
+    def url(self) -> str:
+        """Base URL a client on this machine uses."""
+        return f"http://{_client_host(self.host)}:{self.port}"
+
+    def command(self) -> list[str]:
+        """The uvicorn command line."""
+        return [
+            sys.executable, "-m", "uvicorn", "--factory", f"{self.package}.main:create_app",
+            "--host", self.host, "--port", str(self.port), "--timeout-graceful-shutdown", "5",
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A started service and its process."""
+
+    service: Service
+    process: "subprocess.Popen[bytes]"
+
+
+def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
+    """Flags win over ``DEV_*`` environment variables, which win over the defaults."""
+    parser = argparse.ArgumentParser(prog="python -m deploy.dev", description=__doc__)
+    parser.add_argument(
+        "--local", action="store_true", help="orders alone, products in-process (monolith)"
+    )
+    parser.add_argument("--host", default=environ.get("DEV_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--products-port", type=int, default=int(environ.get("DEV_PRODUCTS_PORT", "8001"))
+    )
+    parser.add_argument(
+        "--orders-port", type=int, default=int(environ.get("DEV_ORDERS_PORT", "8000"))
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(environ.get("DEV_DATA_DIR", ROOT / "data"))
+    )
+    parser.add_argument("--ready-timeout", type=float, default=60.0, help="seconds")
+    parser.add_argument("--stop-timeout", type=float, default=10.0, help="seconds")
+    args = parser.parse_args(list(argv))
+    return Options(
+        local=args.local,
+        host=args.host,
+        products_port=args.products_port,
+        orders_port=args.orders_port,
+        data_dir=args.data_dir.resolve(),
+        ready_timeout=args.ready_timeout,
+        stop_timeout=args.stop_timeout,
+    )
+
+
+def sqlite_url(path: Path) -> str:
+    """An aiosqlite URL for an absolute file path."""
+    return f"sqlite+aiosqlite:///{path.resolve().as_posix()}"
+
+
+def shared_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """What both processes must agree on: environment and the two secrets.
+
+    The secrets resolve exactly as ``just token`` resolves them (``APP_*``
+    variables, then ``.env``, then servicekit's dev-only defaults), so a token
+    minted there is accepted here, and orders' service credential is the one
+    products expects.
+    """
+    settings = ServiceSettings(environment=Environment.DEVELOPMENT)
+    return {
+        **environ,
+        "APP_ENVIRONMENT": Environment.DEVELOPMENT.value,
+        "APP_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        "APP_SERVICE_TOKEN": settings.service_token.get_secret_value(),
+        "APP_LOG_JSON": environ.get("APP_LOG_JSON", "false"),
+    }
+
+
+def products_service(options: Options, shared: Mapping[str, str]) -> Service:
+    """Products on its own SQLite file."""
+    env = {**shared, "APP_DATABASE_URL": sqlite_url(options.data_dir / "products.db")}
+    return Service("products", options.host, options.products_port, env)
+
+
+def orders_service(options: Options, shared: Mapping[str, str], products: Service) -> Service:
+    """Orders: http mode against the products process, or local mode over its database."""
+    env = {
+        **shared,
+        "APP_DATABASE_URL": sqlite_url(options.data_dir / "orders.db"),
+        "APP_PRODUCTS_DATABASE_URL": products.env["APP_DATABASE_URL"],
+        "APP_PRODUCTS_CLIENT": "local" if options.local else "http",
+        "APP_PRODUCTS_URL": products.url,
+    }
+    return Service("orders", options.host, options.orders_port, env)
+
+
+def plan(options: Options, environ: Mapping[str, str]) -> tuple[Service, Service]:
+    """The products and orders services, configured for the chosen mode."""
+    shared = shared_env(environ)
+    products = products_service(options, shared)
+    return products, orders_service(options, shared, products)
+
+
+def _client_host(host: str) -> str:
+    return {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)  # noqa: S104
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail early and clearly when something already listens on the port."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise DevError(f"{host}:{port} is in use ({exc.strerror}); pick another port") from exc
+
+
+def _cli(service: Service, *args: str) -> None:
+    """Run the service's CLI to completion (migrations, seed)."""
+    command = [sys.executable, "-m", f"{service.package}.entrypoints.cli", *args]
+    print(f"dev: {service.package} {' '.join(args)}", flush=True)
+    # argv built from sys.executable and fixed module names, never a shell string
+    result = subprocess.run(command, env=dict(service.env), cwd=ROOT, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise DevError(f"`{service.package} {' '.join(args)}` failed ({result.returncode})")
+
+
+def prepare(products: Service, orders: Service, options: Options) -> None:
+    """Migrate both databases and load the demo catalogue (idempotent, so every start)."""
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    _cli(products, "migrate")
+    _cli(products, "seed")
+    _cli(orders, "migrate")
+
+
+def start(service: Service) -> Child:
+    """Spawn uvicorn in its own session, so shutdown order is ours, not the terminal's."""
+    process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
+        service.command(), env=dict(service.env), cwd=ROOT, start_new_session=True
+    )
+    return Child(service, process)
+
+
+def is_ready(url: str) -> bool:
+    """Whether ``GET {url}/health/ready`` answers 200."""
+    try:
+        with urllib.request.urlopen(f"{url}/health/ready", timeout=1.0) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_ready(child: Child, timeout: float, stop: threading.Event) -> None:
+    """Poll readiness until it answers, the child dies, the deadline passes, or we stop."""
+    remaining = timeout
+    while not is_ready(child.service.url):
+        code = child.process.poll()
+        if code is not None:
+            raise DevError(f"{child.service.package} exited with code {code} while starting")
+        if stop.is_set():
+            return
+        if remaining <= 0:
+            raise DevError(f"{child.service.package} not ready after {timeout:.0f}s")
+        stop.wait(_POLL_SECONDS)
+        remaining -= _POLL_SECONDS
+
+
+def supervise(children: Sequence[Child], stop: threading.Event) -> int:
+    """Block until asked to stop (0) or until a child exits (its code, never 0)."""
+    while not stop.wait(_POLL_SECONDS):
+        for child in children:
+            code = child.process.poll()
+            if code is not None:
+                print(f"dev: {child.service.package} exited with code {code}", file=sys.stderr)
+                return code if code > 0 else 1
+    return 0
+
+
+def stop_all(children: Sequence[Child], timeout: float) -> None:
+    """SIGTERM everything (orders first), wait, then SIGKILL whatever is left."""
+    for child in reversed(children):
+        if child.process.poll() is None:
+            child.process.terminate()
+    for child in reversed(children):
+        try:
+            child.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            print(f"dev: {child.service.package} ignored SIGTERM; killing", file=sys.stderr)
+            child.process.kill()
+            child.process.wait()
+
+
+def first_product_id(products_url: str) -> str | None:
+    """One seeded product id for the curl example, when the products API is up."""
+    url = f"{products_url}/api/v1/products?page_size=1"
+    try:
+        with urllib.request.urlopen(url, timeout=2.0) as response:  # noqa: S310
+            items = json.load(response).get("items") or []
+    except (urllib.error.URLError, OSError, ValueError, AttributeError):
+        return None
+    return str(items[0]["id"]) if items and isinstance(items[0], dict) else None
+
+
+def banner(children: Sequence[Child], orders: Service, product_id: str | None) -> str:
+    """What is running, and how to use it."""
+    lines = ["", "Shop is running:"]
+    for child in children:
+        service = child.service
+        lines.append(f"  {service.package:<9} {service.url}/docs   (pid {child.process.pid})")
+    mode = orders.env["APP_PRODUCTS_CLIENT"]
+    lines += [
+        f"  orders uses the {mode} products client",
+        "",
+        "Tokens (same secret as the services):",
+        "  just token alice                  # a customer",
+        "  just token admin-user admin       # an admin",
+        "",
+        "Place an order:",
+        "  TOKEN=$(just token alice)",
+        f"  curl -s -X POST {orders.url}/api/v1/orders \\",
+        '    -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: demo-1" \\',
+        "    -H 'Content-Type: application/json' \\",
+        f'    -d \'{{"items": [{{"product_id": "{product_id or "PRODUCT_ID"}", "quantity": 1}}]}}\'',
+    ]
+    if product_id is None:
+        lines.append("  (PRODUCT_ID: any id from the seeded catalogue, e.g. GET /api/v1/products)")
+    lines += ["", "Ctrl-C stops everything.", ""]
+    return "\n".join(lines)
+
+
+def install_stop_handlers(stop: threading.Event) -> None:
+    """Ctrl-C, SIGTERM and a closed terminal all mean: stop cleanly."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handler)
+
+
+def run(options: Options, environ: Mapping[str, str], stop: threading.Event) -> int:
+    """Prepare, start, wait for readiness, print the banner, supervise, stop."""
+    products, orders = plan(options, environ)
+    wanted = [orders] if options.local else [products, orders]
+    for service in wanted:
+        ensure_port_free(service.host, service.port)
+    try:
+        prepare(products, orders, options)
+    except DevError:
+        if stop.is_set():  # Ctrl-C during a migration also interrupts the migration
+            return 0
+        raise
+    children: list[Child] = []
+    try:
+        for service in wanted:
+            if stop.is_set():
+                return 0
+            children.append(start(service))
+            wait_ready(children[-1], options.ready_timeout, stop)
+        if stop.is_set():
+            return 0
+        product_id = None if options.local else first_product_id(products.url)
+        print(banner(children, orders, product_id), flush=True)
+        return supervise(children, stop)
+    finally:
+        stop_all(children, options.stop_timeout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    environ = dict(os.environ)
+    options = parse_args(sys.argv[1:] if argv is None else argv, environ)
+    stop = threading.Event()
+    install_stop_handlers(stop)
+    try:
+        return run(options, environ, stop)
+    except DevError as exc:
+        print(f"dev: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

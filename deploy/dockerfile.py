@@ -1,0 +1,73 @@
+"""Read the few facts the compose checker needs out of a Dockerfile."""
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Dockerfile:
+    """ENV values, EXPOSEd ports, COPY sources (from the context) and HEALTHCHECK commands."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    exposed: set[int] = field(default_factory=set)
+    copy_sources: list[str] = field(default_factory=list)
+    healthchecks: list[str] = field(default_factory=list)
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    result: list[tuple[str, str]] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        keyword, _, arguments = (pending + line).partition(" ")
+        result.append((keyword.upper(), arguments.strip()))
+        pending = ""
+    return result
+
+
+def _env_pairs(arguments: str) -> dict[str, str]:
+    tokens = shlex.split(arguments)
+    if tokens and "=" not in tokens[0]:  # legacy form: ENV KEY value with spaces
+        return {tokens[0]: " ".join(tokens[1:])}
+    return dict(token.split("=", 1) for token in tokens if "=" in token)
+
+
+def _copy_sources(arguments: str) -> list[str]:
+    tokens = json.loads(arguments) if arguments.startswith("[") else shlex.split(arguments)
+    flags = [t for t in tokens if t.startswith("--")]
+    if any(flag.startswith("--from") for flag in flags):
+        return []  # copies from another stage or image, not from the build context
+    paths = [t for t in tokens if not t.startswith("--")]
+    return [str(p) for p in paths[:-1]]
+
+
+def _exposed(arguments: str) -> set[int]:
+    return {int(p.split("/")[0]) for p in arguments.split() if p.split("/")[0].isdigit()}
+
+
+def parse(text: str) -> Dockerfile:
+    """The facts of one Dockerfile (across all stages)."""
+    parsed = Dockerfile()
+    for keyword, arguments in instructions(text):
+        if keyword == "ENV":
+            parsed.env.update(_env_pairs(arguments))
+        elif keyword == "EXPOSE":
+            parsed.exposed.update(_exposed(arguments))
+        elif keyword in {"COPY", "ADD"}:
+            parsed.copy_sources.extend(_copy_sources(arguments))
+        elif keyword == "HEALTHCHECK" and " CMD " in f" {arguments} ":
+            parsed.healthchecks.append(f" {arguments}".split(" CMD ", 1)[1])
+    return parsed
+
+
+def load(path: Path) -> Dockerfile:
+    """Parse a Dockerfile on disk."""
+    return parse(path.read_text())
