@@ -1,8 +1,9 @@
 """Orders settings (``APP_`` prefix) and feature flags (``FEATURE_`` prefix)."""
 
 from enum import StrEnum
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicekit.settings import ServiceSettings
@@ -37,6 +38,14 @@ class PaymentsBackend(StrEnum):
     STRIPE = "stripe"
 
 
+class FaultInjection(StrEnum):
+    """Test-only faults between reserve and commit (refused in production)."""
+
+    NONE = "none"
+    RAISE_AFTER_RESERVE = "raise_after_reserve"
+    EXIT_AFTER_RESERVE = "exit_after_reserve"
+
+
 class Settings(ServiceSettings):
     """Everything the orders process reads from the environment."""
 
@@ -69,8 +78,16 @@ class Settings(ServiceSettings):
     shadow_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
 
     reconcile_interval_seconds: float = Field(default=5.0, gt=0, le=3_600)
+    reconcile_grace_seconds: float = Field(
+        default=10.0, ge=0, le=3_600, description="Pending orders younger than this are left alone"
+    )
+    run_reconciler: bool = True
     outbox_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     outbox_max_attempts: int = Field(default=5, ge=1, le=100)
+    outbox_lease_seconds: float = Field(default=30.0, gt=0, le=3_600)
+    outbox_backoff_seconds: float = Field(default=0.5, ge=0, le=600)
+    run_outbox_relay: bool = True
+    fault_injection: FaultInjection = FaultInjection.NONE
 
     notifications_backend: NotificationsBackend = NotificationsBackend.LOG
     sendgrid_api_key: SecretStr | None = None
@@ -79,6 +96,21 @@ class Settings(ServiceSettings):
     payments_backend: PaymentsBackend = PaymentsBackend.FAKE
     stripe_api_key: SecretStr | None = None
     stripe_url: str = "https://api.stripe.com/v1"
+    stripe_payment_method: str = "pm_card_visa"
+    external_http_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _refuse_faults_and_missing_keys_in_production(self) -> Self:
+        if self.is_production and self.fault_injection is not FaultInjection.NONE:
+            raise ValueError("production refuses APP_FAULT_INJECTION")
+        if (
+            self.notifications_backend is NotificationsBackend.SENDGRID
+            and not self.sendgrid_api_key
+        ):
+            raise ValueError("APP_SENDGRID_API_KEY is required with the sendgrid backend")
+        if self.payments_backend is PaymentsBackend.STRIPE and not self.stripe_api_key:
+            raise ValueError("APP_STRIPE_API_KEY is required with the stripe backend")
+        return self
 
     @property
     def effective_read_database_url(self) -> str:

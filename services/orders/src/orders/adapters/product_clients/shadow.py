@@ -102,6 +102,10 @@ class ShadowProductClient:
         """Write: primary only."""
         return await self._primary.release(reservation_id)
 
+    async def drain(self) -> None:
+        """Wait for the comparisons in flight to finish (bounded by ``timeout``)."""
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def aclose(self) -> None:
         """Cancel comparisons still running and wait for them (call on shutdown)."""
         tasks = list(self._tasks)

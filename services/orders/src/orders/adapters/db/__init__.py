@@ -1,0 +1,1 @@
+"""database adapters: tables, repository, unit of work, read queries."""

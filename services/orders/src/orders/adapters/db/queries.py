@@ -1,0 +1,147 @@
+"""Read-side query handlers: SQL straight to view DTOs, on the read database."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orders.adapters.db.tables import order_items, orders
+from orders.application.queries import GetOrder, GetOrderSummary, ListUserOrders
+from orders.application.views import (
+    OrderItemView,
+    OrderListItem,
+    OrderSummaryView,
+    OrderView,
+    cents_to_amount,
+)
+from orders.domain.status import OrderStatus
+from shop_contracts.pagination import Page
+
+_NOT_SPENT = (OrderStatus.CANCELLED.value, OrderStatus.FAILED.value)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class SqlOrderQueries:
+    """Implements ``OrderQueries``; the sessions may point at a replica."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def get_order(self, query: GetOrder) -> OrderView | None:
+        async with self._sessions() as session:
+            row = (
+                (await session.execute(select(orders).where(orders.c.id == query.order_id)))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            items = (
+                (
+                    await session.execute(
+                        select(order_items)
+                        .where(order_items.c.order_id == query.order_id)
+                        .order_by(order_items.c.line_no)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return OrderView(
+            id=row["id"],
+            user_id=row["user_id"],
+            status=OrderStatus(row["status"]),
+            currency=row["currency"],
+            total=cents_to_amount(row["total_cents"]),
+            items=[
+                OrderItemView(
+                    product_id=item["product_id"],
+                    product_name=item["product_name"],
+                    quantity=item["quantity"],
+                    unit_price=cents_to_amount(item["unit_price_cents"]),
+                    line_total=cents_to_amount(item["unit_price_cents"] * item["quantity"]),
+                )
+                for item in items
+            ],
+            payment_id=row["payment_id"],
+            cancel_reason=row["cancel_reason"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    async def list_user_orders(self, query: ListUserOrders) -> Page[OrderListItem]:
+        conditions: list[ColumnElement[bool]] = [orders.c.user_id == query.user_id]
+        if query.status is not None:
+            conditions.append(orders.c.status == query.status.value)
+        item_count = (
+            select(func.count())
+            .where(order_items.c.order_id == orders.c.id)
+            .correlate(orders)
+            .scalar_subquery()
+        )
+        async with self._sessions() as session:
+            total = (
+                await session.execute(select(func.count()).select_from(orders).where(*conditions))
+            ).scalar_one()
+            rows = (
+                (
+                    await session.execute(
+                        select(orders, item_count.label("item_count"))
+                        .where(*conditions)
+                        .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+                        .limit(query.page_size)
+                        .offset((query.page - 1) * query.page_size)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return Page[OrderListItem](
+            items=[self._list_item(row) for row in rows],
+            total=total,
+            page=query.page,
+            page_size=query.page_size,
+        )
+
+    async def order_summary(self, query: GetOrderSummary) -> OrderSummaryView:
+        conditions: list[ColumnElement[bool]] = [
+            orders.c.user_id == query.user_id,
+            orders.c.status.not_in(_NOT_SPENT),
+        ]
+        if query.start_date is not None:
+            conditions.append(orders.c.created_at >= _day_start(query.start_date))
+        if query.end_date is not None:
+            # Inclusive end day: everything before the next midnight.
+            conditions.append(orders.c.created_at < _day_start(query.end_date + timedelta(days=1)))
+        async with self._sessions() as session:
+            count, total, average = (
+                await session.execute(
+                    select(
+                        func.count(),
+                        func.coalesce(func.sum(orders.c.total_cents), 0),
+                        func.coalesce(func.avg(orders.c.total_cents), 0),
+                    ).where(*conditions)
+                )
+            ).one()
+        return OrderSummaryView(
+            total_orders=count,
+            total_spent=cents_to_amount(int(total)),
+            # SQLite answers AVG as a float, PostgreSQL as numeric; str() keeps either exact enough.
+            avg_order_value=cents_to_amount(Decimal(str(average))),
+        )
+
+    @staticmethod
+    def _list_item(row: Any) -> OrderListItem:
+        return OrderListItem(
+            id=row["id"],
+            status=OrderStatus(row["status"]),
+            currency=row["currency"],
+            total=cents_to_amount(row["total_cents"]),
+            item_count=row["item_count"],
+            created_at=row["created_at"],
+        )

@@ -1,0 +1,121 @@
+"""SQLAlchemy implementation of ``OrderRepositoryPort`` (PostgreSQL and SQLite)."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orders.adapters.db.mapping import item_rows, order_row, to_order
+from orders.adapters.db.tables import order_items, orders
+from orders.domain.errors import ConcurrentModification, DuplicateOrder
+from orders.domain.order import Order
+from orders.domain.status import OrderStatus
+
+
+class SqlAlchemyOrderRepository:
+    """Orders in the service's own database; remembers what it loaded for the outbox."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self.seen: dict[UUID, Order] = {}
+
+    async def get_by_id(self, order_id: UUID) -> Order | None:
+        return await self._one(select(orders).where(orders.c.id == order_id))
+
+    async def get_with_items(self, order_id: UUID, *, for_update: bool = False) -> Order | None:
+        stmt = select(orders).where(orders.c.id == order_id)
+        if for_update:
+            # Dropped on SQLite, where BEGIN IMMEDIATE already serialises writers.
+            stmt = stmt.with_for_update()
+        return await self._one(stmt)
+
+    async def get_by_idempotency_key(self, user_id: str, idempotency_key: str) -> Order | None:
+        return await self._one(
+            select(orders).where(
+                orders.c.user_id == user_id, orders.c.idempotency_key == idempotency_key
+            )
+        )
+
+    async def list_all(self, *, limit: int = 100, offset: int = 0) -> list[Order]:
+        return await self._many(select(orders), limit, offset)
+
+    async def list_by_user(self, user_id: str, *, limit: int = 100, offset: int = 0) -> list[Order]:
+        return await self._many(select(orders).where(orders.c.user_id == user_id), limit, offset)
+
+    async def list_ids_by_status(
+        self, status: OrderStatus, *, created_before: datetime, limit: int
+    ) -> list[UUID]:
+        result = await self._session.execute(
+            select(orders.c.id)
+            .where(orders.c.status == status.value, orders.c.created_at < created_before)
+            .order_by(orders.c.created_at)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def count(self) -> int:
+        return int(
+            (await self._session.execute(select(func.count()).select_from(orders))).scalar_one()
+        )
+
+    async def save(self, order: Order) -> None:
+        self.seen[order.id] = order
+        if order.version == 0:
+            await self._insert(order)
+            return
+        result = await self._session.execute(
+            update(orders)
+            .where(orders.c.id == order.id, orders.c.version == order.version)
+            .values(**order_row(order), version=order.version + 1)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentModification(f"order {order.id} changed since it was loaded")
+        order.version += 1
+
+    async def delete(self, order_id: UUID) -> None:
+        await self._session.execute(delete(order_items).where(order_items.c.order_id == order_id))
+        await self._session.execute(delete(orders).where(orders.c.id == order_id))
+        self.seen.pop(order_id, None)
+
+    async def _insert(self, order: Order) -> None:
+        try:
+            # A savepoint keeps the transaction usable on PostgreSQL after a conflict.
+            async with self._session.begin_nested():
+                await self._session.execute(insert(orders).values(**order_row(order), version=1))
+        except IntegrityError as exc:
+            raise DuplicateOrder(f"order for key {order.idempotency_key!r} exists") from exc
+        await self._session.execute(insert(order_items), item_rows(order))
+        order.version = 1
+
+    async def _many(self, stmt: Select[Any], limit: int, offset: int) -> list[Order]:
+        result = await self._session.execute(
+            stmt.order_by(orders.c.created_at.desc(), orders.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = list(result.mappings())
+        return await self._hydrate(rows)
+
+    async def _one(self, stmt: Select[Any]) -> Order | None:
+        row = (await self._session.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return (await self._hydrate([row]))[0]
+
+    async def _hydrate(self, rows: list[Any]) -> list[Order]:
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        items = (
+            await self._session.execute(select(order_items).where(order_items.c.order_id.in_(ids)))
+        ).mappings()
+        by_order: dict[UUID, list[Any]] = {}
+        for item in items:
+            by_order.setdefault(item["order_id"], []).append(item)
+        loaded = [to_order(row, by_order.get(row["id"], [])) for row in rows]
+        for order in loaded:
+            self.seen[order.id] = order
+        return loaded

@@ -1,0 +1,35 @@
+"""Append events to the outbox inside the caller's transaction."""
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orders.adapters.db.tables import outbox
+from orders.adapters.outbox.codec import encode
+from orders.adapters.outbox.status import OutboxStatus
+from orders.domain.events import DomainEvent
+
+
+async def append_events(session: AsyncSession, events: Iterable[DomainEvent], now: datetime) -> int:
+    """Insert one pending row per event; returns how many."""
+    rows = []
+    for event in events:
+        event_type, payload = encode(event)
+        rows.append(
+            {
+                "id": event.event_id,
+                "event_type": event_type,
+                "payload": payload,
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "completed_handlers": json.dumps([]),
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+        )
+    if rows:
+        await session.execute(insert(outbox), rows)
+    return len(rows)

@@ -1,0 +1,40 @@
+"""Write-side commands: what a caller asks the orders service to do."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from orders.domain.order import OrderLine
+from orders.domain.status import OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """Buy these lines; the idempotency key makes retries safe."""
+
+    user_id: str
+    customer_email: str | None
+    idempotency_key: str
+    lines: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Cancel an order: release its stock and refund it if paid."""
+
+    order_id: UUID
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayOrder:
+    """Charge the customer for a confirmed order."""
+
+    order_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOrderStatus:
+    """Move an order through fulfilment (staff only)."""
+
+    order_id: UUID
+    status: OrderStatus

@@ -1,0 +1,167 @@
+"""PlaceOrder: reserve stock, save the order with its event, then confirm (try/confirm/cancel)."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from orders.application.commands import PlaceOrder
+from orders.application.settle import settle_pending
+from orders.application.unit_of_work import Clock, UnitOfWorkFactory, utc_now
+from orders.domain.errors import DuplicateOrder, InvalidOrder
+from orders.domain.money import Money
+from orders.domain.order import (
+    Order,
+    OrderItem,
+    normalise_lines,
+    request_hash,
+    reservation_key,
+)
+from orders.domain.product_client import ProductServiceClient
+from shop_contracts.errors import (
+    IdempotencyKeyReused,
+    ProductsUnavailable,
+    ReservationExpired,
+    ReservationNotFound,
+    ReservationReleased,
+)
+from shop_contracts.reservations import Reservation, ReservationLineRequest, ReservationStatus
+
+logger = logging.getLogger(__name__)
+
+AfterReserveHook = Callable[[Reservation], Awaitable[None]]
+"""Runs between reserve and commit; tests inject faults here to prove nothing is lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """The order, and whether this call created it (False for an idempotent replay)."""
+
+    order: Order
+    created: bool
+
+
+class PlaceOrderHandler:
+    """Handles ``PlaceOrder``."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        products: ProductServiceClient,
+        max_items: int,
+        clock: Clock = utc_now,
+        after_reserve: AfterReserveHook | None = None,
+    ) -> None:
+        self._uow = uow
+        self._products = products
+        self._max_items = max_items
+        self._clock = clock
+        self._after_reserve = after_reserve
+
+    async def __call__(self, cmd: PlaceOrder) -> PlacedOrder:
+        lines = normalise_lines(cmd.lines)
+        if not lines:
+            raise InvalidOrder("An order needs at least one item")
+        if len(lines) > self._max_items:
+            raise InvalidOrder(f"An order may have at most {self._max_items} distinct products")
+        fingerprint = request_hash(lines)
+        existing = await self._existing(cmd, fingerprint)
+        if existing is not None:
+            return PlacedOrder(existing, created=False)
+
+        reservation = await self._products.reserve(
+            reservation_key(cmd.user_id, cmd.idempotency_key),
+            [
+                ReservationLineRequest(product_id=ln.product_id, quantity=ln.quantity)
+                for ln in lines
+            ],
+        )
+        if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
+            return await self._dead_reservation(cmd, fingerprint, reservation)
+
+        try:
+            order = self._new_order(cmd, fingerprint, reservation)
+            if self._after_reserve is not None:
+                await self._after_reserve(reservation)
+            async with self._uow() as uow:
+                await uow.orders.save(order)
+                await uow.commit()
+        except DuplicateOrder:
+            # A concurrent request with the same key committed first; it holds the
+            # very same reservation, so releasing it here would undo that order.
+            twin = await self._existing(cmd, fingerprint)
+            if twin is None:
+                raise
+            return PlacedOrder(twin, created=False)
+        except BaseException:
+            await self._compensate(reservation)
+            raise
+        return PlacedOrder(await self._confirm(order), created=True)
+
+    async def _existing(self, cmd: PlaceOrder, fingerprint: str) -> Order | None:
+        async with self._uow() as uow:
+            order = await uow.orders.get_by_idempotency_key(cmd.user_id, cmd.idempotency_key)
+        if order is not None and order.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different order"
+            )
+        return order
+
+    async def _dead_reservation(
+        self, cmd: PlaceOrder, fingerprint: str, reservation: Reservation
+    ) -> PlacedOrder:
+        # The key's earlier attempt failed and its hold is gone; unless a concurrent
+        # twin saved the order meanwhile, the caller must retry with a new key.
+        existing = await self._existing(cmd, fingerprint)
+        if existing is not None:
+            return PlacedOrder(existing, created=False)
+        detail = "The stock held for this Idempotency-Key is gone; retry with a new key"
+        if reservation.status is ReservationStatus.EXPIRED:
+            raise ReservationExpired(reservation.id, detail)
+        raise ReservationReleased(reservation.id, detail)
+
+    def _new_order(self, cmd: PlaceOrder, fingerprint: str, reservation: Reservation) -> Order:
+        items = [
+            OrderItem(
+                product_id=line.product_id,
+                product_name=line.product_name,
+                quantity=line.quantity,
+                unit_price=Money(line.unit_price, line.currency),
+            )
+            for line in reservation.lines
+        ]
+        return Order.place(
+            user_id=cmd.user_id,
+            customer_email=cmd.customer_email,
+            idempotency_key=cmd.idempotency_key,
+            request_hash=fingerprint,
+            reservation_id=reservation.id,
+            items=items,
+            now=self._clock(),
+        )
+
+    async def _compensate(self, reservation: Reservation) -> None:
+        try:
+            # Shielded so a cancelled request still returns its stock.
+            await asyncio.shield(self._products.release(reservation.id))
+        except Exception:
+            # The hold lapses on its own after the TTL; the sweeper returns the stock.
+            logger.exception(
+                "compensation failed; stock returns when the hold expires",
+                extra={"reservation_id": str(reservation.id)},
+            )
+
+    async def _confirm(self, order: Order) -> Order:
+        try:
+            await self._products.confirm(order.reservation_id)
+        except ProductsUnavailable:
+            logger.warning(
+                "products unavailable at confirm; the reconciler will retry",
+                extra={"order_id": str(order.id)},
+            )
+            return order
+        except (ReservationExpired, ReservationReleased, ReservationNotFound):
+            await settle_pending(self._uow, order.id, confirmed=False, clock=self._clock)
+            raise
+        return await settle_pending(self._uow, order.id, confirmed=True, clock=self._clock)

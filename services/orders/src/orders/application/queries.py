@@ -1,0 +1,52 @@
+"""Read-side queries and the port that answers them from a (possibly replica) database."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+from uuid import UUID
+
+from orders.application.views import OrderListItem, OrderSummaryView, OrderView
+from orders.domain.status import OrderStatus
+from shop_contracts.pagination import Page
+
+
+@dataclass(frozen=True, slots=True)
+class GetOrder:
+    """One order with items."""
+
+    order_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ListUserOrders:
+    """A page of a user's orders, newest first."""
+
+    user_id: str
+    page: int = 1
+    page_size: int = 20
+    status: OrderStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetOrderSummary:
+    """Count, sum and average of a user's orders, both date bounds inclusive (UTC days)."""
+
+    user_id: str
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class OrderQueries(Protocol):
+    """Query handlers; they return views, never aggregates."""
+
+    async def get_order(self, query: GetOrder) -> OrderView | None:
+        """The order, or None."""
+        ...
+
+    async def list_user_orders(self, query: ListUserOrders) -> Page[OrderListItem]:
+        """One page and the total."""
+        ...
+
+    async def order_summary(self, query: GetOrderSummary) -> OrderSummaryView:
+        """Aggregates computed by the database."""
+        ...

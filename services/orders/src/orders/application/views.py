@@ -1,0 +1,110 @@
+"""Read-side view DTOs (what the API returns) and the mapping from the aggregate."""
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orders.domain.order import Order
+from orders.domain.status import OrderStatus
+from shop_contracts.money import CurrencyCode, MoneyAmount
+
+
+class OrderItemView(BaseModel):
+    """One line of an order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: UUID
+    product_name: str
+    quantity: int
+    unit_price: MoneyAmount
+    line_total: MoneyAmount
+
+
+class OrderView(BaseModel):
+    """An order with its items."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_id: str
+    status: OrderStatus
+    currency: CurrencyCode
+    total: MoneyAmount
+    items: list[OrderItemView]
+    payment_id: str | None = None
+    cancel_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderListItem(BaseModel):
+    """An order in a list (no items)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    status: OrderStatus
+    currency: CurrencyCode
+    total: MoneyAmount
+    item_count: int
+    created_at: datetime
+
+
+class OrderSummaryView(BaseModel):
+    """Totals over a user's orders (cancelled and failed orders excluded)."""
+
+    total_orders: int = Field(ge=0)
+    total_spent: MoneyAmount
+    avg_order_value: MoneyAmount
+
+
+class QuoteLineView(BaseModel):
+    """A priced cart line; ``in_stock`` is a hint, nothing is held."""
+
+    product_id: UUID
+    product_name: str
+    quantity: int
+    unit_price: MoneyAmount
+    line_total: MoneyAmount
+    in_stock: bool
+
+
+class QuoteView(BaseModel):
+    """A priced cart."""
+
+    items: list[QuoteLineView]
+    subtotal: MoneyAmount
+    currency: CurrencyCode
+
+
+def order_view(order: Order) -> OrderView:
+    """The view of an aggregate the write side just changed."""
+    return OrderView(
+        id=order.id,
+        user_id=order.user_id,
+        status=order.status,
+        currency=order.currency,
+        total=order.total.amount,
+        items=[
+            OrderItemView(
+                product_id=item.product_id,
+                product_name=item.product_name,
+                quantity=item.quantity,
+                unit_price=item.unit_price.amount,
+                line_total=item.line_total.amount,
+            )
+            for item in order.items
+        ],
+        payment_id=order.payment_id,
+        cancel_reason=order.cancel_reason,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    )
+
+
+def cents_to_amount(cents: int | Decimal) -> Decimal:
+    """Stored cents as a two-place Decimal."""
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))

@@ -1,0 +1,192 @@
+"""The Order aggregate and its items."""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from orders.domain.errors import InvalidOrder, InvalidStatusTransition
+from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced, OrderStatusChanged
+from orders.domain.money import CurrencyMismatch, Money
+from orders.domain.status import OrderStatus, can_transition
+
+_MAX_RESERVATION_KEY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """What the customer asked for: a product and a quantity."""
+
+    product_id: UUID
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    """A bought line with the name and unit price at the time of the hold."""
+
+    product_id: UUID
+    product_name: str
+    quantity: int
+    unit_price: Money
+
+    @property
+    def line_total(self) -> Money:
+        """Unit price times quantity."""
+        return self.unit_price.times(self.quantity)
+
+
+def normalise_lines(lines: Iterable[OrderLine]) -> list[OrderLine]:
+    """Merge repeated products and sort, so equal carts compare (and hash) equal."""
+    merged: dict[UUID, int] = {}
+    for line in lines:
+        merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
+    return [OrderLine(pid, qty) for pid, qty in sorted(merged.items(), key=lambda kv: str(kv[0]))]
+
+
+def request_hash(lines: Iterable[OrderLine]) -> str:
+    """Fingerprint of a normalised cart, stored with the idempotency key."""
+    canonical = [[str(line.product_id), line.quantity] for line in normalise_lines(lines)]
+    return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+
+
+def reservation_key(user_id: str, idempotency_key: str) -> str:
+    """Per-user reservation key, so two users' idempotency keys never collide."""
+    key = f"order:{user_id}:{idempotency_key}"
+    if len(key) <= _MAX_RESERVATION_KEY:
+        return key
+    digest = hashlib.sha256(f"{user_id}\0{idempotency_key}".encode()).hexdigest()
+    return f"order:sha256:{digest}"
+
+
+@dataclass(kw_only=True)
+class Order:
+    """A customer's order; every status change goes through its methods."""
+
+    id: UUID
+    user_id: str
+    customer_email: str | None
+    idempotency_key: str
+    request_hash: str
+    reservation_id: UUID
+    items: list[OrderItem]
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    payment_id: str | None = None
+    cancel_reason: str | None = None
+    version: int = 0
+    events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        user_id: str,
+        customer_email: str | None,
+        idempotency_key: str,
+        request_hash: str,
+        reservation_id: UUID,
+        items: list[OrderItem],
+        now: datetime,
+    ) -> "Order":
+        """A new pending order over held stock; records ``OrderPlaced``."""
+        if not items:
+            raise InvalidOrder("An order needs at least one item")
+        order = cls(
+            id=uuid4(),
+            user_id=user_id,
+            customer_email=customer_email,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            reservation_id=reservation_id,
+            items=list(items),
+            status=OrderStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+        )
+        total = order.total
+        order.events.append(
+            OrderPlaced(
+                order_id=order.id,
+                user_id=user_id,
+                occurred_at=now,
+                customer_email=customer_email,
+                total=total.amount,
+                currency=total.currency,
+                item_count=len(items),
+            )
+        )
+        return order
+
+    @property
+    def currency(self) -> str:
+        """The one currency of every item."""
+        return self.items[0].unit_price.currency
+
+    @property
+    def total(self) -> Money:
+        """Sum of the line totals; all items share one currency."""
+        total = Money.zero(self.currency)
+        try:
+            for item in self.items:
+                total = total + item.line_total
+        except CurrencyMismatch as exc:
+            raise InvalidOrder("All items of an order must share one currency") from exc
+        return total
+
+    def confirm(self, now: datetime) -> None:
+        """The stock hold became permanent."""
+        self._move(OrderStatus.CONFIRMED, now)
+
+    def fail(self, now: datetime) -> None:
+        """The hold lapsed or was released before it could be confirmed."""
+        self._move(OrderStatus.FAILED, now)
+
+    def mark_paid(self, payment_id: str, now: datetime) -> None:
+        """The customer was charged."""
+        self._check(OrderStatus.PAID)
+        self.payment_id = payment_id
+        self._move(OrderStatus.PAID, now)
+
+    def advance(self, target: OrderStatus, now: datetime) -> None:
+        """A fulfilment step (shipped, delivered) set by staff."""
+        self._move(target, now)
+
+    def ensure_can(self, target: OrderStatus) -> None:
+        """Raise before any side effect (release, charge) if ``target`` is not reachable now."""
+        self._check(target)
+
+    def cancel(self, reason: str, now: datetime, *, refunded: bool) -> None:
+        """Cancel; the caller has already released the stock (and refunded)."""
+        self._check(OrderStatus.CANCELLED)
+        self.cancel_reason = reason
+        self._move(OrderStatus.CANCELLED, now)
+        self.events.append(
+            OrderCancelled(
+                order_id=self.id,
+                user_id=self.user_id,
+                occurred_at=now,
+                reason=reason,
+                refunded=refunded,
+            )
+        )
+
+    def _check(self, target: OrderStatus) -> None:
+        if not can_transition(self.status, target):
+            raise InvalidStatusTransition(self.status, target)
+
+    def _move(self, target: OrderStatus, now: datetime) -> None:
+        self._check(target)
+        old, self.status, self.updated_at = self.status, target, now
+        self.events.append(
+            OrderStatusChanged(
+                order_id=self.id,
+                user_id=self.user_id,
+                occurred_at=now,
+                old_status=old,
+                new_status=target,
+            )
+        )

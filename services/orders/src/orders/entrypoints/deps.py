@@ -1,0 +1,84 @@
+"""Every FastAPI dependency of the orders API, as ``Annotated`` aliases."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Header, Request
+
+from orders.application.queries import GetOrder
+from orders.application.views import OrderView
+from orders.domain.errors import OrderNotFound
+from orders.entrypoints.container import Container
+from servicekit.deps import AdminPrincipal, CurrentPrincipal
+from servicekit.problems import HttpProblem
+from shop_contracts.errors import ErrorCode
+from shop_contracts.paths import IDEMPOTENCY_KEY_HEADER
+
+__all__ = [
+    "AdminPrincipal",
+    "AnyOrder",
+    "ContainerDep",
+    "CurrentPrincipal",
+    "IdempotencyKey",
+    "OwnedOrder",
+]
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(_container)]
+
+
+async def _idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_KEY_HEADER,
+            max_length=100,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Client-chosen key (printable ASCII, ≤100): a retry with it never orders twice",
+        ),
+    ] = None,
+) -> str:
+    if not key:
+        raise HttpProblem(
+            400,
+            ErrorCode.IDEMPOTENCY_KEY_MISSING,
+            "Idempotency-Key header required",
+            "POST /orders needs an Idempotency-Key header so that retries are safe.",
+        )
+    return key
+
+
+IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
+
+
+async def _load_order(order_id: UUID, container: Container) -> OrderView:
+    view = await container.queries.get_order(GetOrder(order_id))
+    if view is None:
+        raise OrderNotFound(order_id)
+    return view
+
+
+async def _owned_order(
+    order_id: UUID, principal: CurrentPrincipal, container: ContainerDep
+) -> OrderView:
+    view = await _load_order(order_id, container)
+    # Someone else's order answers exactly like a missing one: ids are not disclosed.
+    if view.user_id != principal.user_id:
+        raise OrderNotFound(order_id)
+    return view
+
+
+async def _any_order(order_id: UUID, _admin: AdminPrincipal, container: ContainerDep) -> OrderView:
+    return await _load_order(order_id, container)
+
+
+OwnedOrder = Annotated[OrderView, Depends(_owned_order)]
+"""The path's order if it belongs to the caller, else 404."""
+
+AnyOrder = Annotated[OrderView, Depends(_any_order)]
+"""The path's order for an admin caller (403 otherwise), else 404."""

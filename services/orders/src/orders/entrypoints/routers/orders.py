@@ -1,0 +1,103 @@
+"""Placing, quoting, listing and reading orders."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from orders.application.commands import PlaceOrder
+from orders.application.queries import GetOrderSummary, ListUserOrders
+from orders.application.quote import quote_cart
+from orders.application.views import (
+    OrderListItem,
+    OrderSummaryView,
+    OrderView,
+    QuoteView,
+    order_view,
+)
+from orders.domain.status import OrderStatus
+from orders.entrypoints.deps import ContainerDep, CurrentPrincipal, IdempotencyKey, OwnedOrder
+from orders.entrypoints.schemas import CartIn
+from servicekit.problems import problem_responses
+from shop_contracts.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+
+
+@router.post(
+    "",
+    response_model=OrderView,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "Replay of an earlier request with the same key", "model": OrderView},
+        **problem_responses(400, 401, 404, 409, 422, 503),
+    },
+)
+async def place_order(
+    principal: CurrentPrincipal,
+    key: IdempotencyKey,
+    body: CartIn,
+    container: ContainerDep,
+    response: Response,
+) -> OrderView:
+    """Reserve stock and place an order (idempotent per Idempotency-Key)."""
+    placed = await container.place_order(
+        PlaceOrder(
+            user_id=principal.user_id,
+            customer_email=principal.email,
+            idempotency_key=key,
+            lines=body.lines(),
+        )
+    )
+    response.headers["Location"] = f"{router.prefix}/{placed.order.id}"
+    if not placed.created:
+        response.status_code = status.HTTP_200_OK
+    return order_view(placed.order)
+
+
+@router.post(
+    "/quote",
+    response_model=QuoteView,
+    responses=problem_responses(400, 401, 404, 422, 503),
+)
+async def quote(_principal: CurrentPrincipal, body: CartIn, container: ContainerDep) -> QuoteView:
+    """Price a cart with current prices; nothing is reserved."""
+    return await quote_cart(
+        container.products, list(body.lines()), max_items=container.flags.max_items_per_order
+    )
+
+
+@router.get("", response_model=Page[OrderListItem], responses=problem_responses(401, 422))
+async def list_orders(
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
+) -> Page[OrderListItem]:
+    """The caller's orders, newest first."""
+    return await container.queries.list_user_orders(
+        ListUserOrders(
+            user_id=principal.user_id, page=page, page_size=page_size, status=order_status
+        )
+    )
+
+
+# Declared before "/{order_id}" so "summary" is never taken for an order id.
+@router.get("/summary", response_model=OrderSummaryView, responses=problem_responses(401, 422))
+async def order_summary(
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> OrderSummaryView:
+    """Count, total and average of the caller's orders over an optional inclusive date range."""
+    return await container.queries.order_summary(
+        GetOrderSummary(user_id=principal.user_id, start_date=start_date, end_date=end_date)
+    )
+
+
+@router.get("/{order_id}", response_model=OrderView, responses=problem_responses(401, 404, 422))
+async def get_order(order: OwnedOrder) -> OrderView:
+    """One of the caller's orders with its items."""
+    return order

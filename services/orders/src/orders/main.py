@@ -1,0 +1,290 @@
+"""Composition root: ``create_app`` builds nothing; the lifespan builds everything.
+
+Run with ``uvicorn --factory orders.main:create_app``. Tests pass fakes for any
+collaborator (product client, notifications, payments, external HTTP client,
+clock, fault hook) and the lifespan uses them instead of building its own.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+
+from orders.adapters.db.migrate import upgrade_orders_database
+from orders.adapters.db.queries import SqlOrderQueries
+from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from orders.adapters.faults import after_reserve_fault
+from orders.adapters.notifications.log import LogNotifier
+from orders.adapters.notifications.sendgrid import SendGridNotifier
+from orders.adapters.outbox.relay import OutboxRelay
+from orders.adapters.payments.fake import FakePayments
+from orders.adapters.payments.stripe import StripePayments
+from orders.adapters.periodic import PeriodicTask
+from orders.adapters.product_clients.local import LocalProductClient
+from orders.application.cancel_order import CancelOrderHandler
+from orders.application.event_bus import EventBus
+from orders.application.event_handlers import ORDER_CONFIRMATION_EMAIL, order_confirmation_email
+from orders.application.pay_order import PayOrderHandler
+from orders.application.place_order import AfterReserveHook, PlaceOrderHandler
+from orders.application.reconciler import PendingOrderReconciler
+from orders.application.unit_of_work import Clock, UnitOfWork, utc_now
+from orders.application.update_status import UpdateOrderStatusHandler
+from orders.config import (
+    FeatureFlags,
+    NotificationsBackend,
+    PaymentsBackend,
+    ProductsClientMode,
+    Settings,
+)
+from orders.domain.events import OrderPlaced
+from orders.domain.ports import NotificationPort, PaymentPort
+from orders.domain.product_client import ProductServiceClient
+from orders.entrypoints.container import Container
+from orders.entrypoints.routers import discover
+from products.facade import ProductsFacade
+from servicekit.app import install_plumbing
+from servicekit.db import create_engine, ping, session_factory
+from servicekit.health import ReadinessCheck
+
+SERVICE = "orders"
+
+
+class ProductClientNotAvailable(RuntimeError):
+    """The configured ``APP_PRODUCTS_CLIENT`` mode cannot be built by this process."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltProductClient:
+    """A product client plus the readiness check that reports on it."""
+
+    client: ProductServiceClient
+    readiness: ReadinessCheck
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Collaborators a caller (usually a test) supplies instead of the configured ones."""
+
+    product_client: ProductServiceClient | None = None
+    products_readiness: ReadinessCheck | None = None
+    notifications: NotificationPort | None = None
+    payments: PaymentPort | None = None
+    http_client: httpx.AsyncClient | None = None
+    after_reserve: AfterReserveHook | None = None
+    clock: Clock = field(default=utc_now)
+
+
+async def _build_product_client(settings: Settings, stack: AsyncExitStack) -> BuiltProductClient:
+    """The one place that turns ``APP_PRODUCTS_CLIENT`` into a client; closes it via ``stack``."""
+    if settings.products_client is ProductsClientMode.LOCAL:
+        facade = ProductsFacade.from_database_url(
+            settings.products_database_url,
+            reservation_ttl_seconds=settings.products_reservation_ttl_seconds,
+            sweep_interval_seconds=settings.products_sweep_interval_seconds,
+            pool_size=settings.db_pool_size,
+        )
+        await facade.start(run_sweeper=settings.run_products_sweeper)
+        stack.push_async_callback(facade.aclose)
+        client = LocalProductClient(facade)
+        return BuiltProductClient(client, client.ping)
+    raise ProductClientNotAvailable(
+        f"APP_PRODUCTS_CLIENT={settings.products_client.value} is not wired into this build yet; "
+        "use APP_PRODUCTS_CLIENT=local"
+    )
+
+
+async def _injected_products_ready() -> dict[str, str]:
+    return {"mode": "injected"}
+
+
+def _external_http_client(settings: Settings) -> httpx.AsyncClient:
+    # One pooled client per process for every third-party API (SendGrid, Stripe).
+    return httpx.AsyncClient(timeout=httpx.Timeout(settings.external_http_timeout_seconds))
+
+
+def _notifications(settings: Settings, http: httpx.AsyncClient | None) -> NotificationPort:
+    if settings.notifications_backend is NotificationsBackend.SENDGRID:
+        assert http is not None
+        assert settings.sendgrid_api_key is not None
+        return SendGridNotifier(
+            http,
+            api_key=settings.sendgrid_api_key.get_secret_value(),
+            from_email=settings.sendgrid_from_email,
+            url=settings.sendgrid_url,
+            sms=LogNotifier(),
+        )
+    return LogNotifier()
+
+
+def _payments(settings: Settings, http: httpx.AsyncClient | None) -> PaymentPort:
+    if settings.payments_backend is PaymentsBackend.STRIPE:
+        assert http is not None
+        assert settings.stripe_api_key is not None
+        return StripePayments(
+            http,
+            api_key=settings.stripe_api_key.get_secret_value(),
+            url=settings.stripe_url,
+            payment_method=settings.stripe_payment_method,
+        )
+    return FakePayments()
+
+
+def _needs_external_http(settings: Settings) -> bool:
+    return (
+        settings.notifications_backend is NotificationsBackend.SENDGRID
+        or settings.payments_backend is PaymentsBackend.STRIPE
+    )
+
+
+def _lifespan(
+    settings: Settings, flags: FeatureFlags, overrides: Overrides
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await _start(app, settings, flags, overrides, stack)
+            yield
+
+    return lifespan
+
+
+async def _start(
+    app: FastAPI,
+    settings: Settings,
+    flags: FeatureFlags,
+    overrides: Overrides,
+    stack: AsyncExitStack,
+) -> None:
+    if settings.run_migrations_on_startup:
+        await upgrade_orders_database(settings.database_url)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        echo=settings.db_echo,
+    )
+    stack.push_async_callback(engine.dispose)
+    read_engine = engine
+    if settings.read_database_url and settings.read_database_url != settings.database_url:
+        read_engine = create_engine(settings.read_database_url, pool_size=settings.db_pool_size)
+        stack.push_async_callback(read_engine.dispose)
+    sessions = session_factory(engine)
+    clock = overrides.clock
+
+    if overrides.product_client is not None:
+        built = BuiltProductClient(
+            overrides.product_client, overrides.products_readiness or _injected_products_ready
+        )
+    else:
+        if (
+            settings.run_migrations_on_startup
+            and settings.products_client is ProductsClientMode.LOCAL
+        ):
+            from products.facade import upgrade_database
+
+            await upgrade_database(settings.products_database_url)
+        built = await _build_product_client(settings, stack)
+    products = built.client
+
+    http = overrides.http_client
+    if http is None and _needs_external_http(settings):
+        http = _external_http_client(settings)
+        stack.push_async_callback(http.aclose)
+    notifications = overrides.notifications or _notifications(settings, http)
+    payments = overrides.payments or _payments(settings, http)
+
+    def uow() -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(sessions, clock)
+
+    bus = EventBus()
+    if flags.confirmation_email:
+        bus.subscribe(
+            OrderPlaced, ORDER_CONFIRMATION_EMAIL, order_confirmation_email(notifications)
+        )
+
+    app.state.container = Container(
+        settings=settings,
+        flags=flags,
+        products=products,
+        place_order=PlaceOrderHandler(
+            uow=uow,
+            products=products,
+            max_items=flags.max_items_per_order,
+            clock=clock,
+            after_reserve=overrides.after_reserve or after_reserve_fault(settings.fault_injection),
+        ),
+        cancel_order=CancelOrderHandler(uow=uow, products=products, payments=payments, clock=clock),
+        pay_order=PayOrderHandler(uow=uow, payments=payments, clock=clock),
+        update_status=UpdateOrderStatusHandler(uow=uow, clock=clock),
+        queries=SqlOrderQueries(session_factory(read_engine)),
+    )
+    app.state.event_bus = bus
+    app.state.readiness["database"] = lambda: ping(engine)
+    app.state.readiness["products"] = built.readiness
+
+    tasks: list[PeriodicTask] = []
+    if settings.run_outbox_relay:
+        relay = OutboxRelay(
+            sessions,
+            bus,
+            max_attempts=settings.outbox_max_attempts,
+            lease_seconds=settings.outbox_lease_seconds,
+            backoff_base_seconds=settings.outbox_backoff_seconds,
+            clock=clock,
+        )
+        tasks.append(
+            PeriodicTask("outbox-relay", settings.outbox_poll_interval_seconds, relay.run_once)
+        )
+    if settings.run_reconciler:
+        reconciler = PendingOrderReconciler(
+            uow=uow,
+            products=products,
+            grace=timedelta(seconds=settings.reconcile_grace_seconds),
+            clock=clock,
+        )
+        tasks.append(
+            PeriodicTask(
+                "order-reconciler", settings.reconcile_interval_seconds, reconciler.run_once
+            )
+        )
+    for task in tasks:
+        task.start()
+        stack.push_async_callback(task.stop)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    flags: FeatureFlags | None = None,
+    product_client: ProductServiceClient | None = None,
+    products_readiness: ReadinessCheck | None = None,
+    notifications: NotificationPort | None = None,
+    payments: PaymentPort | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    after_reserve: AfterReserveHook | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The orders ASGI app; nothing is connected until the lifespan starts."""
+    settings = settings or Settings()
+    flags = flags or FeatureFlags()
+    overrides = Overrides(
+        product_client=product_client,
+        products_readiness=products_readiness,
+        notifications=notifications,
+        payments=payments,
+        http_client=http_client,
+        after_reserve=after_reserve,
+        clock=clock or utc_now,
+    )
+    app = FastAPI(
+        title="Orders service",
+        version="1.0.0",
+        lifespan=_lifespan(settings, flags, overrides),
+    )
+    install_plumbing(app, settings, SERVICE)
+    for router in discover():
+        app.include_router(router)
+    return app
