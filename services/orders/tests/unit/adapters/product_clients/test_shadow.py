@@ -1,0 +1,344 @@
+"""ShadowProductClient: primary answers, reads mirrored and compared, writes never duplicated."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+
+from orders.adapters.product_clients.shadow import ShadowProductClient
+from shop_contracts.errors import ProductNotFound, ProductsUnavailable
+from shop_contracts.products import Product, ProductLookup, StockCheck
+from shop_contracts.reservations import (
+    Reservation,
+    ReservationLine,
+    ReservationLineRequest,
+    ReservationStatus,
+)
+
+Metric = Callable[..., float]
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+LINE_PRODUCT = UUID("00000000-0000-4000-8000-000000000001")
+
+
+def _product(product_id: UUID, price: str = "19.90") -> Product:
+    return Product(
+        id=product_id,
+        sku="SKU-1",
+        name="Widget",
+        description="",
+        price=Decimal(price),
+        currency="EUR",
+        stock_available=5,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def _reservation(reservation_id: UUID, status: ReservationStatus) -> Reservation:
+    line = ReservationLine(
+        product_id=LINE_PRODUCT,
+        quantity=1,
+        product_name="Widget",
+        unit_price=Decimal("1.00"),
+        currency="EUR",
+    )
+    return Reservation(
+        id=reservation_id,
+        key="k",
+        status=status,
+        expires_at=NOW + timedelta(minutes=15),
+        created_at=NOW,
+        lines=[line],
+    )
+
+
+class FakeProducts:
+    """An in-memory ProductServiceClient with a configurable delay and failure."""
+
+    def __init__(
+        self,
+        products: dict[UUID, Product],
+        *,
+        delay: float = 0.0,
+        error: Exception | None = None,
+        reservation_status: ReservationStatus = ReservationStatus.HELD,
+    ) -> None:
+        self.products = products
+        self.delay = delay
+        self.error = error
+        self.reservation_status = reservation_status
+        self.calls: list[str] = []
+
+    async def _enter(self, method: str) -> None:
+        self.calls.append(method)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+
+    async def get_product(self, product_id: UUID) -> Product:
+        await self._enter("get_product")
+        if product_id not in self.products:
+            raise ProductNotFound([product_id])
+        return self.products[product_id]
+
+    async def lookup_products(self, product_ids: Sequence[UUID]) -> ProductLookup:
+        await self._enter("lookup_products")
+        return ProductLookup(
+            items=[self.products[i] for i in product_ids if i in self.products],
+            missing=[i for i in product_ids if i not in self.products],
+        )
+
+    async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck:
+        await self._enter("check_stock")
+        available = self.products[product_id].stock_available
+        return StockCheck(
+            product_id=product_id,
+            requested=quantity,
+            stock_available=available,
+            available=available >= quantity,
+        )
+
+    async def reserve(
+        self, reservation_key: str, lines: Sequence[ReservationLineRequest]
+    ) -> Reservation:
+        await self._enter("reserve")
+        return _reservation(uuid4(), ReservationStatus.HELD)
+
+    async def confirm(self, reservation_id: UUID) -> Reservation:
+        await self._enter("confirm")
+        return _reservation(reservation_id, ReservationStatus.CONFIRMED)
+
+    async def release(self, reservation_id: UUID) -> Reservation:
+        await self._enter("release")
+        return _reservation(reservation_id, ReservationStatus.RELEASED)
+
+    async def get_reservation(self, reservation_id: UUID) -> Reservation:
+        await self._enter("get_reservation")
+        return _reservation(reservation_id, self.reservation_status)
+
+
+def _count(metric: Metric, method: str, result: str) -> float:
+    return metric("orders_product_client_shadow_comparisons_total", method=method, result=result)
+
+
+async def test_identical_answers_are_recorded_as_matches(metric: Metric) -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    shadow = ShadowProductClient(FakeProducts(catalogue), FakeProducts(dict(catalogue)), 1.0)
+    matches, mismatches = (
+        _count(metric, "get_product", "match"),
+        _count(metric, "get_product", "mismatch"),
+    )
+
+    for _ in range(3):
+        await shadow.get_product(product_id)
+    await shadow.drain()
+
+    assert _count(metric, "get_product", "match") == matches + 3
+    assert _count(metric, "get_product", "mismatch") == mismatches
+
+
+async def test_altered_candidate_is_a_mismatch_but_caller_gets_primary(
+    metric: Metric, caplog: pytest.LogCaptureFixture
+) -> None:
+    product_id = uuid4()
+    primary = FakeProducts({product_id: _product(product_id, "19.90")})
+    candidate = FakeProducts({product_id: _product(product_id, "18.00")})
+    shadow = ShadowProductClient(primary, candidate, 1.0)
+    before = _count(metric, "get_product", "mismatch")
+
+    with caplog.at_level(logging.WARNING, logger="orders.adapters.product_clients.shadow"):
+        product = await shadow.get_product(product_id)
+        await shadow.drain()
+
+    assert product.price == Decimal("19.90")
+    assert _count(metric, "get_product", "mismatch") == before + 1
+    [record] = [r for r in caplog.records if getattr(r, "shadow_result", None) == "mismatch"]
+    assert record.shadow_differences == ["price"]  # type: ignore[attr-defined]
+    assert record.shadow_method == "get_product"  # type: ignore[attr-defined]
+
+
+async def test_same_domain_error_on_both_sides_is_a_match(metric: Metric) -> None:
+    shadow = ShadowProductClient(FakeProducts({}), FakeProducts({}), 1.0)
+    before = _count(metric, "get_product", "match")
+
+    with pytest.raises(ProductNotFound):
+        await shadow.get_product(uuid4())
+    await shadow.drain()
+
+    assert _count(metric, "get_product", "match") == before + 1
+
+
+async def test_error_on_one_side_only_is_a_mismatch(metric: Metric) -> None:
+    product_id = uuid4()
+    shadow = ShadowProductClient(
+        FakeProducts({product_id: _product(product_id)}), FakeProducts({}), 1.0
+    )
+    before = _count(metric, "get_product", "mismatch")
+
+    await shadow.get_product(product_id)
+    await shadow.drain()
+
+    assert _count(metric, "get_product", "mismatch") == before + 1
+
+
+async def test_different_error_attributes_are_a_mismatch(
+    metric: Metric, caplog: pytest.LogCaptureFixture
+) -> None:
+    asked, other = uuid4(), uuid4()
+    candidate = FakeProducts({}, error=ProductNotFound([other]))
+    shadow = ShadowProductClient(FakeProducts({}), candidate, 1.0)
+    before = _count(metric, "get_product", "mismatch")
+
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(ProductNotFound):
+            await shadow.get_product(asked)
+        await shadow.drain()
+
+    assert _count(metric, "get_product", "mismatch") == before + 1
+    [record] = [r for r in caplog.records if getattr(r, "shadow_result", None) == "mismatch"]
+    assert record.shadow_differences == ["<error>.product_ids"]  # type: ignore[attr-defined]
+
+
+async def test_unavailable_candidate_is_a_candidate_error_not_a_mismatch(
+    metric: Metric,
+) -> None:
+    product_id = uuid4()
+    primary = FakeProducts({product_id: _product(product_id)})
+    candidate = FakeProducts({}, error=ProductsUnavailable("down"))
+    shadow = ShadowProductClient(primary, candidate, 1.0)
+    errors = _count(metric, "get_product", "candidate_error")
+    mismatches = _count(metric, "get_product", "mismatch")
+
+    assert (await shadow.get_product(product_id)).id == product_id
+    await shadow.drain()
+
+    assert _count(metric, "get_product", "candidate_error") == errors + 1
+    assert _count(metric, "get_product", "mismatch") == mismatches
+
+
+async def test_slow_candidate_does_not_delay_the_caller(metric: Metric) -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    primary = FakeProducts(catalogue, delay=0.02)
+    candidate = FakeProducts(dict(catalogue), delay=0.5)
+    shadow = ShadowProductClient(primary, candidate, 2.0)
+    before = _count(metric, "get_product", "match")
+
+    start = time.perf_counter()
+    await shadow.get_product(product_id)
+    elapsed = time.perf_counter() - start
+
+    assert elapsed < 0.15
+    assert shadow.pending_comparisons == 1
+    await shadow.drain()
+    assert _count(metric, "get_product", "match") == before + 1
+
+
+async def test_candidate_past_the_timeout_is_recorded_as_timeout(metric: Metric) -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    shadow = ShadowProductClient(
+        FakeProducts(catalogue), FakeProducts(dict(catalogue), delay=5), 0.05
+    )
+    before = _count(metric, "check_stock", "candidate_timeout")
+
+    await shadow.check_stock(product_id, 2)
+    await shadow.drain()
+
+    assert _count(metric, "check_stock", "candidate_timeout") == before + 1
+    assert shadow.pending_comparisons == 0
+
+
+async def test_aclose_cancels_comparisons_in_flight(metric: Metric) -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    shadow = ShadowProductClient(
+        FakeProducts(catalogue), FakeProducts(dict(catalogue), delay=5), 10.0
+    )
+    before = _count(metric, "get_product", "candidate_timeout")
+
+    await shadow.get_product(product_id)
+    start = time.perf_counter()
+    await shadow.aclose()
+
+    assert time.perf_counter() - start < 0.1
+    assert shadow.pending_comparisons == 0
+    assert _count(metric, "get_product", "candidate_timeout") == before
+
+
+@pytest.mark.parametrize("method", ["lookup_products", "check_stock", "get_reservation"])
+async def test_every_read_is_shadowed(method: str, metric: Metric) -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    primary, candidate = FakeProducts(catalogue), FakeProducts(dict(catalogue))
+    shadow = ShadowProductClient(primary, candidate, 1.0)
+    before = _count(metric, method, "match")
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
+        "lookup_products": lambda: shadow.lookup_products([product_id, uuid4()]),
+        "check_stock": lambda: shadow.check_stock(product_id, 1),
+        "get_reservation": lambda: shadow.get_reservation(product_id),
+    }
+
+    await calls[method]()
+    await shadow.drain()
+
+    assert candidate.calls == [method]
+    assert _count(metric, method, "match") == before + 1
+
+
+async def test_reservation_state_difference_is_a_mismatch(metric: Metric) -> None:
+    primary = FakeProducts({}, reservation_status=ReservationStatus.CONFIRMED)
+    candidate = FakeProducts({}, reservation_status=ReservationStatus.HELD)
+    shadow = ShadowProductClient(primary, candidate, 1.0)
+    before = _count(metric, "get_reservation", "mismatch")
+
+    reservation = await shadow.get_reservation(uuid4())
+    await shadow.drain()
+
+    assert reservation.status is ReservationStatus.CONFIRMED
+    assert _count(metric, "get_reservation", "mismatch") == before + 1
+
+
+async def test_writes_never_reach_the_candidate() -> None:
+    primary, candidate = FakeProducts({}), FakeProducts({})
+    shadow = ShadowProductClient(primary, candidate, 1.0)
+
+    await shadow.reserve("k", [ReservationLineRequest(product_id=uuid4(), quantity=1)])
+    await shadow.confirm(uuid4())
+    await shadow.release(uuid4())
+    await shadow.drain()
+
+    assert primary.calls == ["reserve", "confirm", "release"]
+    assert candidate.calls == []
+
+
+async def test_primary_failure_reaches_the_caller_unchanged() -> None:
+    primary = FakeProducts({}, error=ProductsUnavailable("local db down"))
+    shadow = ShadowProductClient(primary, FakeProducts({}), 1.0)
+
+    with pytest.raises(ProductsUnavailable, match="local db down"):
+        await shadow.get_product(uuid4())
+    await shadow.drain()
+
+
+async def test_reads_beyond_max_in_flight_skip_the_candidate(metric: Metric) -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    candidate = FakeProducts(dict(catalogue), delay=5)
+    shadow = ShadowProductClient(FakeProducts(catalogue), candidate, 10.0, max_in_flight=1)
+    before = _count(metric, "get_product", "skipped")
+
+    await shadow.get_product(product_id)
+    await shadow.get_product(product_id)
+    await asyncio.sleep(0)  # let the one background read start
+
+    assert candidate.calls == ["get_product"]
+    assert _count(metric, "get_product", "skipped") == before + 1
+    await shadow.aclose()
