@@ -1,0 +1,42 @@
+"""Helpers for tests of products and of its consumers: a hand-moved clock, a product factory."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+from products.application.service import ProductsService
+from shop_contracts.products import Product, ProductCreate
+
+
+class FrozenClock:
+    """A clock that only moves when told to, so expiry is tested without sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += timedelta(seconds=seconds)
+
+
+class Catalogue:
+    """Adds products with unique SKUs, so tests can share one database."""
+
+    def __init__(self, service: ProductsService) -> None:
+        self._service = service
+
+    async def add(
+        self, *, stock: int = 10, price: str = "9.99", name: str | None = None
+    ) -> Product:
+        """Create a product with a fresh SKU."""
+        sku = f"T-{uuid4().hex[:12]}"
+        return await self._service.create_product(
+            ProductCreate(sku=sku, name=name or f"Product {sku}", price=Decimal(price), stock=stock)
+        )
+
+    async def stock(self, product: Product) -> int:
+        """The product's available stock right now."""
+        return (await self._service.get_product(product.id)).stock_available
