@@ -1,0 +1,61 @@
+"""Run the orders app in-process (lifespan included) and talk to it over ASGI."""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from orders.config import Settings
+from orders.main import create_app
+from servicekit.auth import mint_user_token
+from servicekit.settings import Environment
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for an in-process app: background loops off unless a test turns them on."""
+    values: dict[str, Any] = {
+        "environment": Environment.TESTING,
+        "database_url": database_url,
+        "run_outbox_relay": False,
+        "run_reconciler": False,
+        "log_json": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class OrdersApi:
+    """A thin client for the orders API."""
+
+    http: httpx.AsyncClient
+    app: FastAPI
+    settings: Settings
+
+    def auth(self, user: str, *roles: str) -> dict[str, str]:
+        """Authorization header for a user."""
+        token = mint_user_token(self.settings, user, roles, email=f"{user}@example.com")
+        return {"Authorization": f"Bearer {token}"}
+
+    async def place(
+        self, user: str, lines: Sequence[tuple[UUID, int]], key: str | None = None
+    ) -> httpx.Response:
+        """POST /orders with a fresh (or the given) Idempotency-Key."""
+        body = {"items": [{"product_id": str(pid), "quantity": qty} for pid, qty in lines]}
+        headers = {**self.auth(user), "Idempotency-Key": key or uuid4().hex}
+        return await self.http.post("/api/v1/orders", json=body, headers=headers)
+
+
+@asynccontextmanager
+async def running_api(settings: Settings, **overrides: Any) -> AsyncIterator[OrdersApi]:
+    """Start the app's lifespan, yield a client, shut it down."""
+    app = create_app(settings, **overrides)
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://orders") as http:
+            yield OrdersApi(http, app, settings)
