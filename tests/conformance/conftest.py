@@ -1,0 +1,215 @@
+"""One products database, four ``ProductServiceClient`` implementations over it.
+
+Every test in this folder runs once per mode; the same assertions must hold in
+each. The modes:
+
+- ``local``: ``LocalProductClient`` over the in-process products facade;
+- ``http-asgi``: ``HttpProductClient`` against the products app in-process;
+- ``http-live``: ``HttpProductClient`` (the shipped aiohttp transport) against a
+  real uvicorn products process;
+- ``shadow``: ``ShadowProductClient`` with local authoritative, http mirrored.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.types import ASGIApp
+
+from orders.adapters.product_clients.http import build_http_client, build_http_product_client
+from orders.adapters.product_clients.local import LocalProductClient
+from orders.adapters.product_clients.metrics import SHADOW_COMPARISONS
+from orders.adapters.product_clients.shadow import ShadowProductClient
+from orders.config import HttpTransport, ProductsClientMode
+from orders.config import Settings as OrdersSettings
+from orders.domain.product_client import ProductServiceClient
+from products.config import Settings as ProductsSettings
+from products.facade import ProductsFacade, upgrade_database
+from products.main import create_app as create_products_app
+from servicekit.auth import mint_user_token
+from servicekit.settings import Environment
+from servicekit.testing import fresh_postgres_database
+from shop_contracts import paths
+from shop_contracts.products import Product
+from tests.support.processes import ServiceProcess
+
+MODES = ("local", "http-asgi", "http-live", "shadow")
+
+
+@pytest.fixture(scope="session")
+def products_database() -> Iterator[str]:
+    """A migrated PostgreSQL products database shared by every mode."""
+    with fresh_postgres_database("conformance") as url:
+        asyncio.run(upgrade_database(url))
+        yield url
+
+
+def _products_settings(database_url: str) -> ProductsSettings:
+    return ProductsSettings(
+        environment=Environment.TESTING, database_url=database_url, log_json=True
+    )
+
+
+@pytest.fixture(scope="session")
+async def products_app(products_database: str) -> AsyncIterator[ASGIApp]:
+    """The products app in-process with its lifespan running (ASGITransport does not run it)."""
+    app = create_products_app(_products_settings(products_database))
+    async with LifespanManager(app) as manager:
+        yield manager.app
+
+
+@pytest.fixture(scope="session")
+async def products_http(products_app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client at the in-process products app's root."""
+    transport = httpx.ASGITransport(app=products_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://products") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def live_products(
+    products_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A real uvicorn products process over the same database; yields its URL."""
+    process = ServiceProcess(
+        "products",
+        env={
+            "APP_ENVIRONMENT": "testing",
+            "APP_DATABASE_URL": products_database,
+            "APP_SWEEP_INTERVAL_SECONDS": "3600",
+        },
+        log_dir=Path(tmp_path_factory.mktemp("logs")),
+    ).start()
+    try:
+        yield process.url
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+async def facade(products_database: str) -> AsyncIterator[ProductsFacade]:
+    """The in-process products facade (no sweeper: tests drive expiry explicitly)."""
+    products = ProductsFacade.from_database_url(products_database)
+    await products.start(run_sweeper=False)
+    try:
+        yield products
+    finally:
+        await products.aclose()
+
+
+class Catalogue:
+    """Creates products through the products admin API, so every mode sees them."""
+
+    def __init__(self, http: httpx.AsyncClient, database_url: str) -> None:
+        self._http = http
+        self._database_url = database_url
+        token = mint_user_token(_products_settings(database_url), "catalogue-admin", ["admin"])
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    async def add(self, *, stock: int = 10, price: str = "12.50") -> Product:
+        """A product with a unique SKU."""
+        sku = f"CONF-{uuid4().hex[:12]}"
+        response = await self._http.post(
+            paths.API_PREFIX + paths.PRODUCTS,
+            json={"sku": sku, "name": f"Conformance {sku}", "price": price, "stock": stock},
+            headers=self._headers,
+        )
+        assert response.status_code == 201, response.text
+        return Product.model_validate_json(response.content)
+
+    async def stock(self, product_id: UUID) -> int:
+        """Available stock, read through the API."""
+        response = await self._http.get(
+            paths.API_PREFIX + paths.PRODUCT.format(product_id=product_id)
+        )
+        return Product.model_validate_json(response.content).stock_available
+
+    async def lapse(self, reservation_id: UUID) -> None:
+        """Move a hold's expiry into the past, as if its TTL had run out."""
+        engine = create_async_engine(self._database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE reservations SET expires_at = now() - interval '1 minute' "
+                        "WHERE id = :id"
+                    ),
+                    {"id": reservation_id},
+                )
+        finally:
+            await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def catalogue(products_http: httpx.AsyncClient, products_database: str) -> Catalogue:
+    """Test data factory shared by all modes."""
+    return Catalogue(products_http, products_database)
+
+
+def _orders_settings(products_url: str) -> OrdersSettings:
+    return OrdersSettings(
+        environment=Environment.TESTING,
+        products_client=ProductsClientMode.HTTP,
+        products_url=products_url,
+        products_transport=HttpTransport.AIOHTTP,
+    )
+
+
+@pytest.fixture(params=MODES)
+async def client(
+    request: pytest.FixtureRequest,
+    facade: ProductsFacade,
+    products_app: ASGIApp,
+) -> AsyncIterator[ProductServiceClient]:
+    """The client under test, one per mode."""
+    mode: str = request.param
+    local = LocalProductClient(facade)
+    if mode == "local":
+        yield local
+        return
+    if mode == "http-live":
+        products_url: str = request.getfixturevalue("live_products")
+        settings = _orders_settings(products_url)
+        async with build_http_client(settings) as http:
+            yield build_http_product_client(settings, http)
+        return
+    settings = _orders_settings("http://products")
+    in_process = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=products_app),
+        base_url="http://products" + paths.API_PREFIX,
+    )
+    async with in_process:
+        http_client = build_http_product_client(settings, in_process)
+        if mode == "http-asgi":
+            yield http_client
+            return
+        shadow = ShadowProductClient(local, http_client, timeout=2.0)
+        disagreements_before = _shadow_disagreements()
+        try:
+            yield shadow
+            await shadow.drain()
+            # Identical data must compare equal: any mismatch is a conformance failure.
+            assert _shadow_disagreements() == disagreements_before
+        finally:
+            await shadow.aclose()
+
+
+def _shadow_disagreements() -> float:
+    total = 0.0
+    for metric in SHADOW_COMPARISONS.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total") and sample.labels["result"] != "match":
+                total += sample.value
+    return total
+
+
+@pytest.fixture
+def missing_id() -> UUID:
+    """An id no product or reservation has."""
+    return uuid4()
