@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeProductClient, RecordingNotifier
-from harness import OrdersApi, running_api, make_settings
+from harness import OrdersApi, make_settings, running_api
 
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.payments.fake import FakePayments

@@ -1,0 +1,248 @@
+"""The outbox relay: retries, dead letters, isolation between handlers, crash safety."""
+
+import asyncio
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from orders.adapters.db.tables import outbox
+from orders.adapters.outbox.relay import OutboxRelay
+from orders.adapters.outbox.writer import append_events
+from orders.application.event_bus import EventBus
+from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced
+from servicekit.db import create_engine, session_factory
+
+
+class Clock:
+    """Hand-moved time, so backoff and leases are tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def engine(orders_db_url: str) -> Any:
+    engine = create_engine(orders_db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def _placed() -> OrderPlaced:
+    return OrderPlaced(
+        order_id=uuid4(),
+        user_id="alice",
+        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+        customer_email="alice@example.com",
+        total=Decimal("12.30"),
+        currency="EUR",
+        item_count=2,
+    )
+
+
+async def _record(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, *events: DomainEvent
+) -> None:
+    async with sessions() as session:
+        await append_events(session, events, clock())
+        await session.commit()
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession]) -> dict[str, dict[str, Any]]:
+    async with sessions() as session:
+        rows = (await session.execute(select(outbox))).mappings().all()
+    return {str(row["id"]): dict(row) for row in rows}
+
+
+def _relay(
+    sessions: async_sessionmaker[AsyncSession], bus: EventBus, clock: Clock, **kw: Any
+) -> OutboxRelay:
+    options: dict[str, Any] = {"max_attempts": 3, "lease_seconds": 30, "backoff_base_seconds": 1}
+    options.update(kw)
+    return OutboxRelay(sessions, bus, clock=clock, **options)
+
+
+async def test_handler_failing_twice_is_retried_with_backoff_then_succeeds(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    calls: list[DomainEvent] = []
+
+    async def flaky(event: DomainEvent) -> None:
+        calls.append(event)
+        if len(calls) < 3:
+            raise ConnectionError("smtp down")
+
+    bus = EventBus()
+    bus.subscribe(OrderPlaced, "flaky", flaky)
+    event = _placed()
+    await _record(sessions, clock, event)
+    relay = _relay(sessions, bus, clock)
+
+    assert await relay.run_once() == 1
+    assert await relay.run_once() == 0  # backing off: not due yet
+    clock.advance(1)
+    await relay.run_once()
+    clock.advance(2)
+    await relay.run_once()
+
+    [row] = (await _rows(sessions)).values()
+    assert row["status"] == "dispatched"
+    assert row["attempts"] == 3
+    assert calls == [event, event, event]
+
+
+async def test_handler_that_always_fails_ends_dead_lettered(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    async def broken(event: DomainEvent) -> None:
+        raise ValueError("template missing")
+
+    bus = EventBus()
+    bus.subscribe(OrderPlaced, "broken", broken)
+    await _record(sessions, clock, _placed())
+    relay = _relay(sessions, bus, clock)
+
+    for _ in range(5):
+        await relay.run_once()
+        clock.advance(60)
+
+    [row] = (await _rows(sessions)).values()
+    assert row["status"] == "dead"
+    assert row["attempts"] == 3
+    assert "template missing" in row["last_error"]
+
+
+async def test_a_failing_handler_neither_blocks_other_events_nor_reruns_succeeded_ones(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    delivered: Counter[str] = Counter()
+
+    async def good(event: DomainEvent) -> None:
+        delivered[f"good:{event.event_id}"] += 1
+
+    async def bad(event: DomainEvent) -> None:
+        raise RuntimeError("nope")
+
+    async def on_cancel(event: DomainEvent) -> None:
+        delivered[f"cancel:{event.event_id}"] += 1
+
+    bus = EventBus()
+    bus.subscribe(OrderPlaced, "good", good)
+    bus.subscribe(OrderPlaced, "bad", bad)
+    bus.subscribe(OrderCancelled, "on_cancel", on_cancel)
+    placed = _placed()
+    cancelled = OrderCancelled(
+        order_id=placed.order_id, user_id="alice", occurred_at=clock(), reason="", refunded=False
+    )
+    await _record(sessions, clock, placed, cancelled)
+    relay = _relay(sessions, bus, clock)
+
+    await relay.run_once()
+    clock.advance(60)
+    await relay.run_once()
+
+    rows = await _rows(sessions)
+    assert rows[str(cancelled.event_id)]["status"] == "dispatched"
+    assert rows[str(placed.event_id)]["status"] == "pending"
+    assert json.loads(rows[str(placed.event_id)]["completed_handlers"]) == ["good"]
+    assert delivered == {f"good:{placed.event_id}": 1, f"cancel:{cancelled.event_id}": 1}
+
+
+async def test_relay_killed_mid_dispatch_loses_nothing_and_redispatches_after_the_lease(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    delivered: Counter[str] = Counter()
+    started = asyncio.Event()
+    hang = True
+
+    async def handler(event: DomainEvent) -> None:
+        if hang:
+            started.set()
+            await asyncio.sleep(3600)
+        delivered[str(event.event_id)] += 1
+
+    bus = EventBus()
+    bus.subscribe(OrderPlaced, "mail", handler)
+    events = [_placed() for _ in range(3)]
+    await _record(sessions, clock, *events)
+
+    first = asyncio.create_task(_relay(sessions, bus, clock).run_once())
+    await started.wait()
+    first.cancel()  # the process dies while a handler runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    hang = False
+
+    restarted = _relay(sessions, bus, clock)
+    assert await restarted.run_once() == 0  # rows still leased by the dead relay
+    clock.advance(31)
+    assert await restarted.run_once() == 3
+
+    assert delivered == {str(e.event_id): 1 for e in events}
+    assert {row["status"] for row in (await _rows(sessions)).values()} == {"dispatched"}
+
+
+async def test_two_relays_never_dispatch_the_same_row_twice(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    delivered: Counter[str] = Counter()
+
+    async def handler(event: DomainEvent) -> None:
+        await asyncio.sleep(0)
+        delivered[str(event.event_id)] += 1
+
+    bus = EventBus()
+    bus.subscribe(OrderPlaced, "mail", handler)
+    events = [_placed() for _ in range(20)]
+    await _record(sessions, clock, *events)
+
+    await asyncio.gather(*(_relay(sessions, bus, clock, batch_size=5).run_once() for _ in range(4)))
+    await _relay(sessions, bus, clock).run_once()
+
+    assert delivered == {str(e.event_id): 1 for e in events}
+
+
+async def test_undecodable_row_is_dead_lettered_at_once(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    async with sessions() as session:
+        await session.execute(
+            outbox.insert().values(
+                id=uuid4(),
+                event_type="OrderTeleported",
+                payload="{}",
+                status="pending",
+                attempts=0,
+                completed_handlers="[]",
+                created_at=clock(),
+                next_attempt_at=clock(),
+            )
+        )
+        await session.commit()
+
+    await _relay(sessions, EventBus(), clock).run_once()
+
+    [row] = (await _rows(sessions)).values()
+    assert row["status"] == "dead"

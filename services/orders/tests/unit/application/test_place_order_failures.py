@@ -1,0 +1,145 @@
+"""Try/confirm/cancel: what happens when a step after the reservation fails."""
+
+import pytest
+from fakes import FakeProductClient
+from harness import OrdersApi, make_settings, running_api
+from sqlalchemy import Table, func, select
+
+from orders.adapters.db.repository import SqlAlchemyOrderRepository
+from orders.adapters.db.tables import orders, outbox
+from orders.domain.order import Order
+from servicekit.db import create_engine
+from shop_contracts.reservations import Reservation, ReservationStatus
+
+
+async def _count(url: str, table: Table) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def test_repository_failure_after_reserve_releases_the_hold_and_saves_nothing(
+    api: OrdersApi,
+    products: FakeProductClient,
+    orders_db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mug = products.add(stock=3)
+
+    async def broken_save(self: SqlAlchemyOrderRepository, order: Order) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(SqlAlchemyOrderRepository, "save", broken_save)
+    response = await api.place("alice", [(mug.id, 2)])
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert products.statuses() == [ReservationStatus.RELEASED]
+    assert products.stock[mug.id] == 3
+    assert await _count(orders_db_url, orders) == 0
+    assert await _count(orders_db_url, outbox) == 0
+
+
+async def test_injected_fault_between_reserve_and_commit_is_compensated(
+    orders_db_url: str, products: FakeProductClient
+) -> None:
+    mug = products.add(stock=3)
+    seen: list[Reservation] = []
+
+    async def crash(reservation: Reservation) -> None:
+        seen.append(reservation)
+        raise RuntimeError("killed between reserve and commit")
+
+    async with running_api(
+        make_settings(orders_db_url), product_client=products, after_reserve=crash
+    ) as api:
+        response = await api.place("alice", [(mug.id, 1)])
+
+    assert response.status_code == 500
+    assert [r.status for r in seen] == [ReservationStatus.HELD]
+    assert products.statuses() == [ReservationStatus.RELEASED]
+    assert await _count(orders_db_url, orders) == 0
+
+
+async def test_fault_injection_setting_raises_after_reserve(
+    orders_db_url: str, products: FakeProductClient
+) -> None:
+    mug = products.add(stock=3)
+    settings = make_settings(orders_db_url, fault_injection="raise_after_reserve")
+
+    async with running_api(settings, product_client=products) as api:
+        response = await api.place("alice", [(mug.id, 1)])
+
+    assert response.status_code == 500
+    assert products.stock[mug.id] == 3
+
+
+async def test_retrying_a_key_whose_hold_was_released_asks_for_a_new_key(
+    orders_db_url: str, products: FakeProductClient
+) -> None:
+    mug = products.add(stock=3)
+    attempts = 0
+
+    async def fail_once(reservation: Reservation) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise RuntimeError("first attempt dies")
+
+    async with running_api(
+        make_settings(orders_db_url), product_client=products, after_reserve=fail_once
+    ) as api:
+        await api.place("alice", [(mug.id, 1)], key="k")
+        retry = await api.place("alice", [(mug.id, 1)], key="k")
+        fresh = await api.place("alice", [(mug.id, 1)], key="k2")
+
+    assert retry.status_code == 409
+    assert retry.json()["code"] == "reservation_released"
+    assert fresh.status_code == 201
+
+
+async def test_products_down_at_confirm_leaves_the_order_pending_for_the_reconciler(
+    api: OrdersApi, products: FakeProductClient
+) -> None:
+    mug = products.add(stock=3)
+    original_confirm = products.confirm
+
+    async def unavailable_confirm(reservation_id: object) -> Reservation:
+        products.down = True
+        try:
+            return await original_confirm(reservation_id)  # type: ignore[arg-type]
+        finally:
+            products.down = False
+
+    products.confirm = unavailable_confirm  # type: ignore[method-assign]
+    response = await api.place("alice", [(mug.id, 1)])
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "pending"
+    assert products.statuses() == [ReservationStatus.HELD]
+
+
+async def test_reservation_lapsed_before_confirm_fails_the_order_with_409(
+    api: OrdersApi, products: FakeProductClient
+) -> None:
+    mug = products.add(stock=3)
+    original_reserve = products.reserve
+
+    async def reserve_then_lapse(key: str, lines: object) -> Reservation:
+        reservation = await original_reserve(key, lines)  # type: ignore[arg-type]
+        products.expire(reservation.id)
+        return reservation.model_copy()
+
+    products.reserve = reserve_then_lapse  # type: ignore[method-assign]
+    response = await api.place("alice", [(mug.id, 1)], key="k")
+    products.reserve = original_reserve  # type: ignore[method-assign]
+    replay = await api.place("alice", [(mug.id, 1)], key="k")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "reservation_expired"
+    assert replay.status_code == 200
+    assert replay.json()["status"] == "failed"
+    assert products.stock[mug.id] == 3
