@@ -273,8 +273,16 @@ def banner(children: Sequence[Child], orders: Service, product_id: str | None) -
         f'    -d \'{{"items": [{{"product_id": "{product_id or "PRODUCT_ID"}", "quantity": 1}}]}}\'',
     ]
     if product_id is None:
-        lines.append("  (PRODUCT_ID: any id from the seeded catalogue, e.g. GET /api/v1/products)")
-    lines += ["", "Ctrl-C stops everything.", ""]
+        lines.append(
+            "  (PRODUCT_ID: an id from the seeded catalogue, GET /api/v1/products on products;"
+            " in --local mode that API is not served, `just dev` serves it on :8001)"
+        )
+    lines += ["  The same Idempotency-Key again returns the same order.", ""]
+    products = [child.service for child in children if child.service.package == "products"]
+    lines += [
+        f"Browse the catalogue:  curl -s '{p.url}/api/v1/products?page_size=5'" for p in products
+    ]
+    lines += ["Ctrl-C stops everything.", ""]
     return "\n".join(lines)
 
 

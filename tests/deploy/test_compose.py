@@ -1,0 +1,254 @@
+"""docker-compose.yml agrees with the code it deploys, and the checker catches drift."""
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.compose_check import (
+    COMPOSE_FILE,
+    ENV_EXAMPLE,
+    ROOT,
+    check,
+    interpolate,
+    load_compose,
+    schema_problems,
+)
+
+Compose = dict[str, Any]
+Mutation = Callable[[Compose], None]
+
+
+@pytest.fixture
+def compose() -> Compose:
+    return load_compose(COMPOSE_FILE)
+
+
+def _problems_after(compose: Compose, mutate: Mutation) -> list[str]:
+    mutated = copy.deepcopy(compose)
+    mutate(mutated)
+    return check(mutated, ROOT, ENV_EXAMPLE)
+
+
+def _env(compose: Compose, service: str) -> dict[str, Any]:
+    environment: dict[str, Any] = compose["services"][service]["environment"]
+    return environment
+
+
+def _copy_dockerfile(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    original = (ROOT / "deploy" / name).read_text()
+    assert old in original
+    path = tmp_path / name
+    path.write_text(original.replace(old, new))
+    return path
+
+
+def test_compose_file_validates_against_the_compose_specification(compose: Compose) -> None:
+    assert schema_problems(compose) == []
+
+
+def test_repository_stack_has_no_problems(compose: Compose) -> None:
+    assert check(compose, ROOT, ENV_EXAMPLE) == []
+
+
+def test_stack_runs_products_and_orders_in_http_mode_by_default(compose: Compose) -> None:
+    services = compose["services"]
+    default = {name for name, service in services.items() if "profiles" not in service}
+    assert default == {"postgres", "products", "orders"}
+    assert _env(compose, "orders")["APP_PRODUCTS_CLIENT"] == "http"
+    assert _env(compose, "orders-monolith")["APP_PRODUCTS_CLIENT"] == "local"
+    assert "products" not in services["orders-monolith"].get("depends_on", {})
+    assert services["orders-monolith"]["profiles"] == ["monolith"]
+
+
+def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
+    secrets = ("POSTGRES_PASSWORD", "DB_PASSWORD", "JWT_SECRET", "SERVICE_TOKEN")
+    for name, service in compose["services"].items():
+        for key, value in service.get("environment", {}).items():
+            if key.endswith(secrets):
+                assert str(value).startswith("${"), f"{name}.{key} is hard-coded"
+        url = service.get("environment", {}).get("APP_DATABASE_URL", "")
+        assert not url or ":${" in url, f"{name} database password is hard-coded"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        pytest.param(
+            lambda c: c["services"]["products"].update(restart_policy="always"),
+            "schema: /services/products",
+            id="schema-violation",
+        ),
+        pytest.param(
+            lambda c: _env(c, "orders").update(APP_PRODUCT_URL="http://products:8001"),
+            "orders: APP_PRODUCT_URL is not a field",
+            id="misspelt-app-variable",
+        ),
+        pytest.param(
+            lambda c: _env(c, "products").update(FEATURE_MAX_BULK_SIZE="10"),
+            "products: FEATURE_MAX_BULK_SIZE is not a field",
+            id="misspelt-feature-flag",
+        ),
+        pytest.param(
+            lambda c: _env(c, "products").update(APP_PRODUCTS_CLIENT="http"),
+            "products: APP_PRODUCTS_CLIENT is not a field",
+            id="variable-of-the-other-service",
+        ),
+        pytest.param(
+            lambda c: _env(c, "orders").update(APP_PRODUCTS_CLIENT="htttp"),
+            "orders: Settings.products_client",
+            id="invalid-setting-value",
+        ),
+        pytest.param(
+            lambda c: _env(c, "products").update(FEATURE_MAX_BULK_IMPORT_SIZE="lots"),
+            "products: FeatureFlags.max_bulk_import_size",
+            id="invalid-feature-flag-value",
+        ),
+        pytest.param(
+            lambda c: c["services"]["orders"].update(
+                healthcheck={"test": ["CMD", "curl", "-f", "http://127.0.0.1:8000/healthz"]}
+            ),
+            "orders: healthcheck path /healthz is not a route of orders",
+            id="wrong-healthcheck-path",
+        ),
+        pytest.param(
+            lambda c: c["services"]["orders"].update(
+                healthcheck={"test": ["CMD", "curl", "-f", "http://127.0.0.1:8001/health/ready"]}
+            ),
+            "orders: healthcheck port 8001 != listen port 8000",
+            id="wrong-healthcheck-port",
+        ),
+        pytest.param(
+            lambda c: c["services"]["products"]["build"].update(
+                dockerfile="deploy/product.Dockerfile"
+            ),
+            "products: Dockerfile",
+            id="wrong-dockerfile-path",
+        ),
+        pytest.param(
+            lambda c: c["services"]["products"]["build"].update(context="services/nowhere"),
+            "products: build context",
+            id="wrong-build-context",
+        ),
+        pytest.param(
+            lambda c: c["services"]["products"].update(ports=["127.0.0.1:8001:8080"]),
+            "products: publishes container port 8080, but the service listens on 8001",
+            id="published-port-mismatch",
+        ),
+        pytest.param(
+            lambda c: _env(c, "orders").update(APP_PRODUCTS_URL="http://products:8000"),
+            "orders: APP_PRODUCTS_URL port 8000 != products's container port 8001",
+            id="products-url-wrong-port",
+        ),
+        pytest.param(
+            lambda c: _env(c, "orders").update(APP_PRODUCTS_URL="http://localhost:8001"),
+            "orders: APP_PRODUCTS_URL host 'localhost' is not a products service",
+            id="products-url-wrong-host",
+        ),
+        pytest.param(
+            lambda c: c["services"]["orders"]["depends_on"].pop("products"),
+            "orders: must depend on products with condition service_healthy",
+            id="orders-does-not-wait-for-products",
+        ),
+        pytest.param(
+            lambda c: c["services"]["postgres"].pop("healthcheck"),
+            "products: waits for postgres to be healthy, but it has no healthcheck",
+            id="healthy-dependency-without-healthcheck",
+        ),
+        pytest.param(
+            lambda c: _env(c, "orders").update(APP_SENDGRID_API_KEY="${SENDGRID_API_KEY:?}"),
+            "env: ${SENDGRID_API_KEY} is used by the compose file but not listed",
+            id="undocumented-variable",
+        ),
+    ],
+)
+def test_checker_reports_drift(compose: Compose, mutate: Mutation, expected: str) -> None:
+    problems = _problems_after(compose, mutate)
+
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_checker_accepts_a_real_feature_flag(compose: Compose) -> None:
+    problems = _problems_after(
+        compose, lambda c: _env(c, "products").update(FEATURE_MAX_BULK_IMPORT_SIZE="100")
+    )
+
+    assert problems == []
+
+
+def test_checker_reads_healthcheck_path_from_the_dockerfile(
+    compose: Compose, tmp_path: Path
+) -> None:
+    dockerfile = _copy_dockerfile(tmp_path, "products.Dockerfile", "/health/ready", "/health/rdy")
+
+    problems = _problems_after(
+        compose, lambda c: c["services"]["products"]["build"].update(dockerfile=str(dockerfile))
+    )
+
+    assert "products: healthcheck path /health/rdy is not a route of products" in problems
+
+
+def test_checker_reports_copy_source_missing_from_build_context(
+    compose: Compose, tmp_path: Path
+) -> None:
+    dockerfile = _copy_dockerfile(
+        tmp_path, "orders.Dockerfile", "COPY services/orders/src", "COPY services/order/src"
+    )
+
+    problems = _problems_after(
+        compose, lambda c: c["services"]["orders"]["build"].update(dockerfile=str(dockerfile))
+    )
+
+    assert any("copies services/order/src" in problem for problem in problems), problems
+
+
+def test_checker_reports_dockerfile_port_drift(compose: Compose, tmp_path: Path) -> None:
+    dockerfile = _copy_dockerfile(tmp_path, "products.Dockerfile", "PORT=8001", "PORT=9001")
+
+    problems = _problems_after(
+        compose, lambda c: c["services"]["products"]["build"].update(dockerfile=str(dockerfile))
+    )
+
+    assert "products: the Dockerfile listens on 9001 but does not EXPOSE it" in problems
+    assert "orders: APP_PRODUCTS_URL port 8001 != products's container port 9001" in problems
+
+
+def test_checker_reads_env_files(compose: Compose, tmp_path: Path) -> None:
+    env_file = tmp_path / "orders.env"
+    env_file.write_text("# orders extras\nAPP_LOG_LEVEL=DEBUG\nAPP_OUTBOX_POLL_SECS=1\n")
+
+    problems = _problems_after(
+        compose,
+        lambda c: c["services"]["orders"].update(
+            env_file=[str(env_file), {"path": str(tmp_path / "absent.env"), "required": False}]
+        ),
+    )
+
+    assert problems == [
+        "orders: APP_OUTBOX_POLL_SECS is not a field of orders.config Settings/FeatureFlags"
+    ]
+
+
+def test_checker_reports_a_missing_required_env_file(compose: Compose, tmp_path: Path) -> None:
+    missing = tmp_path / "nothing.env"
+
+    problems = _problems_after(
+        compose, lambda c: c["services"]["orders"].update(env_file=str(missing))
+    )
+
+    assert problems == [f"orders: env_file {missing} does not exist"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("${A}", "from-env"),
+        ("${MISSING:-fallback}", "fallback"),
+        ("x-${MISSING:?required}-y", "x-" + "x" * 48 + "-y"),
+        ("$${A} stays", "${A} stays"),
+    ],
+)
+def test_interpolate_resolves_like_compose(text: str, expected: str) -> None:
+    assert interpolate(text, {"A": "from-env"}) == expected

@@ -1,0 +1,193 @@
+"""The dev runner: configuration of both processes, and supervision of real children."""
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.dev import (
+    Child,
+    DevError,
+    Options,
+    Service,
+    ensure_port_free,
+    parse_args,
+    plan,
+    stop_all,
+    supervise,
+    wait_ready,
+)
+
+_IGNORE_SIGTERM = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('ready', flush=True); time.sleep(60)"
+)
+
+
+def _options(tmp_path: Path, *, local: bool = False) -> Options:
+    return parse_args(["--data-dir", str(tmp_path)] + (["--local"] if local else []), {})
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[[str], Child]]:
+    """Real short-lived Python children, reaped and their pipes closed afterwards."""
+    children: list[Child] = []
+
+    def start(code: str) -> Child:
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        children.append(Child(Service("fake", "127.0.0.1", 1, {}), process))
+        return children[-1]
+
+    yield start
+    stop_all(children, timeout=5)
+    for child in children:
+        if child.process.stdout is not None:
+            child.process.stdout.close()
+
+
+def test_defaults_are_the_conventional_ports_and_the_data_directory() -> None:
+    options = parse_args([], {})
+
+    assert (options.host, options.products_port, options.orders_port) == ("127.0.0.1", 8001, 8000)
+    assert options.data_dir == Path(__file__).resolve().parents[2] / "data"
+    assert not options.local
+
+
+def test_flags_override_environment_which_overrides_defaults() -> None:
+    environ = {"DEV_PRODUCTS_PORT": "9101", "DEV_ORDERS_PORT": "9100", "DEV_HOST": "0.0.0.0"}
+
+    from_env = parse_args([], environ)
+    from_flags = parse_args(["--orders-port", "9200"], environ)
+
+    assert (from_env.products_port, from_env.orders_port, from_env.host) == (9101, 9100, "0.0.0.0")
+    assert from_flags.orders_port == 9200
+
+
+def test_http_mode_points_orders_at_the_products_process(tmp_path: Path) -> None:
+    products, orders = plan(_options(tmp_path), {})
+
+    assert orders.env["APP_PRODUCTS_CLIENT"] == "http"
+    assert orders.env["APP_PRODUCTS_URL"] == "http://127.0.0.1:8001" == products.url
+    assert products.env["APP_DATABASE_URL"] == f"sqlite+aiosqlite:///{tmp_path}/products.db"
+    assert orders.env["APP_DATABASE_URL"] == f"sqlite+aiosqlite:///{tmp_path}/orders.db"
+    assert orders.env["APP_PRODUCTS_DATABASE_URL"] == products.env["APP_DATABASE_URL"]
+
+
+def test_local_mode_runs_orders_over_the_products_database(tmp_path: Path) -> None:
+    products, orders = plan(_options(tmp_path, local=True), {})
+
+    assert orders.env["APP_PRODUCTS_CLIENT"] == "local"
+    assert orders.env["APP_PRODUCTS_DATABASE_URL"] == products.env["APP_DATABASE_URL"]
+
+
+def test_wildcard_host_is_reached_through_loopback(tmp_path: Path) -> None:
+    products, orders = plan(parse_args(["--host", "0.0.0.0", "--data-dir", str(tmp_path)], {}), {})
+
+    assert orders.env["APP_PRODUCTS_URL"] == "http://127.0.0.1:8001"
+    assert "0.0.0.0" in products.command()
+
+
+def test_both_processes_share_the_secrets_just_token_uses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_JWT_SECRET", "j" * 40)
+    monkeypatch.setenv("APP_SERVICE_TOKEN", "s" * 30)
+    monkeypatch.setenv("APP_ENVIRONMENT", "production")
+
+    products, orders = plan(_options(tmp_path), {"APP_ENVIRONMENT": "production"})
+
+    for service in (products, orders):
+        assert service.env["APP_JWT_SECRET"] == "j" * 40
+        assert service.env["APP_SERVICE_TOKEN"] == "s" * 30
+        assert service.env["APP_ENVIRONMENT"] == "development"
+
+
+def test_without_configured_secrets_both_use_the_dev_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APP_JWT_SECRET", raising=False)
+    monkeypatch.delenv("APP_SERVICE_TOKEN", raising=False)
+    from servicekit.settings import DEV_JWT_SECRET, DEV_SERVICE_TOKEN
+
+    products, orders = plan(_options(tmp_path), {})
+
+    assert products.env["APP_JWT_SECRET"] == orders.env["APP_JWT_SECRET"] == DEV_JWT_SECRET
+    assert products.env["APP_SERVICE_TOKEN"] == orders.env["APP_SERVICE_TOKEN"] == DEV_SERVICE_TOKEN
+
+
+def test_uvicorn_serves_the_agreed_factory(tmp_path: Path) -> None:
+    products, orders = plan(_options(tmp_path), {})
+
+    assert products.command()[1:5] == ["-m", "uvicorn", "--factory", "products.main:create_app"]
+    assert orders.command()[4] == "orders.main:create_app"
+    assert orders.command()[orders.command().index("--port") + 1] == "8000"
+
+
+def test_a_busy_port_is_reported_before_anything_starts() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        with pytest.raises(DevError, match=f"127.0.0.1:{port} is in use"):
+            ensure_port_free("127.0.0.1", port)
+
+
+def test_supervise_returns_the_exit_code_of_a_child_that_dies(
+    spawn: Callable[[str], Child],
+) -> None:
+    child = spawn("import sys; sys.exit(3)")
+
+    assert supervise([child], threading.Event()) == 3
+
+
+def test_supervise_treats_a_clean_but_unexpected_exit_as_failure(
+    spawn: Callable[[str], Child],
+) -> None:
+    child = spawn("pass")
+
+    assert supervise([child], threading.Event()) == 1
+
+
+def test_supervise_returns_zero_when_asked_to_stop(spawn: Callable[[str], Child]) -> None:
+    child = spawn("import time; time.sleep(30)")
+    stop = threading.Event()
+    stop.set()
+
+    assert supervise([child], stop) == 0
+
+
+def test_stop_terminates_then_kills_a_child_that_ignores_sigterm(
+    spawn: Callable[[str], Child],
+) -> None:
+    polite = spawn("import time; time.sleep(60)")
+    stubborn = spawn(_IGNORE_SIGTERM)
+    assert stubborn.process.stdout is not None
+    assert stubborn.process.stdout.readline() == b"ready\n"  # handler installed
+
+    stop_all([polite, stubborn], timeout=0.5)
+
+    assert polite.process.returncode == -signal.SIGTERM
+    assert stubborn.process.returncode == -signal.SIGKILL
+
+
+def test_wait_ready_fails_when_the_child_exits_while_starting(
+    spawn: Callable[[str], Child],
+) -> None:
+    child = spawn("import sys; sys.exit(4)")
+    child.process.wait()
+
+    with pytest.raises(DevError, match="exited with code 4 while starting"):
+        wait_ready(child, timeout=5, stop=threading.Event())
+
+
+def test_wait_ready_gives_up_after_the_timeout(spawn: Callable[[str], Child]) -> None:
+    child = spawn("import time; time.sleep(30)")
+
+    with pytest.raises(DevError, match="not ready after"):
+        wait_ready(child, timeout=0.5, stop=threading.Event())
