@@ -1,0 +1,263 @@
+"""Micro-benchmark: which httpx transport should orders use to call products?
+
+Starts a minimal products-like FastAPI JSON endpoint under uvicorn on
+127.0.0.1 in a separate process, then drives GET requests at several
+concurrency levels through:
+
+- ``per-call``: a new ``httpx.AsyncClient`` per request (the anti-pattern),
+- ``pooled-httpx``: the shipped factory with the default httpx transport,
+- ``pooled-aiohttp``: the shipped factory with ``httpx_aiohttp.AiohttpTransport``,
+- ``client-aiohttp``: the full ``HttpProductClient`` (retries, breaker, deadline,
+  decoding into the DTO) over the pooled aiohttp client.
+
+Each cell stops after ``--requests`` requests or ``--seconds``, whichever comes
+first, so a run is bounded (about a minute). Prints a markdown table and
+writes ``bench-results/client_transport.json``.
+
+    uv run python bench/client_transport.py
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+from pydantic import SecretStr
+
+from orders.adapters.product_clients.http import build_http_client, build_http_product_client
+from orders.config import HttpTransport, Settings
+
+PRODUCT_ID = UUID("6f1c2b9e-0d5a-4c1e-9f3b-2a7d8e4c5b61")
+PRODUCT = {
+    "id": str(PRODUCT_ID),
+    "sku": "BENCH-1",
+    "name": "Benchmark widget",
+    "description": "A product-sized JSON body",
+    "price": "19.90",
+    "currency": "EUR",
+    "stock_available": 42,
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
+PATH = f"/products/{PRODUCT_ID}"
+RESULTS = Path("bench-results/client_transport.json")
+
+Request = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One client strategy at one concurrency level."""
+
+    client: str
+    concurrency: int
+    requests: int
+    errors: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def serve(port: int) -> None:
+    """The products-like endpoint (runs in the child process)."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/api/v1/products/{product_id}")
+    async def get_product(product_id: UUID) -> dict[str, Any]:
+        return PRODUCT
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_until_up(base_url: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/api/v1{PATH}", timeout=0.5).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("benchmark server did not start")
+
+
+async def _drive(
+    name: str, request: Request, concurrency: int, max_requests: int, max_seconds: float
+) -> Cell:
+    for _ in range(min(concurrency, 10)):  # warm up: open connections, import paths
+        await request()
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    stop_at = started + max_seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        while len(latencies) + errors < max_requests and time.perf_counter() < stop_at:
+            begin = time.perf_counter()
+            try:
+                await request()
+            except Exception:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - begin)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+    return Cell(
+        client=name,
+        concurrency=concurrency,
+        requests=len(latencies),
+        errors=errors,
+        seconds=round(elapsed, 3),
+        rps=round(len(latencies) / elapsed, 1),
+        p50_ms=round(statistics.median(ordered) * 1000, 2) if ordered else 0.0,
+        p99_ms=round(p99 * 1000, 2),
+    )
+
+
+async def _run(
+    base_url: str, levels: list[int], max_requests: int, max_seconds: float
+) -> list[Cell]:
+    cells: list[Cell] = []
+    api = f"{base_url}/api/v1"
+
+    async def per_call() -> None:
+        async with httpx.AsyncClient(base_url=api) as http:
+            (await http.get(PATH)).raise_for_status()
+
+    for concurrency in levels:
+        cells.append(await _drive("per-call", per_call, concurrency, max_requests, max_seconds))
+
+    for transport in (HttpTransport.HTTPX, HttpTransport.AIOHTTP):
+        settings = Settings(products_url=base_url, products_transport=transport)
+        async with build_http_client(settings) as http:
+            for concurrency in levels:
+                cells.append(
+                    await _drive(
+                        f"pooled-{transport.value}",
+                        _pooled_get(http),
+                        concurrency,
+                        max_requests,
+                        max_seconds,
+                    )
+                )
+
+    settings = Settings(
+        products_url=base_url,
+        products_transport=HttpTransport.AIOHTTP,
+        service_token=SecretStr("bench-token"),
+    )
+    async with build_http_client(settings) as http:
+        client = build_http_product_client(settings, http)
+
+        async def client_get() -> None:
+            await client.get_product(PRODUCT_ID)
+
+        for concurrency in levels:
+            cells.append(
+                await _drive("client-aiohttp", client_get, concurrency, max_requests, max_seconds)
+            )
+    return cells
+
+
+def _pooled_get(http: httpx.AsyncClient) -> Request:
+    async def get() -> None:
+        (await http.get(PATH)).raise_for_status()
+
+    return get
+
+
+def _table(cells: list[Cell]) -> str:
+    lines = [
+        "| client | concurrency | requests | errors | req/s | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {c.client} | {c.concurrency} | {c.requests} | {c.errors} | {c.rps:,.0f} "
+        f"| {c.p50_ms:.2f} | {c.p99_ms:.2f} |"
+        for c in cells
+    ]
+    return "\n".join(lines)
+
+
+def _loop_factory() -> tuple[str, Callable[[], asyncio.AbstractEventLoop] | None]:
+    # orders runs under uvicorn, which uses uvloop when it is installed.
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio", None
+    return "uvloop", uvloop.new_event_loop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=int, default=3000, help="cap per cell")
+    parser.add_argument("--seconds", type=float, default=4.0, help="time cap per cell")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    # Our own interpreter running this file: no untrusted input reaches the argv.
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])  # noqa: S603
+    try:
+        _wait_until_up(base_url)
+        loop_name, factory = _loop_factory()
+        with asyncio.Runner(loop_factory=factory) as runner:
+            cells = runner.run(_run(base_url, args.concurrency, args.requests, args.seconds))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    print(_table(cells))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "event_loop": loop_name,
+        "versions": {
+            name: metadata.version(name)
+            for name in ("httpx", "httpcore", "aiohttp", "httpx-aiohttp", "uvicorn", "fastapi")
+        },
+        "caps": {"requests_per_cell": args.requests, "seconds_per_cell": args.seconds},
+        "cells": [asdict(c) for c in cells],
+    }
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
