@@ -6,7 +6,8 @@ problem and exits 1 if there is any. Checked:
 - the file validates against the Compose specification JSON schema (the copy
   check-jsonschema vendors);
 - every ``${VAR}`` it interpolates is listed in ``deploy/.env.example``;
-- build contexts, Dockerfiles and the Dockerfiles' COPY sources exist;
+- build contexts, Dockerfiles and the Dockerfiles' COPY sources exist, and
+  ``.dockerignore`` keeps none of those sources out;
 - for each service built from a Dockerfile declaring ``ENV SERVICE=<package>``:
   every ``APP_*`` / ``FEATURE_*`` variable is a field of
   ``<package>.config.Settings`` / ``FeatureFlags`` and the values validate;
@@ -161,7 +162,7 @@ def service_environment(
 
 
 def build_problems(name: str, service: Service, project_dir: Path) -> tuple[list[str], Path | None]:
-    """A build context and Dockerfile that exist, and COPY sources inside the context."""
+    """A build context and Dockerfile that exist; COPY sources in the context, not ignored."""
     build = service.get("build")
     if build is None:
         return [], None
@@ -172,12 +173,18 @@ def build_problems(name: str, service: Service, project_dir: Path) -> tuple[list
     path = context / spec.get("dockerfile", "Dockerfile")
     if not path.is_file():
         return [f"{name}: Dockerfile {path} does not exist"], None
-    missing = [
-        f"{name}: {path.name} copies {source}, which is not in the build context"
-        for source in dockerfile.load(path).copy_sources
-        if not any(char in source for char in "*?[$") and not (context / source).exists()
-    ]
-    return missing, path
+    ignored = dockerfile.ignore_patterns(context)
+    problems = []
+    for source in dockerfile.load(path).copy_sources:
+        if any(char in source for char in "*?[$"):
+            continue
+        if not (context / source).exists():
+            problems.append(
+                f"{name}: {path.name} copies {source}, which is not in the build context"
+            )
+        elif dockerfile.is_ignored(source, ignored):
+            problems.append(f"{name}: {path.name} copies {source}, which .dockerignore excludes")
+    return problems, path
 
 
 def _settings_classes(package: str) -> list[type[BaseSettings]]:

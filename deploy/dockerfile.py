@@ -1,5 +1,6 @@
 """Read the few facts the compose checker needs out of a Dockerfile."""
 
+import fnmatch
 import json
 import shlex
 from dataclasses import dataclass, field
@@ -71,3 +72,30 @@ def parse(text: str) -> Dockerfile:
 def load(path: Path) -> Dockerfile:
     """Parse a Dockerfile on disk."""
     return parse(path.read_text())
+
+
+def ignore_patterns(context: Path) -> list[str]:
+    """The rules of ``<context>/.dockerignore`` (none when it is absent)."""
+    path = context / ".dockerignore"
+    if not path.is_file():
+        return []
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _matches(path: str, pattern: str) -> bool:
+    pattern = pattern.strip("/")
+    candidates = [pattern, pattern.removeprefix("**/")]
+    parts = path.strip("/").split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(fnmatch.fnmatchcase(p, c) for p in prefixes for c in candidates)
+
+
+def is_ignored(path: str, patterns: list[str]) -> bool:
+    """Whether the build context leaves ``path`` out (last matching rule wins, ``!`` re-includes)."""
+    ignored = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        if _matches(path, pattern.removeprefix("!")):
+            ignored = not negated
+    return ignored

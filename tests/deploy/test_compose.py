@@ -252,3 +252,17 @@ def test_checker_reports_a_missing_required_env_file(compose: Compose, tmp_path:
 )
 def test_interpolate_resolves_like_compose(text: str, expected: str) -> None:
     assert interpolate(text, {"A": "from-env"}) == expected
+
+
+def test_checker_reports_a_copy_source_the_dockerignore_excludes(
+    compose: Compose, tmp_path: Path
+) -> None:
+    (tmp_path / "app" / "src").mkdir(parents=True)
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY app/src /app/src\n")
+    (tmp_path / ".dockerignore").write_text("app\n")
+
+    problems = _problems_after(
+        compose, lambda c: c["services"]["products"].update(build={"context": str(tmp_path)})
+    )
+
+    assert "products: Dockerfile copies app/src, which .dockerignore excludes" in problems
