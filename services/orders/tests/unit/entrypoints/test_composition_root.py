@@ -1,0 +1,134 @@
+"""create_app: backend selection by settings, readiness checks, the documented surface."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import httpx
+import pytest
+import respx
+from fakes import FakeProductClient, RecordingNotifier
+from harness import make_settings, running_api
+
+from orders.config import ProductsClientMode
+from orders.main import ProductClientNotAvailable, _build_product_client, create_app
+
+
+@pytest.fixture
+def router() -> respx.Router:
+    return respx.Router(assert_all_called=False)
+
+
+@pytest.fixture
+async def external(router: respx.Router) -> AsyncIterator[httpx.AsyncClient]:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(router.async_handler))
+    yield client
+    await client.aclose()
+
+
+async def test_stripe_backend_is_used_when_configured(
+    orders_db_url: str,
+    products: FakeProductClient,
+    router: respx.Router,
+    external: httpx.AsyncClient,
+) -> None:
+    route = router.post("https://stripe.test/v1/payment_intents").mock(
+        return_value=httpx.Response(200, json={"id": "pi_9", "status": "succeeded"})
+    )
+    settings = make_settings(
+        orders_db_url,
+        payments_backend="stripe",
+        stripe_api_key="sk_test_x",
+        stripe_url="https://stripe.test/v1",
+    )
+    mug = products.add(price="7.00")
+
+    async with running_api(settings, product_client=products, http_client=external) as api:
+        order_id = (await api.place("alice", [(mug.id, 1)])).json()["id"]
+        paid = await api.http.post(f"/api/v1/orders/{order_id}/pay", headers=api.auth("alice"))
+
+    assert paid.json()["payment_id"] == "pi_9"
+    assert route.calls.last.request.headers["Idempotency-Key"] == f"charge:{order_id}"
+
+
+async def test_sendgrid_backend_sends_the_confirmation_email(
+    orders_db_url: str,
+    products: FakeProductClient,
+    router: respx.Router,
+    external: httpx.AsyncClient,
+) -> None:
+    route = router.post("https://sendgrid.test/send").mock(return_value=httpx.Response(202))
+    settings = make_settings(
+        orders_db_url,
+        notifications_backend="sendgrid",
+        sendgrid_api_key="SG.k",
+        sendgrid_url="https://sendgrid.test/send",
+        run_outbox_relay=True,
+        outbox_poll_interval_seconds=0.02,
+    )
+    mug = products.add()
+
+    async with running_api(settings, product_client=products, http_client=external) as api:
+        await api.place("alice", [(mug.id, 1)])
+        async with asyncio.timeout(5):
+            while not route.called:
+                await asyncio.sleep(0.02)
+
+    assert route.calls.last.request.headers["Authorization"] == "Bearer SG.k"
+
+
+def test_external_backends_refuse_to_start_without_keys(orders_db_url: str) -> None:
+    with pytest.raises(ValueError, match="APP_STRIPE_API_KEY"):
+        make_settings(orders_db_url, payments_backend="stripe")
+    with pytest.raises(ValueError, match="APP_SENDGRID_API_KEY"):
+        make_settings(orders_db_url, notifications_backend="sendgrid")
+
+
+def test_production_refuses_fault_injection(orders_db_url: str) -> None:
+    with pytest.raises(ValueError, match="APP_FAULT_INJECTION"):
+        make_settings(
+            orders_db_url,
+            environment="production",
+            jwt_secret="x" * 40,
+            service_token="y" * 40,
+            fault_injection="exit_after_reserve",
+        )
+
+
+@pytest.mark.parametrize("mode", [ProductsClientMode.HTTP, ProductsClientMode.SHADOW])
+async def test_unwired_product_client_modes_fail_with_a_clear_error(
+    orders_db_url: str, mode: ProductsClientMode
+) -> None:
+    async with AsyncExitStack() as stack:
+        with pytest.raises(ProductClientNotAvailable, match=mode.value):
+            await _build_product_client(make_settings(orders_db_url, products_client=mode), stack)
+
+
+async def test_readiness_reports_database_and_products(
+    orders_db_url: str, products: FakeProductClient
+) -> None:
+    async with running_api(
+        make_settings(orders_db_url), product_client=products, notifications=RecordingNotifier()
+    ) as api:
+        response = await api.http.get("/health/ready")
+
+    assert response.status_code == 200
+    assert set(response.json()["checks"]) == {"database", "products"}
+
+
+def test_every_orders_route_is_documented() -> None:
+    app = create_app(make_settings("sqlite+aiosqlite:///:memory:"))
+    schema = app.openapi()
+    operations = [
+        (path, method, op)
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/v1/orders")
+        for method, op in item.items()
+    ]
+
+    assert len(operations) == 8
+    for path, method, op in operations:
+        assert op.get("description"), (path, method)
+        assert "401" in op["responses"], (path, method)
+        if method in {"post", "patch"} and "requestBody" in op:
+            assert "400" in op["responses"], (path, method)
