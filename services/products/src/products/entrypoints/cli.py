@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.info("products database migrated")
     elif args.command == "seed":
         created = asyncio.run(_seed(settings))
-        logger.info("demo catalogue seeded", extra={"created": created})
+        logger.info("demo catalogue seeded", extra={"products_created": created})
     else:
         uvicorn.run(
             "products.main:create_app",

@@ -1,0 +1,40 @@
+"""Settings come from APP_ variables and feature flags from FEATURE_ variables."""
+
+import pytest
+from pydantic import ValidationError
+
+from products.config import FeatureFlags, Settings
+
+
+def test_defaults_match_the_documented_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("APP_DATABASE_URL", "APP_RESERVATION_TTL_SECONDS", "FEATURE_MAX_BULK_IMPORT_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+
+    settings = Settings()
+
+    assert settings.database_url == "sqlite+aiosqlite:///./data/products.db"
+    assert (settings.reservation_ttl_seconds, settings.sweep_interval_seconds) == (900, 5)
+    assert settings.features.max_bulk_import_size == 100
+
+
+def test_environment_overrides_settings_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_RESERVATION_TTL_SECONDS", "30")
+    monkeypatch.setenv("FEATURE_MAX_BULK_IMPORT_SIZE", "7")
+
+    settings = Settings()
+
+    assert settings.reservation_ttl_seconds == 30
+    assert settings.features.max_bulk_import_size == 7
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_non_positive_ttl_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("APP_RESERVATION_TTL_SECONDS", value)
+
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_bulk_import_cap_must_be_positive() -> None:
+    with pytest.raises(ValidationError):
+        FeatureFlags(max_bulk_import_size=0)
