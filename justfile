@@ -80,3 +80,7 @@ down *args:
 # Follow the Docker stack's logs: just logs [SERVICE...]
 logs *args:
     {{compose_all}} logs -f "$@"
+
+# Orders → products HTTP transport micro-benchmark (~1 min): just bench-client [--rounds N ...]
+bench-client *args: sync
+    uv run python bench/client_transport.py "$@"

@@ -11,7 +11,8 @@ concurrency levels through:
   decoding into the DTO) over the pooled aiohttp client.
 
 Each cell stops after ``--requests`` requests or ``--seconds``, whichever comes
-first, so a run is bounded (about a minute). Prints a markdown table and
+first, split over ``--rounds`` interleaved rounds, so a run is bounded (about
+a minute) and background load hits every strategy alike. Prints a markdown table and
 writes ``bench-results/client_transport.json``.
 
     uv run python bench/client_transport.py
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ Request = Callable[[], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Cell:
-    """One client strategy at one concurrency level."""
+    """One client strategy at one concurrency level, over all rounds."""
 
     client: str
     concurrency: int
@@ -68,8 +69,17 @@ class Cell:
     errors: int
     seconds: float
     rps: float
+    rps_rounds: list[float]
     p50_ms: float
     p99_ms: float
+
+
+@dataclass
+class _Samples:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    rps_rounds: list[float] = field(default_factory=list)
 
 
 def serve(port: int) -> None:
@@ -105,8 +115,8 @@ def _wait_until_up(base_url: str, timeout: float = 15.0) -> None:
 
 
 async def _drive(
-    name: str, request: Request, concurrency: int, max_requests: int, max_seconds: float
-) -> Cell:
+    request: Request, concurrency: int, max_requests: int, max_seconds: float, into: _Samples
+) -> None:
     for _ in range(min(concurrency, 10)):  # warm up: open connections, import paths
         await request()
     latencies: list[float] = []
@@ -127,63 +137,72 @@ async def _drive(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
-    return Cell(
-        client=name,
-        concurrency=concurrency,
-        requests=len(latencies),
-        errors=errors,
-        seconds=round(elapsed, 3),
-        rps=round(len(latencies) / elapsed, 1),
-        p50_ms=round(statistics.median(ordered) * 1000, 2) if ordered else 0.0,
-        p99_ms=round(p99 * 1000, 2),
-    )
+    into.latencies += latencies
+    into.errors += errors
+    into.seconds += elapsed
+    into.rps_rounds.append(round(len(latencies) / elapsed, 1))
 
 
 async def _run(
-    base_url: str, levels: list[int], max_requests: int, max_seconds: float
+    base_url: str, levels: list[int], max_requests: int, max_seconds: float, rounds: int
 ) -> list[Cell]:
-    cells: list[Cell] = []
     api = f"{base_url}/api/v1"
 
     async def per_call() -> None:
         async with httpx.AsyncClient(base_url=api) as http:
             (await http.get(PATH)).raise_for_status()
 
-    for concurrency in levels:
-        cells.append(await _drive("per-call", per_call, concurrency, max_requests, max_seconds))
-
-    for transport in (HttpTransport.HTTPX, HttpTransport.AIOHTTP):
-        settings = Settings(products_url=base_url, products_transport=transport)
-        async with build_http_client(settings) as http:
-            for concurrency in levels:
-                cells.append(
-                    await _drive(
-                        f"pooled-{transport.value}",
-                        _pooled_get(http),
-                        concurrency,
-                        max_requests,
-                        max_seconds,
-                    )
-                )
-
-    settings = Settings(
+    httpx_settings = Settings(products_url=base_url, products_transport=HttpTransport.HTTPX)
+    aiohttp_settings = Settings(
         products_url=base_url,
         products_transport=HttpTransport.AIOHTTP,
         service_token=SecretStr("bench-token"),
     )
-    async with build_http_client(settings) as http:
-        client = build_http_product_client(settings, http)
+    async with (
+        build_http_client(httpx_settings) as pooled_httpx,
+        build_http_client(aiohttp_settings) as pooled_aiohttp,
+    ):
+        client = build_http_product_client(aiohttp_settings, pooled_aiohttp)
 
         async def client_get() -> None:
             await client.get_product(PRODUCT_ID)
 
-        for concurrency in levels:
-            cells.append(
-                await _drive("client-aiohttp", client_get, concurrency, max_requests, max_seconds)
-            )
-    return cells
+        strategies: dict[str, Request] = {
+            "per-call": per_call,
+            "pooled-httpx": _pooled_get(pooled_httpx),
+            "pooled-aiohttp": _pooled_get(pooled_aiohttp),
+            "client-aiohttp": client_get,
+        }
+        samples = {(name, c): _Samples() for name in strategies for c in levels}
+        # Rounds interleave the strategies so background load on a shared
+        # machine hits all of them alike; req/s is the median over rounds.
+        for _ in range(rounds):
+            for name, request in strategies.items():
+                for concurrency in levels:
+                    await _drive(
+                        request,
+                        concurrency,
+                        max_requests // rounds,
+                        max_seconds / rounds,
+                        samples[name, concurrency],
+                    )
+    return [_cell(name, concurrency, s) for (name, concurrency), s in samples.items()]
+
+
+def _cell(name: str, concurrency: int, samples: _Samples) -> Cell:
+    ordered = sorted(samples.latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+    return Cell(
+        client=name,
+        concurrency=concurrency,
+        requests=len(ordered),
+        errors=samples.errors,
+        seconds=round(samples.seconds, 3),
+        rps=statistics.median(samples.rps_rounds),
+        rps_rounds=samples.rps_rounds,
+        p50_ms=round(statistics.median(ordered) * 1000, 2) if ordered else 0.0,
+        p99_ms=round(p99 * 1000, 2),
+    )
 
 
 def _pooled_get(http: httpx.AsyncClient) -> Request:
@@ -195,7 +214,7 @@ def _pooled_get(http: httpx.AsyncClient) -> Request:
 
 def _table(cells: list[Cell]) -> str:
     lines = [
-        "| client | concurrency | requests | errors | req/s | p50 ms | p99 ms |",
+        "| client | concurrency | requests | errors | req/s (median of rounds) | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
@@ -221,6 +240,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="cap per cell")
     parser.add_argument("--seconds", type=float, default=4.0, help="time cap per cell")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
@@ -234,12 +254,19 @@ def main() -> None:
         _wait_until_up(base_url)
         loop_name, factory = _loop_factory()
         with asyncio.Runner(loop_factory=factory) as runner:
-            cells = runner.run(_run(base_url, args.concurrency, args.requests, args.seconds))
+            load_before = os.getloadavg()
+            cells = runner.run(
+                _run(base_url, args.concurrency, args.requests, args.seconds, args.rounds)
+            )
+            load_after = os.getloadavg()
     finally:
         server.terminate()
         server.wait(timeout=10)
 
     print(_table(cells))
+    print(
+        f"\nevent loop: {loop_name}; load average (1 min) {load_before[0]:.2f} -> {load_after[0]:.2f}"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "machine": {
@@ -252,7 +279,12 @@ def main() -> None:
             name: metadata.version(name)
             for name in ("httpx", "httpcore", "aiohttp", "httpx-aiohttp", "uvicorn", "fastapi")
         },
-        "caps": {"requests_per_cell": args.requests, "seconds_per_cell": args.seconds},
+        "load_average_1m": {"before": load_before[0], "after": load_after[0]},
+        "caps": {
+            "requests_per_cell": args.requests,
+            "seconds_per_cell": args.seconds,
+            "rounds": args.rounds,
+        },
         "cells": [asdict(c) for c in cells],
     }
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
