@@ -35,7 +35,8 @@ def test_migrate_then_seed_twice_loads_the_demo_catalogue_once(database_file: Pa
     assert main(["seed"]) == 0
 
     assert len(first) >= 50
-    assert first[0] == ("DEMO-001", first[0][1]) and all(stock > 0 for _, stock in first)
+    assert first[0] == ("DEMO-001", first[0][1])
+    assert all(stock > 0 for _, stock in first)
     assert _skus(database_file) == first
 
 
