@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from orders.adapters.product_clients.metrics import (
     SHADOW_COMPARISONS,
     SHADOW_LATENCY_DELTA_SECONDS,
+    observe_call,
 )
 from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import DomainError, ProductsUnavailable
@@ -92,15 +93,18 @@ class ShadowProductClient:
         self, reservation_key: str, lines: Sequence[ReservationLineRequest]
     ) -> Reservation:
         """Write: primary only."""
-        return await self._primary.reserve(reservation_key, lines)
+        with observe_call("shadow", "reserve"):
+            return await self._primary.reserve(reservation_key, lines)
 
     async def confirm(self, reservation_id: UUID) -> Reservation:
         """Write: primary only."""
-        return await self._primary.confirm(reservation_id)
+        with observe_call("shadow", "confirm"):
+            return await self._primary.confirm(reservation_id)
 
     async def release(self, reservation_id: UUID) -> Reservation:
         """Write: primary only."""
-        return await self._primary.release(reservation_id)
+        with observe_call("shadow", "release"):
+            return await self._primary.release(reservation_id)
 
     async def drain(self) -> None:
         """Wait for the comparisons in flight to finish (bounded by ``timeout``)."""
@@ -114,6 +118,10 @@ class ShadowProductClient:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _read(self, method: str, read: Read[T]) -> T:
+        with observe_call("shadow", method):
+            return await self._read_and_mirror(method, read)
+
+    async def _read_and_mirror(self, method: str, read: Read[T]) -> T:
         if len(self._tasks) >= self._max_in_flight:
             SHADOW_COMPARISONS.labels(method, "skipped").inc()
             return await read(self._primary)
