@@ -11,6 +11,7 @@ from uuid import UUID
 from shop_contracts.reservations import ReservationStatus
 
 __all__ = [
+    "MAX_KEY_LENGTH",
     "LineRequest",
     "Reservation",
     "ReservationLine",
@@ -18,6 +19,9 @@ __all__ = [
     "normalise_lines",
     "request_fingerprint",
 ]
+
+MAX_KEY_LENGTH = 200
+"""Longest reservation key the store accepts (the wire contract allows the same)."""
 
 # Statuses whose stock is still taken out of the available count.
 _STOCK_HOLDING = frozenset({ReservationStatus.HELD, ReservationStatus.CONFIRMED})

@@ -1,6 +1,7 @@
 """Internal reservation endpoints over HTTP, and their agreement with the facade."""
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
@@ -198,3 +199,20 @@ async def test_http_errors_carry_the_same_product_ids_as_facade_exceptions(
         await facade.reserve(uuid4().hex, [_line(missing, 1)])
     assert short.json()["product_ids"] == [str(i) for i in short_error.value.product_ids]
     assert unknown.json()["product_ids"] == [str(i) for i in unknown_error.value.product_ids]
+
+
+async def test_200_concurrent_http_reservations_against_stock_50_hold_exactly_50(
+    client: httpx.AsyncClient, service: Headers, catalogue: Catalogue
+) -> None:
+    product = await catalogue.add(stock=50)
+
+    responses = await asyncio.gather(
+        *(
+            client.post("/reservations", json=_request((product.id, 1)), headers=service)
+            for _ in range(200)
+        )
+    )
+
+    outcomes = Counter((r.status_code, r.json().get("code")) for r in responses)
+    assert outcomes == {(201, None): 50, (409, "insufficient_stock"): 150}
+    assert await catalogue.stock(product) == 0

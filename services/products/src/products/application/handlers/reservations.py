@@ -16,6 +16,7 @@ from products.domain.errors import (
     ReservationReleased,
 )
 from products.domain.reservation import (
+    MAX_KEY_LENGTH,
     Reservation,
     ReservationLine,
     ReservationStatus,
@@ -42,6 +43,8 @@ async def reserve_stock(
     command: ReserveStock, uow: UnitOfWork, clock: Clock, ttl: timedelta
 ) -> ReserveOutcome:
     """Hold every line or none, in one transaction; the same key and lines replay the hold."""
+    if not 1 <= len(command.key) <= MAX_KEY_LENGTH:
+        raise ValueError(f"a reservation key has 1 to {MAX_KEY_LENGTH} characters")
     lines = normalise_lines(command.lines)
     if not lines:
         raise ValueError("a reservation needs at least one line")
