@@ -57,7 +57,13 @@ async def test_sendgrid_backend_sends_the_confirmation_email(
     router: respx.Router,
     external: httpx.AsyncClient,
 ) -> None:
-    route = router.post("https://sendgrid.test/send").mock(return_value=httpx.Response(202))
+    sent = asyncio.Event()
+
+    def accept(request: httpx.Request) -> httpx.Response:
+        sent.set()
+        return httpx.Response(202)
+
+    route = router.post("https://sendgrid.test/send").mock(side_effect=accept)
     settings = make_settings(
         orders_db_url,
         notifications_backend="sendgrid",
@@ -70,9 +76,7 @@ async def test_sendgrid_backend_sends_the_confirmation_email(
 
     async with running_api(settings, product_client=products, http_client=external) as api:
         await api.place("alice", [(mug.id, 1)])
-        async with asyncio.timeout(5):
-            while not route.called:
-                await asyncio.sleep(0.02)
+        await asyncio.wait_for(sent.wait(), timeout=5)
 
     assert route.calls.last.request.headers["Authorization"] == "Bearer SG.k"
 
