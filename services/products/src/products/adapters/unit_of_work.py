@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from products.adapters.product_repository import SqlProductRepository
 from products.adapters.reservation_repository import SqlReservationRepository
+from products.domain.errors import InvalidInput
 from shop_contracts.errors import ProductsUnavailable
 
 
@@ -20,11 +21,20 @@ def _database_unreachable(error: BaseException) -> bool:
     return isinstance(error, sa_exc.TimeoutError | OSError)
 
 
+def _invalid_data(error: BaseException) -> bool:
+    """The database refused a value (SQLSTATE class 22): bad input, not a server fault."""
+    if isinstance(error, sa_exc.DataError):
+        return True
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, sa_exc.DBAPIError) and str(sqlstate or "").startswith("22")
+
+
 class SqlAlchemyUnitOfWork:
     """``UnitOfWork`` over a session; database outages surface as ``ProductsUnavailable``.
 
     Translating here means the HTTP API answers 503 + Retry-After and the
-    in-process facade raises the same exception the HTTP client would.
+    in-process facade raises the same exception the HTTP client would. Values
+    the database rejects become ``InvalidInput`` (422), never a 500.
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -58,8 +68,12 @@ class SqlAlchemyUnitOfWork:
         session, self._session = self.session, None
         # Closing rolls back whatever was not committed.
         await session.close()
-        if exc is not None and _database_unreachable(exc):
+        if exc is None:
+            return
+        if _database_unreachable(exc):
             raise ProductsUnavailable("The products database is unavailable") from exc
+        if _invalid_data(exc):
+            raise InvalidInput("A value cannot be stored or searched for") from exc
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -21,6 +21,7 @@ __all__ = [
     "DomainError",
     "IdempotencyKeyReused",
     "InsufficientStock",
+    "InvalidInput",
     "ProductNotFound",
     "ReservationExpired",
     "ReservationNotFound",
@@ -52,3 +53,11 @@ class BulkImportTooLarge(DomainError):
         self.size = size
         self.limit = limit
         super().__init__(f"{size} products in one import; the limit is {limit}")
+
+
+class InvalidInput(DomainError):
+    """Input that passed validation but the database cannot store (e.g. a NUL character)."""
+
+    code = ErrorCode.VALIDATION_ERROR
+    status = 422
+    title = "Request validation failed"

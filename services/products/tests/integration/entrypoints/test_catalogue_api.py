@@ -129,3 +129,20 @@ async def test_stock_check_needs_a_positive_quantity(
     response = await client.get(f"/products/{product.id}/stock", params={"quantity": quantity})
 
     problem(response, 422, "validation_error")
+
+
+async def test_text_the_database_cannot_store_is_never_a_500(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    # PostgreSQL refuses NUL characters in text; SQLite stores them.
+    search = await client.get("/products", params={"q": "a\x00b"})
+    create = await client.post(
+        "/products",
+        json={"sku": f"NUL-{uuid4().hex[:8]}", "name": "a\x00b", "price": "1.00"},
+        headers=admin,
+    )
+
+    for response, ok in ((search, 200), (create, 201)):
+        assert response.status_code in {ok, 422}, response.text
+        if response.status_code == 422:
+            assert response.json()["code"] == "validation_error"
