@@ -17,6 +17,7 @@ from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.db.queries import SqlOrderQueries
 from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.faults import after_reserve_fault
+from orders.adapters.metrics import record_reconcile
 from orders.adapters.notifications.log import LogNotifier
 from orders.adapters.notifications.sendgrid import SendGridNotifier
 from orders.adapters.outbox.relay import OutboxRelay
@@ -236,7 +237,7 @@ async def _start(
             clock=clock,
         )
         tasks.append(
-            PeriodicTask("outbox-relay", settings.outbox_poll_interval_seconds, relay.run_once)
+            PeriodicTask("outbox-relay", settings.outbox_poll_interval_seconds, relay.drain)
         )
     if settings.run_reconciler:
         reconciler = PendingOrderReconciler(
@@ -245,10 +246,12 @@ async def _start(
             grace=timedelta(seconds=settings.reconcile_grace_seconds),
             clock=clock,
         )
+
+        async def reconcile() -> None:
+            record_reconcile(await reconciler.run_once())
+
         tasks.append(
-            PeriodicTask(
-                "order-reconciler", settings.reconcile_interval_seconds, reconciler.run_once
-            )
+            PeriodicTask("order-reconciler", settings.reconcile_interval_seconds, reconcile)
         )
     for task in tasks:
         task.start()

@@ -2,6 +2,8 @@
 
 from prometheus_client import Counter, Histogram
 
+from orders.application.reconciler import ReconcileReport
+
 OUTBOX_EVENTS = Counter(
     "orders_outbox_events_total",
     "Outbox rows processed by outcome (dispatched, retry, dead)",
@@ -15,3 +17,11 @@ OUTBOX_LAG_SECONDS = Histogram(
 RECONCILED_ORDERS = Counter(
     "orders_reconciled_total", "Pending orders settled by the reconciler", ["outcome"]
 )
+
+
+def record_reconcile(report: ReconcileReport) -> ReconcileReport:
+    """Count what a reconciler pass did."""
+    RECONCILED_ORDERS.labels("confirmed").inc(report.confirmed)
+    RECONCILED_ORDERS.labels("failed").inc(report.failed)
+    RECONCILED_ORDERS.labels("deferred").inc(report.deferred)
+    return report

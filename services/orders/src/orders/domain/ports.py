@@ -16,7 +16,7 @@ class OrderRepositoryPort(Protocol):
     """Orders as aggregates; changes become visible when the unit of work commits."""
 
     async def get_by_id(self, order_id: UUID) -> Order | None:
-        """An order without loading its items' rows again if already loaded."""
+        """The order with its items, or None."""
         ...
 
     async def get_with_items(self, order_id: UUID, *, for_update: bool = False) -> Order | None:

@@ -56,6 +56,13 @@ class OutboxRelay:
             await self._dispatch(row)
         return len(rows)
 
+    async def drain(self) -> int:
+        """Dispatch batches until one comes back short, so a backlog clears without waiting."""
+        total = 0
+        while (processed := await self.run_once()) >= self._batch_size:
+            total += processed
+        return total + processed
+
     async def _claim(self) -> list[Any]:
         now = self._clock()
         unleased = or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now)

@@ -33,7 +33,8 @@ class StripePayments:
             },
             idempotency_key,
         )
-        if body.get("status") not in {"succeeded", "processing"}:
+        # Only "succeeded" is money taken; "processing" or "requires_action" are not paid yet.
+        if body.get("status") != "succeeded":
             raise PaymentFailed(f"Payment not completed: {body.get('status')}")
         return PaymentReceipt(payment_id=str(body["id"]), status=str(body["status"]))
 
