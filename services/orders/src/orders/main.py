@@ -13,16 +13,18 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
+from orders.adapters.backends import (
+    external_http_client,
+    needs_external_http,
+    notifications_backend,
+    payments_backend,
+)
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.db.queries import SqlOrderQueries
 from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.faults import after_reserve_fault
 from orders.adapters.metrics import record_reconcile
-from orders.adapters.notifications.log import LogNotifier
-from orders.adapters.notifications.sendgrid import SendGridNotifier
 from orders.adapters.outbox.relay import OutboxRelay
-from orders.adapters.payments.fake import FakePayments
-from orders.adapters.payments.stripe import StripePayments
 from orders.adapters.periodic import PeriodicTask
 from orders.adapters.product_clients.local import LocalProductClient
 from orders.application.cancel_order import CancelOrderHandler
@@ -33,19 +35,13 @@ from orders.application.place_order import AfterReserveHook, PlaceOrderHandler
 from orders.application.reconciler import PendingOrderReconciler
 from orders.application.unit_of_work import Clock, UnitOfWork, utc_now
 from orders.application.update_status import UpdateOrderStatusHandler
-from orders.config import (
-    FeatureFlags,
-    NotificationsBackend,
-    PaymentsBackend,
-    ProductsClientMode,
-    Settings,
-)
+from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.events import OrderPlaced
 from orders.domain.ports import NotificationPort, PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from orders.entrypoints.container import Container
 from orders.entrypoints.routers import discover
-from products.facade import ProductsFacade
+from products.facade import ProductsFacade, upgrade_database
 from servicekit.app import install_plumbing
 from servicekit.db import create_engine, ping, session_factory
 from servicekit.health import ReadinessCheck
@@ -101,45 +97,6 @@ async def _injected_products_ready() -> dict[str, str]:
     return {"mode": "injected"}
 
 
-def _external_http_client(settings: Settings) -> httpx.AsyncClient:
-    # One pooled client per process for every third-party API (SendGrid, Stripe).
-    return httpx.AsyncClient(timeout=httpx.Timeout(settings.external_http_timeout_seconds))
-
-
-def _notifications(settings: Settings, http: httpx.AsyncClient | None) -> NotificationPort:
-    if settings.notifications_backend is NotificationsBackend.SENDGRID:
-        assert http is not None
-        assert settings.sendgrid_api_key is not None
-        return SendGridNotifier(
-            http,
-            api_key=settings.sendgrid_api_key.get_secret_value(),
-            from_email=settings.sendgrid_from_email,
-            url=settings.sendgrid_url,
-            sms=LogNotifier(),
-        )
-    return LogNotifier()
-
-
-def _payments(settings: Settings, http: httpx.AsyncClient | None) -> PaymentPort:
-    if settings.payments_backend is PaymentsBackend.STRIPE:
-        assert http is not None
-        assert settings.stripe_api_key is not None
-        return StripePayments(
-            http,
-            api_key=settings.stripe_api_key.get_secret_value(),
-            url=settings.stripe_url,
-            payment_method=settings.stripe_payment_method,
-        )
-    return FakePayments()
-
-
-def _needs_external_http(settings: Settings) -> bool:
-    return (
-        settings.notifications_backend is NotificationsBackend.SENDGRID
-        or settings.payments_backend is PaymentsBackend.STRIPE
-    )
-
-
 def _lifespan(
     settings: Settings, flags: FeatureFlags, overrides: Overrides
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -184,18 +141,16 @@ async def _start(
             settings.run_migrations_on_startup
             and settings.products_client is ProductsClientMode.LOCAL
         ):
-            from products.facade import upgrade_database
-
             await upgrade_database(settings.products_database_url)
         built = await _build_product_client(settings, stack)
     products = built.client
 
     http = overrides.http_client
-    if http is None and _needs_external_http(settings):
-        http = _external_http_client(settings)
+    if http is None and needs_external_http(settings):
+        http = external_http_client(settings)
         stack.push_async_callback(http.aclose)
-    notifications = overrides.notifications or _notifications(settings, http)
-    payments = overrides.payments or _payments(settings, http)
+    notifications = overrides.notifications or notifications_backend(settings, http)
+    payments = overrides.payments or payments_backend(settings, http)
 
     def uow() -> UnitOfWork:
         return SqlAlchemyUnitOfWork(sessions, clock)

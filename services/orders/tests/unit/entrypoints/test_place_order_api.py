@@ -1,5 +1,6 @@
 """POST /orders over SQLite with the in-memory product client."""
 
+import asyncio
 from typing import Any
 from uuid import uuid4
 
@@ -189,3 +190,18 @@ async def test_max_items_flag_caps_distinct_products(
     assert response.status_code == expected
     if expected == 422:
         assert products.calls == []
+
+
+async def test_concurrent_posts_with_one_key_make_one_order_on_sqlite(
+    api: OrdersApi, products: FakeProductClient
+) -> None:
+    mug = products.add(stock=5)
+
+    responses = await asyncio.gather(
+        *(api.place("alice", [(mug.id, 1)], key="k") for _ in range(10))
+    )
+
+    assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert products.stock[mug.id] == 4
+    assert products.statuses() == [ReservationStatus.CONFIRMED]
