@@ -590,3 +590,34 @@ async def test_call_latency_is_recorded_by_outcome(
         await make_client().get_product(product_id)
 
     assert metric("orders_product_client_call_duration_seconds_count", **labels) == before + 1
+
+
+async def test_half_open_lets_one_probe_through_while_others_fail_fast(
+    router: respx.Router,
+    make_client: MakeClient,
+    product_body: Body,
+    advance_clock: Callable[[float], None],
+) -> None:
+    product_id = uuid4()
+    route = router.get(f"/products/{product_id}").respond(503)
+    client = make_client(max_attempts=1, failure_threshold=1, reset_seconds=5)
+    with pytest.raises(ProductsUnavailable):
+        await client.get_product(product_id)
+    advance_clock(5)
+    release = asyncio.Event()
+
+    async def slow_recovery(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(200, json=product_body(product_id))
+
+    route.mock(side_effect=slow_recovery)
+    probe = asyncio.create_task(client.get_product(product_id))
+    await asyncio.sleep(0.01)
+
+    with pytest.raises(ProductsUnavailable, match="probe is in flight"):
+        await client.get_product(product_id)
+    release.set()
+
+    assert (await probe).id == product_id
+    assert route.call_count == 2
+    assert _state(client) is BreakerState.CLOSED
