@@ -1,6 +1,7 @@
 """In-memory fakes that behave like the real collaborators (same errors, same idempotency)."""
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,11 +39,13 @@ class FakeProductClient:
     Same key + same lines → the same reservation in whatever state; different
     lines → ``IdempotencyKeyReused``; stock never negative; confirm/release
     idempotent; ``expire`` simulates the TTL sweeper. Set ``down`` to make every
-    call raise ``ProductsUnavailable``.
+    call raise ``ProductsUnavailable``, or ``fail_next["confirm"] = n`` for the
+    next n calls of one method.
     """
 
     ttl: timedelta = timedelta(minutes=15)
     down: bool = False
+    fail_next: Counter[str] = field(default_factory=Counter)
     products: dict[UUID, Product] = field(default_factory=dict)
     stock: dict[UUID, int] = field(default_factory=dict)
     by_key: dict[str, _Held] = field(default_factory=dict)
@@ -72,6 +75,9 @@ class FakeProductClient:
 
     def _check_up(self, method: str) -> None:
         self.calls.append(method)
+        if self.fail_next[method] > 0:
+            self.fail_next[method] -= 1
+            raise ProductsUnavailable("products is down (fake)", retry_after=2)
         if self.down:
             raise ProductsUnavailable("products is down (fake)", retry_after=2)
 

@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,7 +35,7 @@ class Clock:
 
 
 @pytest.fixture
-async def engine(orders_db_url: str) -> Any:
+async def engine(orders_db_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(orders_db_url)
     yield engine
     await engine.dispose()

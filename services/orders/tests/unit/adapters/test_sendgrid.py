@@ -30,11 +30,16 @@ def router() -> respx.Router:
 
 
 @pytest.fixture
-async def notifier(router: respx.Router) -> AsyncIterator[SendGridNotifier]:
+def sms() -> _Sms:
+    return _Sms()
+
+
+@pytest.fixture
+async def notifier(router: respx.Router, sms: _Sms) -> AsyncIterator[SendGridNotifier]:
     # The mock is the client's transport: a request that escaped it could not be answered.
     client = httpx.AsyncClient(transport=httpx.MockTransport(router.async_handler))
     yield SendGridNotifier(
-        client, api_key="SG.secret", from_email="shop@example.com", url=URL, sms=_Sms()
+        client, api_key="SG.secret", from_email="shop@example.com", url=URL, sms=sms
     )
     await client.aclose()
 
@@ -76,7 +81,9 @@ async def test_transport_errors_raise_notification_failed(
         await notifier.send_email("a@example.com", "Hi", "Body", dedupe_key="k")
 
 
-async def test_sms_goes_to_the_configured_sms_channel(notifier: SendGridNotifier) -> None:
+async def test_sms_goes_to_the_configured_sms_channel(
+    notifier: SendGridNotifier, sms: _Sms
+) -> None:
     await notifier.send_sms("+3212345678", "Shipped", dedupe_key="k")
 
-    assert notifier._sms.sent == [("+3212345678", "k")]  # type: ignore[attr-defined]
+    assert sms.sent == [("+3212345678", "k")]

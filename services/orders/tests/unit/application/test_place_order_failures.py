@@ -1,5 +1,7 @@
 """Try/confirm/cancel: what happens when a step after the reservation fails."""
 
+from collections.abc import Sequence
+
 import pytest
 from fakes import FakeProductClient
 from harness import OrdersApi, make_settings, running_api
@@ -9,7 +11,7 @@ from orders.adapters.db.repository import SqlAlchemyOrderRepository
 from orders.adapters.db.tables import orders, outbox
 from orders.domain.order import Order
 from servicekit.db import create_engine
-from shop_contracts.reservations import Reservation, ReservationStatus
+from shop_contracts.reservations import Reservation, ReservationLineRequest, ReservationStatus
 
 
 async def _count(url: str, table: Table) -> int:
@@ -105,16 +107,8 @@ async def test_products_down_at_confirm_leaves_the_order_pending_for_the_reconci
     api: OrdersApi, products: FakeProductClient
 ) -> None:
     mug = products.add(stock=3)
-    original_confirm = products.confirm
+    products.fail_next["confirm"] = 1
 
-    async def unavailable_confirm(reservation_id: object) -> Reservation:
-        products.down = True
-        try:
-            return await original_confirm(reservation_id)  # type: ignore[arg-type]
-        finally:
-            products.down = False
-
-    products.confirm = unavailable_confirm  # type: ignore[method-assign]
     response = await api.place("alice", [(mug.id, 1)])
 
     assert response.status_code == 201
@@ -123,19 +117,19 @@ async def test_products_down_at_confirm_leaves_the_order_pending_for_the_reconci
 
 
 async def test_reservation_lapsed_before_confirm_fails_the_order_with_409(
-    api: OrdersApi, products: FakeProductClient
+    api: OrdersApi, products: FakeProductClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mug = products.add(stock=3)
     original_reserve = products.reserve
 
-    async def reserve_then_lapse(key: str, lines: object) -> Reservation:
-        reservation = await original_reserve(key, lines)  # type: ignore[arg-type]
+    async def reserve_then_lapse(key: str, lines: Sequence[ReservationLineRequest]) -> Reservation:
+        reservation = await original_reserve(key, lines)
         products.expire(reservation.id)
-        return reservation.model_copy()
+        return reservation
 
-    products.reserve = reserve_then_lapse  # type: ignore[method-assign]
-    response = await api.place("alice", [(mug.id, 1)], key="k")
-    products.reserve = original_reserve  # type: ignore[method-assign]
+    with monkeypatch.context() as patch:
+        patch.setattr(products, "reserve", reserve_then_lapse)
+        response = await api.place("alice", [(mug.id, 1)], key="k")
     replay = await api.place("alice", [(mug.id, 1)], key="k")
 
     assert response.status_code == 409

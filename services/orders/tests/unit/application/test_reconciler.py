@@ -9,24 +9,13 @@ from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.application.reconciler import PendingOrderReconciler
 from orders.application.unit_of_work import UnitOfWork
 from servicekit.db import create_engine, session_factory
-from shop_contracts.reservations import Reservation, ReservationStatus
+from shop_contracts.reservations import ReservationStatus
 
 
 async def _place_pending(api: OrdersApi, products: FakeProductClient, count: int) -> list[str]:
     mug = products.add(stock=10)
-    original = products.confirm
-
-    async def unreachable(reservation_id: object) -> Reservation:
-        products.down = True
-        try:
-            return await original(reservation_id)  # type: ignore[arg-type]
-        finally:
-            products.down = False
-
-    products.confirm = unreachable  # type: ignore[method-assign]
-    ids = [(await api.place("alice", [(mug.id, 1)])).json()["id"] for _ in range(count)]
-    products.confirm = original  # type: ignore[method-assign]
-    return ids
+    products.fail_next["confirm"] = count
+    return [(await api.place("alice", [(mug.id, 1)])).json()["id"] for _ in range(count)]
 
 
 async def _status(api: OrdersApi, order_id: str) -> str:

@@ -7,26 +7,12 @@ from pathlib import Path
 from fakes import FakeProductClient
 from harness import make_settings, running_api
 
-from shop_contracts.reservations import Reservation
-
 
 async def test_background_reconciler_confirms_an_order_left_pending(
     orders_db_url: str, products: FakeProductClient
 ) -> None:
     mug = products.add()
-    original = products.confirm
-    confirm_attempts = 0
-
-    async def down_once(reservation_id: object) -> Reservation:
-        nonlocal confirm_attempts
-        confirm_attempts += 1
-        products.down = confirm_attempts == 1
-        try:
-            return await original(reservation_id)  # type: ignore[arg-type]
-        finally:
-            products.down = False
-
-    products.confirm = down_once  # type: ignore[method-assign]
+    products.fail_next["confirm"] = 1
     settings = make_settings(
         orders_db_url,
         run_reconciler=True,
