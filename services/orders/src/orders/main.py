@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -26,7 +27,13 @@ from orders.adapters.faults import after_reserve_fault
 from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.periodic import PeriodicTask
+from orders.adapters.product_clients.http import (
+    HttpProductClient,
+    build_http_client,
+    build_http_product_client,
+)
 from orders.adapters.product_clients.local import LocalProductClient
+from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.application.cancel_order import CancelOrderHandler
 from orders.application.event_bus import EventBus
 from orders.application.event_handlers import ORDER_CONFIRMATION_EMAIL, order_confirmation_email
@@ -47,10 +54,6 @@ from servicekit.db import create_engine, ping, session_factory
 from servicekit.health import ReadinessCheck
 
 SERVICE = "orders"
-
-
-class ProductClientNotAvailable(RuntimeError):
-    """The configured ``APP_PRODUCTS_CLIENT`` mode cannot be built by this process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,9 @@ class Overrides:
 
 async def _build_product_client(settings: Settings, stack: AsyncExitStack) -> BuiltProductClient:
     """The one place that turns ``APP_PRODUCTS_CLIENT`` into a client; closes it via ``stack``."""
-    if settings.products_client is ProductsClientMode.LOCAL:
+    mode = settings.products_client
+    local: LocalProductClient | None = None
+    if mode in (ProductsClientMode.LOCAL, ProductsClientMode.SHADOW):
         facade = ProductsFacade.from_database_url(
             settings.products_database_url,
             reservation_ttl_seconds=settings.products_reservation_ttl_seconds,
@@ -85,12 +90,40 @@ async def _build_product_client(settings: Settings, stack: AsyncExitStack) -> Bu
         )
         await facade.start(run_sweeper=settings.run_products_sweeper)
         stack.push_async_callback(facade.aclose)
-        client = LocalProductClient(facade)
-        return BuiltProductClient(client, client.ping)
-    raise ProductClientNotAvailable(
-        f"APP_PRODUCTS_CLIENT={settings.products_client.value} is not wired into this build yet; "
-        "use APP_PRODUCTS_CLIENT=local"
-    )
+        local = LocalProductClient(facade)
+        if mode is ProductsClientMode.LOCAL:
+            return BuiltProductClient(local, local.ping)
+
+    http = build_http_client(settings)
+    stack.push_async_callback(http.aclose)
+    remote = build_http_product_client(settings, http)
+    if local is None:
+        return BuiltProductClient(remote, _breaker_report(remote))
+
+    shadow = ShadowProductClient(local, remote, settings.shadow_timeout_seconds)
+    stack.push_async_callback(shadow.aclose)
+    local_ping = local.ping
+    breaker_report = _breaker_report(remote)
+
+    async def shadow_ready() -> dict[str, Any]:
+        # Local is authoritative, so only its failure makes orders unready.
+        return {**await local_ping(), "candidate": await breaker_report()}
+
+    return BuiltProductClient(shadow, shadow_ready)
+
+
+def _breaker_report(client: HttpProductClient) -> ReadinessCheck:
+    """Readiness detail for the HTTP client: the breaker state, never a failure.
+
+    Orders keeps serving reads (and answers 503 problems for new orders) while
+    products is down, so an unreachable products service is reported, not
+    made a reason to take orders out of rotation.
+    """
+
+    async def report() -> dict[str, Any]:
+        return {"mode": "http", "breaker": client.breaker.state.name.lower()}
+
+    return report
 
 
 async def _injected_products_ready() -> dict[str, str]:

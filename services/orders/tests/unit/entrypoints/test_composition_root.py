@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,8 +11,10 @@ import respx
 from fakes import FakeProductClient, RecordingNotifier
 from harness import make_settings, running_api
 
+from orders.adapters.product_clients.http import HttpProductClient
+from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import ProductsClientMode
-from orders.main import ProductClientNotAvailable, _build_product_client, create_app
+from orders.main import _build_product_client, create_app
 
 
 @pytest.fixture
@@ -99,13 +102,33 @@ def test_production_refuses_fault_injection(orders_db_url: str) -> None:
         )
 
 
-@pytest.mark.parametrize("mode", [ProductsClientMode.HTTP, ProductsClientMode.SHADOW])
-async def test_unwired_product_client_modes_fail_with_a_clear_error(
-    orders_db_url: str, mode: ProductsClientMode
+async def test_http_mode_builds_the_http_client_and_reports_its_breaker(
+    orders_db_url: str,
 ) -> None:
+    settings = make_settings(
+        orders_db_url, products_client=ProductsClientMode.HTTP, products_url="http://127.0.0.1:9"
+    )
     async with AsyncExitStack() as stack:
-        with pytest.raises(ProductClientNotAvailable, match=mode.value):
-            await _build_product_client(make_settings(orders_db_url, products_client=mode), stack)
+        built = await _build_product_client(settings, stack)
+        assert isinstance(built.client, HttpProductClient)
+        assert await built.readiness() == {"mode": "http", "breaker": "closed"}
+
+
+async def test_shadow_mode_wraps_local_as_primary_and_http_as_candidate(
+    orders_db_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        orders_db_url,
+        products_client=ProductsClientMode.SHADOW,
+        products_url="http://127.0.0.1:9",
+        products_database_url=f"sqlite+aiosqlite:///{tmp_path / 'products.db'}",
+        run_products_sweeper=False,
+    )
+    async with AsyncExitStack() as stack:
+        built = await _build_product_client(settings, stack)
+        assert isinstance(built.client, ShadowProductClient)
+        report = await built.readiness()
+        assert report["candidate"] == {"mode": "http", "breaker": "closed"}
 
 
 async def test_readiness_reports_database_and_products(
