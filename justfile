@@ -29,7 +29,7 @@ test *args: sync
 lint: sync
     uv run ruff check .
     uv run ruff format --check .
-    uv run mypy libs/contracts/src libs/servicekit/src services/products/src services/orders/src deploy
+    uv run mypy libs services tests deploy scripts bench
     uv run lint-imports
 
 # Format and autofix
