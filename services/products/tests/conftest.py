@@ -56,7 +56,7 @@ async def runtime(database_url: str, clock: FrozenClock) -> AsyncIterator[Produc
         reservation_ttl_seconds=60,
         sweep_interval_seconds=60,
         max_bulk_import_size=3,
-        pool_size=20,
+        pool_size=5,
         clock=clock,
     )
     yield runtime

@@ -26,8 +26,9 @@ async def postgres_runtime() -> AsyncIterator[ProductsRuntime]:
             url,
             reservation_ttl_seconds=900,
             sweep_interval_seconds=60,
-            pool_size=30,
-            max_overflow=20,
+            # 20 connections race hard enough while leaving room on a shared server.
+            pool_size=20,
+            max_overflow=0,
         )
         yield runtime
         await runtime.aclose()

@@ -11,12 +11,23 @@ from products.adapters.reservation_repository import SqlReservationRepository
 from products.domain.errors import InvalidInput
 from shop_contracts.errors import ProductsUnavailable
 
+# SQLSTATEs meaning "the database cannot serve this now, the same request may work
+# later": connection exceptions, insufficient resources (too many clients), operator
+# intervention (shutdown), serialization failure and deadlock.
+_RETRYABLE_SQLSTATES = ("08", "53", "57P", "40001", "40P01")
+
+
+def _sqlstate(error: BaseException) -> str:
+    return str(getattr(getattr(error, "orig", None), "sqlstate", None) or "")
+
 
 def _database_unreachable(error: BaseException) -> bool:
     """Failures that mean "try again later", as opposed to bugs or constraint violations."""
     if isinstance(error, sa_exc.DBAPIError):
-        return error.connection_invalidated or isinstance(
-            error, sa_exc.OperationalError | sa_exc.InterfaceError
+        return (
+            error.connection_invalidated
+            or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+            or _sqlstate(error).startswith(_RETRYABLE_SQLSTATES)
         )
     return isinstance(error, sa_exc.TimeoutError | OSError)
 
@@ -25,8 +36,7 @@ def _invalid_data(error: BaseException) -> bool:
     """The database refused a value (SQLSTATE class 22): bad input, not a server fault."""
     if isinstance(error, sa_exc.DataError):
         return True
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
-    return isinstance(error, sa_exc.DBAPIError) and str(sqlstate or "").startswith("22")
+    return isinstance(error, sa_exc.DBAPIError) and _sqlstate(error).startswith("22")
 
 
 class SqlAlchemyUnitOfWork:
