@@ -7,10 +7,15 @@ from products.config import FeatureFlags, Settings
 
 
 def test_defaults_match_the_documented_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("APP_DATABASE_URL", "APP_RESERVATION_TTL_SECONDS", "FEATURE_MAX_BULK_IMPORT_SIZE"):
+    for name in (
+        "APP_DATABASE_URL",
+        "APP_RESERVATION_TTL_SECONDS",
+        "APP_SWEEP_INTERVAL_SECONDS",
+        "FEATURE_MAX_BULK_IMPORT_SIZE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
-    settings = Settings()
+    settings = Settings(_env_file=None)  # a developer's .env must not change the defaults
 
     assert settings.database_url == "sqlite+aiosqlite:///./data/products.db"
     assert (settings.reservation_ttl_seconds, settings.sweep_interval_seconds) == (900, 5)
