@@ -84,3 +84,7 @@ logs *args:
 # Orders → products HTTP transport micro-benchmark (~1 min): just bench-client [--rounds N ...]
 bench-client *args: sync
     uv run python bench/client_transport.py "$@"
+
+# Export both services' OpenAPI documents to libs/contracts/openapi (commit them with the API change)
+openapi: sync
+    uv run python -m scripts.export_openapi
