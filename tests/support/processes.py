@@ -23,16 +23,26 @@ def free_port() -> int:
         return port
 
 
-def run_cli(module: str, *args: str, env: Mapping[str, str]) -> None:
-    """Run a service CLI (e.g. ``products.entrypoints.cli migrate``) to completion."""
-    subprocess.run(
+def run_cli(module: str, *args: str, env: Mapping[str, str], timeout: float = 120) -> str:
+    """Run a service CLI (e.g. ``products.entrypoints.cli migrate``) to completion.
+
+    Returns its combined output; a non-zero exit raises with that output attached.
+    """
+    completed = subprocess.run(
         [sys.executable, "-m", module, *args],
         env={**os.environ, **env},
         cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
+        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=timeout,
     )
+    output = completed.stdout.decode(errors="replace")
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"{module} {' '.join(args)} exited with {completed.returncode}:\n{output}"
+        )
+    return output
 
 
 @dataclass
@@ -43,6 +53,9 @@ class ServiceProcess:
     env: dict[str, str]
     log_dir: Path
     port: int = field(default_factory=free_port)
+    # True: run ``<package>.entrypoints.cli serve``, which configures the JSON
+    # logging (request ids) and uvicorn's access log, as an operator would.
+    via_cli: bool = False
     _proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -60,11 +73,9 @@ class ServiceProcess:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "--factory", f"{self.package}.main:create_app",
-                "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-            ],
-            env={**os.environ, **self.env},
+            self._command(),
+            # Unbuffered, so the log file is complete the moment a test reads it.
+            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -72,6 +83,29 @@ class ServiceProcess:
         log.close()
         self.wait_ready(ready_timeout)
         return self
+
+    def _command(self) -> list[str]:
+        address = ["--host", "127.0.0.1", "--port", str(self.port)]
+        if self.via_cli:
+            return [sys.executable, "-m", f"{self.package}.entrypoints.cli", "serve", *address]
+        app = f"{self.package}.main:create_app"
+        return [sys.executable, "-m", "uvicorn", "--factory", app, *address, "--no-access-log"]
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process has ended, else None."""
+        return None if self._proc is None else self._proc.poll()
+
+    def wait_exit(self, timeout: float) -> int:
+        """Wait for the process to end on its own; its exit status."""
+        if self._proc is None:
+            raise RuntimeError(f"{self.package} was never started")
+        try:
+            return self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(
+                f"{self.package} still running after {timeout}s:\n{self.read_log()}"
+            ) from None
 
     def wait_ready(self, timeout: float) -> None:
         """Poll readiness; fail with the process log if it never gets there."""
