@@ -47,9 +47,7 @@ def databases() -> Iterator[Databases]:
 
 
 @pytest.fixture
-def stack(
-    databases: Databases, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Stack]:
+def stack(databases: Databases, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     """Processes for one test; logs under the test's tmp dir, printed if the test failed."""
     running = Stack(databases, log_dir=tmp_path / "logs")
     try:

@@ -57,9 +57,11 @@ class Stack:
             "APP_DB_POOL_SIZE": "5",
         }
 
-    def start_products(self, *, port: int | None = None, **env: str) -> ServiceProcess:
+    def start_products(
+        self, env: Mapping[str, str] | None = None, *, port: int | None = None
+    ) -> ServiceProcess:
         """A products process on the products database (on ``port`` to replace a dead one)."""
-        values = {**self._common(), "APP_DATABASE_URL": self.databases.products, **env}
+        values = {**self._common(), "APP_DATABASE_URL": self.databases.products, **(env or {})}
         process = ServiceProcess("products", env=values, log_dir=self.log_dir, via_cli=True)
         if port is not None:
             process.port = port
@@ -184,7 +186,9 @@ class Shop:
         items: list[dict[str, Any]] = body["items"]
         return items
 
-    def metric_samples(self, process: ServiceProcess, name: str) -> list[tuple[dict[str, str], float]]:
+    def metric_samples(
+        self, process: ServiceProcess, name: str
+    ) -> list[tuple[dict[str, str], float]]:
         """Samples (labels, value) of one metric family from ``/metrics``."""
         response = self.http.get(f"{process.url}/metrics")
         assert response.status_code == 200, response.text

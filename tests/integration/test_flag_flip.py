@@ -1,5 +1,6 @@
 """Flipping APP_PRODUCTS_CLIENT is a restart: same data, same answers, in every direction."""
 
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -29,6 +30,12 @@ def _shadow_results(shop: Shop, orders: ServiceProcess) -> dict[str, float]:
     for labels, value in shop.metric_samples(orders, SHADOW_METRIC):
         results[labels["result"]] = results.get(labels["result"], 0.0) + value
     return results
+
+
+def _compared(shop: Shop, orders: ServiceProcess) -> dict[str, float] | None:
+    """The shadow results once at least one comparison matched."""
+    results = _shadow_results(shop, orders)
+    return results if results.get("match") else None
 
 
 def test_orders_and_stock_survive_local_http_shadow_local(stack: Stack, shop: Shop) -> None:
@@ -62,10 +69,7 @@ def test_orders_and_stock_survive_local_http_shadow_local(stack: Stack, shop: Sh
 
         if mode == "shadow":
             # The quote's lookup was also sent to products over HTTP and compared.
-            results = eventually(
-                lambda: r if (r := _shadow_results(shop, orders)).get("match") else None,
-                timeout=10,
-            )
+            results = eventually(partial(_compared, shop, orders), timeout=10)
             assert results.get("mismatch", 0) == 0, results
             assert results.get("candidate_error", 0) == 0, results
 

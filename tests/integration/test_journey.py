@@ -91,9 +91,5 @@ def test_order_lifecycle_over_http_restores_stock_and_propagates_request_id(
 
     # The id the caller sent is in both services' logs: orders handled the
     # request and passed the id on to products with the reservation call.
-    eventually(
-        lambda: True if request_id in _logged_request_ids(orders) else None, timeout=5
-    )
-    eventually(
-        lambda: True if request_id in _logged_request_ids(products) else None, timeout=5
-    )
+    eventually(lambda: True if request_id in _logged_request_ids(orders) else None, timeout=5)
+    eventually(lambda: True if request_id in _logged_request_ids(products) else None, timeout=5)
