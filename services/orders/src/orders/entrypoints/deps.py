@@ -24,7 +24,9 @@ __all__ = [
 ]
 
 
-def _container(request: Request) -> Container:
+async def _container(request: Request) -> Container:
+    # async: FastAPI runs a plain ``def`` dependency in the threadpool, a thread
+    # hop on every request for a dictionary lookup (BENCHMARKS.md).
     container: Container = request.app.state.container
     return container
 

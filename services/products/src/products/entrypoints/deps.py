@@ -10,8 +10,12 @@ from servicekit.deps import AdminPrincipal, ServiceCaller
 __all__ = ["AdminPrincipal", "ProductsServiceDep", "ServiceCaller"]
 
 
-def products_service(request: Request) -> ProductsService:
-    """The use cases the lifespan built for this app."""
+async def products_service(request: Request) -> ProductsService:
+    """The use cases the lifespan built for this app.
+
+    async: FastAPI runs a plain ``def`` dependency in the threadpool, a thread
+    hop on every request for an attribute lookup (BENCHMARKS.md).
+    """
     service: ProductsService = request.app.state.runtime.service
     return service
 
