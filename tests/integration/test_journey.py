@@ -2,6 +2,7 @@
 
 import json
 from decimal import Decimal
+from functools import partial
 from uuid import uuid4
 
 import pytest
@@ -12,16 +13,21 @@ from tests.support.processes import ServiceProcess
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-def _logged_request_ids(process: ServiceProcess) -> set[str]:
-    ids = set()
+def _logged_with(process: ServiceProcess, request_id: str) -> list[str]:
+    """Messages of the process's JSON log lines that carry ``request_id``."""
+    messages = []
     for line in process.read_log().splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(record, dict) and record.get("request_id"):
-            ids.add(str(record["request_id"]))
-    return ids
+        if isinstance(record, dict) and record.get("request_id") == request_id:
+            messages.append(str(record.get("message", "")))
+    return messages
+
+
+def _reservation_call_logged(process: ServiceProcess, request_id: str) -> bool | None:
+    return any("/reservations" in m for m in _logged_with(process, request_id)) or None
 
 
 def test_order_lifecycle_over_http_restores_stock_and_propagates_request_id(
@@ -91,5 +97,5 @@ def test_order_lifecycle_over_http_restores_stock_and_propagates_request_id(
 
     # The id the caller sent is in both services' logs: orders handled the
     # request and passed the id on to products with the reservation call.
-    eventually(lambda: True if request_id in _logged_request_ids(orders) else None, timeout=5)
-    eventually(lambda: True if request_id in _logged_request_ids(products) else None, timeout=5)
+    eventually(partial(_reservation_call_logged, orders, request_id), timeout=5)
+    eventually(partial(_reservation_call_logged, products, request_id), timeout=5)
