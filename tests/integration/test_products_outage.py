@@ -30,6 +30,9 @@ WORKERS = 3
 ATTEMPTS_PER_WORKER = 12
 KILL_AFTER = 6  # successful orders before products is killed
 
+CONFIRM = b"/confirm HTTP/1.1"
+RESERVATIONS = b"/api/v1/reservations"
+
 PRODUCTS_ENV = {"APP_RESERVATION_TTL_SECONDS": "120", "APP_SWEEP_INTERVAL_SECONDS": "0.3"}
 
 
@@ -94,7 +97,7 @@ def _breaker_state(shop: Shop, orders: ServiceProcess) -> float:
 
 def test_products_killed_under_load_fails_fast_then_reconciles(stack: Stack, shop: Shop) -> None:
     products = stack.start_products(PRODUCTS_ENV)
-    proxy = HoldingProxy(products.port, marker=b"/confirm HTTP/1.1").start()
+    proxy = HoldingProxy(products.port).start()
     try:
         _kill_products_under_load(stack, shop, products, proxy)
     finally:
@@ -128,11 +131,13 @@ def _kill_products_under_load(
         for worker in workers:
             worker.start()
         assert load.enough_placed.wait(timeout=60), "the load never placed its first orders"
-        # Every worker reserves, saves its order and then waits at confirm; with
-        # all of them parked there, no reservation is in flight when products dies.
-        proxy.hold()
-        # (Well inside the client's read timeout, so no confirm is given up on yet.)
-        assert proxy.wait_held(WORKERS, timeout=0.8) >= WORKERS, "not every worker got to confirm"
+        # First park a confirm (its order is saved, its stock held), then every
+        # call to products, so that when products dies no reservation is half
+        # done: each worker waits in the proxy, at least one of them at confirm.
+        proxy.hold(CONFIRM)
+        assert proxy.wait_held(1, timeout=10, containing=CONFIRM) >= 1, "no confirm arrived"
+        proxy.hold(RESERVATIONS)
+        assert proxy.wait_held(WORKERS, timeout=10) >= WORKERS, "a worker never got parked"
         products.kill()
         killed_at = time.monotonic()
         proxy.release()

@@ -1,8 +1,8 @@
 """A TCP proxy on 127.0.0.1 that can hold back chosen requests (timing control for crash tests).
 
 It runs its own event loop in a background thread, so synchronous tests can use
-it. While holding, any chunk a client sends that contains ``marker`` waits in
-the proxy until ``release``; everything else flows through untouched.
+it. While holding, any chunk a client sends that contains the hold marker waits
+in the proxy until ``release``; everything else flows through untouched.
 """
 
 import asyncio
@@ -16,12 +16,12 @@ from tests.support.processes import free_port
 class HoldingProxy:
     """Forwards ``127.0.0.1:<port>`` to ``127.0.0.1:<upstream_port>``."""
 
-    def __init__(self, upstream_port: int, marker: bytes) -> None:
+    def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.port = free_port()
-        self._marker = marker
+        self._marker = b""
         self._holding = threading.Event()
-        self._held = 0
+        self._held: list[bytes] = []
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -34,11 +34,10 @@ class HoldingProxy:
         """Base URL clients use instead of the upstream's."""
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def held(self) -> int:
-        """How many chunks have been held back so far."""
+    def held(self, containing: bytes = b"") -> int:
+        """How many chunks (containing ``containing``) have been held back so far."""
         with self._lock:
-            return self._held
+            return sum(containing in chunk for chunk in self._held)
 
     def start(self, timeout: float = 5.0) -> Self:
         """Start listening; returns once connections are accepted."""
@@ -49,20 +48,21 @@ class HoldingProxy:
             raise RuntimeError("proxy failed to start") from self._error
         return self
 
-    def hold(self) -> None:
-        """From now on, hold back chunks that contain the marker."""
+    def hold(self, marker: bytes) -> None:
+        """From now on, hold back chunks that contain ``marker`` (replaces an earlier one)."""
+        self._marker = marker
         self._holding.set()
 
     def release(self) -> None:
         """Let every held chunk (and later ones) through."""
         self._holding.clear()
 
-    def wait_held(self, count: int, timeout: float) -> int:
-        """Wait until ``count`` chunks are held or ``timeout`` passes; how many are held."""
+    def wait_held(self, count: int, timeout: float, containing: bytes = b"") -> int:
+        """Wait until ``count`` such chunks are held or ``timeout`` passes; how many are."""
         deadline = time.monotonic() + timeout
-        while self.held < count and time.monotonic() < deadline:
+        while self.held(containing) < count and time.monotonic() < deadline:
             time.sleep(0.01)
-        return self.held
+        return self.held(containing)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Close the listener and every connection; join the thread."""
@@ -123,7 +123,7 @@ class HoldingProxy:
             while chunk := await source.read(65_536):
                 if may_hold and self._holding.is_set() and self._marker in chunk:
                     with self._lock:
-                        self._held += 1
+                        self._held.append(chunk)
                     # The flag is flipped from the test's thread, hence polling
                     # rather than an asyncio.Event bound to this loop.
                     while self._holding.is_set():  # noqa: ASYNC110

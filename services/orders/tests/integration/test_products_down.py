@@ -138,10 +138,14 @@ async def test_new_orders_fail_fast_and_reads_keep_working_while_products_is_dow
         assert ready.status_code == 200, ready.text
         assert "open" in ready.text
 
+        fast = []
         for _ in range(5):
             elapsed, response = await _timed_place(api, product_id)
             _assert_unavailable(response)
-            assert elapsed < FAST, elapsed
+            # Far below one network attempt even if the machine stalls us once.
+            assert elapsed < DEADLINE / 4, elapsed
+            fast.append(elapsed)
+        assert sorted(fast)[len(fast) // 2] < FAST, fast
 
         listing = await api.http.get("/api/v1/orders", headers=api.auth("alice"))
         assert listing.status_code == 200, listing.text
