@@ -67,11 +67,20 @@ class Runner:
         return f"http://127.0.0.1:{port}{path}"
 
     def close(self) -> None:
+        """Stop as a user would (SIGTERM); SIGKILL the runner and its children only as a fallback."""
+        children = self.pids().values()
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        for pid in children:
+            if not _wait_gone(pid, timeout=10):
+                os.kill(pid, signal.SIGKILL)
         self._reader.join(timeout=10)
-        if self.process.stdout is not None:
+        if not self._reader.is_alive() and self.process.stdout is not None:
             self.process.stdout.close()
 
 
