@@ -153,7 +153,9 @@ def plan(options: Options, environ: Mapping[str, str]) -> tuple[Service, Service
 
 
 def _client_host(host: str) -> str:
-    return {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)  # noqa: S104
+    """The address a local client dials for a listen address (wildcards → loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    return f"[{host}]" if ":" in host else host
 
 
 def ensure_port_free(host: str, port: int) -> None:

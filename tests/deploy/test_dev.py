@@ -92,6 +92,18 @@ def test_wildcard_host_is_reached_through_loopback(tmp_path: Path) -> None:
     assert "0.0.0.0" in products.command()
 
 
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("localhost", "http://localhost:8001"),
+        ("::", "http://[::1]:8001"),
+        ("::1", "http://[::1]:8001"),
+    ],
+)
+def test_products_url_is_dialable_for_any_listen_address(host: str, url: str) -> None:
+    assert Service("products", host, 8001, {}).url == url
+
+
 def test_both_processes_share_the_secrets_just_token_uses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
