@@ -12,10 +12,10 @@ from deploy.compose_check import (
     ENV_EXAMPLE,
     ROOT,
     check,
-    interpolate,
     load_compose,
     schema_problems,
 )
+from deploy.compose_env import interpolate
 
 Compose = dict[str, Any]
 Mutation = Callable[[Compose], None]
