@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from servicekit.logging import ensure_logging
 from servicekit.metrics import MetricsMiddleware, metrics_router
 from servicekit.problems import UnhandledErrorMiddleware, install_problem_handlers
 from servicekit.requestid import RequestIdMiddleware
@@ -19,12 +20,13 @@ def install_plumbing(
     service: str,
     readiness: Mapping[str, ReadinessCheck] | None = None,
 ) -> None:
-    """Problem handlers, health, metrics, request id, security headers, body limit, CORS.
+    """Logging, problem handlers, health, metrics, request id, security headers, body limit, CORS.
 
     Middleware order (outermost first): request id → unhandled-error guard → metrics → body limit →
     security headers → CORS → app, so every response, even a 413, carries the
     request id and is measured.
     """
+    ensure_logging(service, settings.log_level, settings.log_json)
     app.state.settings = settings
     app.state.readiness = dict(readiness or {})
     install_problem_handlers(app)

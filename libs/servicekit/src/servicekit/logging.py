@@ -59,3 +59,13 @@ def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers[:] = []
         uvicorn_logger.propagate = True
+
+
+def ensure_logging(service: str, level: str = "INFO", as_json: bool = True) -> None:
+    """Configure logging unless the host process already did (the ``serve`` CLI, pytest).
+
+    Plain ``uvicorn --factory`` (the container entrypoint, ``just dev``) sets up only
+    uvicorn's own loggers; without this the service's lines and request ids are lost.
+    """
+    if not logging.getLogger().handlers:
+        configure_logging(service, level, as_json)
