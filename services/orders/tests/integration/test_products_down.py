@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from harness import OrdersApi, make_settings, running_api
 from orders.adapters.db.migrate import upgrade_orders_database
 
 DEADLINE = 1.0
+READ_TIMEOUT = 0.4
 THRESHOLD = 3
 MARGIN = 0.5  # scheduling slack on a loaded machine, well under the deadline itself
 FAST = 0.05  # an open breaker answers without touching the network
@@ -70,14 +72,23 @@ async def _black_hole() -> AsyncIterator[int]:
         await server.wait_closed()
 
 
+@dataclass(frozen=True)
+class DeadProducts:
+    """Where products should be, and how long one attempt there takes at least."""
+
+    port: int
+    min_first_attempt: float
+
+
 @pytest.fixture(params=["closed_port", "black_hole"])
-async def dead_products(request: pytest.FixtureRequest) -> AsyncIterator[int]:
-    """Where products should be, in one of two broken states; yields the port."""
+async def dead_products(request: pytest.FixtureRequest) -> AsyncIterator[DeadProducts]:
+    """Products in one of two broken states: refusing connections, or never answering."""
     if request.param == "closed_port":
-        yield _closed_port()
+        yield DeadProducts(_closed_port(), min_first_attempt=0.0)
         return
     async with _black_hole() as port:
-        yield port
+        # Nothing comes back, so the client waits out at least one read timeout.
+        yield DeadProducts(port, min_first_attempt=READ_TIMEOUT)
 
 
 async def _order_placed_while_products_was_up(orders_db: str) -> dict[str, Any]:
@@ -98,7 +109,7 @@ def _http_mode(orders_db: str, port: int) -> Any:
         products_url=f"http://127.0.0.1:{port}",
         products_deadline_seconds=DEADLINE,
         products_connect_timeout=0.3,
-        products_read_timeout=0.4,
+        products_read_timeout=READ_TIMEOUT,
         products_breaker_failure_threshold=THRESHOLD,
         products_breaker_reset_seconds=60,
     )
@@ -122,18 +133,20 @@ def _assert_unavailable(response: httpx.Response) -> None:
 
 
 async def test_new_orders_fail_fast_and_reads_keep_working_while_products_is_down(
-    dead_products: int, orders_db: str
+    dead_products: DeadProducts, orders_db: str
 ) -> None:
     earlier = await _order_placed_while_products_was_up(orders_db)
     product_id = earlier["items"][0]["product_id"]
 
-    async with running_api(_http_mode(orders_db, dead_products)) as api:
+    async with running_api(_http_mode(orders_db, dead_products.port)) as api:
         # Until the breaker opens, each attempt runs into the dead products
         # service and gives up within the deadline (retries included).
-        for _ in range(THRESHOLD):
+        for attempt in range(THRESHOLD):
             elapsed, response = await _timed_place(api, product_id)
             _assert_unavailable(response)
             assert elapsed < DEADLINE + MARGIN, elapsed
+            if attempt == 0:
+                assert elapsed >= dead_products.min_first_attempt, elapsed
         ready = await api.http.get("/health/ready")
         assert ready.status_code == 200, ready.text
         assert "open" in ready.text
