@@ -416,6 +416,20 @@ class Cell:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    # CPU time the app process (and products, when it takes part) spent per
+    # successful request: independent of the share of a core the process got.
+    cpu_ms_per_req: float | None = None
+    products_cpu_ms_per_req: float | None = None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``); 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # After "pid (comm)": state is fields[0], utime fields[11], stime fields[12].
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk_path() -> str:
@@ -442,11 +456,27 @@ def wrk(url: str, script: Path, concurrency: int, seconds: float) -> dict[str, A
 
 
 def measure(
-    scenario: str, target: str, url: str, script: Path, concurrency: int, seconds: float
+    scenario: str,
+    target: str,
+    url: str,
+    script: Path,
+    concurrency: int,
+    seconds: float,
+    *,
+    app_pid: int | None = None,
+    products_pid: int | None = None,
 ) -> Cell:
+    pids = [pid for pid in (app_pid, products_pid) if pid is not None]
+    before = {pid: cpu_seconds(pid) for pid in pids}
     raw = wrk(url, script, concurrency, seconds)
+    used = {pid: cpu_seconds(pid) - before[pid] for pid in pids}
     elapsed = raw["duration_us"] / 1e6
     errors = raw["non2xx"] + raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+    ok = max(1, raw["requests"] - errors)
+
+    def per_request(pid: int | None) -> float | None:
+        return None if pid is None else round(1000 * used[pid] / ok, 3)
+
     cell = Cell(
         scenario=scenario,
         target=target,
@@ -459,11 +489,14 @@ def measure(
         p95_ms=raw["p95_us"] / 1000,
         p99_ms=raw["p99_us"] / 1000,
         max_ms=raw["max_us"] / 1000,
+        cpu_ms_per_req=per_request(app_pid),
+        products_cpu_ms_per_req=per_request(products_pid),
     )
+    cpu = f"  cpu {cell.cpu_ms_per_req:.2f} ms/req" if cell.cpu_ms_per_req is not None else ""
     note = f"  ({raw['stderr'].splitlines()[0]})" if "stderr" in raw else ""
     print(
         f"  {scenario:8} {target:8} c={concurrency:<3} {cell.rps:9,.1f} req/s  "
-        f"p50 {cell.p50_ms:7.2f}  p99 {cell.p99_ms:8.2f} ms  errors {errors}{note}",
+        f"p50 {cell.p50_ms:7.2f}  p99 {cell.p99_ms:8.2f} ms  errors {errors}{cpu}{note}",
         flush=True,
     )
     return cell
@@ -478,6 +511,11 @@ class Target:
     name: str
     server: Server
     script: Path
+
+
+def uses_products(target: Target) -> bool:
+    """Whether the products process serves part of this target's requests."""
+    return target.name in ("http", "shadow", "naive")
 
 
 def _rps(cells: Sequence[Cell], scenario: str, target: str, concurrency: int) -> float:
@@ -527,17 +565,22 @@ def ratios(cells: Sequence[Cell], levels: Sequence[int]) -> list[dict[str, Any]]
 
 def table(cells: Sequence[Cell]) -> str:
     lines = [
-        "| scenario | target | c | requests | errors | req/s | p50 ms | p95 ms | p99 ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | target | c | requests | errors | req/s | p50 ms | p95 ms | p99 ms "
+        "| CPU ms/req app | CPU ms/req products |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     order = {"ceiling": 0, "read": 1, "write": 2}
     for cell in sorted(cells, key=lambda c: (order.get(c.scenario, 9), c.target, c.concurrency)):
         lines.append(
             f"| {cell.scenario} | {cell.target} | {cell.concurrency} | {cell.requests:,} "
             f"| {cell.errors} | {cell.rps:,.0f} | {cell.p50_ms:.2f} | {cell.p95_ms:.2f} "
-            f"| {cell.p99_ms:.2f} |"
+            f"| {cell.p99_ms:.2f} | {_ms(cell.cpu_ms_per_req)} | {_ms(cell.products_cpu_ms_per_req)} |"
         )
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 def checks_table(checks: Sequence[dict[str, Any]]) -> str:
@@ -599,19 +642,27 @@ def py_spy() -> str | None:
     return found if Path(found).exists() else None
 
 
-def profile(target: Target, products: Server, seconds: float) -> dict[str, Any]:
-    """Sample orders-http and products with py-spy while the write path is under load."""
+def profile(target: Target, servers: Sequence[Server], seconds: float) -> dict[str, Any]:
+    """Sample ``servers`` with py-spy while wrk drives ``target`` at c=32."""
     tool = py_spy()
     if tool is None:
         return {"error": "py-spy not found"}
     outputs = {
-        name: RESULTS / f"profile-{name}.txt" for name in (target.server.name, products.name)
+        server.name: RESULTS / f"profile-{target.scenario}-{server.name}.txt" for server in servers
     }
     spies = [
         _spy(tool, server.pid, out, seconds)
-        for server, out in zip((target.server, products), outputs.values(), strict=True)
+        for server, out in zip(servers, outputs.values(), strict=True)
     ]
-    cell = measure("profile", target.name, target.server.url, target.script, 32, seconds + 2)
+    cell = measure(
+        f"profile-{target.scenario}",
+        target.name,
+        target.server.url,
+        target.script,
+        32,
+        seconds + 2,
+        app_pid=target.server.pid,
+    )
     summary: dict[str, Any] = {"load": asdict(cell)}
     for spy, (name, out) in zip(spies, outputs.items(), strict=True):
         log = spy.communicate(timeout=60)[0].decode(errors="replace")
@@ -767,12 +818,22 @@ async def main_matrix(args: argparse.Namespace) -> dict[str, Any]:
                                     target.script,
                                     concurrency,
                                     args.seconds,
+                                    app_pid=server.pid,
+                                    products_pid=products.pid if uses_products(target) else None,
                                 )
                             )
-                    if server is orders["http"] and not args.no_profile:
-                        print("profiling orders-http and products under the write load", flush=True)
-                        write_http = next(t for t in mine if t.scenario == "write")
-                        profiled = profile(write_http, products, args.profile_seconds)
+                    if args.no_profile:
+                        continue
+                    if server is orders["http"]:
+                        print("profiling orders-http and products: write path", flush=True)
+                        write = next(t for t in mine if t.scenario == "write")
+                        profiled["write-http"] = profile(
+                            write, [server, products], args.profile_seconds
+                        )
+                    elif server is orders["local"]:
+                        print("profiling orders-local: read path", flush=True)
+                        read = next(t for t in mine if t.scenario == "read")
+                        profiled["read-local"] = profile(read, [server], args.profile_seconds)
             load_after = os.getloadavg()
         stats = await pool_stats(products_db)
     finally:
@@ -820,12 +881,14 @@ async def pool_stats(products_db: str) -> dict[str, Any]:
 
 
 def print_profile(profiled: dict[str, Any]) -> None:
-    for name, summary in profiled.items():
-        if name == "load" or not isinstance(summary, dict):
-            continue
-        print(f"\npy-spy {name}: {summary.get('samples', 0)} samples {summary.get('error', '')}")
-        for key in ("inclusive_pct", "self_pct", "top_leaves_pct"):
-            print(f"  {key}: " + ", ".join(f"{k} {v}%" for k, v in summary.get(key, [])))
+    for run, processes in profiled.items():
+        for name, summary in processes.items():
+            if name == "load" or not isinstance(summary, dict):
+                continue
+            samples = summary.get("samples", 0)
+            print(f"\npy-spy {run} {name}: {samples} samples {summary.get('error', '')}")
+            for key in ("inclusive_pct", "self_pct", "top_leaves_pct"):
+                print(f"  {key}: " + ", ".join(f"{k} {v}%" for k, v in summary.get(key, [])))
 
 
 def machine() -> dict[str, Any]:
@@ -1082,6 +1145,7 @@ async def scaling(args: argparse.Namespace) -> dict[str, Any]:
                         script,
                         args.scaling_concurrency,
                         args.scaling_seconds,
+                        app_pid=servers[size].pid,
                     )
                     cells.append(cell)
                     p50s[endpoint, size].append(cell.p50_ms)
