@@ -1,6 +1,5 @@
 """Provider side: the real products app under uvicorn, on a migrated database."""
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from products.config import Settings
 from products.facade import upgrade_database
 from products.main import create_app
 from servicekit.settings import Environment
-from servicekit.testing import fresh_postgres_database, postgres_server_url
+from tests.contract.databases import migrated_database
 from tests.contract.provider.server import ThreadedServer
 from tests.contract.provider.states import ProviderStates
 
@@ -25,15 +24,9 @@ def provider_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
     With ``REQUIRE_POSTGRES=1`` a missing server fails instead of falling back.
     """
-    try:
-        postgres_server_url()
-    except pytest.skip.Exception:
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('pact') / 'products.db'}"
-        asyncio.run(upgrade_database(url))
-        yield url
-        return
-    with fresh_postgres_database("pact_provider") as url:
-        asyncio.run(upgrade_database(url))
+    with migrated_database(
+        "pact_provider", upgrade_database, tmp_path_factory.mktemp("pact")
+    ) as url:
         yield url
 
 

@@ -1,9 +1,11 @@
 """Money on the wire: a Decimal serialised as a string with exactly two places."""
 
+import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer
 
 CENT = Decimal("0.01")
 
@@ -13,14 +15,59 @@ def quantize(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
+# What the documented schema promises and the validator enforces agree exactly,
+# so a client generating requests from the OpenAPI document is never surprised:
+# strings are plain decimals (no exponent, no "+", no blanks), numbers are whole
+# cents within twelve digits.
+_MONEY_BOUND = 9_999_999_999.99
+
+
+_SIGNED = r"^-?\d{1,10}(\.\d{1,2})?$"
+_UNSIGNED = r"^\d{1,10}(\.\d{1,2})?$"
+
+
+def _plain_decimal_string(pattern: str) -> Callable[[Any], Any]:
+    matcher = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not matcher.fullmatch(value):
+            raise ValueError("must be a decimal string with at most two places, e.g. 19.99")
+        return value
+
+    return check
+
+
+def _documented(pattern: str, minimum: float) -> Callable[[dict[str, Any]], None]:
+    def document(schema: dict[str, Any]) -> None:
+        schema.update(format="decimal", example="19.99")
+        for branch in [schema, *schema.get("anyOf", [])]:
+            if branch.get("type") == "string":
+                branch["pattern"] = pattern
+            elif branch.get("type") == "number":
+                branch.update(multipleOf=0.01, minimum=minimum, maximum=_MONEY_BOUND)
+
+    return document
+
+
+def _two_places(amount: Decimal) -> str:
+    return f"{quantize(amount):.2f}"
+
+
 MoneyAmount = Annotated[
     Decimal,
-    Field(
-        max_digits=12, decimal_places=2, json_schema_extra={"format": "decimal", "example": "19.99"}
-    ),
-    PlainSerializer(lambda d: f"{quantize(d):.2f}", return_type=str, when_used="json"),
+    Field(max_digits=12, decimal_places=2, json_schema_extra=_documented(_SIGNED, -_MONEY_BOUND)),
+    BeforeValidator(_plain_decimal_string(_SIGNED)),
+    PlainSerializer(_two_places, return_type=str, when_used="json"),
 ]
 """A non-normalised Decimal that always serialises to JSON as e.g. ``"19.90"``."""
+
+PriceAmount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=12, decimal_places=2, json_schema_extra=_documented(_UNSIGNED, 0)),
+    BeforeValidator(_plain_decimal_string(_UNSIGNED)),
+    PlainSerializer(_two_places, return_type=str, when_used="json"),
+]
+"""A ``MoneyAmount`` that is never negative (prices in requests)."""
 
 CurrencyCode = Annotated[
     str, Field(pattern=r"^[A-Z]{3}$", min_length=3, max_length=3, examples=["EUR"])

@@ -5,7 +5,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shop_contracts.money import CurrencyCode, MoneyAmount
+from shop_contracts.money import CurrencyCode, MoneyAmount, PriceAmount
+from shop_contracts.numbers import WireInt
+from shop_contracts.text import NO_NUL
 
 MAX_LOOKUP_IDS = 100
 
@@ -32,11 +34,11 @@ class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    price: MoneyAmount = Field(ge=0)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    description: str = Field(default="", max_length=5000, pattern=NO_NUL)
+    price: PriceAmount
     currency: CurrencyCode = "EUR"
-    stock: int = Field(default=0, ge=0, le=1_000_000_000)
+    stock: WireInt = Field(default=0, ge=0, le=1_000_000_000)
 
 
 class ProductUpdate(BaseModel):
@@ -44,9 +46,9 @@ class ProductUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-    price: MoneyAmount | None = Field(default=None, ge=0)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=5000, pattern=NO_NUL)
+    price: PriceAmount | None = None
     currency: CurrencyCode | None = None
 
 
@@ -55,8 +57,8 @@ class StockAdjustment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    delta: int = Field(ge=-1_000_000_000, le=1_000_000_000)
-    reason: str = Field(default="", max_length=500)
+    delta: WireInt = Field(ge=-1_000_000_000, le=1_000_000_000)
+    reason: str = Field(default="", max_length=500, pattern=NO_NUL)
 
 
 class BulkImport(BaseModel):

@@ -7,6 +7,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shop_contracts.money import CurrencyCode, MoneyAmount
+from shop_contracts.numbers import WireInt
+from shop_contracts.text import NO_NUL
 
 MAX_RESERVATION_LINES = 50
 MAX_LINE_QUANTITY = 10_000
@@ -27,7 +29,7 @@ class ReservationLineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     product_id: UUID
-    quantity: int = Field(ge=1, le=MAX_LINE_QUANTITY)
+    quantity: WireInt = Field(ge=1, le=MAX_LINE_QUANTITY)
 
 
 class ReservationRequest(BaseModel):
@@ -35,7 +37,7 @@ class ReservationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reservation_key: str = Field(min_length=1, max_length=200)
+    reservation_key: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     lines: list[ReservationLineRequest] = Field(min_length=1, max_length=MAX_RESERVATION_LINES)
 
 

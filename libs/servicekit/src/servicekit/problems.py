@@ -8,12 +8,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.requestid import current_request_id
 from shop_contracts.errors import DomainError, ErrorCode, Problem, ProductsUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+_HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 logger = logging.getLogger(__name__)
 
@@ -141,13 +143,29 @@ def _starlette_http(request: Request, exc: Exception) -> ProblemResponse:
         403: "Forbidden",
     }.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+    headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     return problem_response(
-        exc.status_code,
-        code,
-        title,
-        detail,
-        instance=request.url.path,
-        headers=dict(exc.headers) if exc.headers else None,
+        exc.status_code, code, title, detail, instance=request.url.path, headers=headers
+    )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path.
+
+    Starlette's own ``Allow`` names only the first route whose path matched, so
+    a path served by two routers (``GET`` public, ``POST`` admin) advertised
+    half of its methods. Asking each route about each method uses only the
+    public ``BaseRoute.matches``, whatever the router nests.
+    """
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
     )
 
 
@@ -206,6 +224,7 @@ _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schema
 _DESCRIPTIONS = {
     400: "Malformed request (e.g. body is not valid JSON)",
     401: "Missing or invalid credentials",
+    402: "The payment provider declined or failed the charge or refund",
     403: "Authenticated but not allowed",
     404: "Resource not found",
     409: "Conflict with the current state",

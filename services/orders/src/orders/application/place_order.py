@@ -25,7 +25,12 @@ from shop_contracts.errors import (
     ReservationNotFound,
     ReservationReleased,
 )
-from shop_contracts.reservations import Reservation, ReservationLineRequest, ReservationStatus
+from shop_contracts.reservations import (
+    MAX_LINE_QUANTITY,
+    Reservation,
+    ReservationLineRequest,
+    ReservationStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +70,9 @@ class PlaceOrderHandler:
             raise InvalidOrder("An order needs at least one item")
         if len(lines) > self._max_items:
             raise InvalidOrder(f"An order may have at most {self._max_items} distinct products")
+        if any(line.quantity > MAX_LINE_QUANTITY for line in lines):
+            # Lines of one product are merged; the sum must still be one valid line.
+            raise InvalidOrder(f"An order may hold at most {MAX_LINE_QUANTITY} units of a product")
         fingerprint = request_hash(lines)
         existing = await self._existing(cmd, fingerprint)
         if existing is not None:

@@ -7,6 +7,7 @@ from orders.domain.errors import InvalidOrder
 from orders.domain.order import OrderLine, normalise_lines
 from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import ProductNotFound
+from shop_contracts.reservations import MAX_LINE_QUANTITY
 
 
 async def quote_cart(
@@ -18,6 +19,8 @@ async def quote_cart(
         raise InvalidOrder("A quote needs at least one item")
     if len(cart) > max_items:
         raise InvalidOrder(f"An order may have at most {max_items} distinct products")
+    if any(line.quantity > MAX_LINE_QUANTITY for line in cart):
+        raise InvalidOrder(f"An order may hold at most {MAX_LINE_QUANTITY} units of a product")
     lookup = await products.lookup_products([line.product_id for line in cart])
     if lookup.missing:
         raise ProductNotFound(lookup.missing)

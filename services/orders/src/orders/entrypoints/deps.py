@@ -15,6 +15,7 @@ from shop_contracts.errors import ErrorCode
 from shop_contracts.paths import IDEMPOTENCY_KEY_HEADER
 
 __all__ = [
+    "IDEMPOTENCY_KEY_PARAMETER",
     "AdminPrincipal",
     "AnyOrder",
     "ContainerDep",
@@ -34,14 +35,30 @@ async def _container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(_container)]
 
 
+_KEY_PATTERN = r"^[\x21-\x7e]+$"
+_KEY_DESCRIPTION = "Client-chosen key (printable ASCII, ≤100): a retry with it never orders twice"
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": IDEMPOTENCY_KEY_HEADER,
+    "in": "header",
+    "required": True,
+    "description": _KEY_DESCRIPTION,
+    "schema": {"type": "string", "maxLength": 100, "pattern": _KEY_PATTERN},
+}
+"""The header as documented: required. The dependency declares it optional only so
+that a missing key answers 400 ``idempotency_key_missing`` rather than a generic 422;
+routes add this to ``openapi_extra`` so clients generated from the document send it."""
+
+
 async def _idempotency_key(
     key: Annotated[
         str | None,
         Header(
             alias=IDEMPOTENCY_KEY_HEADER,
             max_length=100,
-            pattern=r"^[\x21-\x7e]+$",
-            description="Client-chosen key (printable ASCII, ≤100): a retry with it never orders twice",
+            pattern=_KEY_PATTERN,
+            description=_KEY_DESCRIPTION,
+            include_in_schema=False,
         ),
     ] = None,
 ) -> str:

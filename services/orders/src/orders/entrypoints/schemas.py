@@ -1,12 +1,30 @@
 """HTTP request bodies (responses are the application's view DTOs)."""
 
+import re
+from datetime import date
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from orders.domain.order import OrderLine
 from orders.domain.status import OrderStatus
+from shop_contracts.numbers import WireInt
 from shop_contracts.reservations import MAX_LINE_QUANTITY, MAX_RESERVATION_LINES
+from shop_contracts.text import NO_NUL
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_only(value: Any) -> Any:
+    # pydantic would read "0" or "1700000000" as a Unix timestamp; the schema says date.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+"""A calendar date written as ``YYYY-MM-DD`` (the OpenAPI ``format: date``)."""
 
 
 class OrderItemIn(BaseModel):
@@ -15,7 +33,7 @@ class OrderItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: UUID
-    quantity: int = Field(ge=1, le=MAX_LINE_QUANTITY)
+    quantity: WireInt = Field(ge=1, le=MAX_LINE_QUANTITY)
 
 
 class CartIn(BaseModel):
@@ -35,7 +53,7 @@ class CancelOrderIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(default="", max_length=500, pattern=NO_NUL)
 
 
 class StatusUpdateIn(BaseModel):

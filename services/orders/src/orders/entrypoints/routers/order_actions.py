@@ -14,7 +14,8 @@ router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 @router.post(
     "/{order_id}/cancel",
     response_model=OrderView,
-    responses=problem_responses(400, 401, 404, 409, 422, 503),
+    # 402: refunding a paid order can fail at the payment provider.
+    responses=problem_responses(400, 401, 402, 404, 409, 413, 422, 503),
 )
 async def cancel_order(
     order: OwnedOrder, body: CancelOrderIn, container: ContainerDep
@@ -36,7 +37,7 @@ async def pay_order(order: OwnedOrder, container: ContainerDep) -> OrderView:
 @router.patch(
     "/{order_id}/status",
     response_model=OrderView,
-    responses=problem_responses(400, 401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def update_status(
     order: AnyOrder, body: StatusUpdateIn, container: ContainerDep

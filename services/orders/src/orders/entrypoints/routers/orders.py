@@ -1,6 +1,5 @@
 """Placing, quoting, listing and reading orders."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -16,8 +15,14 @@ from orders.application.views import (
     order_view,
 )
 from orders.domain.status import OrderStatus
-from orders.entrypoints.deps import ContainerDep, CurrentPrincipal, IdempotencyKey, OwnedOrder
-from orders.entrypoints.schemas import CartIn
+from orders.entrypoints.deps import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    ContainerDep,
+    CurrentPrincipal,
+    IdempotencyKey,
+    OwnedOrder,
+)
+from orders.entrypoints.schemas import CartIn, IsoDate
 from servicekit.problems import problem_responses
 from shop_contracts.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
@@ -30,8 +35,9 @@ router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "Replay of an earlier request with the same key", "model": OrderView},
-        **problem_responses(400, 401, 404, 409, 422, 503),
+        **problem_responses(400, 401, 404, 409, 413, 422, 503),
     },
+    openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
 )
 async def place_order(
     principal: CurrentPrincipal,
@@ -71,7 +77,8 @@ async def quote(_principal: CurrentPrincipal, body: CartIn, container: Container
 async def list_orders(
     principal: CurrentPrincipal,
     container: ContainerDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    # Bounded: a page past the int64 OFFSET range was a database error (500).
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
 ) -> Page[OrderListItem]:
@@ -88,8 +95,8 @@ async def list_orders(
 async def order_summary(
     principal: CurrentPrincipal,
     container: ContainerDep,
-    start_date: date | None = None,
-    end_date: date | None = None,
+    start_date: Annotated[IsoDate | None, Query()] = None,
+    end_date: Annotated[IsoDate | None, Query()] = None,
 ) -> OrderSummaryView:
     """Count, total and average of the caller's orders over an optional inclusive date range."""
     return await container.queries.order_summary(

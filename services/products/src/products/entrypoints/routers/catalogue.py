@@ -11,6 +11,7 @@ from shop_contracts import paths
 from shop_contracts.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from shop_contracts.products import Product, ProductLookup, ProductLookupRequest, StockCheck
 from shop_contracts.reservations import MAX_LINE_QUANTITY
+from shop_contracts.text import NO_NUL
 
 router = APIRouter(tags=["products"])
 
@@ -20,7 +21,9 @@ async def list_products(
     service: ProductsServiceDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    q: Annotated[str | None, Query(max_length=200, description="Name or SKU contains")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="Name or SKU contains")
+    ] = None,
 ) -> Page[Product]:
     """List products, optionally filtered by name or SKU."""
     return await service.list_products(q, page, page_size)

@@ -1,0 +1,187 @@
+"""Shared pieces of the schemathesis runs: settings, and steering generation to seeded data.
+
+Random UUIDs almost always answer 404, which exercises nothing past the
+lookup. The hooks here make about half of the generated path ids and body
+product ids ones the seed created, so stock, reservation and order logic runs.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import uuid4
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis import Case, HookContext
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    positive_data_acceptance,
+    unsupported_method,
+)
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+# Bounded so both services fuzz in about two minutes on two cores; no example
+# database, so nothing is written into the working tree.
+FUZZ_SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+Hook = Callable[[HookContext, st.SearchStrategy[Any]], st.SearchStrategy[Any]]
+
+
+class SeedIds:
+    """Ids the seed created, filled in by a fixture before the first case is drawn.
+
+    Schemas and hooks exist at collection time, the seeded rows only once the
+    fixture ran; strategies read this lazily (``st.deferred``).
+    """
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, list[str]] = {}
+
+    def strategy(self, name: str) -> st.SearchStrategy[str]:
+        """One of the seeded ids called ``name``, chosen when drawn."""
+        return st.deferred(lambda: st.sampled_from(self.by_name[name]))
+
+
+def seeded_path_parameters(seeds: SeedIds, names: Sequence[str]) -> Hook:
+    """``before_generate_path_parameters``: sometimes use a seeded id for a known parameter."""
+
+    def before_generate_path_parameters(
+        context: HookContext, strategy: st.SearchStrategy[Any]
+    ) -> st.SearchStrategy[Any]:
+        def substitute(parameters: Any) -> st.SearchStrategy[Any]:
+            if not isinstance(parameters, dict):
+                return st.just(parameters)
+            known = [name for name in names if name in parameters]
+            if not known:
+                return st.just(parameters)
+            return st.fixed_dictionaries({name: seeds.strategy(name) for name in known}).map(
+                lambda chosen: {**parameters, **chosen}
+            )
+
+        return st.one_of(strategy, strategy.flatmap(substitute))
+
+    return before_generate_path_parameters
+
+
+def seeded_body_ids(
+    seeds: SeedIds, name: str, keys: frozenset[str], list_keys: frozenset[str]
+) -> Hook:
+    """``before_generate_body``: sometimes replace ids under ``keys`` (and in ``list_keys``)."""
+
+    def replace(node: Any, value: str) -> Any:
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for key, item in node.items():
+                if key in keys and isinstance(item, str):
+                    out[key] = value
+                elif key in list_keys and isinstance(item, list):
+                    out[key] = [value if isinstance(i, str) else i for i in item]
+                else:
+                    out[key] = replace(item, value)
+            return out
+        if isinstance(node, list):
+            return [replace(item, value) for item in node]
+        return node
+
+    def before_generate_body(
+        context: HookContext, strategy: st.SearchStrategy[Any]
+    ) -> st.SearchStrategy[Any]:
+        seeded = st.tuples(strategy, seeds.strategy(name)).map(
+            lambda pair: replace(pair[0], pair[1])
+        )
+        return st.one_of(strategy, seeded)
+
+    return before_generate_body
+
+
+def unique_body_key(key: str) -> Hook:
+    """``before_generate_body``: a fresh idempotency key in every generated body.
+
+    Reusing a key with other content is refused with 422 by design, which the
+    positive-data check would report as a valid request rejected; that rule has
+    its own tests, so here each case gets a key of its own. Not drawn by
+    hypothesis: it reuses drawn values across examples, a uuid4 never repeats.
+    """
+
+    def before_generate_body(
+        context: HookContext, strategy: st.SearchStrategy[Any]
+    ) -> st.SearchStrategy[Any]:
+        def fresh(body: Any) -> Any:
+            if isinstance(body, dict) and isinstance(body.get(key), str):
+                return {**body, key: f"{body[key][:100]}-{uuid4().hex}"}
+            return body
+
+        return strategy.map(fresh)
+
+    return before_generate_body
+
+
+def with_fresh_key(case: Case[Any], headers: dict[str, str] | None, name: str) -> Any:
+    """``headers`` plus a never-used value of header ``name`` when the case sends one.
+
+    Same reasoning as ``unique_body_key``; done at call time because the
+    explicit-example and coverage phases do not pass through generation hooks.
+    """
+    if headers is None or not case.headers or name not in case.headers:
+        return headers
+    return {**headers, name: uuid4().hex}
+
+
+def credentials(case: Case[Any], headers: dict[str, str]) -> dict[str, str] | None:
+    """Our credentials, unless the case deliberately broke its headers.
+
+    A negative case may drop ``Authorization`` to see it refused; adding ours
+    back would turn it into a valid request the check then calls "accepted".
+    """
+    meta = case.meta
+    if meta is not None and meta.is_negative_at(ParameterLocation.HEADER):
+        return None
+    return headers
+
+
+def repeats_a_product(case: Case[Any]) -> bool:
+    """Whether the generated cart names one product on several lines."""
+    items = case.body.get("items") if isinstance(case.body, dict) else None
+    if not isinstance(items, list):
+        return False
+    ids = [repr(item.get("product_id")) for item in items if isinstance(item, dict)]
+    return len(ids) != len(set(ids))
+
+
+def excluded_checks(path: str, shadowed: frozenset[str]) -> list[Any]:
+    """Checks that cannot hold for ``path``; everything else runs.
+
+    A static path beside a templated one (``/products/bulk`` next to
+    ``/products/{product_id}``) answers an undeclared method through the
+    templated route: ``PATCH /products/bulk`` is ``PATCH /products/{id}`` with
+    the id "bulk", a 422, where ``unsupported_method`` wants 405; and a 405
+    there truthfully lists the templated route's methods in ``Allow``.
+    """
+    return [unsupported_method, allow_header_conformance] if path in shadowed else []
+
+
+# Lines of one product are merged, and the merged quantity may pass the per-line
+# limit: a cross-field rule no JSON Schema can state, answered 422. Such carts
+# skip only the "valid data is accepted" check; every other check still runs.
+CART_RULE_CHECKS = [positive_data_acceptance]
+
+
+class LateApp:
+    """An ASGI app bound at collection time whose real target a fixture sets later.
+
+    schemathesis binds operations to ``schema.app`` when the schema is loaded
+    (at import), but the app needs the database its fixture creates.
+    """
+
+    def __init__(self) -> None:
+        self.target: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.target is None:
+            raise RuntimeError("the fuzzing fixture has not set the app under test")
+        await self.target(scope, receive, send)

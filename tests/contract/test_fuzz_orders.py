@@ -1,0 +1,140 @@
+"""Fuzz the orders API in-process: no 5xx, and every response is what the schema documents.
+
+Orders runs in local mode over a seeded products database, so placing,
+quoting, cancelling and paying reach the real products logic.
+"""
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import schemathesis
+from schemathesis import Case
+from schemathesis.python import asgi
+from starlette.types import ASGIApp
+
+from orders.adapters.db.migrate import upgrade_orders_database
+from orders.adapters.payments.fake import FakePayments
+from orders.config import ProductsClientMode, Settings
+from orders.main import create_app
+from products.facade import upgrade_database as upgrade_products_database
+from products.runtime import ProductsRuntime
+from scripts.export_openapi import committed_path
+from servicekit.auth import mint_user_token
+from servicekit.settings import Environment
+from shop_contracts.products import ProductCreate
+from tests.contract.databases import migrated_database
+from tests.contract.fuzzing import (
+    CART_RULE_CHECKS,
+    FUZZ_SETTINGS,
+    LateApp,
+    SeedIds,
+    credentials,
+    excluded_checks,
+    repeats_a_product,
+    seeded_body_ids,
+    seeded_path_parameters,
+    with_fresh_key,
+)
+
+ORDERS = "/api/v1/orders"
+SHADOWED = frozenset({f"{ORDERS}/summary", f"{ORDERS}/quote"})
+SEEDS = SeedIds()
+APP = LateApp()
+
+# The committed document, which test_openapi.py keeps equal to what the app serves.
+schema = schemathesis.openapi.from_dict(json.loads(committed_path("orders").read_text()))
+schema.app = APP  # every request, the checks' own probes included, stays in-process
+schema.hook(seeded_path_parameters(SEEDS, ["order_id"]))
+schema.hook(seeded_body_ids(SEEDS, "product_id", frozenset({"product_id"}), frozenset()))
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """The app under test, the caller's credentials, and what the seed created."""
+
+    app: ASGIApp
+    user: dict[str, str]
+    product_ids: list[str]
+    order_ids: list[str]
+
+
+async def _seed_products(database_url: str) -> list[str]:
+    runtime = ProductsRuntime(database_url, reservation_ttl_seconds=900, sweep_interval_seconds=60)
+    try:
+        created = [
+            await runtime.service.create_product(
+                ProductCreate(
+                    sku=f"FUZZ-O-{n}", name=f"Fuzz {n}", price=Decimal("4.50"), stock=10**8
+                )
+            )
+            for n in range(3)
+        ]
+    finally:
+        await runtime.aclose()
+    return [str(product.id) for product in created]
+
+
+def _seed_orders(app: ASGIApp, user: dict[str, str], product_ids: list[str]) -> list[str]:
+    order_ids: list[str] = []
+    with asgi.get_client(cast(Any, app)) as client:  # starlette's ASGIApp, typed looser
+        for n, then in enumerate(("keep", "cancel", "pay")):
+            placed = client.post(
+                ORDERS,
+                json={"items": [{"product_id": product_ids[n], "quantity": 2}]},
+                headers={**user, "Idempotency-Key": f"fuzz-seed-{n}"},
+            )
+            assert placed.status_code == 201, placed.text
+            order_id = placed.json()["id"]
+            order_ids.append(order_id)
+            if then != "keep":
+                body = {"reason": "seed"} if then == "cancel" else None
+                done = client.post(f"{ORDERS}/{order_id}/{then}", json=body, headers=user)
+                assert done.status_code == 200, done.text
+    return order_ids
+
+
+@pytest.fixture(scope="module")
+def orders_seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """A seeded orders app in local mode over its own products database."""
+    scratch: Path = tmp_path_factory.mktemp("fuzz-orders")
+    with (
+        migrated_database("fuzz_catalogue", upgrade_products_database, scratch) as products_url,
+        migrated_database("fuzz_orders", upgrade_orders_database, scratch) as orders_url,
+    ):
+        product_ids = asyncio.run(_seed_products(products_url))
+        settings = Settings(
+            environment=Environment.TESTING,
+            database_url=orders_url,
+            products_client=ProductsClientMode.LOCAL,
+            products_database_url=products_url,
+            run_products_sweeper=False,
+            run_reconciler=False,
+            run_outbox_relay=False,
+        )
+        # Admin too, so the fulfilment endpoint is reachable; every order is this user's.
+        token = mint_user_token(settings, "fuzz-user", ["admin"])
+        user = {"Authorization": f"Bearer {token}"}
+        # One payments fake for every lifespan, so refunds find the seeded payment.
+        APP.target = create_app(settings, payments=FakePayments())
+        try:
+            order_ids = _seed_orders(APP, user, product_ids)
+            SEEDS.by_name.update(product_id=product_ids, order_id=order_ids)
+            yield Seeded(APP, user, product_ids, order_ids)
+        finally:
+            asgi.shutdown_lifespans()
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_orders_api_answers_as_documented(case: Case[Any], orders_seeded: Seeded) -> None:
+    excluded = excluded_checks(case.path, SHADOWED)
+    if repeats_a_product(case):
+        excluded += CART_RULE_CHECKS
+    headers = with_fresh_key(case, credentials(case, orders_seeded.user), "Idempotency-Key")
+    case.call_and_validate(headers=headers, excluded_checks=excluded)
