@@ -671,7 +671,7 @@ def plot(cells: Sequence[Cell], levels: Sequence[int]) -> None:
         ax.set_xlabel("concurrent connections (wrk, 1 thread)")
         ax.set_ylabel("successful req/s")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="center right" if ax is read_ax else "best")
     read_ax.set_yscale("log")
     read_ax.set_title("Read path: POST /orders/quote (3 products)")
     write_ax.set_title("Write path: POST /orders (2 lines)")
