@@ -1214,6 +1214,12 @@ async def scaling(args: argparse.Namespace) -> dict[str, Any]:
     for endpoint in ("quote", "get-order", "list-orders"):
         small = statistics.median(p50s[endpoint, "small"])
         large = statistics.median(p50s[endpoint, "large"])
+        cpu = {
+            size: statistics.median(
+                c.cpu_ms_per_req or 0.0 for c in cells if (c.scenario, c.target) == (endpoint, size)
+            )
+            for size in sizes
+        }
         change = (large - small) / small
         rows.append(
             {
@@ -1221,16 +1227,19 @@ async def scaling(args: argparse.Namespace) -> dict[str, Any]:
                 "p50_small_ms": round(small, 2),
                 "p50_large_ms": round(large, 2),
                 "change_pct": round(100 * change, 1),
+                "cpu_ms_small": round(cpu["small"], 2),
+                "cpu_ms_large": round(cpu["large"], 2),
                 "met": change < 0.20,
             }
         )
     lines = [
-        "| endpoint | p50 small ms | p50 10x ms | change | < +20 % |",
-        "|---|---:|---:|---:|---|",
+        "| endpoint | p50 small ms | p50 large ms | change | < +20 % | CPU ms/req small | large |",
+        "|---|---:|---:|---:|---|---:|---:|",
     ]
     lines += [
-        f"| {r['endpoint']} | {r['p50_small_ms']:.2f} | {r['p50_large_ms']:.2f} | {r['change_pct']:+.1f} % "
-        f"| {'yes' if r['met'] else '**no**'} |"
+        f"| {r['endpoint']} | {r['p50_small_ms']:.2f} | {r['p50_large_ms']:.2f} "
+        f"| {r['change_pct']:+.1f} % | {'yes' if r['met'] else '**no**'} "
+        f"| {r['cpu_ms_small']:.2f} | {r['cpu_ms_large']:.2f} |"
         for r in rows
     ]
     print("\n" + "\n".join(lines))
