@@ -64,7 +64,7 @@ async def place_order(
 @router.post(
     "/quote",
     response_model=QuoteView,
-    responses=problem_responses(400, 401, 404, 422, 503),
+    responses=problem_responses(400, 401, 404, 413, 422, 503),
 )
 async def quote(_principal: CurrentPrincipal, body: CartIn, container: ContainerDep) -> QuoteView:
     """Price a cart with current prices; nothing is reserved."""
