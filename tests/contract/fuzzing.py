@@ -3,6 +3,14 @@
 Random UUIDs almost always answer 404, which exercises nothing past the
 lookup. The hooks here make about half of the generated path ids and body
 product ids ones the seed created, so stock, reservation and order logic runs.
+
+Why the schema is the committed document rather than ``from_asgi`` on a live
+app: ``schema.parametrize`` needs the schema at import, before any fixture
+made a database, and ``schemathesis.pytest.from_fixture`` (the lazy way) fails
+under pytest 9 (it sets ``Node._nodeid``). ``test_openapi.py`` keeps the
+committed document equal to what the app serves, and ``LateApp`` routes every
+request to the app the fixture builds. schemathesis runs that app's lifespan
+itself (once per test, on its own event-loop thread).
 """
 
 from collections.abc import Callable, Sequence
@@ -20,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-# Bounded so both services fuzz in about two minutes on two cores; no example
-# database, so nothing is written into the working tree.
+# Bounded: both services fuzz in under a minute on two cores (about 30 s on
+# PostgreSQL); no example database, so nothing is written into the working tree.
 FUZZ_SETTINGS = settings(
     max_examples=30,
     deadline=None,
