@@ -43,7 +43,7 @@ def test_every_route_dependency_is_async() -> None:
     routes = list(_api_routes(app.routes))
     assert routes
     offenders = {
-        f"{sorted(r.methods)} {r.path}": deps
+        f"{sorted(r.methods or ())} {r.path}": deps
         for r in routes
         if (deps := _sync_dependencies(r.dependant))
     }
