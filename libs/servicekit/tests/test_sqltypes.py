@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy.engine import Dialect, make_url
 
-from products.adapters.utc_datetime import UtcDateTime
+from servicekit.sqltypes import UtcDateTime
 
 BERLIN_SUMMER = timezone(timedelta(hours=2))
 

@@ -13,8 +13,8 @@ from sqlalchemy import (
     Uuid,
 )
 
-from products.adapters.utc_datetime import UtcDateTime
 from servicekit.db import metadata as new_metadata
+from servicekit.sqltypes import UtcDateTime
 
 metadata = new_metadata()
 

@@ -13,8 +13,8 @@ from sqlalchemy import (
     Uuid,
 )
 
-from orders.adapters.db.types import UtcDateTime
 from servicekit.db import metadata as new_metadata
+from servicekit.sqltypes import UtcDateTime
 
 metadata = new_metadata()
 

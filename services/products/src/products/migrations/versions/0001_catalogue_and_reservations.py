@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from products.adapters.utc_datetime import UtcDateTime
+from servicekit.sqltypes import UtcDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
