@@ -696,6 +696,7 @@ def profile(target: Target, servers: Sequence[Server], seconds: float) -> dict[s
     outputs = {
         server.name: RESULTS / f"profile-{target.scenario}-{server.name}.txt" for server in servers
     }
+    time.sleep(2)  # let requests left over from the previous cell finish first
     spies = [
         _spy(tool, server.pid, out, seconds)
         for server, out in zip(servers, outputs.values(), strict=True)
