@@ -37,6 +37,10 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Connections older than this are replaced at checkout (no extra round trip).
+POOL_RECYCLE_SECONDS = 1800
+
+
 def create_engine(
     url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False
 ) -> AsyncEngine:
@@ -45,10 +49,20 @@ def create_engine(
     Deferred SQLite transactions fail with "database is locked" when two
     writers upgrade their read locks at once; taking the write lock up front
     makes concurrent writers queue on ``busy_timeout`` instead.
+
+    On PostgreSQL there is no pre-ping (it cost a round trip per checkout):
+    connections are recycled after ``POOL_RECYCLE_SECONDS``, and a statement
+    that fails on a dead connection invalidates it and the whole pool's older
+    connections, so the request that hit it fails (callers map that to 503)
+    and the next one gets a fresh connection. See ADR 0008.
     """
     if not is_sqlite(url):
         return create_async_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, echo=echo
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_recycle=POOL_RECYCLE_SECONDS,
+            echo=echo,
         )
     _prepare_sqlite_file(url)
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
@@ -68,6 +82,20 @@ def create_engine(
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
+    """A view of ``engine`` (same pool) whose connections run each statement on its own.
+
+    For reads that are one statement, or whose statements need no common
+    snapshot: on PostgreSQL no ``BEGIN`` / ``ROLLBACK`` round trips. Never use
+    it for writes that must commit together. On SQLite the engine itself is
+    returned (switching pysqlite's isolation mode per checkout would change the
+    connection's transaction handling for the writers sharing the pool).
+    """
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

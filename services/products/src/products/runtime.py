@@ -13,7 +13,7 @@ from products.adapters.sweeper import ReservationSweeper
 from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from products.application.clock import Clock, utc_now
 from products.application.service import ProductsService
-from servicekit.db import create_engine, ping, session_factory
+from servicekit.db import autocommit_engine, create_engine, ping, session_factory
 
 
 class ProductsRuntime:
@@ -35,8 +35,10 @@ class ProductsRuntime:
             database_url, pool_size=pool_size, max_overflow=max_overflow, echo=echo
         )
         sessions = session_factory(self.engine)
+        read_sessions = session_factory(autocommit_engine(self.engine))
         self.service = ProductsService(
             lambda: SqlAlchemyUnitOfWork(sessions),
+            read_uow_factory=lambda: SqlAlchemyUnitOfWork(read_sessions),
             reservation_ttl=timedelta(seconds=reservation_ttl_seconds),
             max_bulk_import_size=max_bulk_import_size,
             clock=clock,

@@ -62,15 +62,19 @@ class ProductsService:
         reservation_ttl: timedelta,
         max_bulk_import_size: int,
         clock: Clock = utc_now,
+        read_uow_factory: UnitOfWorkFactory | None = None,
     ) -> None:
         self._uow = uow_factory
+        # Single-statement reads (one product, a lookup, a stock check) need no
+        # transaction; the composition root may give them an autocommit one.
+        self._read_uow = read_uow_factory or uow_factory
         self._ttl = reservation_ttl
         self._max_bulk = max_bulk_import_size
         self._clock = clock
 
     async def get_product(self, product_id: UUID) -> ProductDTO:
         """One product; ``ProductNotFound``."""
-        return product_view(await queries.get_product(product_id, self._uow()))
+        return product_view(await queries.get_product(product_id, self._read_uow()))
 
     async def list_products(self, query: str | None, page: int, page_size: int) -> Page[ProductDTO]:
         """A page of products matching ``query``."""
@@ -84,12 +88,12 @@ class ProductsService:
 
     async def lookup_products(self, product_ids: Sequence[UUID]) -> ProductLookup:
         """Many products at once; unknown ids in ``missing``."""
-        result = await queries.lookup_products(product_ids, self._uow())
+        result = await queries.lookup_products(product_ids, self._read_uow())
         return ProductLookup(items=[product_view(p) for p in result.found], missing=result.missing)
 
     async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck:
         """Whether ``quantity`` units are available now; ``ProductNotFound``."""
-        product = await queries.get_product(product_id, self._uow())
+        product = await queries.get_product(product_id, self._read_uow())
         return StockCheck(
             product_id=product.id,
             requested=quantity,

@@ -1,0 +1,131 @@
+"""Round trips per read on PostgreSQL, and recovery from connections the server killed.
+
+No pre-ping and no ``BEGIN`` / ``ROLLBACK`` around single-statement reads
+(ADR 0008): a lookup is one statement on the wire. The price of no pre-ping is
+that a request which meets a dead pooled connection fails (503); the next one
+gets a fresh connection.
+"""
+
+import asyncio
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from products.runtime import ProductsRuntime
+from products.testing import Catalogue
+from shop_contracts.errors import ProductsUnavailable
+from shop_contracts.reservations import ReservationLineRequest
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(database_url: str) -> None:
+    """The round trips and the server killing connections are PostgreSQL's."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+
+
+@pytest.fixture
+def sent(runtime: ProductsRuntime) -> list[str]:
+    """What goes to the server on the runtime's connections.
+
+    Statements come from SQLAlchemy (``before_cursor_execute``); transaction
+    control and pings are plain ``Connection.execute`` / ``fetchrow`` calls,
+    which asyncpg's query logger reports (after the call; see ``_settled``).
+    """
+    queries: list[str] = []
+
+    def log(record: Any) -> None:
+        queries.append(" ".join(record.query.split()))
+
+    @event.listens_for(runtime.engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(log)
+
+    @event.listens_for(runtime.engine.sync_engine, "before_cursor_execute")
+    def _on_statement(*args: Any) -> None:
+        queries.append(" ".join(str(args[2]).split()))
+
+    return queries
+
+
+async def _settled() -> None:
+    """Let asyncpg deliver the query-log records it scheduled."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_a_lookup_is_one_statement(
+    runtime: ProductsRuntime, catalogue: Catalogue, sent: list[str]
+) -> None:
+    product = await catalogue.add(stock=3)
+    await runtime.service.lookup_products([product.id])  # warm: the connection exists
+    await _settled()
+    sent.clear()
+
+    found = await runtime.service.lookup_products([product.id, uuid4()])
+    await runtime.service.get_product(product.id)
+    await runtime.service.check_stock(product.id, 1)
+    await _settled()
+
+    assert [p.id for p in found.items] == [product.id]
+    assert len(sent) == 3, sent
+    assert all(query.startswith("SELECT products.") for query in sent), sent
+
+
+async def test_a_reservation_still_runs_in_one_transaction(
+    runtime: ProductsRuntime, catalogue: Catalogue, sent: list[str]
+) -> None:
+    product = await catalogue.add(stock=3)
+    await runtime.service.lookup_products([product.id])
+    await _settled()
+    sent.clear()
+
+    await runtime.service.reserve(
+        f"k-{uuid4()}", [ReservationLineRequest(product_id=product.id, quantity=1)]
+    )
+    await _settled()
+
+    # The query-log records of BEGIN / COMMIT arrive out of order with the statements.
+    assert sum(query.startswith("BEGIN") for query in sent) == 1, sent
+    assert sum(query.startswith("COMMIT") for query in sent) == 1, sent
+    assert not any(query == ";" or query.upper() == "SELECT 1" for query in sent), sent
+
+
+async def test_connections_killed_by_the_server_recover_on_a_later_request(
+    runtime: ProductsRuntime, catalogue: Catalogue, database_url: str
+) -> None:
+    product = await catalogue.add(stock=3)
+    await runtime.service.get_product(product.id)
+
+    url = make_url(database_url)
+    admin = await asyncpg.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+
+    failures = 0
+    for _ in range(3):
+        try:
+            assert (await runtime.service.get_product(product.id)).id == product.id
+            break
+        except ProductsUnavailable:
+            failures += 1
+    else:
+        pytest.fail("no request succeeded after the connections were killed")
+    # At most the request that met the dead connection fails; the pool is then invalidated.
+    assert failures <= 1
