@@ -50,7 +50,7 @@ from orders.entrypoints.container import Container
 from orders.entrypoints.routers import discover
 from products.facade import ProductsFacade, upgrade_database
 from servicekit.app import install_plumbing
-from servicekit.db import create_engine, ping, session_factory
+from servicekit.db import autocommit_engine, create_engine, ping, session_factory
 from servicekit.health import ReadinessCheck
 
 SERVICE = "orders"
@@ -188,6 +188,11 @@ async def _start(
     def uow() -> UnitOfWork:
         return SqlAlchemyUnitOfWork(sessions, clock)
 
+    read_sessions = session_factory(autocommit_engine(engine))
+
+    def read_uow() -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(read_sessions, clock)
+
     bus = EventBus()
     if flags.confirmation_email:
         bus.subscribe(
@@ -200,6 +205,7 @@ async def _start(
         products=products,
         place_order=PlaceOrderHandler(
             uow=uow,
+            read_uow=read_uow,
             products=products,
             max_items=flags.max_items_per_order,
             clock=clock,
@@ -208,7 +214,9 @@ async def _start(
         cancel_order=CancelOrderHandler(uow=uow, products=products, payments=payments, clock=clock),
         pay_order=PayOrderHandler(uow=uow, payments=payments, clock=clock),
         update_status=UpdateOrderStatusHandler(uow=uow, clock=clock),
-        queries=SqlOrderQueries(session_factory(read_engine)),
+        queries=SqlOrderQueries(
+            session_factory(read_engine), session_factory(autocommit_engine(read_engine))
+        ),
     )
     app.state.event_bus = bus
     app.state.readiness["database"] = lambda: ping(engine)

@@ -55,10 +55,14 @@ class PlaceOrderHandler:
         uow: UnitOfWorkFactory,
         products: ProductServiceClient,
         max_items: int,
+        read_uow: UnitOfWorkFactory | None = None,
         clock: Clock = utc_now,
         after_reserve: AfterReserveHook | None = None,
     ) -> None:
         self._uow = uow
+        # The idempotency lookup is a read of rows that never change once
+        # written; it may run outside a transaction.
+        self._read_uow = read_uow or uow
         self._products = products
         self._max_items = max_items
         self._clock = clock
@@ -108,7 +112,7 @@ class PlaceOrderHandler:
         return PlacedOrder(await self._confirm(order), created=True)
 
     async def _existing(self, cmd: PlaceOrder, fingerprint: str) -> Order | None:
-        async with self._uow() as uow:
+        async with self._read_uow() as uow:
             order = await uow.orders.get_by_idempotency_key(cmd.user_id, cmd.idempotency_key)
         if order is not None and order.request_hash != fingerprint:
             raise IdempotencyKeyReused(

@@ -27,13 +27,23 @@ def _day_start(day: date) -> datetime:
 
 
 class SqlOrderQueries:
-    """Implements ``OrderQueries``; the sessions may point at a replica."""
+    """Implements ``OrderQueries``; the sessions may point at a replica.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    ``autocommit_sessions`` (optional) serve reads that need no common snapshot
+    and so no transaction: an order and its items (items are written once, with
+    the order, and never change). List and summary keep a transaction.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        autocommit_sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._autocommit_sessions = autocommit_sessions or sessions
 
     async def get_order(self, query: GetOrder) -> OrderView | None:
-        async with self._sessions() as session:
+        async with self._autocommit_sessions() as session:
             row = (
                 (await session.execute(select(orders).where(orders.c.id == query.order_id)))
                 .mappings()
