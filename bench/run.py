@@ -270,6 +270,7 @@ def orders_server(
     keys: Secrets,
     factory: str = "orders.main:create_app",
     app_dir: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Server:
     env = {
         **keys.env(),
@@ -277,6 +278,7 @@ def orders_server(
         "APP_PRODUCTS_CLIENT": mode,
         "APP_PRODUCTS_DATABASE_URL": products_db,
         "APP_PRODUCTS_URL": products_url,
+        **(extra_env or {}),
     }
     return Server(name, factory, env, app_dir=app_dir)
 
@@ -504,6 +506,11 @@ def measure(
 
 # --------------------------------------------------------------------------- main matrix
 
+# Shadow mode mirroring a tenth of the reads (APP_SHADOW_SAMPLE_RATE); "shadow"
+# itself runs at the shipped default, 1.0 (every read mirrored).
+SAMPLED_SHADOW = "shadow-0.1"
+SAMPLED_SHADOW_RATE = "0.1"
+
 
 @dataclass(frozen=True)
 class Target:
@@ -515,7 +522,7 @@ class Target:
 
 def uses_products(target: Target) -> bool:
     """Whether the products process serves part of this target's requests."""
-    return target.name in ("http", "shadow", "naive")
+    return target.name in ("http", "shadow", SAMPLED_SHADOW, "naive")
 
 
 def _rps(cells: Sequence[Cell], scenario: str, target: str, concurrency: int) -> float:
@@ -545,6 +552,8 @@ def ratios(cells: Sequence[Cell], levels: Sequence[int]) -> list[dict[str, Any]]
         rows.append(("read http/local", value, ">= 0.45", value >= 0.45))
         value = ratio(_rps(cells, "read", "shadow", c), _rps(cells, "read", "local", c))
         rows.append(("read shadow/local", value, ">= 0.8", value >= 0.8))
+        value = ratio(_rps(cells, "read", SAMPLED_SHADOW, c), _rps(cells, "read", "local", c))
+        rows.append(("read shadow-0.1/local", value, ">= 0.8", value >= 0.8))
         value = ratio(_rps(cells, "read", "http", c), _rps(cells, "read", "naive", c))
         rows.append(("read http/naive", value, ">= 40", value >= 40))
         value = ratio(_rps(cells, "write", "http", c), _rps(cells, "write", "local", c))
@@ -589,6 +598,7 @@ def cpu_ratios(cells: Sequence[Cell], levels: Sequence[int]) -> list[dict[str, A
     pairs = (
         ("read http/local", ("read", "http"), ("read", "local"), 0.45),
         ("read shadow/local", ("read", "shadow"), ("read", "local"), 0.8),
+        ("read shadow-0.1/local", ("read", SAMPLED_SHADOW), ("read", "local"), 0.8),
         ("read http/naive", ("read", "http"), ("read", "naive"), 40.0),
         ("write http/local", ("write", "http"), ("write", "local"), 0.5),
     )
@@ -653,7 +663,8 @@ def plot(cells: Sequence[Cell], levels: Sequence[int]) -> None:
             ("ceiling", "bare", "ceiling (bare FastAPI)"),
             ("read", "local", "quote, local"),
             ("read", "http", "quote, http"),
-            ("read", "shadow", "quote, shadow"),
+            ("read", "shadow", "quote, shadow (every read mirrored)"),
+            ("read", SAMPLED_SHADOW, "quote, shadow, 10 % of reads mirrored"),
             ("read", "naive", "quote, client per call"),
         ],
         write_ax: [
@@ -786,7 +797,7 @@ async def main_matrix(args: argparse.Namespace) -> dict[str, Any]:
         products_db = await dbs.create("products")
         orders_dbs = {
             mode: await dbs.create(f"orders_{mode}")
-            for mode in ("local", "http", "shadow", "naive")
+            for mode in ("local", "http", "shadow", "shadow_sampled", "naive")
         }
         run_cli("products.entrypoints.cli", "migrate", env={"APP_DATABASE_URL": products_db})
         for db in orders_dbs.values():
@@ -812,6 +823,15 @@ async def main_matrix(args: argparse.Namespace) -> dict[str, Any]:
             )
             for mode in ("local", "http", "shadow")
         }
+        orders[SAMPLED_SHADOW] = orders_server(
+            f"orders-{SAMPLED_SHADOW}",
+            "shadow",
+            orders_db=orders_dbs["shadow_sampled"],
+            products_db=products_db,
+            products_url=products.url,
+            keys=keys,
+            extra_env={"APP_SHADOW_SAMPLE_RATE": SAMPLED_SHADOW_RATE},
+        )
         naive = orders_server(
             "orders-naive",
             "http",

@@ -76,6 +76,12 @@ class Settings(ServiceSettings):
     products_breaker_failure_threshold: int = Field(default=5, ge=1, le=1_000)
     products_breaker_reset_seconds: float = Field(default=5.0, gt=0, le=600)
     shadow_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+    shadow_sample_rate: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Fraction of reads mirrored to the candidate in shadow mode (random per read)",
+    )
 
     reconcile_interval_seconds: float = Field(default=5.0, gt=0, le=3_600)
     reconcile_grace_seconds: float = Field(

@@ -100,7 +100,12 @@ async def _build_product_client(settings: Settings, stack: AsyncExitStack) -> Bu
     if local is None:
         return BuiltProductClient(remote, _breaker_report(remote))
 
-    shadow = ShadowProductClient(local, remote, settings.shadow_timeout_seconds)
+    shadow = ShadowProductClient(
+        local,
+        remote,
+        settings.shadow_timeout_seconds,
+        sample_rate=settings.shadow_sample_rate,
+    )
     stack.push_async_callback(shadow.aclose)
     local_ping = local.ping
     breaker_report = _breaker_report(remote)

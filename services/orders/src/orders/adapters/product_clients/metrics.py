@@ -37,7 +37,7 @@ BREAKER_TRANSITIONS = Counter(
 SHADOW_COMPARISONS = Counter(
     "orders_product_client_shadow_comparisons_total",
     "Shadow reads by method and result (match, mismatch, candidate_error, "
-    "candidate_timeout, skipped)",
+    "candidate_timeout, skipped, sampled_out)",
     ["method", "result"],
 )
 SHADOW_LATENCY_DELTA_SECONDS = Histogram(

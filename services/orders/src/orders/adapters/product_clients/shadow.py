@@ -6,10 +6,14 @@ task bounded by ``timeout``; when both are done the results are compared
 field by field (or, for errors, by exception type and attributes) and the
 verdict goes to Prometheus and a structured log line. Writes go to the
 primary only, so nothing is ever reserved, confirmed or released twice.
+
+``sample_rate`` (``APP_SHADOW_SAMPLE_RATE``) mirrors only that fraction of
+reads, chosen at random per read; the others are counted as ``sampled_out``.
 """
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -58,9 +62,15 @@ class ShadowProductClient:
         timeout: float,
         *,
         max_in_flight: int = 100,
+        sample_rate: float = 1.0,
+        rng: random.Random | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
+        if not 0.0 <= sample_rate <= 1.0:
+            raise ValueError("sample_rate must be between 0 and 1")
+        self._sample_rate = sample_rate
+        self._rng = rng or random.Random()
         self._primary = primary
         self._candidate = candidate
         self._timeout = timeout
@@ -121,7 +131,15 @@ class ShadowProductClient:
         with observe_call("shadow", method):
             return await self._read_and_mirror(method, read)
 
+    def _sampled(self) -> bool:
+        if self._sample_rate >= 1.0:
+            return True
+        return self._rng.random() < self._sample_rate
+
     async def _read_and_mirror(self, method: str, read: Read[T]) -> T:
+        if not self._sampled():
+            SHADOW_COMPARISONS.labels(method, "sampled_out").inc()
+            return await read(self._primary)
         if len(self._tasks) >= self._max_in_flight:
             SHADOW_COMPARISONS.labels(method, "skipped").inc()
             return await read(self._primary)

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -361,3 +362,59 @@ async def test_caller_latency_is_recorded_under_shadow_mode(metric: Metric) -> N
 
     assert metric("orders_product_client_call_duration_seconds_count", **read) == reads + 1
     assert metric("orders_product_client_call_duration_seconds_count", **write) == writes + 1
+
+
+async def test_sample_rate_zero_never_calls_the_candidate(metric: Metric) -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    candidate = FakeProducts(dict(catalogue))
+    shadow = ShadowProductClient(FakeProducts(catalogue), candidate, 1.0, sample_rate=0.0)
+    before = _count(metric, "get_product", "sampled_out")
+
+    for _ in range(5):
+        assert await shadow.get_product(product_id) == catalogue[product_id]
+    await shadow.drain()
+
+    assert candidate.calls == []
+    assert _count(metric, "get_product", "sampled_out") == before + 5
+
+
+async def test_sample_rate_one_mirrors_every_read(metric: Metric) -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    candidate = FakeProducts(dict(catalogue))
+    shadow = ShadowProductClient(FakeProducts(catalogue), candidate, 1.0, sample_rate=1.0)
+    before = _count(metric, "get_product", "sampled_out")
+
+    for _ in range(20):
+        await shadow.get_product(product_id)
+    await shadow.drain()
+
+    assert candidate.calls == ["get_product"] * 20
+    assert _count(metric, "get_product", "sampled_out") == before
+
+
+async def test_a_fractional_sample_rate_mirrors_the_reads_the_rng_picks(metric: Metric) -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    candidate = FakeProducts(dict(catalogue))
+    rate, reads = 0.25, 200
+    picks = random.Random(7)
+    expected = sum(picks.random() < rate for _ in range(reads))
+    shadow = ShadowProductClient(
+        FakeProducts(catalogue), candidate, 1.0, sample_rate=rate, rng=random.Random(7)
+    )
+    before = _count(metric, "get_product", "sampled_out")
+
+    for _ in range(reads):
+        await shadow.get_product(product_id)
+    await shadow.drain()
+
+    assert len(candidate.calls) == expected
+    assert 0 < expected < reads
+    assert _count(metric, "get_product", "sampled_out") == before + reads - expected
+
+
+def test_sample_rate_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="sample_rate"):
+        ShadowProductClient(FakeProducts({}), FakeProducts({}), 1.0, sample_rate=1.5)
