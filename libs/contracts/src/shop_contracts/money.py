@@ -15,6 +15,16 @@ def quantize(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
+def to_minor(amount: Decimal) -> int:
+    """Cents of an amount, rounded to two places first (how both services store money)."""
+    return int(quantize(amount) / CENT)
+
+
+def from_minor(minor: int | Decimal) -> Decimal:
+    """The amount of a number of cents (fractional for averages), with exactly two places."""
+    return quantize(Decimal(minor) * CENT)
+
+
 # What the documented schema promises and the validator enforces agree exactly,
 # so a client generating requests from the OpenAPI document is never surprised:
 # strings are plain decimals (no exponent, no "+", no blanks), numbers are whole

@@ -1,7 +1,6 @@
 """Read-side view DTOs (what the API returns) and the mapping from the aggregate."""
 
 from datetime import datetime
-from decimal import Decimal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -103,8 +102,3 @@ def order_view(order: Order) -> OrderView:
         created_at=order.created_at,
         updated_at=order.updated_at,
     )
-
-
-def cents_to_amount(cents: int | Decimal) -> Decimal:
-    """Stored cents as a two-place Decimal."""
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))

@@ -1,9 +1,9 @@
 """Money: a Decimal amount with two places and an ISO 4217 currency."""
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
-_CENT = Decimal("0.01")
+from shop_contracts.money import from_minor, quantize, to_minor
 
 
 class CurrencyMismatch(ValueError):
@@ -18,7 +18,7 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "amount", self.amount.quantize(_CENT, rounding=ROUND_HALF_EVEN))
+        object.__setattr__(self, "amount", quantize(self.amount))
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
             raise ValueError(f"not an ISO 4217 currency code: {self.currency!r}")
 
@@ -30,12 +30,12 @@ class Money:
     @classmethod
     def from_cents(cls, cents: int, currency: str) -> "Money":
         """Build from an integer number of cents (how amounts are stored)."""
-        return cls(Decimal(cents) / 100, currency)
+        return cls(from_minor(cents), currency)
 
     @property
     def cents(self) -> int:
         """The amount as an integer number of cents."""
-        return int(self.amount * 100)
+        return to_minor(self.amount)
 
     def __add__(self, other: "Money") -> "Money":
         if other.currency != self.currency:

@@ -9,10 +9,10 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from products.adapters.conflict import insert_or_ignore
-from products.adapters.money import from_minor, to_minor
 from products.adapters.tables import products
 from products.domain.product import Product
+from servicekit.db import insert_or_ignore
+from shop_contracts.money import from_minor, to_minor
 
 
 def _to_product(row: Row[Any]) -> Product:

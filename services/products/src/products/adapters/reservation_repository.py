@@ -8,10 +8,10 @@ from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from products.adapters.conflict import insert_or_ignore
-from products.adapters.money import from_minor, to_minor
 from products.adapters.tables import reservation_lines, reservations
 from products.domain.reservation import Reservation, ReservationLine, ReservationStatus
+from servicekit.db import insert_or_ignore
+from shop_contracts.money import from_minor, to_minor
 
 
 def _to_line(row: Row[Any]) -> ReservationLine:

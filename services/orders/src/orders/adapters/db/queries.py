@@ -14,9 +14,9 @@ from orders.application.views import (
     OrderListItem,
     OrderSummaryView,
     OrderView,
-    cents_to_amount,
 )
 from orders.domain.status import OrderStatus
+from shop_contracts.money import from_minor
 from shop_contracts.pagination import Page
 
 _NOT_SPENT = (OrderStatus.CANCELLED.value, OrderStatus.FAILED.value)
@@ -67,14 +67,14 @@ class SqlOrderQueries:
             user_id=row["user_id"],
             status=OrderStatus(row["status"]),
             currency=row["currency"],
-            total=cents_to_amount(row["total_cents"]),
+            total=from_minor(row["total_cents"]),
             items=[
                 OrderItemView(
                     product_id=item["product_id"],
                     product_name=item["product_name"],
                     quantity=item["quantity"],
-                    unit_price=cents_to_amount(item["unit_price_cents"]),
-                    line_total=cents_to_amount(item["unit_price_cents"] * item["quantity"]),
+                    unit_price=from_minor(item["unit_price_cents"]),
+                    line_total=from_minor(item["unit_price_cents"] * item["quantity"]),
                 )
                 for item in items
             ],
@@ -140,9 +140,9 @@ class SqlOrderQueries:
             ).one()
         return OrderSummaryView(
             total_orders=count,
-            total_spent=cents_to_amount(int(total)),
+            total_spent=from_minor(int(total)),
             # SQLite answers AVG as a float, PostgreSQL as numeric; str() keeps either exact enough.
-            avg_order_value=cents_to_amount(Decimal(str(average))),
+            avg_order_value=from_minor(Decimal(str(average))),
         )
 
     @staticmethod
@@ -151,7 +151,7 @@ class SqlOrderQueries:
             id=row["id"],
             status=OrderStatus(row["status"]),
             currency=row["currency"],
-            total=cents_to_amount(row["total_cents"]),
+            total=from_minor(row["total_cents"]),
             item_count=row["item_count"],
             created_at=row["created_at"],
         )

@@ -5,7 +5,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +13,7 @@ from orders.adapters.db.tables import order_items, orders
 from orders.domain.errors import ConcurrentModification, DuplicateOrder
 from orders.domain.order import Order
 from orders.domain.status import OrderStatus
+from servicekit.db import insert_or_ignore
 
 
 class SqlAlchemyOrderRepository:
@@ -85,11 +85,11 @@ class SqlAlchemyOrderRepository:
         # ON CONFLICT on the idempotency key instead of a savepoint around a plain
         # insert: the same answer for a twin that committed first (on PostgreSQL the
         # insert waits for it), two round trips fewer per order.
-        dialect = postgresql if self._session.get_bind().dialect.name == "postgresql" else sqlite
         claim = (
-            dialect.insert(orders)
+            insert_or_ignore(
+                self._session, orders, index_elements=[orders.c.user_id, orders.c.idempotency_key]
+            )
             .values(**order_row(order), version=1)
-            .on_conflict_do_nothing(index_elements=[orders.c.user_id, orders.c.idempotency_key])
             .returning(orders.c.id)
         )
         duplicate = DuplicateOrder(f"order for key {order.idempotency_key!r} exists")

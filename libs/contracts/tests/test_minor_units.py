@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from products.adapters.money import from_minor, to_minor
+from shop_contracts.money import from_minor, to_minor
 
 
 @pytest.mark.parametrize(
@@ -19,3 +19,8 @@ def test_amounts_round_trip_through_cents(amount: str, cents: int) -> None:
 def test_extra_places_are_rounded_half_even() -> None:
     assert to_minor(Decimal("0.125")) == 12
     assert to_minor(Decimal("0.135")) == 14
+
+
+def test_fractional_cents_of_an_average_round_half_even() -> None:
+    assert from_minor(Decimal("1234.5")) == Decimal("12.34")
+    assert from_minor(Decimal("1235.5")) == Decimal("12.36")
