@@ -90,6 +90,7 @@ bench *args: sync
 bench-client *args: sync
     uv run python bench/client_transport.py "$@"
 
-# Export both services' OpenAPI documents to libs/contracts/openapi (commit them with the API change)
+# Export both services' OpenAPI documents and the events' AsyncAPI document to libs/contracts (commit them with the change)
 openapi: sync
     uv run python -m scripts.export_openapi
+    uv run python -m scripts.export_asyncapi

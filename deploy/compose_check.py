@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from jsonschema.validators import validator_for  # type: ignore[import-untyped]
+from jsonschema.validators import validator_for
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 from starlette.routing import Match

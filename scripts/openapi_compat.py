@@ -171,6 +171,24 @@ def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
     return problems
 
 
+def schema_breaking_changes(
+    old: Schema,
+    new: Schema,
+    where: str,
+    direction: str,
+    old_document: Mapping[str, Any],
+    new_document: Mapping[str, Any],
+) -> list[str]:
+    """Breaking changes between two schemas read as a ``request`` or a ``response``.
+
+    ``$ref`` values resolve against the given documents. Other document kinds
+    (the AsyncAPI gate) reuse the same rules through this.
+    """
+    return list(
+        _compare(old, new, where, direction, _Resolver(old_document), _Resolver(new_document))
+    )
+
+
 def main(argv: list[str]) -> int:
     """``python -m scripts.openapi_compat OLD.json NEW.json``: exit 1 on breaking changes."""
     if len(argv) != 2:

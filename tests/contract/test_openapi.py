@@ -10,18 +10,13 @@ docs/adr/0006-openapi-gate.md):
   change committed together with its regenerated file.
 """
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scripts.export_openapi import SERVICES, committed_path, current_document, render
 from scripts.openapi_compat import breaking_changes
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.committed import ROOT, baseline_revision, committed_at, require_repository
 
 # A deliberate break is a decision, not an accident: list it here with the ADR or
 # issue that accepted it, as "<service>: <message from the checker>".
@@ -37,36 +32,8 @@ ACCEPTED_BREAKS: frozenset[str] = frozenset(
 )
 
 
-def _git(*args: str) -> str | None:
-    """Output of a git command in the repository, or ``None`` if it fails."""
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed: cannot read the committed OpenAPI baseline")
-    result = subprocess.run(
-        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=30
-    )
-    return result.stdout if result.returncode == 0 else None
-
-
-def _require_repository() -> None:
-    if _git("rev-parse", "--is-inside-work-tree") is None:
-        pytest.skip("not a git checkout: cannot read the committed OpenAPI baseline")
-
-
 def _committed_at(revision: str, service: str) -> dict[str, Any] | None:
-    relative = committed_path(service).relative_to(ROOT).as_posix()
-    text = _git("show", f"{revision}:{relative}")
-    if text is None:
-        return None
-    document: dict[str, Any] = json.loads(text)
-    return document
-
-
-def _baseline_revision() -> str:
-    if _git("rev-parse", "--verify", "--quiet", "origin/main") is not None:
-        merge_base = _git("merge-base", "HEAD", "origin/main")
-        if merge_base:
-            return merge_base.strip()
-    return "HEAD"
+    return committed_at(revision, committed_path(service))
 
 
 def _unaccepted(service: str, changes: list[str]) -> list[str]:
@@ -85,8 +52,8 @@ def test_committed_document_is_current(service: str) -> None:
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_app_does_not_break_the_committed_baseline(service: str) -> None:
-    _require_repository()
-    revision = _baseline_revision()
+    require_repository()
+    revision = baseline_revision()
     baseline = _committed_at(revision, service)
     if baseline is None:
         pytest.skip(f"{service}: no OpenAPI document committed at {revision} yet")
@@ -98,7 +65,7 @@ def test_app_does_not_break_the_committed_baseline(service: str) -> None:
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_last_commit_does_not_break_the_previous_document(service: str) -> None:
-    _require_repository()
+    require_repository()
     head = _committed_at("HEAD", service)
     previous = _committed_at("HEAD~1", service)
     if head is None or previous is None:
