@@ -18,11 +18,12 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from products.application.service import ProductsService
-from products.facade import upgrade_database
-from servicekit.db import autocommit_engine, create_engine, session_factory
+from products.application.handlers import queries
+from products.application.views import product_view
+from products.facade import ProductsFacade, upgrade_database
+from servicekit.db import create_engine, session_factory
 from servicekit.testing import fresh_postgres_database
-from shop_contracts.products import ProductCreate
+from shop_contracts.products import ProductCreate, ProductLookup
 
 ROUNDS = 6
 LOOKUPS = 2_000
@@ -34,19 +35,20 @@ async def main() -> None:
         await upgrade_database(url)
         old_engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
         old_sessions = session_factory(old_engine)
-        old = ProductsService(
-            lambda: SqlAlchemyUnitOfWork(old_sessions),
-            reservation_ttl=TTL,
-            max_bulk_import_size=100,
-        )
+
+        async def old_lookup(product_ids: list[uuid.UUID]) -> ProductLookup:
+            # The lookup as it ran before ADR 0008: inside a transaction.
+            result = await queries.lookup_products(product_ids, SqlAlchemyUnitOfWork(old_sessions))
+            return ProductLookup(
+                items=[product_view(p) for p in result.found], missing=result.missing
+            )
+
         new_engine = create_engine(url)
-        sessions = session_factory(new_engine)
-        read_sessions = session_factory(autocommit_engine(new_engine))
-        new = ProductsService(
-            lambda: SqlAlchemyUnitOfWork(sessions),
+        new = ProductsFacade(
+            new_engine,
             reservation_ttl=TTL,
+            sweep_interval_seconds=60,
             max_bulk_import_size=100,
-            read_uow_factory=lambda: SqlAlchemyUnitOfWork(read_sessions),
         )
         ids = [
             (
@@ -58,17 +60,17 @@ async def main() -> None:
             ).id
             for _ in range(3)
         ]
-        services = {"old": old, "new": new}
-        for service in services.values():  # warm: connections, statement caches
+        lookups = {"old": old_lookup, "new": new.lookup_products}
+        for lookup in lookups.values():  # warm: connections, statement caches
             for _ in range(300):
-                await service.lookup_products(ids)
+                await lookup(ids)
         results: dict[str, list[tuple[float, float]]] = {"old": [], "new": []}
         for round_no in range(ROUNDS):
             order = ["old", "new"] if round_no % 2 == 0 else ["new", "old"]
             for name in order:
                 cpu, wall = time.process_time(), time.perf_counter()
                 for _ in range(LOOKUPS):
-                    await services[name].lookup_products(ids)
+                    await lookups[name](ids)
                 results[name].append(
                     (
                         (time.process_time() - cpu) / LOOKUPS * 1000,

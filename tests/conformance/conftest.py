@@ -3,7 +3,7 @@
 Every test in this folder runs once per mode; the same assertions must hold in
 each. The modes:
 
-- ``local``: ``LocalProductClient`` over the in-process products facade;
+- ``local``: ``LocalProductClient``, the in-process products facade itself;
 - ``http-asgi``: ``HttpProductClient`` against the products app in-process;
 - ``http-live``: ``HttpProductClient`` (the shipped aiohttp transport) against a
   real uvicorn products process;
@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.types import ASGIApp
 
 from orders.adapters.product_clients.http import build_http_client, build_http_product_client
-from orders.adapters.product_clients.local import LocalProductClient
 from orders.adapters.product_clients.metrics import SHADOW_COMPARISONS
 from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import HttpTransport, ProductsClientMode
@@ -169,7 +168,7 @@ async def client(
 ) -> AsyncIterator[ProductServiceClient]:
     """The client under test, one per mode."""
     mode: str = request.param
-    local = LocalProductClient(facade)
+    local: ProductServiceClient = facade
     if mode == "local":
         yield local
         return

@@ -22,8 +22,8 @@ from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.payments.fake import FakePayments
 from orders.config import ProductsClientMode, Settings
 from orders.main import create_app
+from products.facade import ProductsFacade
 from products.facade import upgrade_database as upgrade_products_database
-from products.runtime import ProductsRuntime
 from scripts.export_openapi import committed_path
 from servicekit.auth import mint_user_token
 from servicekit.settings import Environment
@@ -65,10 +65,10 @@ class Seeded:
 
 
 async def _seed_products(database_url: str) -> list[str]:
-    runtime = ProductsRuntime(database_url, reservation_ttl_seconds=900, sweep_interval_seconds=60)
+    products = ProductsFacade.from_database_url(database_url)
     try:
         created = [
-            await runtime.service.create_product(
+            await products.create_product(
                 ProductCreate(
                     sku=f"FUZZ-O-{n}", name=f"Fuzz {n}", price=Decimal("4.50"), stock=10**8
                 )
@@ -76,7 +76,7 @@ async def _seed_products(database_url: str) -> list[str]:
             for n in range(3)
         ]
     finally:
-        await runtime.aclose()
+        await products.aclose()
     return [str(product.id) for product in created]
 
 

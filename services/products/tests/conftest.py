@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from products.facade import ProductsFacade, upgrade_database
-from products.runtime import ProductsRuntime
 from products.testing import Catalogue, FrozenClock
 from servicekit.testing import fresh_postgres_database
 
@@ -49,9 +48,9 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def runtime(database_url: str, clock: FrozenClock) -> AsyncIterator[ProductsRuntime]:
-    """The products machinery over the shared database, sweeper off, TTL 60 s on the frozen clock."""
-    runtime = ProductsRuntime(
+async def facade(database_url: str, clock: FrozenClock) -> AsyncIterator[ProductsFacade]:
+    """The public in-process API over the shared database, sweeper off, TTL 60 s, frozen clock."""
+    facade = ProductsFacade.from_database_url(
         database_url,
         reservation_ttl_seconds=60,
         sweep_interval_seconds=60,
@@ -59,17 +58,11 @@ async def runtime(database_url: str, clock: FrozenClock) -> AsyncIterator[Produc
         pool_size=5,
         clock=clock,
     )
-    yield runtime
-    await runtime.aclose()
+    yield facade
+    await facade.aclose()
 
 
 @pytest.fixture
-def catalogue(runtime: ProductsRuntime) -> Catalogue:
+def catalogue(facade: ProductsFacade) -> Catalogue:
     """Test product factory."""
-    return Catalogue(runtime.service)
-
-
-@pytest.fixture
-def facade(runtime: ProductsRuntime) -> ProductsFacade:
-    """The public in-process API over the test runtime."""
-    return ProductsFacade(runtime)
+    return Catalogue(facade)

@@ -26,7 +26,6 @@ from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.faults import after_reserve_fault
 from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.relay import OutboxRelay
-from orders.adapters.periodic import PeriodicTask
 from orders.adapters.product_clients.http import (
     HttpProductClient,
     build_http_client,
@@ -40,7 +39,7 @@ from orders.application.event_handlers import ORDER_CONFIRMATION_EMAIL, order_co
 from orders.application.pay_order import PayOrderHandler
 from orders.application.place_order import AfterReserveHook, PlaceOrderHandler
 from orders.application.reconciler import PendingOrderReconciler
-from orders.application.unit_of_work import Clock, UnitOfWork, utc_now
+from orders.application.unit_of_work import UnitOfWork
 from orders.application.update_status import UpdateOrderStatusHandler
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.events import OrderPlaced
@@ -48,10 +47,12 @@ from orders.domain.ports import NotificationPort, PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from orders.entrypoints.container import Container
 from orders.entrypoints.routers import discover
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import upgrade_database
 from servicekit.app import install_plumbing
+from servicekit.clock import Clock, utc_now
 from servicekit.db import autocommit_engine, create_engine, ping, session_factory
 from servicekit.health import ReadinessCheck
+from servicekit.periodic import PeriodicTask
 
 SERVICE = "orders"
 
@@ -82,15 +83,14 @@ async def _build_product_client(settings: Settings, stack: AsyncExitStack) -> Bu
     mode = settings.products_client
     local: LocalProductClient | None = None
     if mode in (ProductsClientMode.LOCAL, ProductsClientMode.SHADOW):
-        facade = ProductsFacade.from_database_url(
+        local = LocalProductClient.from_database_url(
             settings.products_database_url,
             reservation_ttl_seconds=settings.products_reservation_ttl_seconds,
             sweep_interval_seconds=settings.products_sweep_interval_seconds,
             pool_size=settings.db_pool_size,
         )
-        await facade.start(run_sweeper=settings.run_products_sweeper)
-        stack.push_async_callback(facade.aclose)
-        local = LocalProductClient(facade)
+        await local.start(run_sweeper=settings.run_products_sweeper)
+        stack.push_async_callback(local.aclose)
         if mode is ProductsClientMode.LOCAL:
             return BuiltProductClient(local, local.ping)
 

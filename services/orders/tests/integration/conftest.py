@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from orders.adapters.db.migrate import upgrade_orders_database
-from products.facade import upgrade_database
-from products.runtime import ProductsRuntime
+from products.facade import ProductsFacade, upgrade_database
 from products.testing import Catalogue
 from servicekit.testing import fresh_postgres_database
 
@@ -42,11 +41,11 @@ async def migrated(pg_databases: Databases) -> Databases:
 @pytest.fixture
 async def catalogue(migrated: Databases) -> AsyncIterator[Catalogue]:
     """Puts products with stock into the products database (as an admin would)."""
-    runtime = ProductsRuntime(
+    products = ProductsFacade.from_database_url(
         migrated.products, reservation_ttl_seconds=60, sweep_interval_seconds=60, pool_size=2
     )
-    yield Catalogue(runtime.service)
-    await runtime.aclose()
+    yield Catalogue(products)
+    await products.aclose()
 
 
 def local_mode(databases: Databases, **overrides: Any) -> dict[str, Any]:

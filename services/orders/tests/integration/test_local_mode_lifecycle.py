@@ -15,7 +15,6 @@ from orders.application.reconciler import PendingOrderReconciler
 from orders.application.unit_of_work import UnitOfWork
 from orders.domain.order import Order
 from products.facade import ProductsFacade
-from products.runtime import ProductsRuntime
 from products.testing import Catalogue
 from servicekit.db import create_engine, session_factory
 from shop_contracts.errors import ProductsUnavailable
@@ -121,7 +120,7 @@ async def test_reconciler_confirms_or_fails_orders_left_pending(
     assert (survivor["status"], doomed["status"]) == ("pending", "pending")
     assert await catalogue.stock(product) == 2
 
-    products = ProductsRuntime(
+    products = ProductsFacade.from_database_url(
         migrated.products, reservation_ttl_seconds=1, sweep_interval_seconds=60, pool_size=2
     )
     engine = create_engine(migrated.orders, pool_size=2)
@@ -131,11 +130,11 @@ async def test_reconciler_confirms_or_fails_orders_left_pending(
         return SqlAlchemyUnitOfWork(sessions)
 
     try:
-        client = LocalProductClient(ProductsFacade(products))
+        client = products
         # The survivor's confirm reached products but the process died before recording it.
         await client.confirm(UUID(await _reservation_of(migrated, survivor["id"])))
         await asyncio.sleep(1.1)
-        assert await products.service.expire_lapsed() >= 1  # the doomed hold lapses
+        assert await products.expire_lapsed() >= 1  # the doomed hold lapses
         report = await PendingOrderReconciler(
             uow=uow, products=client, grace=timedelta(0)
         ).run_once()

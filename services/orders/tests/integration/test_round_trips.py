@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import orders.main
-import products.runtime
+import products.facade
 from products.testing import Catalogue
 from servicekit.db import create_engine
 
@@ -49,7 +49,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return engine
 
     monkeypatch.setattr(orders.main, "create_engine", counting_engine)
-    monkeypatch.setattr(products.runtime, "create_engine", counting_engine)
+    monkeypatch.setattr(products.facade, "create_engine", counting_engine)
     return queries
 
 

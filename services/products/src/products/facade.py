@@ -1,34 +1,97 @@
 """The public in-process API of products: the only module other services may import.
 
-``LocalProductClient`` in orders runs products through this in its own process.
-It calls the same use cases as the HTTP API and raises the same
-``shop_contracts.errors`` exceptions, so either way of reaching products
-behaves identically.
+Products' HTTP routers and ``LocalProductClient`` in orders both call this one
+object, so either way of reaching products runs the same handlers and raises
+the same ``shop_contracts.errors`` exceptions. It owns the engine and the
+reservation sweeper; nothing connects until it is used.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
-from products.adapters.schema import upgrade_database as _upgrade_database
-from products.runtime import ProductsRuntime
-from shop_contracts.products import Product, ProductLookup, StockCheck
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from products.adapters.schema import upgrade_database
+from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from products.application import commands
+from products.application.handlers import catalogue, queries, reservations
+from products.application.unit_of_work import UnitOfWorkFactory
+from products.application.views import product_view, reservation_view
+from products.domain.product import ProductChanges
+from products.domain.reservation import LineRequest
+from servicekit.clock import Clock, utc_now
+from servicekit.db import autocommit_engine, create_engine, ping, session_factory
+from servicekit.periodic import PeriodicTask
+from shop_contracts.pagination import Page
+from shop_contracts.products import (
+    BulkImport,
+    BulkImportResult,
+    Product,
+    ProductCreate,
+    ProductLookup,
+    ProductUpdate,
+    StockAdjustment,
+    StockCheck,
+)
 from shop_contracts.reservations import Reservation, ReservationLineRequest
 
-__all__ = ["ProductsFacade", "upgrade_database"]
+__all__ = ["ProductsFacade", "ReserveResult", "upgrade_database"]
+
+SWEEP_BATCH_SIZE = 200
+
+# Module-level because prometheus-client's registry is process-global.
+RESERVATIONS_EXPIRED = Counter(
+    "products_reservations_expired_total", "Lapsed reservations expired by the sweeper"
+)
 
 
-async def upgrade_database(database_url: str) -> None:
-    """Apply products' migrations to ``database_url`` (up to head)."""
-    await _upgrade_database(database_url)
+@dataclass(frozen=True, slots=True)
+class ReserveResult:
+    """A reservation and whether this request created it (201) or replayed it (200)."""
+
+    reservation: Reservation
+    created: bool
+
+
+def _create_command(item: ProductCreate) -> commands.CreateProduct:
+    return commands.CreateProduct(
+        sku=item.sku,
+        name=item.name,
+        description=item.description,
+        price=item.price,
+        currency=item.currency,
+        stock=item.stock,
+    )
 
 
 class ProductsFacade:
-    """Products' catalogue and reservations, in-process."""
+    """Products' catalogue and reservations, in-process; ``start`` / ``aclose`` bracket its life."""
 
-    def __init__(self, runtime: ProductsRuntime) -> None:
-        self._runtime = runtime
-        self._service = runtime.service
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        reservation_ttl: timedelta,
+        sweep_interval_seconds: float,
+        max_bulk_import_size: int,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.engine = engine
+        self._uow: UnitOfWorkFactory = partial(SqlAlchemyUnitOfWork, session_factory(engine))
+        # Single-statement reads (one product, a lookup, a stock check) need no
+        # transaction, so they run on an autocommit connection.
+        self._read_uow: UnitOfWorkFactory = partial(
+            SqlAlchemyUnitOfWork, session_factory(autocommit_engine(engine))
+        )
+        self._ttl = reservation_ttl
+        self._max_bulk = max_bulk_import_size
+        self._clock = clock
+        self.sweeper = PeriodicTask("reservation-sweeper", sweep_interval_seconds, self._sweep)
 
     @classmethod
     def from_database_url(
@@ -37,56 +100,130 @@ class ProductsFacade:
         *,
         reservation_ttl_seconds: float = 900.0,
         sweep_interval_seconds: float = 5.0,
+        max_bulk_import_size: int = 100,
         pool_size: int = 10,
+        max_overflow: int = 10,
+        echo: bool = False,
+        clock: Clock = utc_now,
     ) -> "ProductsFacade":
         """A facade over the products database at ``database_url`` (no I/O until used)."""
         return cls(
-            ProductsRuntime(
-                database_url,
-                reservation_ttl_seconds=reservation_ttl_seconds,
-                sweep_interval_seconds=sweep_interval_seconds,
-                pool_size=pool_size,
-            )
+            create_engine(database_url, pool_size=pool_size, max_overflow=max_overflow, echo=echo),
+            reservation_ttl=timedelta(seconds=reservation_ttl_seconds),
+            sweep_interval_seconds=sweep_interval_seconds,
+            max_bulk_import_size=max_bulk_import_size,
+            clock=clock,
         )
 
     async def start(self, *, run_sweeper: bool = True) -> None:
         """Start the reservation sweeper in this process if asked."""
-        await self._runtime.start(run_sweeper=run_sweeper)
+        if run_sweeper:
+            self.sweeper.start()
 
     async def aclose(self) -> None:
-        """Stop the sweeper and dispose of the engine."""
-        await self._runtime.aclose()
+        """Stop the sweeper, then close every database connection."""
+        await self.sweeper.stop()
+        await self.engine.dispose()
 
     async def ping(self) -> dict[str, Any]:
         """Readiness details; raises when the database is unreachable."""
-        return await self._runtime.ping()
+        return await ping(self.engine)
 
     async def get_product(self, product_id: UUID) -> Product:
         """One product; ``ProductNotFound``."""
-        return await self._service.get_product(product_id)
+        return product_view(await queries.get_product(product_id, self._read_uow()))
+
+    async def list_products(self, query: str | None, page: int, page_size: int) -> Page[Product]:
+        """A page of products whose name or SKU contains ``query``."""
+        found = await queries.search_products(query, page, page_size, self._uow())
+        return Page[Product](
+            items=[product_view(p) for p in found.items],
+            total=found.total,
+            page=page,
+            page_size=page_size,
+        )
 
     async def lookup_products(self, product_ids: Sequence[UUID]) -> ProductLookup:
         """Products in request order (duplicates collapsed); unknown ids in ``missing``."""
-        return await self._service.lookup_products(product_ids)
+        result = await queries.lookup_products(product_ids, self._read_uow())
+        return ProductLookup(items=[product_view(p) for p in result.found], missing=result.missing)
 
     async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck:
         """Whether ``quantity`` units are available now; ``ProductNotFound``."""
-        return await self._service.check_stock(product_id, quantity)
+        product = await queries.get_product(product_id, self._read_uow())
+        return StockCheck(
+            product_id=product.id,
+            requested=quantity,
+            stock_available=product.stock_available,
+            available=product.stock_available >= quantity,
+        )
+
+    async def create_product(self, request: ProductCreate) -> Product:
+        """Add a product; ``SkuAlreadyExists``."""
+        command = _create_command(request)
+        return product_view(await catalogue.create_product(command, self._uow(), self._clock))
+
+    async def update_product(self, product_id: UUID, request: ProductUpdate) -> Product:
+        """Change catalogue fields; ``ProductNotFound``."""
+        changes = ProductChanges(
+            name=request.name,
+            description=request.description,
+            price=request.price,
+            currency=request.currency,
+        )
+        command = commands.UpdateProduct(product_id, changes)
+        return product_view(await catalogue.update_product(command, self._uow(), self._clock))
+
+    async def adjust_stock(self, product_id: UUID, request: StockAdjustment) -> Product:
+        """Correct available stock; ``InsufficientStock`` if it would go negative."""
+        command = commands.AdjustStock(product_id, request.delta, request.reason)
+        return product_view(await catalogue.adjust_stock(command, self._uow(), self._clock))
+
+    async def import_products(self, request: BulkImport) -> BulkImportResult:
+        """Create many products, all or none; ``BulkImportTooLarge``, ``SkuAlreadyExists``."""
+        command = commands.ImportProducts(tuple(_create_command(p) for p in request.products))
+        created = await catalogue.import_products(command, self._uow(), self._clock, self._max_bulk)
+        return BulkImportResult(created=[product_view(p) for p in created])
 
     async def reserve(
         self, reservation_key: str, lines: Sequence[ReservationLineRequest]
     ) -> Reservation:
         """Hold stock for all lines or none; the same key and lines return the same hold."""
-        return (await self._service.reserve(reservation_key, lines)).reservation
+        return (await self.reserve_or_replay(reservation_key, lines)).reservation
+
+    async def reserve_or_replay(
+        self, reservation_key: str, lines: Sequence[ReservationLineRequest]
+    ) -> ReserveResult:
+        """``reserve``, also saying whether this call created the hold or replayed it."""
+        command = commands.ReserveStock(
+            reservation_key, tuple(LineRequest(line.product_id, line.quantity) for line in lines)
+        )
+        outcome = await reservations.reserve_stock(command, self._uow(), self._clock, self._ttl)
+        return ReserveResult(reservation_view(outcome.reservation), outcome.created)
 
     async def confirm(self, reservation_id: UUID) -> Reservation:
         """Confirm a hold (idempotent); ``ReservationExpired`` / ``ReservationReleased``."""
-        return await self._service.confirm(reservation_id)
+        command = commands.ConfirmReservation(reservation_id)
+        return reservation_view(
+            await reservations.confirm_reservation(command, self._uow(), self._clock)
+        )
 
     async def release(self, reservation_id: UUID) -> Reservation:
         """Release a hold and return its stock (idempotent)."""
-        return await self._service.release(reservation_id)
+        command = commands.ReleaseReservation(reservation_id)
+        return reservation_view(
+            await reservations.release_reservation(command, self._uow(), self._clock)
+        )
 
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         """A reservation's current state; ``ReservationNotFound``."""
-        return await self._service.get_reservation(reservation_id)
+        return reservation_view(await queries.get_reservation(reservation_id, self._uow()))
+
+    async def expire_lapsed(self) -> int:
+        """Expire lapsed holds and return their stock; how many this call expired."""
+        return await reservations.expire_lapsed(self._uow, self._clock, SWEEP_BATCH_SIZE)
+
+    async def _sweep(self) -> None:
+        expired = await self.expire_lapsed()
+        if expired:
+            RESERVATIONS_EXPIRED.inc(expired)

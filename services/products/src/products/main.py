@@ -1,7 +1,7 @@
 """Composition root: ``create_app(settings)`` and the lifespan that owns every resource.
 
 Run with ``uvicorn --factory products.main:create_app``. Nothing is built at
-import time; the engine and the sweeper exist only between startup and shutdown.
+import time; the facade (engine and sweeper) exists only between startup and shutdown.
 """
 
 from collections.abc import AsyncIterator
@@ -10,16 +10,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from products.adapters.schema import upgrade_database
 from products.config import Settings
 from products.entrypoints.routers import discover_routers
-from products.runtime import ProductsRuntime
+from products.facade import ProductsFacade, upgrade_database
 from servicekit.app import install_plumbing
 from shop_contracts.paths import API_PREFIX
 
 
-def _runtime(settings: Settings) -> ProductsRuntime:
-    return ProductsRuntime(
+def _products(settings: Settings) -> ProductsFacade:
+    return ProductsFacade.from_database_url(
         settings.database_url,
         reservation_ttl_seconds=settings.reservation_ttl_seconds,
         sweep_interval_seconds=settings.sweep_interval_seconds,
@@ -38,13 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_migrations_on_startup:
             await upgrade_database(settings.database_url)
-        runtime = _runtime(settings)
-        app.state.runtime = runtime
-        await runtime.start(run_sweeper=True)
+        products = _products(settings)
+        app.state.products = products
+        await products.start(run_sweeper=True)
         try:
             yield
         finally:
-            await runtime.aclose()
+            await products.aclose()
 
     app = FastAPI(
         title="products",
@@ -54,8 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     async def database_ready() -> dict[str, Any]:
-        runtime: ProductsRuntime = app.state.runtime
-        return await runtime.ping()
+        products: ProductsFacade = app.state.products
+        return await products.ping()
 
     install_plumbing(app, settings, "products", readiness={"database": database_ready})
     for router in discover_routers():

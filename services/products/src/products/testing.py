@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
-from products.application.service import ProductsService
+from products.facade import ProductsFacade
 from shop_contracts.products import Product, ProductCreate
 
 
@@ -25,18 +25,18 @@ class FrozenClock:
 class Catalogue:
     """Adds products with unique SKUs, so tests can share one database."""
 
-    def __init__(self, service: ProductsService) -> None:
-        self._service = service
+    def __init__(self, products: ProductsFacade) -> None:
+        self._products = products
 
     async def add(
         self, *, stock: int = 10, price: str = "9.99", name: str | None = None
     ) -> Product:
         """Create a product with a fresh SKU."""
         sku = f"T-{uuid4().hex[:12]}"
-        return await self._service.create_product(
+        return await self._products.create_product(
             ProductCreate(sku=sku, name=name or f"Product {sku}", price=Decimal(price), stock=stock)
         )
 
     async def stock(self, product: Product) -> int:
         """The product's available stock right now."""
-        return (await self._service.get_product(product.id)).stock_available
+        return (await self._products.get_product(product.id)).stock_available

@@ -8,7 +8,6 @@ from uuid import uuid4
 import pytest
 
 from products.facade import ProductsFacade, upgrade_database
-from products.runtime import ProductsRuntime
 from products.testing import Catalogue
 from servicekit.testing import fresh_postgres_database
 from shop_contracts.errors import InsufficientStock, ReservationReleased
@@ -18,11 +17,11 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
-async def postgres_runtime() -> AsyncIterator[ProductsRuntime]:
-    """A runtime over its own PostgreSQL database with a pool wide enough to really race."""
+async def postgres_facade() -> AsyncIterator[ProductsFacade]:
+    """A facade over its own PostgreSQL database with a pool wide enough to really race."""
     with fresh_postgres_database("products") as url:
         await upgrade_database(url)
-        runtime = ProductsRuntime(
+        facade = ProductsFacade.from_database_url(
             url,
             reservation_ttl_seconds=900,
             sweep_interval_seconds=60,
@@ -30,8 +29,8 @@ async def postgres_runtime() -> AsyncIterator[ProductsRuntime]:
             pool_size=20,
             max_overflow=0,
         )
-        yield runtime
-        await runtime.aclose()
+        yield facade
+        await facade.aclose()
 
 
 def _line(product_id: object, quantity: int) -> ReservationLineRequest:
@@ -47,10 +46,10 @@ async def _outcome(call: Awaitable[Reservation]) -> str:
 
 
 async def test_200_single_unit_reservations_against_stock_50_hold_exactly_50(
-    postgres_runtime: ProductsRuntime,
+    postgres_facade: ProductsFacade,
 ) -> None:
-    catalogue = Catalogue(postgres_runtime.service)
-    facade = ProductsFacade(postgres_runtime)
+    catalogue = Catalogue(postgres_facade)
+    facade = postgres_facade
     product = await catalogue.add(stock=50)
 
     outcomes = await asyncio.gather(
@@ -65,10 +64,10 @@ async def test_200_single_unit_reservations_against_stock_50_hold_exactly_50(
 
 
 async def test_racing_multi_line_reservations_hold_all_lines_or_none(
-    postgres_runtime: ProductsRuntime,
+    postgres_facade: ProductsFacade,
 ) -> None:
-    catalogue = Catalogue(postgres_runtime.service)
-    facade = ProductsFacade(postgres_runtime)
+    catalogue = Catalogue(postgres_facade)
+    facade = postgres_facade
     plenty = await catalogue.add(stock=1_000)
     scarce = await catalogue.add(stock=10)
 
@@ -88,10 +87,10 @@ async def test_racing_multi_line_reservations_hold_all_lines_or_none(
 
 
 async def test_20_concurrent_reserves_with_one_key_make_one_reservation_and_one_hold(
-    postgres_runtime: ProductsRuntime,
+    postgres_facade: ProductsFacade,
 ) -> None:
-    catalogue = Catalogue(postgres_runtime.service)
-    facade = ProductsFacade(postgres_runtime)
+    catalogue = Catalogue(postgres_facade)
+    facade = postgres_facade
     product = await catalogue.add(stock=100)
     key = f"same-{uuid4().hex}"
 
@@ -105,10 +104,10 @@ async def test_20_concurrent_reserves_with_one_key_make_one_reservation_and_one_
 
 
 async def test_concurrent_confirms_and_releases_return_stock_exactly_once(
-    postgres_runtime: ProductsRuntime,
+    postgres_facade: ProductsFacade,
 ) -> None:
-    catalogue = Catalogue(postgres_runtime.service)
-    facade = ProductsFacade(postgres_runtime)
+    catalogue = Catalogue(postgres_facade)
+    facade = postgres_facade
     product = await catalogue.add(stock=10)
     reservation = await facade.reserve(f"cr-{uuid4().hex}", [_line(product.id, 4)])
 

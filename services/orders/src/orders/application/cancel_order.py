@@ -1,12 +1,13 @@
 """CancelOrder: release the stock, refund if paid, record OrderCancelled."""
 
 from orders.application.commands import CancelOrder
-from orders.application.unit_of_work import Clock, UnitOfWorkFactory, utc_now
+from orders.application.unit_of_work import UnitOfWorkFactory
 from orders.domain.errors import OrderNotFound
 from orders.domain.order import Order
 from orders.domain.ports import PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from orders.domain.status import OrderStatus
+from servicekit.clock import Clock, utc_now
 
 
 class CancelOrderHandler:

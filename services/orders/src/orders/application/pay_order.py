@@ -1,11 +1,12 @@
 """PayOrder: charge the customer for a confirmed order."""
 
 from orders.application.commands import PayOrder
-from orders.application.unit_of_work import Clock, UnitOfWorkFactory, utc_now
+from orders.application.unit_of_work import UnitOfWorkFactory
 from orders.domain.errors import OrderNotFound
 from orders.domain.order import Order
 from orders.domain.ports import PaymentPort
 from orders.domain.status import OrderStatus
+from servicekit.clock import Clock, utc_now
 
 
 class PayOrderHandler:

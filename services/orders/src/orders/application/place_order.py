@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from orders.application.commands import PlaceOrder
 from orders.application.settle import settle_pending
-from orders.application.unit_of_work import Clock, UnitOfWorkFactory, utc_now
+from orders.application.unit_of_work import UnitOfWorkFactory
 from orders.domain.errors import DuplicateOrder, InvalidOrder
 from orders.domain.money import Money
 from orders.domain.order import (
@@ -18,6 +18,7 @@ from orders.domain.order import (
     reservation_key,
 )
 from orders.domain.product_client import ProductServiceClient
+from servicekit.clock import Clock, utc_now
 from shop_contracts.errors import (
     IdempotencyKeyReused,
     ProductsUnavailable,

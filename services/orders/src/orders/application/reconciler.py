@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from orders.application.settle import settle_pending
-from orders.application.unit_of_work import Clock, UnitOfWorkFactory, utc_now
+from orders.application.unit_of_work import UnitOfWorkFactory
 from orders.domain.product_client import ProductServiceClient
 from orders.domain.status import OrderStatus
+from servicekit.clock import Clock, utc_now
 from shop_contracts.errors import (
     ProductsUnavailable,
     ReservationExpired,

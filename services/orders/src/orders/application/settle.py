@@ -2,10 +2,11 @@
 
 from uuid import UUID
 
-from orders.application.unit_of_work import Clock, UnitOfWorkFactory
+from orders.application.unit_of_work import UnitOfWorkFactory
 from orders.domain.errors import OrderNotFound
 from orders.domain.order import Order
 from orders.domain.status import OrderStatus
+from servicekit.clock import Clock
 
 
 async def settle_pending(

@@ -1,18 +1,10 @@
 """The unit of work: one transaction over the repository and the outbox."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from orders.domain.ports import OrderRepositoryPort
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The default clock."""
-    return datetime.now(UTC)
 
 
 class UnitOfWork(Protocol):

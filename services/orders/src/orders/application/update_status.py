@@ -1,10 +1,11 @@
 """UpdateOrderStatus: staff move an order through fulfilment."""
 
 from orders.application.commands import UpdateOrderStatus
-from orders.application.unit_of_work import Clock, UnitOfWorkFactory, utc_now
+from orders.application.unit_of_work import UnitOfWorkFactory
 from orders.domain.errors import InvalidStatusTransition, OrderNotFound
 from orders.domain.order import Order
 from orders.domain.status import FULFILMENT_STATUSES
+from servicekit.clock import Clock, utc_now
 
 
 class UpdateOrderStatusHandler:

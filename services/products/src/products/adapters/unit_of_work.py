@@ -3,40 +3,13 @@
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from products.adapters.product_repository import SqlProductRepository
 from products.adapters.reservation_repository import SqlReservationRepository
 from products.domain.errors import InvalidInput
+from servicekit.db_errors import database_unavailable, value_rejected
 from shop_contracts.errors import ProductsUnavailable
-
-# SQLSTATEs meaning "the database cannot serve this now, the same request may work
-# later": connection exceptions, insufficient resources (too many clients), operator
-# intervention (shutdown), serialization failure and deadlock.
-_RETRYABLE_SQLSTATES = ("08", "53", "57P", "40001", "40P01")
-
-
-def _sqlstate(error: BaseException) -> str:
-    return str(getattr(getattr(error, "orig", None), "sqlstate", None) or "")
-
-
-def _database_unreachable(error: BaseException) -> bool:
-    """Failures that mean "try again later", as opposed to bugs or constraint violations."""
-    if isinstance(error, sa_exc.DBAPIError):
-        return (
-            error.connection_invalidated
-            or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
-            or _sqlstate(error).startswith(_RETRYABLE_SQLSTATES)
-        )
-    return isinstance(error, sa_exc.TimeoutError | OSError)
-
-
-def _invalid_data(error: BaseException) -> bool:
-    """The database refused a value (SQLSTATE class 22): bad input, not a server fault."""
-    if isinstance(error, sa_exc.DataError):
-        return True
-    return isinstance(error, sa_exc.DBAPIError) and _sqlstate(error).startswith("22")
 
 
 class SqlAlchemyUnitOfWork:
@@ -80,9 +53,9 @@ class SqlAlchemyUnitOfWork:
         await session.close()
         if exc is None:
             return
-        if _database_unreachable(exc):
+        if database_unavailable(exc):
             raise ProductsUnavailable("The products database is unavailable") from exc
-        if _invalid_data(exc):
+        if value_rejected(exc):
             raise InvalidInput("A value cannot be stored or searched for") from exc
 
     async def commit(self) -> None:

@@ -11,28 +11,24 @@ from products.adapters.schema import upgrade_database
 from products.application.demo_catalogue import demo_products
 from products.config import Settings
 from products.domain.errors import SkuAlreadyExists
-from products.runtime import ProductsRuntime
+from products.facade import ProductsFacade
 from servicekit.logging import configure_logging
 
 logger = logging.getLogger("products.cli")
 
 
 async def _seed(settings: Settings) -> int:
-    runtime = ProductsRuntime(
-        settings.database_url,
-        reservation_ttl_seconds=settings.reservation_ttl_seconds,
-        sweep_interval_seconds=settings.sweep_interval_seconds,
-    )
+    products = ProductsFacade.from_database_url(settings.database_url)
     created = 0
     try:
         for item in demo_products():
             try:
-                await runtime.service.create_product(item)
+                await products.create_product(item)
             except SkuAlreadyExists:
                 continue  # seeded before: leave the existing product (and its stock) alone
             created += 1
     finally:
-        await runtime.aclose()
+        await products.aclose()
     return created
 
 

@@ -4,20 +4,18 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from products.application.service import ProductsService
+from products.facade import ProductsFacade
 from servicekit.deps import AdminPrincipal, ServiceCaller
 
-__all__ = ["AdminPrincipal", "ProductsServiceDep", "ServiceCaller"]
+__all__ = ["AdminPrincipal", "ProductsDep", "ServiceCaller"]
 
 
-async def products_service(request: Request) -> ProductsService:
-    """The use cases the lifespan built for this app.
-
-    async: FastAPI runs a plain ``def`` dependency in the threadpool, a thread
-    hop on every request for an attribute lookup (BENCHMARKS.md).
-    """
-    service: ProductsService = request.app.state.runtime.service
-    return service
+async def _products(request: Request) -> ProductsFacade:
+    # async: FastAPI runs a plain ``def`` dependency in the threadpool, a thread
+    # hop on every request for an attribute lookup.
+    products: ProductsFacade = request.app.state.products
+    return products
 
 
-ProductsServiceDep = Annotated[ProductsService, Depends(products_service)]
+ProductsDep = Annotated[ProductsFacade, Depends(_products)]
+"""The products API the lifespan built for this app."""

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from products.runtime import ProductsRuntime
+from products.facade import ProductsFacade
 from products.testing import Catalogue
 from shop_contracts.errors import ProductsUnavailable
 from shop_contracts.reservations import ReservationLineRequest
@@ -29,8 +29,8 @@ def _postgres_only(database_url: str) -> None:
 
 
 @pytest.fixture
-def sent(runtime: ProductsRuntime) -> list[str]:
-    """What goes to the server on the runtime's connections.
+def sent(facade: ProductsFacade) -> list[str]:
+    """What goes to the server on the facade's connections.
 
     Statements come from SQLAlchemy (``before_cursor_execute``); transaction
     control and pings are plain ``Connection.execute`` / ``fetchrow`` calls,
@@ -41,11 +41,11 @@ def sent(runtime: ProductsRuntime) -> list[str]:
     def log(record: Any) -> None:
         queries.append(" ".join(record.query.split()))
 
-    @event.listens_for(runtime.engine.sync_engine, "connect")
+    @event.listens_for(facade.engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.driver_connection.add_query_logger(log)
 
-    @event.listens_for(runtime.engine.sync_engine, "before_cursor_execute")
+    @event.listens_for(facade.engine.sync_engine, "before_cursor_execute")
     def _on_statement(*args: Any) -> None:
         queries.append(" ".join(str(args[2]).split()))
 
@@ -59,16 +59,16 @@ async def _settled() -> None:
 
 
 async def test_a_lookup_is_one_statement(
-    runtime: ProductsRuntime, catalogue: Catalogue, sent: list[str]
+    facade: ProductsFacade, catalogue: Catalogue, sent: list[str]
 ) -> None:
     product = await catalogue.add(stock=3)
-    await runtime.service.lookup_products([product.id])  # warm: the connection exists
+    await facade.lookup_products([product.id])  # warm: the connection exists
     await _settled()
     sent.clear()
 
-    found = await runtime.service.lookup_products([product.id, uuid4()])
-    await runtime.service.get_product(product.id)
-    await runtime.service.check_stock(product.id, 1)
+    found = await facade.lookup_products([product.id, uuid4()])
+    await facade.get_product(product.id)
+    await facade.check_stock(product.id, 1)
     await _settled()
 
     assert [p.id for p in found.items] == [product.id]
@@ -77,14 +77,14 @@ async def test_a_lookup_is_one_statement(
 
 
 async def test_a_reservation_still_runs_in_one_transaction(
-    runtime: ProductsRuntime, catalogue: Catalogue, sent: list[str]
+    facade: ProductsFacade, catalogue: Catalogue, sent: list[str]
 ) -> None:
     product = await catalogue.add(stock=3)
-    await runtime.service.lookup_products([product.id])
+    await facade.lookup_products([product.id])
     await _settled()
     sent.clear()
 
-    await runtime.service.reserve(
+    await facade.reserve(
         f"k-{uuid4()}", [ReservationLineRequest(product_id=product.id, quantity=1)]
     )
     await _settled()
@@ -96,10 +96,10 @@ async def test_a_reservation_still_runs_in_one_transaction(
 
 
 async def test_connections_killed_by_the_server_recover_on_a_later_request(
-    runtime: ProductsRuntime, catalogue: Catalogue, database_url: str
+    facade: ProductsFacade, catalogue: Catalogue, database_url: str
 ) -> None:
     product = await catalogue.add(stock=3)
-    await runtime.service.get_product(product.id)
+    await facade.get_product(product.id)
 
     url = make_url(database_url)
     admin = await asyncpg.connect(
@@ -121,7 +121,7 @@ async def test_connections_killed_by_the_server_recover_on_a_later_request(
     failures = 0
     for _ in range(3):
         try:
-            assert (await runtime.service.get_product(product.id)).id == product.id
+            assert (await facade.get_product(product.id)).id == product.id
             break
         except ProductsUnavailable:
             failures += 1

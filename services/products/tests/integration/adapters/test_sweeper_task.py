@@ -3,7 +3,6 @@
 import asyncio
 
 from products.facade import ProductsFacade, upgrade_database
-from products.runtime import ProductsRuntime
 from products.testing import Catalogue
 from shop_contracts.reservations import ReservationLineRequest, ReservationStatus
 
@@ -12,10 +11,10 @@ async def test_started_facade_sweeps_lapsed_reservations_in_the_background(
     isolated_database_url: str,
 ) -> None:
     await upgrade_database(isolated_database_url)
-    runtime = ProductsRuntime(
+    facade = ProductsFacade.from_database_url(
         isolated_database_url, reservation_ttl_seconds=0.2, sweep_interval_seconds=0.05
     )
-    facade, catalogue = ProductsFacade(runtime), Catalogue(runtime.service)
+    catalogue = Catalogue(facade)
     await facade.start(run_sweeper=True)
     try:
         product = await catalogue.add(stock=5)
@@ -33,4 +32,4 @@ async def test_started_facade_sweeps_lapsed_reservations_in_the_background(
         assert (await facade.get_reservation(reservation.id)).status is ReservationStatus.EXPIRED
     finally:
         await facade.aclose()
-    assert not runtime.sweeper.running
+    assert not facade.sweeper.running

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orders.adapters.db.repository import SqlAlchemyOrderRepository
 from orders.adapters.outbox.writer import append_events
-from orders.application.unit_of_work import Clock, utc_now
+from servicekit.clock import Clock, utc_now
 
 
 class SqlAlchemyUnitOfWork:

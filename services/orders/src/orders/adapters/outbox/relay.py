@@ -19,8 +19,8 @@ from orders.adapters.db.tables import outbox
 from orders.adapters.metrics import OUTBOX_EVENTS, OUTBOX_LAG_SECONDS
 from orders.adapters.outbox.codec import decode
 from orders.adapters.outbox.status import OutboxStatus
-from orders.application.unit_of_work import Clock, utc_now
 from orders.domain.ports import EventBusPort
+from servicekit.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@
 import logging
 from uuid import uuid4
 
-from products.application.clock import Clock
 from products.application.commands import AdjustStock, CreateProduct, ImportProducts, UpdateProduct
 from products.application.unit_of_work import UnitOfWork
 from products.domain.errors import (
@@ -13,6 +12,7 @@ from products.domain.errors import (
     SkuAlreadyExists,
 )
 from products.domain.product import Product
+from servicekit.clock import Clock
 
 logger = logging.getLogger(__name__)
 

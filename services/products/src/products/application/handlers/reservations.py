@@ -4,7 +4,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from products.application.clock import Clock
 from products.application.commands import ConfirmReservation, ReleaseReservation, ReserveStock
 from products.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from products.domain.errors import (
@@ -23,6 +22,7 @@ from products.domain.reservation import (
     normalise_lines,
     request_fingerprint,
 )
+from servicekit.clock import Clock
 
 _HELD = frozenset({ReservationStatus.HELD})
 _RELEASABLE = frozenset({ReservationStatus.HELD, ReservationStatus.CONFIRMED})

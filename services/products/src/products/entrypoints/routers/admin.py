@@ -4,7 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from products.entrypoints.deps import AdminPrincipal, ProductsServiceDep
+from products.entrypoints.deps import AdminPrincipal, ProductsDep
 from servicekit.problems import problem_responses
 from shop_contracts import paths
 from shop_contracts.products import (
@@ -26,10 +26,10 @@ router = APIRouter(tags=["products: admin"])
     responses=problem_responses(400, 401, 403, 409, 413, 422, 503),
 )
 async def create_product(
-    request: ProductCreate, response: Response, service: ProductsServiceDep, _: AdminPrincipal
+    request: ProductCreate, response: Response, products: ProductsDep, _: AdminPrincipal
 ) -> Product:
     """Create a product (admin)."""
-    product = await service.create_product(request)
+    product = await products.create_product(request)
     response.headers["Location"] = paths.API_PREFIX + paths.PRODUCT.format(product_id=product.id)
     return product
 
@@ -40,10 +40,10 @@ async def create_product(
     responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
 )
 async def update_product(
-    product_id: UUID, request: ProductUpdate, service: ProductsServiceDep, _: AdminPrincipal
+    product_id: UUID, request: ProductUpdate, products: ProductsDep, _: AdminPrincipal
 ) -> Product:
     """Change a product's catalogue fields (admin)."""
-    return await service.update_product(product_id, request)
+    return await products.update_product(product_id, request)
 
 
 @router.post(
@@ -52,10 +52,10 @@ async def update_product(
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def adjust_stock(
-    product_id: UUID, request: StockAdjustment, service: ProductsServiceDep, _: AdminPrincipal
+    product_id: UUID, request: StockAdjustment, products: ProductsDep, _: AdminPrincipal
 ) -> Product:
     """Add or remove available stock (admin); never below zero."""
-    return await service.adjust_stock(product_id, request)
+    return await products.adjust_stock(product_id, request)
 
 
 @router.post(
@@ -65,7 +65,7 @@ async def adjust_stock(
     responses=problem_responses(400, 401, 403, 409, 413, 422, 503),
 )
 async def import_products(
-    request: BulkImport, service: ProductsServiceDep, _: AdminPrincipal
+    request: BulkImport, products: ProductsDep, _: AdminPrincipal
 ) -> BulkImportResult:
     """Create many products at once, all or none (admin)."""
-    return await service.import_products(request)
+    return await products.import_products(request)

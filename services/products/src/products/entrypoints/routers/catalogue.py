@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from products.entrypoints.deps import ProductsServiceDep
+from products.entrypoints.deps import ProductsDep
 from servicekit.problems import problem_responses
 from shop_contracts import paths
 from shop_contracts.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
@@ -18,7 +18,7 @@ router = APIRouter(tags=["products"])
 
 @router.get(paths.PRODUCTS, response_model=Page[Product], responses=problem_responses(422, 503))
 async def list_products(
-    service: ProductsServiceDep,
+    products: ProductsDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     q: Annotated[
@@ -26,13 +26,13 @@ async def list_products(
     ] = None,
 ) -> Page[Product]:
     """List products, optionally filtered by name or SKU."""
-    return await service.list_products(q, page, page_size)
+    return await products.list_products(q, page, page_size)
 
 
 @router.get(paths.PRODUCT, response_model=Product, responses=problem_responses(404, 422, 503))
-async def get_product(product_id: UUID, service: ProductsServiceDep) -> Product:
+async def get_product(product_id: UUID, products: ProductsDep) -> Product:
     """Get one product."""
-    return await service.get_product(product_id)
+    return await products.get_product(product_id)
 
 
 @router.post(
@@ -40,11 +40,9 @@ async def get_product(product_id: UUID, service: ProductsServiceDep) -> Product:
     response_model=ProductLookup,
     responses=problem_responses(400, 413, 422, 503),
 )
-async def lookup_products(
-    request: ProductLookupRequest, service: ProductsServiceDep
-) -> ProductLookup:
+async def lookup_products(request: ProductLookupRequest, products: ProductsDep) -> ProductLookup:
     """Fetch many products in one call; unknown ids are listed in ``missing``."""
-    return await service.lookup_products(request.ids)
+    return await products.lookup_products(request.ids)
 
 
 @router.get(
@@ -52,8 +50,8 @@ async def lookup_products(
 )
 async def check_stock(
     product_id: UUID,
-    service: ProductsServiceDep,
+    products: ProductsDep,
     quantity: Annotated[int, Query(ge=1, le=MAX_LINE_QUANTITY)] = 1,
 ) -> StockCheck:
     """Check whether a quantity is available right now (nothing is held)."""
-    return await service.check_stock(product_id, quantity)
+    return await products.check_stock(product_id, quantity)

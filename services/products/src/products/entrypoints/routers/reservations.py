@@ -4,7 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from products.entrypoints.deps import ProductsServiceDep, ServiceCaller
+from products.entrypoints.deps import ProductsDep, ServiceCaller
 from servicekit.problems import problem_responses
 from shop_contracts import paths
 from shop_contracts.reservations import Reservation, ReservationRequest
@@ -22,10 +22,10 @@ router = APIRouter(tags=["reservations (internal)"], dependencies=[ServiceCaller
     },
 )
 async def reserve(
-    request: ReservationRequest, response: Response, service: ProductsServiceDep
+    request: ReservationRequest, response: Response, products: ProductsDep
 ) -> Reservation:
     """Hold stock for all lines or none; the same key and lines return the same hold."""
-    result = await service.reserve(request.reservation_key, request.lines)
+    result = await products.reserve_or_replay(request.reservation_key, request.lines)
     reservation = result.reservation
     if not result.created:
         response.status_code = status.HTTP_200_OK
@@ -40,9 +40,9 @@ async def reserve(
     response_model=Reservation,
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
-async def confirm(reservation_id: UUID, service: ProductsServiceDep) -> Reservation:
+async def confirm(reservation_id: UUID, products: ProductsDep) -> Reservation:
     """Confirm a hold (idempotent); 409 once it lapsed or was released."""
-    return await service.confirm(reservation_id)
+    return await products.confirm(reservation_id)
 
 
 @router.post(
@@ -50,9 +50,9 @@ async def confirm(reservation_id: UUID, service: ProductsServiceDep) -> Reservat
     response_model=Reservation,
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-async def release(reservation_id: UUID, service: ProductsServiceDep) -> Reservation:
+async def release(reservation_id: UUID, products: ProductsDep) -> Reservation:
     """Release a hold and return its stock (idempotent; from held or confirmed)."""
-    return await service.release(reservation_id)
+    return await products.release(reservation_id)
 
 
 @router.get(
@@ -60,6 +60,6 @@ async def release(reservation_id: UUID, service: ProductsServiceDep) -> Reservat
     response_model=Reservation,
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-async def get_reservation(reservation_id: UUID, service: ProductsServiceDep) -> Reservation:
+async def get_reservation(reservation_id: UUID, products: ProductsDep) -> Reservation:
     """Get a reservation's current state."""
-    return await service.get_reservation(reservation_id)
+    return await products.get_reservation(reservation_id)

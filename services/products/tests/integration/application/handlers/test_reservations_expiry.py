@@ -7,7 +7,6 @@ from uuid import uuid4
 import pytest
 
 from products.facade import ProductsFacade, upgrade_database
-from products.runtime import ProductsRuntime
 from products.testing import Catalogue, FrozenClock
 from shop_contracts.errors import ReservationExpired
 from shop_contracts.reservations import ReservationLineRequest, ReservationStatus
@@ -17,8 +16,8 @@ def _line(product_id: object, quantity: int) -> ReservationLineRequest:
     return ReservationLineRequest.model_validate({"product_id": product_id, "quantity": quantity})
 
 
-def _runtime(url: str, clock: FrozenClock) -> ProductsRuntime:
-    return ProductsRuntime(
+def _facade(url: str, clock: FrozenClock) -> ProductsFacade:
+    return ProductsFacade.from_database_url(
         url, reservation_ttl_seconds=60, sweep_interval_seconds=60, pool_size=5, clock=clock
     )
 
@@ -26,20 +25,20 @@ def _runtime(url: str, clock: FrozenClock) -> ProductsRuntime:
 @pytest.fixture
 async def rivals(
     isolated_database_url: str, clock: FrozenClock
-) -> AsyncIterator[tuple[ProductsRuntime, ProductsRuntime]]:
+) -> AsyncIterator[tuple[ProductsFacade, ProductsFacade]]:
     """Two independent processes' worth of machinery over one database."""
     await upgrade_database(isolated_database_url)
-    first, second = _runtime(isolated_database_url, clock), _runtime(isolated_database_url, clock)
+    first, second = _facade(isolated_database_url, clock), _facade(isolated_database_url, clock)
     yield first, second
     await first.aclose()
     await second.aclose()
 
 
 async def test_sweep_expires_only_lapsed_holds_and_returns_their_stock(
-    rivals: tuple[ProductsRuntime, ProductsRuntime], clock: FrozenClock
+    rivals: tuple[ProductsFacade, ProductsFacade], clock: FrozenClock
 ) -> None:
-    runtime, _ = rivals
-    catalogue, facade = Catalogue(runtime.service), ProductsFacade(runtime)
+    facade, _ = rivals
+    catalogue = Catalogue(facade)
     product = await catalogue.add(stock=10)
     old = await facade.reserve("old", [_line(product.id, 3)])
     confirmed = await facade.reserve("confirmed", [_line(product.id, 2)])
@@ -48,7 +47,7 @@ async def test_sweep_expires_only_lapsed_holds_and_returns_their_stock(
     young = await facade.reserve("young", [_line(product.id, 1)])
     clock.advance(31)
 
-    expired = await runtime.service.expire_lapsed()
+    expired = await facade.expire_lapsed()
 
     assert expired == 1
     statuses = [(await facade.get_reservation(r.id)).status for r in (old, confirmed, young)]
@@ -63,20 +62,20 @@ async def test_sweep_expires_only_lapsed_holds_and_returns_their_stock(
 
 
 async def test_two_sweepers_at_once_return_stock_exactly_once(
-    rivals: tuple[ProductsRuntime, ProductsRuntime], clock: FrozenClock
+    rivals: tuple[ProductsFacade, ProductsFacade], clock: FrozenClock
 ) -> None:
     first, second = rivals
-    catalogue, facade = Catalogue(first.service), ProductsFacade(first)
+    catalogue, facade = Catalogue(first), first
     product = await catalogue.add(stock=100)
     for _ in range(30):
         await facade.reserve(uuid4().hex, [_line(product.id, 2)])
     clock.advance(61)
 
     counts = await asyncio.gather(
-        first.service.expire_lapsed(),
-        second.service.expire_lapsed(),
-        first.service.expire_lapsed(),
-        second.service.expire_lapsed(),
+        first.expire_lapsed(),
+        second.expire_lapsed(),
+        first.expire_lapsed(),
+        second.expire_lapsed(),
     )
 
     assert sum(counts) == 30
