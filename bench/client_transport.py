@@ -23,9 +23,7 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -40,6 +38,7 @@ from pydantic import SecretStr
 
 from orders.adapters.product_clients.http import build_http_client, build_http_product_client
 from orders.config import HttpTransport, Settings
+from servicekit.processes import ServerProcess, free_port
 
 PRODUCT_ID = UUID("6f1c2b9e-0d5a-4c1e-9f3b-2a7d8e4c5b61")
 PRODUCT = {
@@ -94,24 +93,6 @@ def serve(port: int) -> None:
         return PRODUCT
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_until_up(base_url: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/api/v1{PATH}", timeout=0.5).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("benchmark server did not start")
 
 
 async def _drive(
@@ -246,12 +227,12 @@ def main() -> None:
         serve(args.serve)
         return
 
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    # Our own interpreter running this file: no untrusted input reaches the argv.
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])  # noqa: S603
+    command = [sys.executable, __file__, "--serve", str(port)]
+    server = ServerProcess("endpoint", command, base_url, ready_path=f"/api/v1{PATH}").start()
     try:
-        _wait_until_up(base_url)
+        server.wait_ready(timeout=15.0)
         loop_name, factory = _loop_factory()
         with asyncio.Runner(loop_factory=factory) as runner:
             load_before = os.getloadavg()
@@ -260,8 +241,7 @@ def main() -> None:
             )
             load_after = os.getloadavg()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
     print(_table(cells))
     print(

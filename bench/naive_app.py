@@ -1,7 +1,7 @@
 """Bench-only orders app whose product client opens a new ``httpx.AsyncClient`` per call.
 
 This is the pattern the design forbids (DESIGN.md, "The HTTP path must be
-production-grade"): it exists only so ``bench/run.py`` can measure what the
+production-grade"): it exists only so the benchmark (``bench/e2e``) can measure what the
 pooled client buys. Never import it from a service.
 
     uvicorn --app-dir bench --factory naive_app:create_app

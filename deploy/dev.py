@@ -21,6 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from servicekit.processes import (
+    ProcessExited,
+    ProcessNotReady,
+    ServerProcess,
+    base_url,
+    stop_processes,
+    uvicorn_command,
+)
 from servicekit.settings import Environment, ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,14 +64,18 @@ class Service:
     @property
     def url(self) -> str:
         """Base URL a client on this machine uses."""
-        return f"http://{_client_host(self.host)}:{self.port}"
+        return base_url(self.host, self.port)
 
     def command(self) -> list[str]:
         """The uvicorn command line."""
-        return [
-            sys.executable, "-m", "uvicorn", "--factory", f"{self.package}.main:create_app",
-            "--host", self.host, "--port", str(self.port), "--timeout-graceful-shutdown", "5",
-        ]  # fmt: skip
+        app = f"{self.package}.main:create_app"
+        return uvicorn_command(app, self.host, self.port, "--timeout-graceful-shutdown", "5")
+
+    def server(self) -> ServerProcess:
+        """The process to spawn, in its own session, so shutdown order is ours."""
+        return ServerProcess(
+            self.package, self.command(), self.url, self.env, cwd=ROOT, new_session=True
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +164,6 @@ def plan(options: Options, environ: Mapping[str, str]) -> tuple[Service, Service
     return products, orders_service(options, shared, products)
 
 
-def _client_host(host: str) -> str:
-    """The address a local client dials for a listen address (wildcards → loopback)."""
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
-    return f"[{host}]" if ":" in host else host
-
-
 def ensure_port_free(host: str, port: int) -> None:
     """Fail early and clearly when something already listens on the port."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
@@ -187,34 +193,19 @@ def prepare(products: Service, orders: Service, options: Options) -> None:
 
 def start(service: Service) -> Child:
     """Spawn uvicorn in its own session, so shutdown order is ours, not the terminal's."""
-    process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
-        service.command(), env=dict(service.env), cwd=ROOT, start_new_session=True
-    )
+    process = service.server().start().process
+    assert process is not None  # start() spawned it
     return Child(service, process)
-
-
-def is_ready(url: str) -> bool:
-    """Whether ``GET {url}/health/ready`` answers 200."""
-    try:
-        with urllib.request.urlopen(f"{url}/health/ready", timeout=1.0) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def wait_ready(child: Child, timeout: float, stop: threading.Event) -> None:
     """Poll readiness until it answers, the child dies, the deadline passes, or we stop."""
-    remaining = timeout
-    while not is_ready(child.service.url):
-        code = child.process.poll()
-        if code is not None:
-            raise DevError(f"{child.service.package} exited with code {code} while starting")
-        if stop.is_set():
-            return
-        if remaining <= 0:
-            raise DevError(f"{child.service.package} not ready after {timeout:.0f}s")
-        stop.wait(_POLL_SECONDS)
-        remaining -= _POLL_SECONDS
+    server = child.service.server()
+    server.process = child.process
+    try:
+        server.wait_ready(timeout, stop)
+    except (ProcessExited, ProcessNotReady) as exc:
+        raise DevError(str(exc)) from None
 
 
 def supervise(children: Sequence[Child], stop: threading.Event) -> int:
@@ -230,16 +221,9 @@ def supervise(children: Sequence[Child], stop: threading.Event) -> int:
 
 def stop_all(children: Sequence[Child], timeout: float) -> None:
     """SIGTERM everything (orders first), wait, then SIGKILL whatever is left."""
-    for child in reversed(children):
-        if child.process.poll() is None:
-            child.process.terminate()
-    for child in reversed(children):
-        try:
-            child.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            print(f"dev: {child.service.package} ignored SIGTERM; killing", file=sys.stderr)
-            child.process.kill()
-            child.process.wait()
+    names = {child.process.pid: child.service.package for child in children}
+    for process in stop_processes([child.process for child in children], timeout):
+        print(f"dev: {names[process.pid]} ignored SIGTERM; killed", file=sys.stderr)
 
 
 def first_product_id(products_url: str) -> str | None:

@@ -1,26 +1,18 @@
 """Run the services as real uvicorn processes for cross-service tests."""
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from servicekit.processes import ServerProcess, base_url, free_port, uvicorn_command
+
+__all__ = ["ROOT", "ServiceProcess", "free_port", "run_cli"]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+HOST = "127.0.0.1"
 
 
 def run_cli(module: str, *args: str, env: Mapping[str, str], timeout: float = 120) -> str:
@@ -56,12 +48,12 @@ class ServiceProcess:
     # True: run ``<package>.entrypoints.cli serve``, which configures the JSON
     # logging (request ids) and uvicorn's access log, as an operator would.
     via_cli: bool = False
-    _proc: subprocess.Popen[bytes] | None = None
+    _server: ServerProcess | None = None
 
     @property
     def url(self) -> str:
         """Base URL of the running service."""
-        return f"http://127.0.0.1:{self.port}"
+        return base_url(HOST, self.port)
 
     @property
     def log_path(self) -> Path:
@@ -70,56 +62,39 @@ class ServiceProcess:
 
     def start(self, ready_timeout: float = 30.0) -> "ServiceProcess":
         """Spawn the process and wait until ``/health/ready`` answers 200."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self._proc = subprocess.Popen(
-            self._command(),
+        self._server = ServerProcess(
+            name=self.package,
+            command=self._command(),
+            url=self.url,
             # Unbuffered, so the log file is complete the moment a test reads it.
             env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
             cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        log.close()
-        self.wait_ready(ready_timeout)
+            log_path=self.log_path,
+        ).start()
+        self._server.wait_ready(ready_timeout)
         return self
 
     def _command(self) -> list[str]:
-        address = ["--host", "127.0.0.1", "--port", str(self.port)]
         if self.via_cli:
-            return [sys.executable, "-m", f"{self.package}.entrypoints.cli", "serve", *address]
-        app = f"{self.package}.main:create_app"
-        return [sys.executable, "-m", "uvicorn", "--factory", app, *address, "--no-access-log"]
+            cli = [sys.executable, "-m", f"{self.package}.entrypoints.cli", "serve"]
+            return [*cli, "--host", HOST, "--port", str(self.port)]
+        return uvicorn_command(
+            f"{self.package}.main:create_app", HOST, self.port, "--no-access-log"
+        )
+
+    def _started(self) -> ServerProcess:
+        if self._server is None:
+            raise RuntimeError(f"{self.package} was never started")
+        return self._server
 
     @property
     def returncode(self) -> int | None:
         """The exit status once the process has ended, else None."""
-        return None if self._proc is None else self._proc.poll()
+        return None if self._server is None else self._server.returncode
 
     def wait_exit(self, timeout: float) -> int:
         """Wait for the process to end on its own; its exit status."""
-        if self._proc is None:
-            raise RuntimeError(f"{self.package} was never started")
-        try:
-            return self._proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise TimeoutError(
-                f"{self.package} still running after {timeout}s:\n{self.read_log()}"
-            ) from None
-
-    def wait_ready(self, timeout: float) -> None:
-        """Poll readiness; fail with the process log if it never gets there."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"{self.package} exited early:\n{self.read_log()}")
-            try:
-                if httpx.get(f"{self.url}/health/ready", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.package} not ready after {timeout}s:\n{self.read_log()}")
+        return self._started().wait_exit(timeout)
 
     def read_log(self) -> str:
         """The process output so far."""
@@ -127,16 +102,10 @@ class ServiceProcess:
 
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to clean up (crash simulation)."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGKILL)
-            self._proc.wait(timeout=10)
+        if self._server is not None:
+            self._server.kill()
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not exit within 10 s."""
-        if self._proc is None or self._proc.poll() is not None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if self._server is not None:
+            self._server.stop(timeout=10)

@@ -1,0 +1,54 @@
+"""The throughput-vs-concurrency chart (``docs/bench/throughput.png``)."""
+
+import os
+from collections.abc import Sequence
+
+from bench.e2e.analysis import SAMPLED_SHADOW, rps
+from bench.e2e.load import Cell
+from bench.e2e.paths import PLOT
+
+
+def plot(cells: Sequence[Cell], levels: Sequence[int]) -> None:
+    """Throughput against concurrency, read and write path (``docs/bench/throughput.png``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (read_ax, write_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
+    series = {
+        read_ax: [
+            ("ceiling", "bare", "ceiling (bare FastAPI)"),
+            ("anchor", "sa-read", "anchor: SQLAlchemy read, no app"),
+            ("read", "local", "quote, local"),
+            ("read", "http", "quote, http"),
+            ("read", "shadow", "quote, shadow (every read mirrored)"),
+            ("read", SAMPLED_SHADOW, "quote, shadow, 10 % of reads mirrored"),
+            ("read", "naive", "quote, client per call"),
+        ],
+        write_ax: [
+            ("anchor", "sa-write", "anchor: SQLAlchemy transaction, no app"),
+            ("write", "local", "place order, local"),
+            ("write", "http", "place order, http"),
+        ],
+    }
+    for ax, lines in series.items():
+        for scenario, target, label in lines:
+            ax.plot(
+                levels, [rps(cells, scenario, target, c) for c in levels], marker="o", label=label
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(levels), [str(c) for c in levels])
+        ax.set_xlabel("concurrent connections (wrk, 1 thread)")
+        ax.set_ylabel("successful req/s")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="center right" if ax is read_ax else "best")
+    read_ax.set_yscale("log")
+    read_ax.set_title("Read path: POST /orders/quote (3 products)")
+    write_ax.set_title("Write path: POST /orders (2 lines)")
+    write_ax.set_ylim(bottom=0)
+    fig.suptitle(f"orders throughput, one uvicorn worker per process, {os.cpu_count()} CPUs")
+    fig.tight_layout()
+    PLOT.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(PLOT, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,194 @@
+"""The main run: every app, every scenario, every concurrency, one app under load at a time."""
+
+import argparse
+import os
+from typing import Any
+
+from bench.e2e import analysis, chart, report
+from bench.e2e.analysis import ANCHOR, SAMPLED_SHADOW
+from bench.e2e.data import BENCH_USER, STOCK, load_catalogue
+from bench.e2e.databases import (
+    Databases,
+    migrate_orders,
+    migrate_products,
+    server_facts,
+    vacuum_analyze,
+)
+from bench.e2e.load import Cell, lua_script, measure, wrk
+from bench.e2e.paths import PLOT, ROOT
+from bench.e2e.profile import print_profile, profile
+from bench.e2e.servers import (
+    Secrets,
+    Server,
+    Target,
+    anchor_server,
+    ceiling_server,
+    naive_server,
+    orders_server,
+    products_server,
+    running,
+)
+
+# Orders apps: name -> (APP_PRODUCTS_CLIENT, extra settings). "shadow" runs at the
+# shipped default (every read mirrored); shadow-0.1 mirrors a random tenth of reads.
+ORDERS_APPS: dict[str, tuple[str, dict[str, str]]] = {
+    "local": ("local", {}),
+    "http": ("http", {}),
+    "shadow": ("shadow", {}),
+    SAMPLED_SHADOW: ("shadow", {"APP_SHADOW_SAMPLE_RATE": "0.1"}),
+}
+APPS = ("ceiling", ANCHOR, *ORDERS_APPS, "naive")
+# The anchor app's rows: name -> (wrk kind, path).
+ANCHOR_ROWS = {
+    "sa-read": ("get-path", "/sa/quote"),
+    "pg-read": ("get-path", "/pg/quote"),
+    "sa-write": ("post", "/sa/order"),
+    "pg-write": ("post", "/pg/order"),
+}
+
+
+def uses_products(target: Target) -> bool:
+    """Whether the products process serves part of this target's requests."""
+    return target.name in ("http", "shadow", SAMPLED_SHADOW, "naive")
+
+
+async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]:
+    """Measure, print the tables, draw the chart; the report for ``bench.json``."""
+    dbs = Databases()
+    try:
+        products_db = await dbs.create("products")
+        anchor_db = await dbs.create("anchor")
+        orders_dbs = {name: await dbs.create(f"orders_{i}") for i, name in enumerate(ORDERS_APPS)}
+        naive_db = await dbs.create("orders_naive")
+        migrate_products(products_db)
+        for db in (*orders_dbs.values(), naive_db):
+            migrate_orders(db)
+        products = products_server("products", products_db, keys)
+        with running([products]):
+            catalogue = load_catalogue(products, keys, args.products)
+        await vacuum_analyze(products_db)
+        print(f"catalogue: {len(catalogue)} products, stock {STOCK:,} each", flush=True)
+
+        def orders(name: str, db: str) -> Server:
+            mode, extra = ORDERS_APPS.get(name, ("http", {}))
+            return orders_server(
+                f"orders-{name}",
+                mode,
+                orders_db=db,
+                products_db=products_db,
+                products_url=products.url,
+                keys=keys,
+                extra_env=extra,
+            )
+
+        apps = {name: orders(name, db) for name, db in orders_dbs.items()}
+        naive = naive_server(orders("naive", naive_db))
+        ceiling = ceiling_server()
+        anchor = anchor_server(anchor_db)
+        token = keys.token(BENCH_USER)
+        targets = [
+            Target("ceiling", "bare", ceiling, lua_script("ceiling", "get-path", path="/ceiling"))
+        ]
+        targets += [
+            Target(ANCHOR, name, anchor, lua_script(f"anchor-{name}", kind, path=path))
+            for name, (kind, path) in ANCHOR_ROWS.items()
+        ]
+        for name, server in (*apps.items(), ("naive", naive)):
+            script = lua_script(f"read-{name}", "quote", token=token, ids=catalogue)
+            targets.append(Target("read", name, server, script))
+        for name in ("local", "http"):
+            script = lua_script(f"write-{name}", "order", token=token, ids=catalogue)
+            targets.append(Target("write", name, apps[name], script))
+
+        cells: list[Cell] = []
+        profiled: dict[str, Any] = {}
+        load_before = os.getloadavg()
+        print(f"measuring ({args.seconds:g} s per cell; load {load_before[0]:.2f})", flush=True)
+        # One app under load at a time (plus products): the two cores and the
+        # server's connection slots go to the process being measured.
+        with running([products]):
+            chosen = {"ceiling": ceiling, ANCHOR: anchor, **apps, "naive": naive}
+            for server in (chosen[name] for name in APPS if name in args.apps):
+                mine = [t for t in targets if t.server is server]
+                with running([server]):
+                    cells += _measure_app(server, mine, products, args)
+                    if not args.no_profile:
+                        profiled.update(_profile_app(server, mine, products, apps, args))
+            load_after = os.getloadavg()
+        facts = await server_facts(products_db)
+    finally:
+        if not args.keep:
+            await dbs.drop_all()
+
+    checks = analysis.ratios(cells, args.concurrency)
+    cpu_checks = analysis.cpu_ratios(cells, args.concurrency)
+    anchored = analysis.anchor_ratios(cells)
+    print("\n" + report.table(cells))
+    print("\n" + report.anchor_table(anchored))
+    print("\n" + report.checks_table(checks))
+    print("\n" + report.checks_table(cpu_checks))
+    print(f"\nload average (1 min): {load_before[0]:.2f} -> {load_after[0]:.2f}")
+    chart.plot(cells, args.concurrency)
+    print(f"wrote {PLOT.relative_to(ROOT)}")
+    if profiled:
+        print_profile(profiled)
+    return {
+        "machine": report.machine(),
+        "load_average_1m": {"before": load_before[0], "after": load_after[0]},
+        "settings": {
+            "seconds_per_cell": args.seconds,
+            "concurrency": args.concurrency,
+            "catalogue_size": args.products,
+            "wrk_threads": 1,
+            "env_overrides": dict(keys.tuning),
+        },
+        "cells": [vars(c) for c in cells],
+        "anchor_ratios": anchored,
+        "checks": checks,
+        "cpu_checks": cpu_checks,
+        "profile": profiled,
+        "postgres": facts,
+    }
+
+
+def _measure_app(
+    server: Server, mine: list[Target], products: Server, args: argparse.Namespace
+) -> list[Cell]:
+    for target in mine:  # warm-up: connections, caches, code paths
+        wrk(server.url, target.script, 8, 2 if target.name == "naive" else 1)
+    return [
+        measure(
+            target.scenario,
+            target.name,
+            server.url,
+            target.script,
+            concurrency,
+            args.seconds,
+            app_pid=server.pid,
+            products_pid=products.pid if uses_products(target) else None,
+        )
+        for concurrency in args.concurrency
+        for target in mine
+    ]
+
+
+def _profile_app(
+    server: Server,
+    mine: list[Target],
+    products: Server,
+    apps: dict[str, Server],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    if server is apps["http"]:
+        print("profiling orders-http and products: write path", flush=True)
+        write = next(t for t in mine if t.scenario == "write")
+        return {"write-http": profile(write, [server, products], args.profile_seconds)}
+    if server is apps["local"]:
+        print("profiling orders-local: read and write path", flush=True)
+        read = next(t for t in mine if t.scenario == "read")
+        write = next(t for t in mine if t.scenario == "write")
+        return {
+            "read-local": profile(read, [server], args.profile_seconds),
+            "write-local": profile(write, [server], args.profile_seconds),
+        }
+    return {}
