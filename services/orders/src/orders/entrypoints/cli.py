@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import logging
 
 import uvicorn
 
@@ -10,12 +11,16 @@ from orders.config import ProductsClientMode, Settings
 from products.facade import upgrade_database
 from servicekit.logging import configure_logging
 
+logger = logging.getLogger("orders.cli")
+
 
 async def _migrate(settings: Settings) -> None:
     await upgrade_orders_database(settings.database_url)
+    logger.info("orders database migrated")
     # In local mode this process owns the products database too.
     if settings.products_client is ProductsClientMode.LOCAL:
         await upgrade_database(settings.products_database_url)
+        logger.info("products database migrated")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,14 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply database migrations (APP_* settings)")
     serve = commands.add_parser("serve", help="run the HTTP API with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8002)
+    serve.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
 
     settings = Settings()
+    configure_logging("orders", settings.log_level, as_json=settings.log_json)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         return 0
-    configure_logging("orders", settings.log_level, as_json=settings.log_json)
     uvicorn.run(
         "orders.main:create_app",
         factory=True,

@@ -1,11 +1,26 @@
 """The ``orders`` command."""
 
+import json
+import logging
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 
 from orders.entrypoints.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI configures the root logger; undo it after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _tables(path: Path) -> set[str]:
@@ -15,8 +30,14 @@ def _tables(path: Path) -> set[str]:
         }
 
 
+def _reported(out: str) -> list[str]:
+    """The CLI's own log messages (alembic's lines are left out)."""
+    lines = [json.loads(line) for line in out.splitlines()]
+    return [line["message"] for line in lines if line["logger"] == "orders.cli"]
+
+
 def test_migrate_in_local_mode_migrates_orders_and_products(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("APP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}")
     monkeypatch.setenv(
@@ -28,6 +49,29 @@ def test_migrate_in_local_mode_migrates_orders_and_products(
 
     assert {"orders", "order_items", "outbox"} <= _tables(tmp_path / "orders.db")
     assert {"products", "reservations"} <= _tables(tmp_path / "products.db")
+    reported = _reported(capsys.readouterr().out)
+    assert reported == ["orders database migrated", "products database migrated"]
+
+
+def test_migrate_in_http_mode_reports_only_the_orders_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("APP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}")
+    monkeypatch.setenv("APP_PRODUCTS_CLIENT", "http")
+
+    assert main(["migrate"]) == 0
+
+    reported = _reported(capsys.readouterr().out)
+    assert reported == ["orders database migrated"]
+
+
+def test_serve_defaults_to_the_port_the_readme_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **kwargs: calls.append(kwargs))
+
+    assert main(["serve"]) == 0
+
+    assert [(call["host"], call["port"]) for call in calls] == [("127.0.0.1", 8000)]
 
 
 def test_unknown_commands_exit_with_usage() -> None:
