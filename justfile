@@ -3,8 +3,6 @@
 set dotenv-load := false
 set positional-arguments := true
 
-export PYTHONDONTWRITEBYTECODE := "1"
-
 # Show the recipes
 default:
     @just --list
@@ -94,3 +92,7 @@ bench-client *args: sync
 openapi: sync
     uv run python -m scripts.export_openapi
     uv run python -m scripts.export_asyncapi
+
+# Start-to-ready time of both services as `just dev` starts them (~1 min): just bench-startup [--runs N] [--no-bytecode]
+bench-startup *args: sync
+    uv run python -m bench.startup "$@"

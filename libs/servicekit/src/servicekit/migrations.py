@@ -1,14 +1,22 @@
-"""Run a service's alembic migrations programmatically (CLI, startup, tests)."""
+"""Run a service's alembic migrations programmatically (CLI, startup, tests).
+
+alembic is imported only when a migration runs: it is the largest import of a
+service (about a second here), and a server that does not migrate on startup
+should not pay for it.
+"""
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
-def alembic_config(script_location: Path, database_url: str) -> Config:
+def alembic_config(script_location: Path, database_url: str) -> "Config":
     """An alembic Config pointing at a service's migrations and a database."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(script_location))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
@@ -17,6 +25,8 @@ def alembic_config(script_location: Path, database_url: str) -> Config:
 
 def upgrade(script_location: Path, database_url: str, revision: str = "head") -> None:
     """Upgrade synchronously (call from a thread when an event loop is running)."""
+    from alembic import command
+
     command.upgrade(alembic_config(script_location, database_url), revision)
 
 
