@@ -16,6 +16,7 @@ from deploy.compose_check import (
     schema_problems,
 )
 from deploy.compose_env import interpolate
+from servicekit.testing import POSTGRES_IMAGE
 
 Compose = dict[str, Any]
 Mutation = Callable[[Compose], None]
@@ -61,6 +62,10 @@ def test_stack_runs_products_and_orders_in_http_mode_by_default(compose: Compose
     assert _env(compose, "orders-monolith")["APP_PRODUCTS_CLIENT"] == "local"
     assert "products" not in services["orders-monolith"].get("depends_on", {})
     assert services["orders-monolith"]["profiles"] == ["monolith"]
+
+
+def test_tests_on_docker_run_the_postgresql_image_compose_runs(compose: Compose) -> None:
+    assert compose["services"]["postgres"]["image"] == POSTGRES_IMAGE
 
 
 def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:

@@ -1,14 +1,26 @@
 """Test helpers: find a PostgreSQL server and hand out fresh, throw-away databases.
 
-Order of preference: ``TEST_DATABASE_URL``; else a testcontainers PostgreSQL
-when a Docker engine answers; else skip with a visible reason, except when
-``REQUIRE_POSTGRES=1`` (CI), where a missing database fails the run.
+Order of preference:
+
+1. ``TEST_DATABASE_URL``;
+2. a testcontainers PostgreSQL (the image compose runs) when a Docker engine answers;
+3. an embedded PostgreSQL from the ``pgserver`` wheel (server binaries inside the
+   package, so a machine with only Python runs every test);
+4. skip with the reason each fallback gave, except when ``REQUIRE_POSTGRES=1`` (CI),
+   where a missing database fails the run.
+
+A fallback server starts once per test process, on first use, and stops when the
+process exits. The embedded server is shared by every process of one pytest-xdist
+run (its data folder is named after the run), and pgserver stops it and deletes
+the folder when the last of them exits.
 """
 
 import asyncio
 import os
+import tempfile
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +31,13 @@ from sqlalchemy.engine import URL, make_url
 
 T = TypeVar("T")
 
-_container_lock = threading.Lock()
-_container: Any = None
+POSTGRES_IMAGE = "postgres:15-alpine"
+"""The image testcontainers starts; the same as docker-compose.yml's ``postgres`` service."""
+
+_lock = threading.Lock()
+_server: URL | None = None
+_unavailable: list[str] = []
+_keep_alive: list[Any] = []  # the container or embedded server, alive until exit
 
 
 def _run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -62,19 +79,55 @@ def _docker_available() -> bool:
     return True
 
 
+def _container() -> URL | None:
+    if not _docker_available():
+        _unavailable.append("no Docker engine answers")
+        return None
+    from testcontainers.postgres import PostgresContainer
+
+    container = PostgresContainer(POSTGRES_IMAGE, driver="asyncpg").start()
+    _keep_alive.append(container)
+    return make_url(container.get_connection_url())
+
+
+def _embedded_data_dir() -> Path:
+    # One folder per pytest-xdist run (its workers share one server), else per process.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+    return Path(tempfile.gettempdir()) / f"shop-pgserver-{run}"
+
+
+def _embedded() -> URL | None:
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers) and falls
+        # back to a folder under /tmp, which is where pgserver keeps its lock: fine here.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        try:
+            from pgserver.postgres_server import get_server
+        except ImportError:
+            _unavailable.append("pgserver is not installed (it has wheels up to Python 3.12)")
+            return None
+        try:
+            # Runs as root too: pgserver then runs the server as its own system user.
+            server = get_server(_embedded_data_dir(), cleanup_mode="delete")
+        except Exception as exc:
+            _unavailable.append(f"embedded PostgreSQL (pgserver) did not start: {exc!r}")
+            return None
+    _keep_alive.append(server)
+    # A Unix socket (no TCP port to collide with): postgresql://postgres:@/postgres?host=DIR
+    return make_url(server.get_uri()).set(drivername="postgresql+asyncpg", password=None)
+
+
 def _server_url() -> URL:
     configured = os.environ.get("TEST_DATABASE_URL")
     if configured:
         return make_url(configured).set(drivername="postgresql+asyncpg")
-    global _container
-    with _container_lock:
-        if _container is None and _docker_available():
-            from testcontainers.postgres import PostgresContainer
-
-            _container = PostgresContainer("postgres:16-alpine", driver="asyncpg").start()
-    if _container is not None:
-        return make_url(_container.get_connection_url())
-    reason = "PostgreSQL not available: set TEST_DATABASE_URL or run a Docker engine"
+    global _server
+    with _lock:
+        if _server is None and not _unavailable:
+            _server = _container() or _embedded()
+    if _server is not None:
+        return _server
+    reason = "PostgreSQL not available: set TEST_DATABASE_URL; " + "; ".join(_unavailable)
     if os.environ.get("REQUIRE_POSTGRES") == "1":
         pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
     pytest.skip(reason)
@@ -85,16 +138,24 @@ def postgres_server_url() -> URL:
     return _server_url()
 
 
+def asyncpg_connect_args(url: URL) -> dict[str, Any]:
+    """Keyword arguments for ``asyncpg.connect`` to the database at ``url``.
+
+    The host may be a Unix socket folder given as ``?host=`` (the embedded server).
+    """
+    return {
+        "host": url.host or url.query.get("host"),
+        "port": url.port or 5432,
+        "user": url.username,
+        "password": url.password,
+        "database": url.database or "postgres",
+    }
+
+
 async def _admin(url: URL, statement: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database or "postgres",
-    )
+    conn = await asyncpg.connect(**asyncpg_connect_args(url))
     try:
         await conn.execute(statement)
     finally:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from products.facade import ProductsFacade
 from products.testing import Catalogue
+from servicekit.testing import asyncpg_connect_args
 from shop_contracts.errors import ProductsUnavailable
 from shop_contracts.reservations import ReservationLineRequest
 
@@ -101,14 +102,7 @@ async def test_connections_killed_by_the_server_recover_on_a_later_request(
     product = await catalogue.add(stock=3)
     await facade.get_product(product.id)
 
-    url = make_url(database_url)
-    admin = await asyncpg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-    )
+    admin = await asyncpg.connect(**asyncpg_connect_args(make_url(database_url)))
     try:
         killed = await admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
