@@ -17,35 +17,18 @@ every imported module) by pointing the bytecode cache at an empty folder.
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from deploy.dev import Child, Options, Service, plan, prepare, start, stop_all
+from servicekit.processes import free_port, is_ready
 
 _POLL_SECONDS = 0.02
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health/ready", timeout=1.0) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -57,7 +40,7 @@ def _cpu_seconds(pid: int) -> float:
 def _start_and_time(service: Service, timeout: float = 60.0) -> tuple[Child, float, float]:
     began = time.perf_counter()
     child = start(service)
-    while not _ready(service.url):
+    while not is_ready(service.url):
         if child.process.poll() is not None:
             raise SystemExit(f"{service.package} exited with {child.process.returncode}")
         if time.perf_counter() - began > timeout:
@@ -91,8 +74,8 @@ def main() -> int:
         options = Options(
             local=False,
             host="127.0.0.1",
-            products_port=_free_port(),
-            orders_port=_free_port(),
+            products_port=free_port(),
+            orders_port=free_port(),
             data_dir=Path(tmp) / "data",
             ready_timeout=60.0,
             stop_timeout=5.0,
