@@ -36,7 +36,11 @@ from uuid import UUID
 import httpx
 from pydantic import SecretStr
 
-from orders.adapters.product_clients.http import build_http_client, build_http_product_client
+from orders.adapters.product_clients.http import (
+    HttpClientConfig,
+    build_http_client,
+    build_http_product_client,
+)
 from orders.config import HttpTransport, Settings
 from servicekit.processes import ServerProcess, free_port
 
@@ -133,11 +137,15 @@ async def _run(
         async with httpx.AsyncClient(base_url=api) as http:
             (await http.get(PATH)).raise_for_status()
 
-    httpx_settings = Settings(products_url=base_url, products_transport=HttpTransport.HTTPX)
-    aiohttp_settings = Settings(
-        products_url=base_url,
-        products_transport=HttpTransport.AIOHTTP,
-        service_token=SecretStr("bench-token"),
+    httpx_settings = HttpClientConfig.from_settings(
+        Settings(products_url=base_url, products_transport=HttpTransport.HTTPX)
+    )
+    aiohttp_settings = HttpClientConfig.from_settings(
+        Settings(
+            products_url=base_url,
+            products_transport=HttpTransport.AIOHTTP,
+            service_token=SecretStr("bench-token"),
+        )
     )
     async with (
         build_http_client(httpx_settings) as pooled_httpx,

@@ -22,7 +22,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.types import ASGIApp
 
-from orders.adapters.product_clients.http import build_http_client, build_http_product_client
+from orders.adapters.product_clients.http import (
+    HttpClientConfig,
+    build_http_client,
+    build_http_product_client,
+)
 from orders.adapters.product_clients.metrics import SHADOW_COMPARISONS
 from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import HttpTransport, ProductsClientMode
@@ -174,11 +178,11 @@ async def client(
         return
     if mode == "http-live":
         products_url: str = request.getfixturevalue("live_products")
-        settings = _orders_settings(products_url)
+        settings = HttpClientConfig.from_settings(_orders_settings(products_url))
         async with build_http_client(settings) as http:
             yield build_http_product_client(settings, http)
         return
-    settings = _orders_settings("http://products")
+    settings = HttpClientConfig.from_settings(_orders_settings("http://products"))
     in_process = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=products_app),
         base_url="http://products" + paths.API_PREFIX,

@@ -16,6 +16,7 @@ from pact import Pact
 from pydantic import SecretStr
 
 from orders.adapters.product_clients.http import (
+    HttpClientConfig,
     HttpProductClient,
     build_http_client,
     build_http_product_client,
@@ -65,7 +66,7 @@ def client_for(pact_dir: Path) -> ClientFor:
     @asynccontextmanager
     async def serve(pact: Pact) -> AsyncIterator[HttpProductClient]:
         with pact.serve(addr="127.0.0.1") as server:
-            settings = _settings(str(server.url))
+            settings = HttpClientConfig.from_settings(_settings(str(server.url)))
             async with build_http_client(settings) as http:
                 yield build_http_product_client(settings, http)
         pact.write_file(pact_dir, overwrite=False)

@@ -72,7 +72,18 @@ class Settings(ServiceSettings):
     products_max_attempts: int = Field(default=3, ge=1, le=10)
     products_retry_initial_backoff: float = Field(default=0.05, ge=0, le=5)
     products_retry_max_backoff: float = Field(default=0.5, ge=0, le=30)
-    products_max_connections: int = Field(default=100, ge=1, le=1_000)
+    products_max_connections: int = Field(
+        default=20,
+        ge=1,
+        le=1_000,
+        description="Connections to products, and so calls in flight at once (the bulkhead)",
+    )
+    products_queue_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        description="How long a call may wait for a bulkhead slot before 503",
+    )
     products_breaker_failure_threshold: int = Field(default=5, ge=1, le=1_000)
     products_breaker_reset_seconds: float = Field(default=5.0, gt=0, le=600)
     shadow_timeout_seconds: float = Field(default=0.5, gt=0, le=30)

@@ -26,7 +26,9 @@ from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.faults import after_reserve_fault
 from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.relay import OutboxRelay
+from orders.adapters.product_clients.breaker import BreakerState
 from orders.adapters.product_clients.http import (
+    HttpClientConfig,
     HttpProductClient,
     build_http_client,
     build_http_product_client,
@@ -94,9 +96,10 @@ async def _build_product_client(settings: Settings, stack: AsyncExitStack) -> Bu
         if mode is ProductsClientMode.LOCAL:
             return BuiltProductClient(local, local.ping)
 
-    http = build_http_client(settings)
+    config = HttpClientConfig.from_settings(settings)
+    http = build_http_client(config)
     stack.push_async_callback(http.aclose)
-    remote = build_http_product_client(settings, http)
+    remote = build_http_product_client(config, http)
     if local is None:
         return BuiltProductClient(remote, _breaker_report(remote))
 
@@ -126,7 +129,12 @@ def _breaker_report(client: HttpProductClient) -> ReadinessCheck:
     """
 
     async def report() -> dict[str, Any]:
-        return {"mode": "http", "breaker": client.breaker.state.name.lower()}
+        state = client.breaker.state
+        details: dict[str, Any] = {"mode": "http", "breaker": state.name.lower()}
+        if state is not BreakerState.CLOSED:
+            # Ready, but not "up": new orders fail fast until products recovers.
+            details["status"] = "degraded"
+        return details
 
     return report
 

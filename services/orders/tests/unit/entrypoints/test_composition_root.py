@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from orders.adapters.product_clients.http import HttpProductClient
 from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import ProductsClientMode
 from orders.main import _build_product_client, create_app
+from shop_contracts.errors import ProductsUnavailable
 
 
 @pytest.fixture
@@ -112,6 +114,24 @@ async def test_http_mode_builds_the_http_client_and_reports_its_breaker(
         built = await _build_product_client(settings, stack)
         assert isinstance(built.client, HttpProductClient)
         assert await built.readiness() == {"mode": "http", "breaker": "closed"}
+
+
+async def test_http_readiness_says_degraded_while_the_circuit_is_open(
+    orders_db_url: str,
+) -> None:
+    settings = make_settings(
+        orders_db_url,
+        products_client=ProductsClientMode.HTTP,
+        products_url="http://127.0.0.1:9",
+        products_max_attempts=1,
+        products_breaker_failure_threshold=1,
+    )
+    async with AsyncExitStack() as stack:
+        built = await _build_product_client(settings, stack)
+        with pytest.raises(ProductsUnavailable):
+            await built.client.lookup_products([uuid4()])
+
+        assert await built.readiness() == {"mode": "http", "breaker": "open", "status": "degraded"}
 
 
 async def test_shadow_mode_wraps_local_as_primary_and_http_as_candidate(

@@ -133,3 +133,50 @@ class CircuitBreaker:
 
 def _ceil_seconds(seconds: float) -> int:
     return max(1, math.ceil(seconds))
+
+
+class CallVerdicts:
+    """Breaker bookkeeping for one logical call: the permit of the attempt in progress.
+
+    Attempts run one after another, so at most one permit is open. A verdict
+    hands it back; the deadline handler settles one still open when time ran
+    out mid-attempt.
+    """
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self._breaker = breaker
+        self._permit: Permit | None = None
+
+    def admit(self) -> None:
+        """Leave for the next attempt (``ProductsUnavailable`` while the circuit is open)."""
+        self._permit = self._breaker.acquire()
+
+    def answered(self) -> None:
+        """Products answered (any status below 500, domain errors included)."""
+        permit, self._permit = self._take()
+        self._breaker.record_success(permit)
+
+    def failed(self, *, products_unhealthy: bool) -> None:
+        """The attempt failed; only a failure that says products is sick counts."""
+        permit, self._permit = self._take()
+        if products_unhealthy:
+            self._breaker.record_failure(permit)
+        else:
+            self._breaker.abandon(permit)
+
+    def deadline_passed(self) -> None:
+        """The call's deadline cut an attempt short: products hung past it."""
+        if self._permit is not None:
+            self._breaker.record_failure(self._permit)
+            self._permit = None
+
+    def cancelled(self) -> None:
+        """The caller went away mid-attempt: no verdict."""
+        if self._permit is not None:
+            self._breaker.abandon(self._permit)
+            self._permit = None
+
+    def _take(self) -> tuple[Permit, None]:
+        if self._permit is None:
+            raise RuntimeError("no attempt was admitted")
+        return self._permit, None

@@ -34,6 +34,20 @@ BREAKER_TRANSITIONS = Counter(
     "Circuit breaker state changes by the state entered",
     ["breaker", "state"],
 )
+BULKHEAD_IN_FLIGHT = Gauge(
+    "orders_product_client_bulkhead_in_flight",
+    "HTTP product client calls holding a bulkhead slot",
+    multiprocess_mode="livesum",
+)
+BULKHEAD_WAITING = Gauge(
+    "orders_product_client_bulkhead_waiting",
+    "HTTP product client calls waiting for a bulkhead slot",
+    multiprocess_mode="livesum",
+)
+BULKHEAD_REJECTED = Counter(
+    "orders_product_client_bulkhead_rejected_total",
+    "HTTP product client calls refused because no bulkhead slot freed up in time",
+)
 SHADOW_COMPARISONS = Counter(
     "orders_product_client_shadow_comparisons_total",
     "Shadow reads by method and result (match, mismatch, candidate_error, "

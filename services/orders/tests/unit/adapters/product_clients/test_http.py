@@ -12,7 +12,8 @@ import respx
 from pydantic import ValidationError
 
 from orders.adapters.product_clients.breaker import BreakerState
-from orders.adapters.product_clients.http import HttpProductClient, _Call, retry_reason
+from orders.adapters.product_clients.http import HttpProductClient
+from orders.adapters.product_clients.http.retries import retry_reason
 from servicekit.requestid import set_request_id
 from shop_contracts.errors import (
     IdempotencyKeyReused,
@@ -23,7 +24,6 @@ from shop_contracts.errors import (
     ReservationNotFound,
     ReservationReleased,
 )
-from shop_contracts.products import Product
 from shop_contracts.reservations import ReservationLineRequest
 
 MakeClient = Callable[..., HttpProductClient]
@@ -415,43 +415,24 @@ async def test_non_transient_transport_errors_are_not_retried(
     assert route.call_count == 1
 
 
-async def test_non_idempotent_call_is_retried_only_when_nothing_was_sent(
-    router: respx.Router, make_client: MakeClient, product_body: Body
-) -> None:
-    client = make_client(max_attempts=3)
-    sent = router.post("/products/sent").mock(side_effect=httpx.ReadTimeout)
-    unsent = router.post("/products/unsent")
-    unsent.side_effect = [httpx.ConnectError("refused"), httpx.Response(200, json=product_body())]
-
-    # No public call is non-idempotent today; the classification is exercised directly.
-    with pytest.raises(ProductsUnavailable):
-        await client._call(_Call("future", "POST", "/products/sent", Product, idempotent=False))
-    await client._call(_Call("future", "POST", "/products/unsent", Product, idempotent=False))
-
-    assert sent.call_count == 1
-    assert unsent.call_count == 2
-
-
 @pytest.mark.parametrize(
-    ("error", "idempotent", "expected"),
+    ("error", "expected"),
     [
-        (httpx.ConnectError("x"), False, "connect"),
-        (httpx.ConnectTimeout("x"), False, "connect"),
-        (httpx.PoolTimeout("x"), False, "connect"),
-        (httpx.ReadTimeout("x"), False, None),
-        (httpx.ReadTimeout("x"), True, "timeout"),
-        (httpx.WriteTimeout("x"), True, "timeout"),
-        (httpx.ReadError("x"), False, None),
-        (httpx.ReadError("x"), True, "network"),
-        (httpx.RemoteProtocolError("x"), True, "network"),
-        (httpx.UnsupportedProtocol("x"), True, None),
-        (httpx.LocalProtocolError("x"), True, None),
-        (httpx.DecodingError("x"), True, None),
-        (ValueError("x"), True, None),
+        (httpx.ConnectError("x"), "connect"),
+        (httpx.ConnectTimeout("x"), "connect"),
+        (httpx.PoolTimeout("x"), "connect"),
+        (httpx.ReadTimeout("x"), "timeout"),
+        (httpx.WriteTimeout("x"), "timeout"),
+        (httpx.ReadError("x"), "network"),
+        (httpx.RemoteProtocolError("x"), "network"),
+        (httpx.UnsupportedProtocol("x"), None),
+        (httpx.LocalProtocolError("x"), None),
+        (httpx.DecodingError("x"), None),
+        (ValueError("x"), None),
     ],
 )
-def test_retry_classification(error: BaseException, idempotent: bool, expected: str | None) -> None:
-    assert retry_reason(error, idempotent) == expected
+def test_retry_classification(error: BaseException, expected: str | None) -> None:
+    assert retry_reason(error) == expected
 
 
 async def test_backoff_waits_stay_within_bounds(

@@ -20,10 +20,13 @@ import pytest
 import respx
 from httpx_aiohttp import AiohttpTransport
 
+from orders.adapters.product_clients.breaker import BreakerState
 from orders.adapters.product_clients.http import (
+    HttpClientConfig,
     HttpProductClient,
     build_http_client,
     build_http_product_client,
+    build_transport,
 )
 from orders.config import HttpTransport, Settings
 from servicekit.requestid import set_request_id
@@ -131,39 +134,29 @@ def _json(body: object) -> bytes:
     return json.dumps(body).encode()
 
 
-async def test_factory_ships_the_aiohttp_transport_by_default(
-    make_settings: MakeSettings,
-) -> None:
+async def test_factory_builds_the_configured_client(make_settings: MakeSettings) -> None:
     settings = make_settings(products_connect_timeout=0.7, products_read_timeout=1.5)
-    assert Settings.model_fields["products_transport"].default is HttpTransport.AIOHTTP
 
-    async with build_http_client(settings) as http:
-        assert isinstance(http._transport, AiohttpTransport)
-        assert http._transport.limits.max_connections == settings.products_max_connections
+    async with build_http_client(HttpClientConfig.from_settings(settings)) as http:
         assert str(http.base_url) == "http://products.test/api/v1/"
         assert http.timeout.connect == 0.7
         assert http.timeout.read == 1.5
         assert http.timeout.pool == settings.products_pool_timeout
 
 
-async def test_factory_builds_the_httpx_transport_when_configured(
-    make_settings: MakeSettings,
-) -> None:
-    settings = make_settings(products_transport="httpx", products_max_connections=7)
-
-    async with build_http_client(settings) as http:
-        assert isinstance(http._transport, httpx.AsyncHTTPTransport)
-        assert http._transport._pool._max_connections == 7
+def test_aiohttp_is_the_default_transport() -> None:
+    assert Settings.model_fields["products_transport"].default is HttpTransport.AIOHTTP
+    assert isinstance(build_transport(HttpTransport.AIOHTTP, 5), AiohttpTransport)
+    assert isinstance(build_transport(HttpTransport.HTTPX, 5), httpx.AsyncHTTPTransport)
 
 
 async def test_respx_httpx_mocker_intercepts_the_shipped_aiohttp_client(
     make_settings: MakeSettings, product_body: Body
 ) -> None:
-    settings = make_settings()
+    config = HttpClientConfig.from_settings(make_settings())
     product_id = uuid4()
-    async with build_http_client(settings) as http:
-        assert isinstance(http._transport, AiohttpTransport)
-        client = build_http_product_client(settings, http)
+    async with build_http_client(config) as http:
+        client = build_http_product_client(config, http)
         with respx.mock(using="httpx", base_url="http://products.test/api/v1") as mock:
             route = mock.get(f"/products/{product_id}").respond(200, json=product_body(product_id))
 
@@ -179,9 +172,11 @@ async def test_respx_default_mocker_does_not_intercept_aiohttp(
     # The pitfall this suite avoids: the httpcore mocker never sees the
     # request, which really goes out (here, to a closed port).
     url = f"http://127.0.0.1:{closed_port}"
-    settings = make_settings(products_url=url, products_max_attempts=1)
-    async with build_http_client(settings) as http:
-        client = build_http_product_client(settings, http)
+    config = HttpClientConfig.from_settings(
+        make_settings(products_url=url, products_max_attempts=1)
+    )
+    async with build_http_client(config) as http:
+        client = build_http_product_client(config, http)
         with respx.mock(assert_all_called=False) as mock:
             route = mock.route(host="127.0.0.1").respond(200, json={})
 
@@ -198,8 +193,9 @@ def transport(request: pytest.FixtureRequest) -> HttpTransport:
 
 
 async def _client_for(settings: Settings) -> tuple[httpx.AsyncClient, HttpProductClient]:
-    http = build_http_client(settings)
-    return http, build_http_product_client(settings, http)
+    config = HttpClientConfig.from_settings(settings)
+    http = build_http_client(config)
+    return http, build_http_product_client(config, http)
 
 
 async def test_real_server_round_trip_with_headers_and_pooling(
@@ -330,3 +326,96 @@ async def test_read_timeout_on_real_socket_is_retried_for_reads(
         await http.aclose()
 
     assert len(raw_server.requests) == 2
+
+
+async def test_the_pool_opens_at_most_max_connections(
+    raw_server: RawServer, make_settings: MakeSettings, transport: HttpTransport
+) -> None:
+    release, two_arrived = asyncio.Event(), asyncio.Event()
+
+    async def held(_: RawRequest) -> tuple[int, bytes]:
+        if len(raw_server.requests) >= 2:
+            two_arrived.set()
+        await release.wait()
+        return 200, b"{}"
+
+    raw_server.respond = held
+    settings = make_settings(
+        products_url=raw_server.url, products_transport=transport, products_max_connections=2
+    )
+    async with build_http_client(HttpClientConfig.from_settings(settings)) as http:
+        calls = [asyncio.create_task(http.get("/anything")) for _ in range(5)]
+        await two_arrived.wait()
+        await asyncio.sleep(0.1)
+        assert raw_server.connections == 2
+        release.set()
+        await asyncio.gather(*calls)
+
+    assert len(raw_server.requests) == 5
+
+
+async def test_a_burst_beyond_the_pool_queues_and_every_call_succeeds(
+    raw_server: RawServer,
+    make_settings: MakeSettings,
+    transport: HttpTransport,
+    product_body: Body,
+) -> None:
+    # A busy products (each answer takes 0.1 s) and five times more calls than
+    # connections: a wait for a connection must be back-pressure, not a failure.
+    product_id = uuid4()
+
+    async def slow(_: RawRequest) -> tuple[int, bytes]:
+        await asyncio.sleep(0.1)
+        return 200, _json(product_body(product_id))
+
+    raw_server.respond = slow
+    settings = make_settings(
+        products_url=raw_server.url,
+        products_transport=transport,
+        products_max_connections=2,
+        products_pool_timeout=0.05,
+        products_breaker_failure_threshold=1,
+    )
+    http, client = await _client_for(settings)
+    try:
+        products = await asyncio.gather(*(client.get_product(product_id) for _ in range(10)))
+    finally:
+        await http.aclose()
+
+    assert [p.id for p in products] == [product_id] * 10
+    assert raw_server.connections <= 2
+    assert client.breaker.state is BreakerState.CLOSED
+
+
+async def test_a_full_bulkhead_answers_unavailable_without_tripping_the_breaker(
+    raw_server: RawServer, make_settings: MakeSettings, transport: HttpTransport
+) -> None:
+    release, arrived = asyncio.Event(), asyncio.Event()
+
+    async def held(_: RawRequest) -> tuple[int, bytes]:
+        arrived.set()
+        await release.wait()
+        return 404, _json({"title": "x", "status": 404, "code": "product_not_found"})
+
+    raw_server.respond = held
+    settings = make_settings(
+        products_url=raw_server.url,
+        products_transport=transport,
+        products_max_connections=1,
+        products_queue_timeout=0.1,
+        products_breaker_failure_threshold=1,
+    )
+    http, client = await _client_for(settings)
+    try:
+        first = asyncio.create_task(client.get_product(uuid4()))
+        await arrived.wait()
+        with pytest.raises(ProductsUnavailable, match="stayed busy"):
+            await client.get_product(uuid4())
+        assert client.breaker.state is BreakerState.CLOSED
+        release.set()
+        with pytest.raises(ProductNotFound):
+            await first
+    finally:
+        await http.aclose()
+
+    assert len(raw_server.requests) == 1

@@ -1,0 +1,56 @@
+"""What a failed attempt says: was anything sent, and is products unhealthy?
+
+Retries (``retries``) and the circuit breaker (``breaker``) both decide from
+these answers, so the two can never disagree about what a failure means.
+"""
+
+import aiohttp
+import httpx
+
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+# Misconfiguration or a bug on our side: repeating cannot help, and it says
+# nothing about the health of products.
+NON_TRANSIENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)
+# Transport failures and 5xx answers as the attempt raises them.
+ATTEMPT_FAILURES = (httpx.HTTPError, aiohttp.ClientError)
+
+
+class ServerError(Exception):
+    """A 5xx answer: products (or a proxy in front of it) could not serve the call."""
+
+    def __init__(self, status: int, retry_after_header: str | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after_seconds(retry_after_header)
+
+
+def retry_after_seconds(value: str | None) -> int:
+    """A ``Retry-After`` header in whole seconds (1 when absent or not a number; at most 1 h)."""
+    if value is None or not value.strip().isdigit():
+        return 1
+    return max(1, min(int(value), 3_600))
+
+
+def nothing_sent(exc: BaseException) -> bool:
+    """True when the request cannot have reached products."""
+    if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return False
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ClientError):
+        # httpx_aiohttp maps every aiohttp ClientConnectionError to ConnectTimeout,
+        # including ServerDisconnectedError after the request was sent.
+        return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+    return True
+
+
+def products_unhealthy(exc: BaseException) -> bool:
+    """Failures that say products is down or sick: what the breaker counts.
+
+    A wait for one of orders' own pooled connections (``PoolTimeout``) is
+    orders' queueing, not a products failure. The bulkhead keeps in-flight
+    calls within the pool, so it should not happen; if it does, it is not
+    held against products.
+    """
+    if isinstance(exc, (*NON_TRANSIENT, httpx.PoolTimeout)):
+        return False
+    return isinstance(exc, httpx.TransportError | aiohttp.ClientError | ServerError)

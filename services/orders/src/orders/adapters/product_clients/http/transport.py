@@ -1,0 +1,60 @@
+"""Build the one pooled client per process, on the chosen transport (ADR 0002)."""
+
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from orders.adapters.product_clients.breaker import CircuitBreaker
+from orders.adapters.product_clients.http.bulkhead import Bulkhead
+from orders.adapters.product_clients.http.client import HttpProductClient
+from orders.adapters.product_clients.http.config import HttpClientConfig
+from orders.config import HttpTransport
+from shop_contracts import paths
+
+
+def build_transport(kind: HttpTransport, max_connections: int) -> httpx.AsyncBaseTransport:
+    """The transport under the pooled client, with its connection limit.
+
+    A client given ``transport=`` ignores its own ``limits=``, so the limit is
+    set here. Service-to-service traffic: no proxies or netrc from the environment.
+    """
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    if kind is HttpTransport.AIOHTTP:
+        return AiohttpTransport(limits=limits, trust_env=False)
+    return httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+
+
+def build_http_client(config: HttpClientConfig) -> httpx.AsyncClient:
+    """The one pooled client per process (build in lifespan, ``aclose`` on shutdown)."""
+    return httpx.AsyncClient(
+        base_url=config.base_url.rstrip("/") + paths.API_PREFIX,
+        timeout=httpx.Timeout(
+            connect=config.connect_timeout,
+            read=config.read_timeout,
+            write=config.read_timeout,
+            pool=config.pool_timeout,
+        ),
+        transport=build_transport(config.transport, config.max_connections),
+        trust_env=False,
+        follow_redirects=False,
+        headers={"User-Agent": "orders-product-client"},
+    )
+
+
+def build_http_product_client(
+    config: HttpClientConfig, http: httpx.AsyncClient
+) -> HttpProductClient:
+    """An ``HttpProductClient`` over the process's pooled client.
+
+    The bulkhead admits as many calls as the pool has connections, so no call
+    ever waits for a connection inside the transport (ADR 0009).
+    """
+    return HttpProductClient(
+        http,
+        service_token=config.service_token,
+        breaker=CircuitBreaker(config.breaker_failure_threshold, config.breaker_reset_seconds),
+        bulkhead=Bulkhead(config.max_connections, config.queue_timeout),
+        retry=config.retry,
+        deadline_seconds=config.deadline_seconds,
+    )
