@@ -64,10 +64,10 @@ class Settings(ServiceSettings):
     products_url: str = "http://127.0.0.1:8001"
     products_transport: HttpTransport = HttpTransport.AIOHTTP
     products_connect_timeout: float = Field(default=1.0, gt=0, le=30)
-    products_read_timeout: float = Field(default=2.0, gt=0, le=60)
+    products_read_timeout: float = Field(default=5.0, gt=0, le=60)
     products_pool_timeout: float = Field(default=1.0, gt=0, le=30)
     products_deadline_seconds: float = Field(
-        default=5.0, gt=0, le=120, description="Overall budget per call, retries included"
+        default=10.0, gt=0, le=120, description="Overall budget per call, retries included"
     )
     products_max_attempts: int = Field(default=3, ge=1, le=10)
     products_retry_initial_backoff: float = Field(default=0.05, ge=0, le=5)
