@@ -13,7 +13,9 @@ _SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
-_DOCS_CSP = b"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline' https:; script-src 'self' 'unsafe-inline' https:"
+# The docs pages load their assets from this host only (servicekit.docs); the inline
+# script starts Swagger UI, and ReDoc runs its search in a blob: worker.
+_DOCS_CSP = b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 
 

@@ -53,10 +53,17 @@ from products.facade import upgrade_database
 from servicekit.app import install_plumbing
 from servicekit.clock import Clock, utc_now
 from servicekit.db import autocommit_engine, create_engine, ping, session_factory
+from servicekit.docs import service_app
 from servicekit.health import ReadinessCheck
 from servicekit.periodic import PeriodicTask
 
 SERVICE = "orders"
+_DESCRIPTION = (
+    "Place orders against the product catalogue, follow and cancel them. Every"
+    " operation needs a user JWT (`Authorization: Bearer ...`; `just token USER`"
+    " mints one for development). Errors are RFC 9457 `application/problem+json`"
+    " with a stable `code`."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,8 +298,10 @@ def create_app(
         after_reserve=after_reserve,
         clock=clock or utc_now,
     )
-    app = FastAPI(
+    app = service_app(
         title="Orders service",
+        summary="Order placement and lifecycle",
+        description=_DESCRIPTION,
         version="1.0.0",
         lifespan=_lifespan(settings, flags, overrides),
     )

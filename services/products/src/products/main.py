@@ -14,7 +14,14 @@ from products.config import Settings
 from products.entrypoints.routers import discover_routers
 from products.facade import ProductsFacade, upgrade_database
 from servicekit.app import install_plumbing
+from servicekit.docs import service_app
 from shop_contracts.paths import API_PREFIX
+
+_DESCRIPTION = (
+    "The product catalogue (public reads), its administration (user JWT with the"
+    " `admin` role) and stock reservations (internal: the service credential only)."
+    " Errors are RFC 9457 `application/problem+json` with a stable `code`."
+)
 
 
 def _products(settings: Settings) -> ProductsFacade:
@@ -45,9 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await products.aclose()
 
-    app = FastAPI(
-        title="products",
+    app = service_app(
+        title="Products service",
         summary="Catalogue, stock and stock reservations",
+        description=_DESCRIPTION,
         version="1.0.0",
         lifespan=lifespan,
     )
