@@ -88,6 +88,10 @@ bench *args: sync
 bench-client *args: sync
     uv run python bench/client_transport.py "$@"
 
+# Render every Kubernetes overlay (deploy/k8s) into build/k8s/ and check it: schemas, policies, connection budget
+k8s *args: sync
+    uv run python -m deploy.k8s_check --out build/k8s "$@"
+
 # Export both services' OpenAPI documents and the events' AsyncAPI document to libs/contracts (commit them with the change)
 openapi: sync
     uv run python -m scripts.export_openapi

@@ -147,6 +147,15 @@ def _app(package: str) -> Any:
     return importlib.import_module(f"{package}.main").create_app()
 
 
+def route_paths(package: str) -> list[str]:
+    """Path templates of ``<package>.main:create_app()``: its OpenAPI paths, the docs and,
+    if served, the Prometheus endpoint (left out of the schema)."""
+    app = _app(package)
+    paths = list(app.openapi()["paths"])
+    paths += [url for url in (app.openapi_url, app.docs_url, app.redoc_url) if url]
+    return paths + [hidden for hidden in ("/metrics",) if serves_get(package, hidden)]
+
+
 def serves_get(package: str, path: str) -> bool:
     """Whether ``<package>.main:create_app()`` routes ``GET path`` (built, never started)."""
     scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}

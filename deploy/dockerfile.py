@@ -2,19 +2,31 @@
 
 import fnmatch
 import json
+import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
 class Dockerfile:
-    """ENV values, EXPOSEd ports, COPY sources (from the context) and HEALTHCHECK commands."""
+    """ENV values, EXPOSEd ports, COPY sources, HEALTHCHECK commands, the user it runs as."""
 
     env: dict[str, str] = field(default_factory=dict)
     exposed: set[int] = field(default_factory=set)
     copy_sources: list[str] = field(default_factory=list)
     healthchecks: list[str] = field(default_factory=list)
+    # account name -> uid, from `useradd --uid N NAME`; `USER` of the last stage
+    uids: dict[str, int] = field(default_factory=dict)
+    user: str | None = None
+
+    @property
+    def uid(self) -> int | None:
+        """The numeric user the image runs as, if the Dockerfile says."""
+        if self.user is None:
+            return None
+        name = self.user.split(":")[0]
+        return int(name) if name.isdigit() else self.uids.get(name)
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -54,11 +66,29 @@ def _exposed(arguments: str) -> set[int]:
     return {int(p.split("/")[0]) for p in arguments.split() if p.split("/")[0].isdigit()}
 
 
+def _useradd(arguments: str) -> dict[str, int]:
+    found = re.search(r"\buseradd\b(?P<args>[^&;|]*)", arguments)
+    if found is None:
+        return {}
+    tokens = shlex.split(found["args"])
+    uid = next((t.split("=", 1)[1] for t in tokens if t.startswith("--uid=")), None)
+    if "--uid" in tokens[:-1]:
+        uid = tokens[tokens.index("--uid") + 1]
+    return {tokens[-1]: int(uid)} if uid is not None and uid.isdigit() and tokens else {}
+
+
 def parse(text: str) -> Dockerfile:
     """The facts of one Dockerfile (across all stages)."""
     parsed = Dockerfile()
+    user: str | None = None
     for keyword, arguments in instructions(text):
-        if keyword == "ENV":
+        if keyword == "FROM":
+            user = None  # each stage starts as root again
+        elif keyword == "USER":
+            user = arguments.split()[0]
+        elif keyword == "RUN":
+            parsed.uids.update(_useradd(arguments))
+        elif keyword == "ENV":
             parsed.env.update(_env_pairs(arguments))
         elif keyword == "EXPOSE":
             parsed.exposed.update(_exposed(arguments))
@@ -66,7 +96,7 @@ def parse(text: str) -> Dockerfile:
             parsed.copy_sources.extend(_copy_sources(arguments))
         elif keyword == "HEALTHCHECK" and " CMD " in f" {arguments} ":
             parsed.healthchecks.append(f" {arguments}".split(" CMD ", 1)[1])
-    return parsed
+    return replace(parsed, user=user)
 
 
 def load(path: Path) -> Dockerfile:

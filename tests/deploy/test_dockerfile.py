@@ -74,3 +74,28 @@ def test_a_negated_rule_re_includes_a_path() -> None:
 
     assert is_ignored("docs/other.md", patterns)
     assert not is_ignored("docs/keep.md", patterns)
+
+
+def test_parse_reads_the_user_of_the_last_stage_and_its_uid() -> None:
+    parsed = parse(
+        "FROM python:3.11-slim AS build\nUSER builder\n"
+        "FROM python:3.11-slim\n"
+        "RUN groupadd --system --gid 10001 app \\\n"
+        "    && useradd --system --uid 10001 --gid app --no-create-home app\n"
+        "USER app\n"
+    )
+
+    assert parsed.user == "app"
+    assert parsed.uid == 10001
+
+
+def test_a_stage_without_user_runs_as_root_whatever_an_earlier_stage_said() -> None:
+    parsed = parse("FROM a AS build\nRUN useradd --uid 5 app\nUSER app\nFROM b\n")
+
+    assert parsed.user is None
+    assert parsed.uid is None
+
+
+@pytest.mark.parametrize("name", ["products.Dockerfile", "orders.Dockerfile"])
+def test_service_images_run_as_a_numeric_non_root_user(name: str) -> None:
+    assert load(ROOT / "deploy" / name).uid == 10001

@@ -97,6 +97,7 @@ async def _build_product_client(settings: Settings, stack: AsyncExitStack) -> Bu
             reservation_ttl_seconds=settings.products_reservation_ttl_seconds,
             sweep_interval_seconds=settings.products_sweep_interval_seconds,
             pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
         )
         await local.start(run_sweeper=settings.run_products_sweeper)
         stack.push_async_callback(local.aclose)
@@ -180,7 +181,11 @@ async def _start(
     stack.push_async_callback(engine.dispose)
     read_engine = engine
     if settings.read_database_url and settings.read_database_url != settings.database_url:
-        read_engine = create_engine(settings.read_database_url, pool_size=settings.db_pool_size)
+        read_engine = create_engine(
+            settings.read_database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
         stack.push_async_callback(read_engine.dispose)
     sessions = session_factory(engine)
     clock = overrides.clock

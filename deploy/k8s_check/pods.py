@@ -1,0 +1,176 @@
+"""Each pod of ours: hardened, bounded, probed on real routes, configured with real settings."""
+
+import re
+from typing import Any
+
+from deploy.compose_check import serves_get, settings_problems
+from deploy.k8s_check.objects import (
+    Image,
+    app_containers,
+    environment,
+    owner,
+    pod_spec,
+    workloads,
+)
+from deploy.k8s_check.render import ROOT, Obj, ref
+
+ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
+_SETTING_PREFIXES = ("APP_", "FEATURE_")
+_PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
+
+
+def entrypoint_variables() -> set[str]:
+    """The variables docker-entrypoint.sh reads (``$NAME`` / ``${NAME...}``)."""
+    return set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", ENTRYPOINT.read_text()))
+
+
+def security_problems(workload: Obj, container: Obj, image: Image) -> list[str]:
+    """Non-root as the image's own user, read-only root, no escalation, no capabilities."""
+    name, pod = owner(workload, container), pod_spec(workload)
+    pod_context, context = pod.get("securityContext", {}), container.get("securityContext", {})
+
+    def setting(key: str) -> Any:
+        return context.get(key, pod_context.get(key))
+
+    problems = []
+    if setting("runAsNonRoot") is not True:
+        problems.append(f"{name}: runAsNonRoot is not true")
+    if setting("runAsUser") != image.dockerfile.uid:
+        problems.append(
+            f"{name}: runAsUser {setting('runAsUser')} is not the image's user "
+            f"{image.dockerfile.uid} ({image.path.name})"
+        )
+    if (setting("seccompProfile") or {}).get("type") not in {"RuntimeDefault", "Localhost"}:
+        problems.append(f"{name}: no RuntimeDefault seccomp profile")
+    if context.get("allowPrivilegeEscalation") is not False:
+        problems.append(f"{name}: allowPrivilegeEscalation is not false")
+    if context.get("privileged"):
+        problems.append(f"{name}: privileged")
+    if context.get("readOnlyRootFilesystem") is not True:
+        problems.append(f"{name}: readOnlyRootFilesystem is not true")
+    capabilities = context.get("capabilities", {})
+    if "ALL" not in capabilities.get("drop", []) or capabilities.get("add"):
+        problems.append(f"{name}: capabilities are not all dropped")
+    if pod.get("automountServiceAccountToken") is not False:
+        problems.append(f"{ref(workload)}: mounts a service account token it never uses")
+    return problems
+
+
+def writable_paths_problems(workload: Obj, container: Obj, env: dict[str, str]) -> list[str]:
+    """With a read-only root, /tmp (and a metrics directory, if set) must be emptyDir mounts."""
+    volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
+    mounted = {
+        m["mountPath"].rstrip("/"): volumes.get(m["name"], {})
+        for m in container.get("volumeMounts", [])
+    }
+    needed = ["/tmp"]  # noqa: S108 (a path in the pod, checked to be a private emptyDir)
+    if env.get("PROMETHEUS_MULTIPROC_DIR"):
+        needed.append(env["PROMETHEUS_MULTIPROC_DIR"].rstrip("/"))
+    return [
+        f"{owner(workload, container)}: {path} is not a writable emptyDir mount"
+        for path in needed
+        if not any(
+            "emptyDir" in volume and (path == mount or path.startswith(mount + "/"))
+            for mount, volume in mounted.items()
+        )
+    ]
+
+
+def resource_problems(workload: Obj, container: Obj) -> list[str]:
+    """CPU and memory requests and limits, requests within limits."""
+    resources = container.get("resources", {})
+    problems = [
+        f"{owner(workload, container)}: no {kind} {resource}"
+        for kind in ("requests", "limits")
+        for resource in ("cpu", "memory")
+        if resource not in resources.get(kind, {})
+    ]
+    return problems
+
+
+def probe_problems(workload: Obj, container: Obj, image: Image) -> list[str]:
+    """Startup, liveness and readiness probes: GET routes of the app, on the port it listens on."""
+    name, problems = owner(workload, container), []
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    if image.port not in ports.values():
+        problems.append(f"{name}: declares no containerPort {image.port} (the image's PORT)")
+    paths = {}
+    for probe_name in _PROBES:
+        probe = container.get(probe_name)
+        if probe is None or "httpGet" not in probe:
+            problems.append(f"{name}: no {probe_name} with httpGet")
+            continue
+        path, port = probe["httpGet"].get("path", "/"), probe["httpGet"].get("port")
+        paths[probe_name] = path
+        if ports.get(port, port) != image.port:
+            problems.append(f"{name}: {probe_name} port {port} is not the listen port {image.port}")
+        if not serves_get(image.package, path):
+            problems.append(f"{name}: {probe_name} path {path} is not a route of {image.package}")
+    if paths.get("livenessProbe") is not None and paths.get("livenessProbe") == paths.get(
+        "readinessProbe"
+    ):
+        problems.append(
+            f"{name}: liveness probes the readiness route: a database outage would restart every pod"
+        )
+    return problems
+
+
+def scrape_problems(workload: Obj, image: Image) -> list[str]:
+    """Prometheus scrape annotations that point at the app's /metrics."""
+    annotations = workload["spec"]["template"].get("metadata", {}).get("annotations", {})
+    name = ref(workload)
+    if annotations.get("prometheus.io/scrape") != "true":
+        return [f"{name}: pods are not annotated for Prometheus scraping"]
+    problems = []
+    if annotations.get("prometheus.io/port") != str(image.port):
+        problems.append(f"{name}: prometheus.io/port is not {image.port}")
+    path = annotations.get("prometheus.io/path", "/metrics")
+    if not serves_get(image.package, path):
+        problems.append(f"{name}: prometheus.io/path {path} is not a route of {image.package}")
+    return problems
+
+
+def env_problems(workload: Obj, container: Obj, image: Image, env: dict[str, str]) -> list[str]:
+    """Settings names and values the code accepts; other names the entrypoint reads."""
+    name = owner(workload, container)
+    problems = settings_problems(name, image.package, env, {})
+    known = entrypoint_variables()
+    problems += [
+        f"{name}: {key} is neither a setting nor read by {ENTRYPOINT.name}"
+        for key in sorted(env)
+        if not key.startswith(_SETTING_PREFIXES) and key not in known
+    ]
+    if "APP_DATABASE_URL" not in env:
+        problems.append(f"{name}: APP_DATABASE_URL is not set (the default is a SQLite file)")
+    return problems
+
+
+def serving_problems(workload: Obj, container: Obj, env: dict[str, str]) -> list[str]:
+    """A serving pod leaves migrations to the release's Job."""
+    name = owner(workload, container)
+    problems = []
+    if env.get("MIGRATE_ON_START", "1") != "0":
+        problems.append(f"{name}: migrates on start (set MIGRATE_ON_START=0; the Job migrates)")
+    if env.get("APP_RUN_MIGRATIONS_ON_STARTUP", "false").lower() in {"1", "true", "yes", "on"}:
+        problems.append(f"{name}: APP_RUN_MIGRATIONS_ON_STARTUP migrates in every replica")
+    if "args" in container and container["args"][:1] not in (["serve"], []):
+        problems.append(f"{name}: runs {container['args']!r}, not serve")
+    return problems
+
+
+def check(objects: list[Obj]) -> list[str]:
+    """Problems of every container that runs one of the project's images."""
+    problems: list[str] = []
+    for workload in workloads(objects):
+        for container, image in app_containers(workload):
+            env = environment(objects, container, problems, owner(workload, container))
+            problems += security_problems(workload, container, image)
+            problems += writable_paths_problems(workload, container, env)
+            problems += resource_problems(workload, container)
+            problems += env_problems(workload, container, image, env)
+            if workload["kind"] == "Deployment":
+                problems += probe_problems(workload, container, image)
+                problems += serving_problems(workload, container, env)
+        if workload["kind"] == "Deployment" and any(True for _ in app_containers(workload)):
+            problems += scrape_problems(workload, next(iter(app_containers(workload)))[1])
+    return problems

