@@ -93,12 +93,28 @@ def demand(objects: list[Obj], deployment: Obj, problems: list[str]) -> Demand |
     return None
 
 
-def check(objects: list[Obj]) -> list[str]:
-    """Problems with the budget (and the arithmetic when it is exceeded)."""
-    problems: list[str] = []
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Every Deployment at its peak, the migration Jobs, and what the server allows."""
+
+    demands: list[Demand]
+    migrations: int
+    available: int
+
+    @property
+    def total(self) -> int:
+        """Connections at the peak."""
+        return sum(d.connections for d in self.demands) + self.migrations
+
+
+def budget(objects: list[Obj], problems: list[str]) -> Budget | None:
+    """The connection budget of one overlay, or None without the database limits."""
     limits = named(objects, "ConfigMap", LIMITS_CONFIG_MAP)
     if limits is None:
-        return [f"ConfigMap/{LIMITS_CONFIG_MAP}: missing; the connection budget cannot be checked"]
+        problems.append(
+            f"ConfigMap/{LIMITS_CONFIG_MAP}: missing; the connection budget cannot be checked"
+        )
+        return None
     available = int(limits["data"]["max_connections"]) - int(
         limits["data"].get("superuser_reserved_connections", "3")
     )
@@ -110,10 +126,16 @@ def check(objects: list[Obj]) -> list[str]:
         for job in workloads(objects)
         if job["kind"] == "Job" and any(True for _ in app_containers(job))
     )
-    total = sum(d.connections for d in demands) + migrations
-    if total >= available:
+    return Budget(demands, migrations, available)
+
+
+def check(objects: list[Obj]) -> list[str]:
+    """Problems with the budget (and the arithmetic when it is exceeded)."""
+    problems: list[str] = []
+    found = budget(objects, problems)
+    if found is not None and found.total >= found.available:
         problems.append(
-            f"connection budget: {total} >= {available} available "
-            f"({'; '.join(map(str, demands))}; migrations {migrations})"
+            f"connection budget: {found.total} >= {found.available} available "
+            f"({'; '.join(map(str, found.demands))}; migrations {found.migrations})"
         )
     return problems

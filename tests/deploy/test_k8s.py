@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from deploy.k8s_check import budget
 from deploy.k8s_check.check import check
 from deploy.k8s_check.objects import named, of_kind
 from deploy.k8s_check.render import (
@@ -171,6 +172,26 @@ def test_every_object_is_labelled_part_of_the_shop(rendered: dict[str, list[Obj]
     for objects in rendered.values():
         for obj in objects:
             assert obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == "shop", _key(obj)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_documented_connection_budget_is_the_computed_one(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    problems: list[str] = []
+    computed = budget.budget(rendered[overlay], problems)
+    (row,) = [
+        line
+        for line in (K8S_DIR / "README.md").read_text().splitlines()
+        if line.startswith(f"| {overlay} |")
+    ]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+
+    assert problems == []
+    assert computed is not None
+    assert (int(cells[-2]), int(cells[-1])) == (computed.total, computed.available)
+    for demand in computed.demands:
+        assert f"= {demand.connections}" in row, demand
 
 
 def test_a_missing_overlay_is_reported_by_kustomize(tmp_path: Path) -> None:
