@@ -12,7 +12,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S_DIR = ROOT / "deploy" / "k8s"
-OVERLAYS = ("monolith", "shadow", "http")
+OVERLAYS = ("monolith", "shadow", "http", "dev")
 # The Kubernetes version whose schemas every object must satisfy: the oldest
 # release the manifests support (they use nothing newer).
 KUBERNETES_VERSION = "1.32.0"

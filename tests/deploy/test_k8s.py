@@ -110,6 +110,25 @@ def test_http_orders_holds_no_products_credentials(rendered: dict[str, list[Obj]
         assert deployment["spec"]["replicas"] >= 2
 
 
+def test_dev_postgres_runs_with_the_limits_the_budget_is_checked_against(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    objects = rendered["dev"]
+    container = _container(objects, "StatefulSet", "postgres")
+    from_limits = {
+        e["name"]: e["valueFrom"]["configMapKeyRef"]
+        for e in container["env"]
+        if "configMapKeyRef" in e.get("valueFrom", {})
+    }
+
+    assert "max_connections=$(MAX_CONNECTIONS)" in container["args"]
+    assert from_limits["MAX_CONNECTIONS"] == {"name": "database-limits", "key": "max_connections"}
+    assert (K8S_DIR.parent / "postgres" / "init.sh").read_text() in {
+        c["data"].get("init.sh") for c in of_kind(objects, "ConfigMap")
+    }
+    assert {d["metadata"]["name"] for d in of_kind(objects, "Deployment")} == {"orders", "products"}
+
+
 def test_every_stage_migrates_each_database_once_with_the_same_jobs(
     rendered: dict[str, list[Obj]],
 ) -> None:
