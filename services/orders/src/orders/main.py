@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -26,29 +25,17 @@ from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.faults import after_reserve_fault
 from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.relay import OutboxRelay
-from orders.adapters.product_clients.breaker import BreakerState
-from orders.adapters.product_clients.http import (
-    HttpClientConfig,
-    HttpProductClient,
-    build_http_client,
-    build_http_product_client,
-)
-from orders.adapters.product_clients.local import LocalProductClient
-from orders.adapters.product_clients.shadow import ShadowProductClient
-from orders.application.cancel_order import CancelOrderHandler
+from orders.adapters.product_clients.factory import BuiltProductClient, build_product_client
 from orders.application.event_bus import EventBus
 from orders.application.event_handlers import ORDER_CONFIRMATION_EMAIL, order_confirmation_email
-from orders.application.pay_order import PayOrderHandler
-from orders.application.place_order import AfterReserveHook, PlaceOrderHandler
-from orders.application.reconciler import PendingOrderReconciler
+from orders.application.place_order import AfterReserveHook
 from orders.application.unit_of_work import UnitOfWork
-from orders.application.update_status import UpdateOrderStatusHandler
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.events import OrderPlaced
 from orders.domain.ports import NotificationPort, PaymentPort
 from orders.domain.product_client import ProductServiceClient
-from orders.entrypoints.container import Container
 from orders.entrypoints.routers import discover
+from orders.facade import OrdersFacade
 from products.facade import upgrade_database
 from servicekit.app import install_plumbing
 from servicekit.clock import Clock, utc_now
@@ -67,14 +54,6 @@ _DESCRIPTION = (
 
 
 @dataclass(frozen=True, slots=True)
-class BuiltProductClient:
-    """A product client plus the readiness check that reports on it."""
-
-    client: ProductServiceClient
-    readiness: ReadinessCheck
-
-
-@dataclass(frozen=True, slots=True)
 class Overrides:
     """Collaborators a caller (usually a test) supplies instead of the configured ones."""
 
@@ -85,66 +64,6 @@ class Overrides:
     http_client: httpx.AsyncClient | None = None
     after_reserve: AfterReserveHook | None = None
     clock: Clock = field(default=utc_now)
-
-
-async def _build_product_client(settings: Settings, stack: AsyncExitStack) -> BuiltProductClient:
-    """The one place that turns ``APP_PRODUCTS_CLIENT`` into a client; closes it via ``stack``."""
-    mode = settings.products_client
-    local: LocalProductClient | None = None
-    if mode in (ProductsClientMode.LOCAL, ProductsClientMode.SHADOW):
-        local = LocalProductClient.from_database_url(
-            settings.products_database_url,
-            reservation_ttl_seconds=settings.products_reservation_ttl_seconds,
-            sweep_interval_seconds=settings.products_sweep_interval_seconds,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-        )
-        await local.start(run_sweeper=settings.run_products_sweeper)
-        stack.push_async_callback(local.aclose)
-        if mode is ProductsClientMode.LOCAL:
-            return BuiltProductClient(local, local.ping)
-
-    config = HttpClientConfig.from_settings(settings)
-    http = build_http_client(config)
-    stack.push_async_callback(http.aclose)
-    remote = build_http_product_client(config, http)
-    if local is None:
-        return BuiltProductClient(remote, _breaker_report(remote))
-
-    shadow = ShadowProductClient(
-        local,
-        remote,
-        settings.shadow_timeout_seconds,
-        sample_rate=settings.shadow_sample_rate,
-    )
-    stack.push_async_callback(shadow.aclose)
-    local_ping = local.ping
-    breaker_report = _breaker_report(remote)
-
-    async def shadow_ready() -> dict[str, Any]:
-        # Local is authoritative, so only its failure makes orders unready.
-        return {**await local_ping(), "candidate": await breaker_report()}
-
-    return BuiltProductClient(shadow, shadow_ready)
-
-
-def _breaker_report(client: HttpProductClient) -> ReadinessCheck:
-    """Readiness detail for the HTTP client: the breaker state, never a failure.
-
-    Orders keeps serving reads (and answers 503 problems for new orders) while
-    products is down, so an unreachable products service is reported, not
-    made a reason to take orders out of rotation.
-    """
-
-    async def report() -> dict[str, Any]:
-        state = client.breaker.state
-        details: dict[str, Any] = {"mode": "http", "breaker": state.name.lower()}
-        if state is not BreakerState.CLOSED:
-            # Ready, but not "up": new orders fail fast until products recovers.
-            details["status"] = "degraded"
-        return details
-
-    return report
 
 
 async def _injected_products_ready() -> dict[str, str]:
@@ -179,14 +98,15 @@ async def _start(
         echo=settings.db_echo,
     )
     stack.push_async_callback(engine.dispose)
-    read_engine = engine
+    # The read side (queries) may use a replica; commands always use the primary.
+    replica = engine
     if settings.read_database_url and settings.read_database_url != settings.database_url:
-        read_engine = create_engine(
+        replica = create_engine(
             settings.read_database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
-        stack.push_async_callback(read_engine.dispose)
+        stack.push_async_callback(replica.dispose)
     sessions = session_factory(engine)
     clock = overrides.clock
 
@@ -200,7 +120,7 @@ async def _start(
             and settings.products_client is ProductsClientMode.LOCAL
         ):
             await upgrade_database(settings.products_database_url)
-        built = await _build_product_client(settings, stack)
+        built = await build_product_client(settings, stack)
     products = built.client
 
     http = overrides.http_client
@@ -215,7 +135,7 @@ async def _start(
 
     read_sessions = session_factory(autocommit_engine(engine))
 
-    def read_uow() -> UnitOfWork:
+    def autocommit_uow() -> UnitOfWork:
         return SqlAlchemyUnitOfWork(read_sessions, clock)
 
     bus = EventBus()
@@ -224,25 +144,20 @@ async def _start(
             OrderPlaced, ORDER_CONFIRMATION_EMAIL, order_confirmation_email(notifications)
         )
 
-    app.state.container = Container(
-        settings=settings,
-        flags=flags,
-        products=products,
-        place_order=PlaceOrderHandler(
-            uow=uow,
-            read_uow=read_uow,
-            products=products,
-            max_items=flags.max_items_per_order,
-            clock=clock,
-            after_reserve=overrides.after_reserve or after_reserve_fault(settings.fault_injection),
-        ),
-        cancel_order=CancelOrderHandler(uow=uow, products=products, payments=payments, clock=clock),
-        pay_order=PayOrderHandler(uow=uow, payments=payments, clock=clock),
-        update_status=UpdateOrderStatusHandler(uow=uow, clock=clock),
+    orders = OrdersFacade(
+        uow=uow,
+        autocommit_uow=autocommit_uow,
         queries=SqlOrderQueries(
-            session_factory(read_engine), session_factory(autocommit_engine(read_engine))
+            session_factory(replica), session_factory(autocommit_engine(replica))
         ),
+        products=products,
+        payments=payments,
+        clock=clock,
+        max_items_per_order=flags.max_items_per_order,
+        reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
+        after_reserve=overrides.after_reserve or after_reserve_fault(settings.fault_injection),
     )
+    app.state.orders = orders
     app.state.event_bus = bus
     app.state.readiness["database"] = lambda: ping(engine)
     app.state.readiness["products"] = built.readiness
@@ -261,15 +176,9 @@ async def _start(
             PeriodicTask("outbox-relay", settings.outbox_poll_interval_seconds, relay.drain)
         )
     if settings.run_reconciler:
-        reconciler = PendingOrderReconciler(
-            uow=uow,
-            products=products,
-            grace=timedelta(seconds=settings.reconcile_grace_seconds),
-            clock=clock,
-        )
 
         async def reconcile() -> None:
-            record_reconcile(await reconciler.run_once())
+            record_reconcile(await orders.reconcile())
 
         tasks.append(
             PeriodicTask("order-reconciler", settings.reconcile_interval_seconds, reconcile)

@@ -11,11 +11,12 @@ from sqlalchemy import text
 from orders.adapters.db.repository import SqlAlchemyOrderRepository
 from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.product_clients.local import LocalProductClient
-from orders.application.reconciler import PendingOrderReconciler
+from orders.application.reconciler import reconcile_pending
 from orders.application.unit_of_work import UnitOfWork
 from orders.domain.order import Order
 from products.facade import ProductsFacade
 from products.testing import Catalogue
+from servicekit.clock import utc_now
 from servicekit.db import create_engine, session_factory
 from shop_contracts.errors import ProductsUnavailable
 from shop_contracts.reservations import Reservation
@@ -135,9 +136,7 @@ async def test_reconciler_confirms_or_fails_orders_left_pending(
         await client.confirm(UUID(await _reservation_of(migrated, survivor["id"])))
         await asyncio.sleep(1.1)
         assert await products.expire_lapsed() >= 1  # the doomed hold lapses
-        report = await PendingOrderReconciler(
-            uow=uow, products=client, grace=timedelta(0)
-        ).run_once()
+        report = await reconcile_pending(uow, client, utc_now, grace=timedelta(0))
     finally:
         await engine.dispose()
         await products.aclose()

@@ -85,7 +85,7 @@ class ProductsFacade:
         self._uow: UnitOfWorkFactory = partial(SqlAlchemyUnitOfWork, session_factory(engine))
         # Single-statement reads (one product, a lookup, a stock check) need no
         # transaction, so they run on an autocommit connection.
-        self._read_uow: UnitOfWorkFactory = partial(
+        self._autocommit_uow: UnitOfWorkFactory = partial(
             SqlAlchemyUnitOfWork, session_factory(autocommit_engine(engine))
         )
         self._ttl = reservation_ttl
@@ -131,7 +131,7 @@ class ProductsFacade:
 
     async def get_product(self, product_id: UUID) -> Product:
         """One product; ``ProductNotFound``."""
-        return product_view(await queries.get_product(product_id, self._read_uow()))
+        return product_view(await queries.get_product(product_id, self._autocommit_uow()))
 
     async def list_products(self, query: str | None, page: int, page_size: int) -> Page[Product]:
         """A page of products whose name or SKU contains ``query``."""
@@ -145,12 +145,12 @@ class ProductsFacade:
 
     async def lookup_products(self, product_ids: Sequence[UUID]) -> ProductLookup:
         """Products in request order (duplicates collapsed); unknown ids in ``missing``."""
-        result = await queries.lookup_products(product_ids, self._read_uow())
+        result = await queries.lookup_products(product_ids, self._autocommit_uow())
         return ProductLookup(items=[product_view(p) for p in result.found], missing=result.missing)
 
     async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck:
         """Whether ``quantity`` units are available now; ``ProductNotFound``."""
-        product = await queries.get_product(product_id, self._read_uow())
+        product = await queries.get_product(product_id, self._autocommit_uow())
         return StockCheck(
             product_id=product.id,
             requested=quantity,

@@ -19,17 +19,19 @@ class PlaceOrder:
 
 @dataclass(frozen=True, slots=True)
 class CancelOrder:
-    """Cancel an order: release its stock and refund it if paid."""
+    """Cancel the user's order: release its stock and refund it if paid."""
 
     order_id: UUID
+    user_id: str
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class PayOrder:
-    """Charge the customer for a confirmed order."""
+    """Charge the user for their confirmed order."""
 
     order_id: UUID
+    user_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from orders.domain.order import (
     reservation_key,
 )
 from orders.domain.product_client import ProductServiceClient
-from servicekit.clock import Clock, utc_now
+from servicekit.clock import Clock
 from shop_contracts.errors import (
     IdempotencyKeyReused,
     ProductsUnavailable,
@@ -47,134 +47,130 @@ class PlacedOrder:
     created: bool
 
 
-class PlaceOrderHandler:
-    """Handles ``PlaceOrder``."""
+async def place_order(
+    cmd: PlaceOrder,
+    uow: UnitOfWorkFactory,
+    autocommit_uow: UnitOfWorkFactory,
+    products: ProductServiceClient,
+    clock: Clock,
+    *,
+    max_items: int,
+    after_reserve: AfterReserveHook | None = None,
+) -> PlacedOrder:
+    """Reserve, save with ``OrderPlaced``, confirm; the same key and cart replay the order.
 
-    def __init__(
-        self,
-        *,
-        uow: UnitOfWorkFactory,
-        products: ProductServiceClient,
-        max_items: int,
-        read_uow: UnitOfWorkFactory | None = None,
-        clock: Clock = utc_now,
-        after_reserve: AfterReserveHook | None = None,
-    ) -> None:
-        self._uow = uow
-        # The idempotency lookup is a read of rows that never change once
-        # written; it may run outside a transaction.
-        self._read_uow = read_uow or uow
-        self._products = products
-        self._max_items = max_items
-        self._clock = clock
-        self._after_reserve = after_reserve
+    ``autocommit_uow`` serves the idempotency lookup, a read of rows that never change
+    once written, so it may run outside a transaction.
+    """
+    lines = normalise_lines(cmd.lines)
+    if not lines:
+        raise InvalidOrder("An order needs at least one item")
+    if len(lines) > max_items:
+        raise InvalidOrder(f"An order may have at most {max_items} distinct products")
+    if any(line.quantity > MAX_LINE_QUANTITY for line in lines):
+        # Lines of one product are merged; the sum must still be one valid line.
+        raise InvalidOrder(f"An order may hold at most {MAX_LINE_QUANTITY} units of a product")
+    fingerprint = request_hash(lines)
+    existing = await _existing(autocommit_uow, cmd, fingerprint)
+    if existing is not None:
+        return PlacedOrder(existing, created=False)
 
-    async def __call__(self, cmd: PlaceOrder) -> PlacedOrder:
-        lines = normalise_lines(cmd.lines)
-        if not lines:
-            raise InvalidOrder("An order needs at least one item")
-        if len(lines) > self._max_items:
-            raise InvalidOrder(f"An order may have at most {self._max_items} distinct products")
-        if any(line.quantity > MAX_LINE_QUANTITY for line in lines):
-            # Lines of one product are merged; the sum must still be one valid line.
-            raise InvalidOrder(f"An order may hold at most {MAX_LINE_QUANTITY} units of a product")
-        fingerprint = request_hash(lines)
-        existing = await self._existing(cmd, fingerprint)
-        if existing is not None:
-            return PlacedOrder(existing, created=False)
+    reservation = await products.reserve(
+        reservation_key(cmd.user_id, cmd.idempotency_key),
+        [ReservationLineRequest(product_id=ln.product_id, quantity=ln.quantity) for ln in lines],
+    )
+    if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
+        return await _dead_reservation(autocommit_uow, cmd, fingerprint, reservation)
 
-        reservation = await self._products.reserve(
-            reservation_key(cmd.user_id, cmd.idempotency_key),
-            [
-                ReservationLineRequest(product_id=ln.product_id, quantity=ln.quantity)
-                for ln in lines
-            ],
-        )
-        if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
-            return await self._dead_reservation(cmd, fingerprint, reservation)
-
-        try:
-            order = self._new_order(cmd, fingerprint, reservation)
-            if self._after_reserve is not None:
-                await self._after_reserve(reservation)
-            async with self._uow() as uow:
-                await uow.orders.save(order)
-                await uow.commit()
-        except DuplicateOrder:
-            # A concurrent request with the same key committed first; it holds the
-            # very same reservation, so releasing it here would undo that order.
-            twin = await self._existing(cmd, fingerprint)
-            if twin is None:
-                raise
-            return PlacedOrder(twin, created=False)
-        except BaseException:
-            await self._compensate(reservation)
+    try:
+        order = _new_order(cmd, fingerprint, reservation, clock)
+        if after_reserve is not None:
+            await after_reserve(reservation)
+        async with uow() as work:
+            await work.orders.save(order)
+            await work.commit()
+    except DuplicateOrder:
+        # A concurrent request with the same key committed first; it holds the
+        # very same reservation, so releasing it here would undo that order.
+        twin = await _existing(autocommit_uow, cmd, fingerprint)
+        if twin is None:
             raise
-        return PlacedOrder(await self._confirm(order), created=True)
+        return PlacedOrder(twin, created=False)
+    except BaseException:
+        await _compensate(products, reservation)
+        raise
+    return PlacedOrder(await _confirm(uow, products, order, clock), created=True)
 
-    async def _existing(self, cmd: PlaceOrder, fingerprint: str) -> Order | None:
-        async with self._read_uow() as uow:
-            order = await uow.orders.get_by_idempotency_key(cmd.user_id, cmd.idempotency_key)
-        if order is not None and order.request_hash != fingerprint:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was already used for a different order"
-            )
+
+async def _existing(
+    autocommit_uow: UnitOfWorkFactory, cmd: PlaceOrder, fingerprint: str
+) -> Order | None:
+    async with autocommit_uow() as work:
+        order = await work.orders.get_by_idempotency_key(cmd.user_id, cmd.idempotency_key)
+    if order is not None and order.request_hash != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used for a different order")
+    return order
+
+
+async def _dead_reservation(
+    autocommit_uow: UnitOfWorkFactory, cmd: PlaceOrder, fingerprint: str, reservation: Reservation
+) -> PlacedOrder:
+    # The key's earlier attempt failed and its hold is gone; unless a concurrent
+    # twin saved the order meanwhile, the caller must retry with a new key.
+    existing = await _existing(autocommit_uow, cmd, fingerprint)
+    if existing is not None:
+        return PlacedOrder(existing, created=False)
+    detail = "The stock held for this Idempotency-Key is gone; retry with a new key"
+    if reservation.status is ReservationStatus.EXPIRED:
+        raise ReservationExpired(reservation.id, detail)
+    raise ReservationReleased(reservation.id, detail)
+
+
+def _new_order(cmd: PlaceOrder, fingerprint: str, reservation: Reservation, clock: Clock) -> Order:
+    items = [
+        OrderItem(
+            product_id=line.product_id,
+            product_name=line.product_name,
+            quantity=line.quantity,
+            unit_price=Money(line.unit_price, line.currency),
+        )
+        for line in reservation.lines
+    ]
+    return Order.place(
+        user_id=cmd.user_id,
+        customer_email=cmd.customer_email,
+        idempotency_key=cmd.idempotency_key,
+        request_hash=fingerprint,
+        reservation_id=reservation.id,
+        items=items,
+        now=clock(),
+    )
+
+
+async def _compensate(products: ProductServiceClient, reservation: Reservation) -> None:
+    try:
+        # Shielded so a cancelled request still returns its stock.
+        await asyncio.shield(products.release(reservation.id))
+    except Exception:
+        # The hold lapses on its own after the TTL; the sweeper returns the stock.
+        logger.exception(
+            "compensation failed; stock returns when the hold expires",
+            extra={"reservation_id": str(reservation.id)},
+        )
+
+
+async def _confirm(
+    uow: UnitOfWorkFactory, products: ProductServiceClient, order: Order, clock: Clock
+) -> Order:
+    try:
+        await products.confirm(order.reservation_id)
+    except ProductsUnavailable:
+        logger.warning(
+            "products unavailable at confirm; the reconciler will retry",
+            extra={"order_id": str(order.id)},
+        )
         return order
-
-    async def _dead_reservation(
-        self, cmd: PlaceOrder, fingerprint: str, reservation: Reservation
-    ) -> PlacedOrder:
-        # The key's earlier attempt failed and its hold is gone; unless a concurrent
-        # twin saved the order meanwhile, the caller must retry with a new key.
-        existing = await self._existing(cmd, fingerprint)
-        if existing is not None:
-            return PlacedOrder(existing, created=False)
-        detail = "The stock held for this Idempotency-Key is gone; retry with a new key"
-        if reservation.status is ReservationStatus.EXPIRED:
-            raise ReservationExpired(reservation.id, detail)
-        raise ReservationReleased(reservation.id, detail)
-
-    def _new_order(self, cmd: PlaceOrder, fingerprint: str, reservation: Reservation) -> Order:
-        items = [
-            OrderItem(
-                product_id=line.product_id,
-                product_name=line.product_name,
-                quantity=line.quantity,
-                unit_price=Money(line.unit_price, line.currency),
-            )
-            for line in reservation.lines
-        ]
-        return Order.place(
-            user_id=cmd.user_id,
-            customer_email=cmd.customer_email,
-            idempotency_key=cmd.idempotency_key,
-            request_hash=fingerprint,
-            reservation_id=reservation.id,
-            items=items,
-            now=self._clock(),
-        )
-
-    async def _compensate(self, reservation: Reservation) -> None:
-        try:
-            # Shielded so a cancelled request still returns its stock.
-            await asyncio.shield(self._products.release(reservation.id))
-        except Exception:
-            # The hold lapses on its own after the TTL; the sweeper returns the stock.
-            logger.exception(
-                "compensation failed; stock returns when the hold expires",
-                extra={"reservation_id": str(reservation.id)},
-            )
-
-    async def _confirm(self, order: Order) -> Order:
-        try:
-            await self._products.confirm(order.reservation_id)
-        except ProductsUnavailable:
-            logger.warning(
-                "products unavailable at confirm; the reconciler will retry",
-                extra={"order_id": str(order.id)},
-            )
-            return order
-        except (ReservationExpired, ReservationReleased, ReservationNotFound):
-            await settle_pending(self._uow, order.id, confirmed=False, clock=self._clock)
-            raise
-        return await settle_pending(self._uow, order.id, confirmed=True, clock=self._clock)
+    except (ReservationExpired, ReservationReleased, ReservationNotFound):
+        await settle_pending(uow, order.id, confirmed=False, clock=clock)
+        raise
+    return await settle_pending(uow, order.id, confirmed=True, clock=clock)

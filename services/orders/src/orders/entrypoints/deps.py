@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 from orders.application.queries import GetOrder
 from orders.application.views import OrderView
 from orders.domain.errors import OrderNotFound
-from orders.entrypoints.container import Container
+from orders.facade import OrdersFacade
 from servicekit.deps import AdminPrincipal, CurrentPrincipal
 from servicekit.problems import HttpProblem
 from shop_contracts.errors import ErrorCode
@@ -17,22 +17,22 @@ from shop_contracts.paths import IDEMPOTENCY_KEY_HEADER
 __all__ = [
     "IDEMPOTENCY_KEY_PARAMETER",
     "AdminPrincipal",
-    "AnyOrder",
-    "ContainerDep",
     "CurrentPrincipal",
     "IdempotencyKey",
+    "OrdersDep",
     "OwnedOrder",
 ]
 
 
-async def _container(request: Request) -> Container:
+async def _orders(request: Request) -> OrdersFacade:
     # async: FastAPI runs a plain ``def`` dependency in the threadpool, a thread
-    # hop on every request for a dictionary lookup (BENCHMARKS.md).
-    container: Container = request.app.state.container
-    return container
+    # hop on every request for an attribute lookup.
+    orders: OrdersFacade = request.app.state.orders
+    return orders
 
 
-ContainerDep = Annotated[Container, Depends(_container)]
+OrdersDep = Annotated[OrdersFacade, Depends(_orders)]
+"""Orders' use cases, as the lifespan built them."""
 
 
 _KEY_PATTERN = r"^[\x21-\x7e]+$"
@@ -75,29 +75,15 @@ async def _idempotency_key(
 IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
 
 
-async def _load_order(order_id: UUID, container: Container) -> OrderView:
-    view = await container.queries.get_order(GetOrder(order_id))
-    if view is None:
-        raise OrderNotFound(order_id)
-    return view
-
-
-async def _owned_order(
-    order_id: UUID, principal: CurrentPrincipal, container: ContainerDep
-) -> OrderView:
-    view = await _load_order(order_id, container)
+async def _owned_order(order_id: UUID, principal: CurrentPrincipal, orders: OrdersDep) -> OrderView:
+    view = await orders.get_order(GetOrder(order_id))
     # Someone else's order answers exactly like a missing one: ids are not disclosed.
-    if view.user_id != principal.user_id:
+    if view is None or view.user_id != principal.user_id:
         raise OrderNotFound(order_id)
     return view
-
-
-async def _any_order(order_id: UUID, _admin: AdminPrincipal, container: ContainerDep) -> OrderView:
-    return await _load_order(order_id, container)
 
 
 OwnedOrder = Annotated[OrderView, Depends(_owned_order)]
-"""The path's order if it belongs to the caller, else 404."""
+"""The path's order, read from the read side, if it belongs to the caller; else 404.
 
-AnyOrder = Annotated[OrderView, Depends(_any_order)]
-"""The path's order for an admin caller (403 otherwise), else 404."""
+Reads only: commands check ownership themselves, on the primary."""

@@ -6,8 +6,9 @@ from fakes import FakeProductClient
 from harness import OrdersApi
 
 from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
-from orders.application.reconciler import PendingOrderReconciler
+from orders.application.reconciler import reconcile_pending
 from orders.application.unit_of_work import UnitOfWork
+from servicekit.clock import utc_now
 from servicekit.db import create_engine, session_factory
 from shop_contracts.reservations import ReservationStatus
 
@@ -32,9 +33,7 @@ async def _reconcile(url: str, products: FakeProductClient) -> tuple[int, int, i
         return SqlAlchemyUnitOfWork(sessions)
 
     try:
-        report = await PendingOrderReconciler(
-            uow=uow, products=products, grace=timedelta(0)
-        ).run_once()
+        report = await reconcile_pending(uow, products, utc_now, grace=timedelta(0))
     finally:
         await engine.dispose()
     return report.confirmed, report.failed, report.deferred

@@ -2,8 +2,8 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -12,11 +12,9 @@ import respx
 from fakes import FakeProductClient, RecordingNotifier
 from harness import make_settings, running_api
 
-from orders.adapters.product_clients.http import HttpProductClient
-from orders.adapters.product_clients.shadow import ShadowProductClient
-from orders.config import ProductsClientMode
-from orders.main import _build_product_client, create_app
-from shop_contracts.errors import ProductsUnavailable
+from orders.config import ProductsClientMode, Settings
+from orders.main import create_app
+from products.facade import upgrade_database as upgrade_products_database
 
 
 @pytest.fixture
@@ -104,16 +102,40 @@ def test_production_refuses_fault_injection(orders_db_url: str) -> None:
         )
 
 
+async def _products_readiness(settings: Settings) -> dict[str, Any]:
+    async with running_api(settings) as api:
+        response = await api.http.get("/health/ready")
+    assert response.status_code == 200
+    report: dict[str, Any] = response.json()["checks"]["products"]
+    return report
+
+
 async def test_http_mode_builds_the_http_client_and_reports_its_breaker(
     orders_db_url: str,
 ) -> None:
     settings = make_settings(
         orders_db_url, products_client=ProductsClientMode.HTTP, products_url="http://127.0.0.1:9"
     )
-    async with AsyncExitStack() as stack:
-        built = await _build_product_client(settings, stack)
-        assert isinstance(built.client, HttpProductClient)
-        assert await built.readiness() == {"mode": "http", "breaker": "closed"}
+
+    report = await _products_readiness(settings)
+
+    assert report == {"status": "up", "mode": "http", "breaker": "closed"}
+
+
+async def test_local_mode_runs_products_in_process_and_reports_its_database(
+    orders_db_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        orders_db_url,
+        products_client=ProductsClientMode.LOCAL,
+        products_database_url=f"sqlite+aiosqlite:///{tmp_path / 'products.db'}",
+        run_migrations_on_startup=True,
+        run_products_sweeper=False,
+    )
+
+    report = await _products_readiness(settings)
+
+    assert (report["status"], report["mode"], report["backend"]) == ("up", "local", "sqlite")
 
 
 async def test_http_readiness_says_degraded_while_the_circuit_is_open(
@@ -126,29 +148,41 @@ async def test_http_readiness_says_degraded_while_the_circuit_is_open(
         products_max_attempts=1,
         products_breaker_failure_threshold=1,
     )
-    async with AsyncExitStack() as stack:
-        built = await _build_product_client(settings, stack)
-        with pytest.raises(ProductsUnavailable):
-            await built.client.lookup_products([uuid4()])
+    async with running_api(settings) as api:
+        quote = await api.http.post(
+            "/api/v1/orders/quote",
+            json={"items": [{"product_id": str(uuid4()), "quantity": 1}]},
+            headers=api.auth("alice"),
+        )
+        ready = await api.http.get("/health/ready")
 
-        assert await built.readiness() == {"mode": "http", "breaker": "open", "status": "degraded"}
+    assert quote.status_code == 503
+    assert quote.json()["code"] == "products_unavailable"
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["products"] == {
+        "mode": "http",
+        "breaker": "open",
+        "status": "degraded",
+    }
 
 
 async def test_shadow_mode_wraps_local_as_primary_and_http_as_candidate(
     orders_db_url: str, tmp_path: Path
 ) -> None:
+    products_db = f"sqlite+aiosqlite:///{tmp_path / 'products.db'}"
+    await upgrade_products_database(products_db)
     settings = make_settings(
         orders_db_url,
         products_client=ProductsClientMode.SHADOW,
         products_url="http://127.0.0.1:9",
-        products_database_url=f"sqlite+aiosqlite:///{tmp_path / 'products.db'}",
+        products_database_url=products_db,
         run_products_sweeper=False,
     )
-    async with AsyncExitStack() as stack:
-        built = await _build_product_client(settings, stack)
-        assert isinstance(built.client, ShadowProductClient)
-        report = await built.readiness()
-        assert report["candidate"] == {"mode": "http", "breaker": "closed"}
+
+    report = await _products_readiness(settings)
+
+    assert (report["status"], report["mode"], report["backend"]) == ("up", "shadow", "sqlite")
+    assert report["candidate"] == {"mode": "http", "breaker": "closed"}
 
 
 async def test_readiness_reports_database_and_products(
@@ -173,7 +207,16 @@ def test_every_orders_route_is_documented() -> None:
         for method, op in item.items()
     ]
 
-    assert len(operations) == 8
+    assert sorted((method, path) for path, method, _ in operations) == [
+        ("get", "/api/v1/orders"),
+        ("get", "/api/v1/orders/summary"),
+        ("get", "/api/v1/orders/{order_id}"),
+        ("patch", "/api/v1/orders/{order_id}/status"),
+        ("post", "/api/v1/orders"),
+        ("post", "/api/v1/orders/quote"),
+        ("post", "/api/v1/orders/{order_id}/cancel"),
+        ("post", "/api/v1/orders/{order_id}/pay"),
+    ]
     for path, method, op in operations:
         assert op.get("description"), (path, method)
         assert "401" in op["responses"], (path, method)

@@ -1,13 +1,22 @@
 """Cancel, pay and fulfilment over HTTP (SQLite, in-memory product client)."""
 
+import shutil
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from asgi_lifespan import LifespanManager
 from fakes import FakeProductClient
 from harness import OrdersApi, make_settings, running_api
 
 from orders.adapters.payments.fake import FakePayments
+from orders.application.commands import CancelOrder, PayOrder, PlaceOrder
+from orders.domain.errors import OrderNotFound
+from orders.domain.order import OrderLine
+from orders.domain.status import OrderStatus
+from orders.facade import OrdersFacade
+from orders.main import create_app
 from shop_contracts.reservations import ReservationStatus
 
 
@@ -164,3 +173,42 @@ async def test_cancel_with_products_down_is_503_and_changes_nothing(
 
     assert response.status_code == 503
     assert order.json()["status"] == "confirmed"
+
+
+async def test_paying_a_just_placed_order_works_while_the_replica_lags(
+    orders_db_url: str, migrated_template: Path, tmp_path: Path, products: FakeProductClient
+) -> None:
+    # A migrated but empty read database: a replica that has not caught up yet.
+    replica = tmp_path / "replica.db"
+    shutil.copy(migrated_template, replica)
+    settings = make_settings(orders_db_url, read_database_url=f"sqlite+aiosqlite:///{replica}")
+
+    async with running_api(settings, product_client=products) as api:
+        order_id = await _placed(api, products)
+        seen = await api.http.get(f"/api/v1/orders/{order_id}", headers=api.auth("alice"))
+        paid = await _post(api, f"{order_id}/pay")
+        stolen = await _post(api, f"{order_id}/cancel", user="mallory", json={"reason": ""})
+
+    assert seen.status_code == 404  # the read side really lags
+    assert (paid.status_code, paid.json()["status"]) == (200, "paid")
+    assert stolen.status_code == 404
+
+
+async def test_commands_check_ownership_without_the_http_layer(
+    orders_db_url: str, products: FakeProductClient
+) -> None:
+    app = create_app(make_settings(orders_db_url), product_client=products)
+    async with LifespanManager(app):
+        orders: OrdersFacade = app.state.orders
+        mug = products.add(stock=5, price="10.00")
+        placed = await orders.place_order(PlaceOrder("alice", None, "k1", (OrderLine(mug.id, 1),)))
+        order_id = placed.order.id
+
+        with pytest.raises(OrderNotFound):
+            await orders.pay_order(PayOrder(order_id, "mallory"))
+        with pytest.raises(OrderNotFound):
+            await orders.cancel_order(CancelOrder(order_id, "mallory", "mine now"))
+        paid = await orders.pay_order(PayOrder(order_id, "alice"))
+
+    assert paid.status is OrderStatus.PAID
+    assert products.statuses() == [ReservationStatus.CONFIRMED]

@@ -1,10 +1,12 @@
 """Changing an order: cancel, pay, and fulfilment steps."""
 
+from uuid import UUID
+
 from fastapi import APIRouter
 
 from orders.application.commands import CancelOrder, PayOrder, UpdateOrderStatus
 from orders.application.views import OrderView, order_view
-from orders.entrypoints.deps import AnyOrder, ContainerDep, OwnedOrder
+from orders.entrypoints.deps import AdminPrincipal, CurrentPrincipal, OrdersDep
 from orders.entrypoints.schemas import CancelOrderIn, StatusUpdateIn
 from servicekit.problems import problem_responses
 
@@ -18,10 +20,11 @@ router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
     responses=problem_responses(400, 401, 402, 404, 409, 413, 422, 503),
 )
 async def cancel_order(
-    order: OwnedOrder, body: CancelOrderIn, container: ContainerDep
+    order_id: UUID, principal: CurrentPrincipal, body: CancelOrderIn, orders: OrdersDep
 ) -> OrderView:
     """Cancel an order: its stock goes back and a payment is refunded."""
-    return order_view(await container.cancel_order(CancelOrder(order.id, body.reason)))
+    command = CancelOrder(order_id, principal.user_id, body.reason)
+    return order_view(await orders.cancel_order(command))
 
 
 @router.post(
@@ -29,9 +32,9 @@ async def cancel_order(
     response_model=OrderView,
     responses=problem_responses(401, 402, 404, 409, 422, 503),
 )
-async def pay_order(order: OwnedOrder, container: ContainerDep) -> OrderView:
+async def pay_order(order_id: UUID, principal: CurrentPrincipal, orders: OrdersDep) -> OrderView:
     """Charge the caller for a confirmed order."""
-    return order_view(await container.pay_order(PayOrder(order.id)))
+    return order_view(await orders.pay_order(PayOrder(order_id, principal.user_id)))
 
 
 @router.patch(
@@ -40,7 +43,7 @@ async def pay_order(order: OwnedOrder, container: ContainerDep) -> OrderView:
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def update_status(
-    order: AnyOrder, body: StatusUpdateIn, container: ContainerDep
+    order_id: UUID, _admin: AdminPrincipal, body: StatusUpdateIn, orders: OrdersDep
 ) -> OrderView:
     """Move an order to shipped or delivered (admin only)."""
-    return order_view(await container.update_status(UpdateOrderStatus(order.id, body.status)))
+    return order_view(await orders.update_status(UpdateOrderStatus(order_id, body.status)))

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query, Response, status
 
 from orders.application.commands import PlaceOrder
 from orders.application.queries import GetOrderSummary, ListUserOrders
-from orders.application.quote import quote_cart
 from orders.application.views import (
     OrderListItem,
     OrderSummaryView,
@@ -17,9 +16,9 @@ from orders.application.views import (
 from orders.domain.status import OrderStatus
 from orders.entrypoints.deps import (
     IDEMPOTENCY_KEY_PARAMETER,
-    ContainerDep,
     CurrentPrincipal,
     IdempotencyKey,
+    OrdersDep,
     OwnedOrder,
 )
 from orders.entrypoints.schemas import CartIn, IsoDate
@@ -43,11 +42,11 @@ async def place_order(
     principal: CurrentPrincipal,
     key: IdempotencyKey,
     body: CartIn,
-    container: ContainerDep,
+    orders: OrdersDep,
     response: Response,
 ) -> OrderView:
     """Reserve stock and place an order (idempotent per Idempotency-Key)."""
-    placed = await container.place_order(
+    placed = await orders.place_order(
         PlaceOrder(
             user_id=principal.user_id,
             customer_email=principal.email,
@@ -66,24 +65,22 @@ async def place_order(
     response_model=QuoteView,
     responses=problem_responses(400, 401, 404, 413, 422, 503),
 )
-async def quote(_principal: CurrentPrincipal, body: CartIn, container: ContainerDep) -> QuoteView:
+async def quote(_principal: CurrentPrincipal, body: CartIn, orders: OrdersDep) -> QuoteView:
     """Price a cart with current prices; nothing is reserved."""
-    return await quote_cart(
-        container.products, list(body.lines()), max_items=container.flags.max_items_per_order
-    )
+    return await orders.quote(body.lines())
 
 
 @router.get("", response_model=Page[OrderListItem], responses=problem_responses(401, 422))
 async def list_orders(
     principal: CurrentPrincipal,
-    container: ContainerDep,
+    orders: OrdersDep,
     # Bounded: a page past the int64 OFFSET range was a database error (500).
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
 ) -> Page[OrderListItem]:
     """The caller's orders, newest first."""
-    return await container.queries.list_user_orders(
+    return await orders.list_orders(
         ListUserOrders(
             user_id=principal.user_id, page=page, page_size=page_size, status=order_status
         )
@@ -94,12 +91,12 @@ async def list_orders(
 @router.get("/summary", response_model=OrderSummaryView, responses=problem_responses(401, 422))
 async def order_summary(
     principal: CurrentPrincipal,
-    container: ContainerDep,
+    orders: OrdersDep,
     start_date: Annotated[IsoDate | None, Query()] = None,
     end_date: Annotated[IsoDate | None, Query()] = None,
 ) -> OrderSummaryView:
     """Count, total and average of the caller's orders over an optional inclusive date range."""
-    return await container.queries.order_summary(
+    return await orders.order_summary(
         GetOrderSummary(user_id=principal.user_id, start_date=start_date, end_date=end_date)
     )
 
