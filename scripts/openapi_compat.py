@@ -10,7 +10,9 @@ for a consumer that was built against ``old``: will it still work against
 - a field's or parameter's type changed;
 - a request field the old document accepted was removed;
 - a response field disappeared or stopped being required;
-- an enum lost a value in a request, or gained one in a response.
+- an enum lost a value in a request, or gained one in a response;
+- an operation's ``operationId`` changed: generated clients name their modules
+  and functions after it, so code written against them stops compiling.
 """
 
 import json
@@ -133,6 +135,11 @@ def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
                 problems.append(f"{op}: operation removed")
                 continue
             old_op = old_item[method]
+            if old_op.get("operationId") != new_op.get("operationId"):
+                problems.append(
+                    f"{op}: operationId changed from {old_op.get('operationId')!r}"
+                    f" to {new_op.get('operationId')!r}"
+                )
             old_params, new_params = _params(old_op), _params(new_op)
             for key, param in new_params.items():
                 if param.get("required") and not old_params.get(key, {}).get("required"):

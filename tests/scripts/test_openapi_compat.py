@@ -118,6 +118,18 @@ def test_removed_operation_is_breaking() -> None:
     assert breaking_changes(_document(), new) == ["POST /reservations: operation removed"]
 
 
+def test_changed_operation_id_is_breaking() -> None:
+    old, new = _document(), _document()
+    old["paths"]["/reservations"]["post"]["operationId"] = "reserve_api_v1_reservations_post"
+    new["paths"]["/reservations"]["post"]["operationId"] = "reserve"
+
+    assert breaking_changes(old, new) == [
+        "POST /reservations: operationId changed from 'reserve_api_v1_reservations_post'"
+        " to 'reserve'"
+    ]
+    assert breaking_changes(new, copy.deepcopy(new)) == []
+
+
 def test_removed_success_status_is_breaking() -> None:
     new = _document()
     responses = new["paths"]["/reservations"]["post"]["responses"]

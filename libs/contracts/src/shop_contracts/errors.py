@@ -6,10 +6,12 @@ exceptions for the same situations; that is what makes the client switchable.
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 
 class ErrorCode(StrEnum):
@@ -39,6 +41,29 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "service_unavailable"
 
 
+class _OpenSet:
+    """JSON schema of ``Problem.code``: the known codes, or any other string.
+
+    A client generated from the document must not fail on a code added after it
+    was generated; it treats an unknown code like any problem with its status.
+    """
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "anyOf": [handler(core_schema), {"type": "string"}],
+            "title": "Code",
+            "description": "Stable machine-readable code: one of `ErrorCode`, or a code"
+            " added later (the set is open; new codes come without a new API version).",
+            "examples": [ErrorCode.INSUFFICIENT_STOCK.value],
+        }
+
+
+ProblemCode = Annotated[ErrorCode, _OpenSet]
+
+
 class InvalidParam(BaseModel):
     """One rejected input field."""
 
@@ -56,7 +81,7 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     instance: str | None = None
-    code: ErrorCode
+    code: ProblemCode
     request_id: str | None = None
     invalid_params: list[InvalidParam] | None = None
     product_ids: list[UUID] | None = Field(

@@ -14,9 +14,19 @@ from servicekit.auth import (
 )
 from servicekit.settings import ServiceSettings
 
-_user_bearer = HTTPBearer(auto_error=False, scheme_name="UserJWT", description="User JWT (HS256)")
+_user_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="UserJWT",
+    bearerFormat="JWT",
+    description="A user's JWT (HS256; `sub`, `roles`, `exp`). `just token USER [ROLES...]`"
+    " mints one for development.",
+)
 _service_bearer = HTTPBearer(
-    auto_error=False, scheme_name="ServiceToken", description="Service credential (internal calls)"
+    auto_error=False,
+    scheme_name="ServiceToken",
+    bearerFormat="opaque",
+    description="The service credential (`APP_SERVICE_TOKEN`) that orders sends to products'"
+    " internal endpoints. Never a user JWT.",
 )
 
 

@@ -1,4 +1,9 @@
-"""The app both services start from, with docs pages that load nothing from the internet.
+"""The app both services start from: OpenAPI metadata, and docs pages that need no internet.
+
+Operation ids are the route functions' names (``place_order``, not
+``place_order_api_v1_orders_post``): generated clients turn them into module and
+function names, so they are part of the interface and the OpenAPI gate treats a
+changed one as breaking (ADR 0006).
 
 FastAPI's default ``/docs`` and ``/redoc`` pull Swagger UI, ReDoc and a favicon
 from public CDNs, so they stay blank without internet access. ``fastapi-offline``
@@ -11,6 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 DOCS_URL = "/docs"
@@ -25,13 +31,35 @@ SWAGGER_UI_PARAMETERS: dict[str, Any] = {
     "validatorUrl": None,
 }
 
+SERVERS = [{"url": "/", "description": "The host that serves this document"}]
+CONTACT = {"name": "Shop backend maintainers"}
+OPERATIONS_TAG = {
+    "name": "operations",
+    "description": "Liveness and readiness probes (no authentication).",
+}
+
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
+def operation_id(route: APIRoute) -> str:
+    """The route function's name; FastAPI warns (an error under the suite) on a duplicate."""
+    return route.name
+
+
 def service_app(
-    *, title: str, summary: str, description: str, version: str, lifespan: Lifespan
+    *,
+    title: str,
+    summary: str,
+    description: str,
+    version: str,
+    tags: list[dict[str, str]],
+    lifespan: Lifespan,
 ) -> FastAPI:
-    """A FastAPI app whose ``/docs`` and ``/redoc`` use the assets installed with the project."""
+    """A FastAPI app with the shared OpenAPI metadata and offline ``/docs`` and ``/redoc``.
+
+    ``tags`` declares (with a description) every tag the service's routes use;
+    the health probes' tag is added here.
+    """
     return FastAPIOffline(
         docs_url=DOCS_URL,
         redoc_url=REDOC_URL,
@@ -40,6 +68,10 @@ def service_app(
         summary=summary,
         description=description,
         version=version,
+        contact=CONTACT,
+        servers=SERVERS,
+        openapi_tags=[*tags, OPERATIONS_TAG],
+        generate_unique_id_function=operation_id,
         lifespan=lifespan,
         swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
     )

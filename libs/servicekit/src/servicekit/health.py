@@ -2,15 +2,41 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
 """Returns details when healthy; raises when not. Registered on ``app.state.readiness``."""
 
 _CHECK_TIMEOUT_SECONDS = 2.0
+
+
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: Literal["ok"]
+
+
+class CheckResult(BaseModel):
+    """One dependency's report; further members carry its details (mode, breaker state, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str = Field(
+        description="`up`, `down` (the service is not ready) or `degraded` (reported, still ready)",
+        examples=["up"],
+    )
+    error: str | None = Field(default=None, description="The failure's type, when `down`")
+
+
+class Readiness(BaseModel):
+    """Every dependency check, and whether the service should receive traffic."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, CheckResult]
 
 
 async def _run(check: ReadinessCheck) -> tuple[bool, dict[str, Any]]:
@@ -26,15 +52,20 @@ def health_router() -> APIRouter:
     router = APIRouter(prefix="/health", tags=["operations"])
 
     @router.get("/live", summary="Liveness: the process is serving requests")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
+    async def liveness() -> Liveness:
+        """Answers 200 while the process serves requests; it checks no dependency."""
+        return Liveness(status="ok")
 
     @router.get(
         "/ready",
         summary="Readiness: database reachable, and dependencies reported",
-        responses={503: {"description": "A required dependency is down"}},
+        responses={
+            200: {"model": Readiness, "description": "Every required dependency is up"},
+            503: {"model": Readiness, "description": "A required dependency is down"},
+        },
     )
-    async def ready(request: Request) -> JSONResponse:
+    async def readiness(request: Request) -> JSONResponse:
+        """Runs every registered check (2 s each); 503 when any required one fails."""
         checks: Mapping[str, ReadinessCheck] = getattr(request.app.state, "readiness", {})
         results = dict(
             zip(checks, await asyncio.gather(*(_run(c) for c in checks.values())), strict=True)

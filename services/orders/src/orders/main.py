@@ -217,6 +217,12 @@ def create_app(
         summary="Order placement and lifecycle",
         description=_DESCRIPTION,
         version="1.0.0",
+        tags=[
+            {
+                "name": "orders",
+                "description": "Quote, place, read, pay and cancel the caller's own orders.",
+            }
+        ],
         lifespan=_lifespan(settings, flags, overrides),
     )
     install_plumbing(app, settings, SERVICE)

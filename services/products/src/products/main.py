@@ -57,6 +57,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Catalogue, stock and stock reservations",
         description=_DESCRIPTION,
         version="1.0.0",
+        tags=[
+            {"name": "products", "description": "The catalogue and stock: public reads."},
+            {
+                "name": "products: admin",
+                "description": "Create, update and restock products (user JWT, `admin` role).",
+            },
+            {
+                "name": "reservations (internal)",
+                "description": "Stock holds for orders: hold, confirm, release"
+                " (the service credential only; no user token is accepted).",
+            },
+        ],
         lifespan=lifespan,
     )
 
