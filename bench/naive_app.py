@@ -77,6 +77,10 @@ class PerCallProductClient:
         async with self._client() as client:
             return await client.release(reservation_id)
 
+    async def release_by_key(self, reservation_key: str) -> Reservation:
+        async with self._client() as client:
+            return await client.release_by_key(reservation_key)
+
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         async with self._client() as client:
             return await client.get_reservation(reservation_id)

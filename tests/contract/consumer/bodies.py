@@ -65,6 +65,18 @@ def reservation(
     }
 
 
+def retired_key(key: str) -> dict[str, Any]:
+    """The released ``Reservation`` without lines that a release by an unknown key records."""
+    return {
+        "id": match.uuid(_ANY_RESERVATION_ID),
+        "key": key,
+        "status": "released",
+        "expires_at": timestamp(),
+        "created_at": timestamp(),
+        "lines": [],
+    }
+
+
 def problem(status: int, code: ErrorCode, **extensions: Any) -> dict[str, Any]:
     """The problem+json members ``HttpProductClient`` reads: ``code`` decides the exception."""
     return {"title": match.str("Problem title"), "status": status, "code": code.value, **extensions}

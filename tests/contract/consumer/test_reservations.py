@@ -227,6 +227,46 @@ async def test_release_returns_the_released_reservation(pact: Pact, client_for: 
     assert reservation.status is ReservationStatus.RELEASED
 
 
+async def test_release_by_key_returns_the_hold_made_under_the_key(
+    pact: Pact, client_for: ClientFor
+) -> None:
+    key = "order-timed-out-1"
+    (
+        pact.upon_receiving("a release by key of a held reservation")
+        .given(RESERVATION_MADE, key=key, product_id=str(MUG), quantity=2)
+        .with_request("POST", f"{API}/reservation-releases")
+        .with_header("Authorization", BEARER)
+        .with_body({"reservation_key": key}, content_type=JSON)
+        .will_respond_with(200)
+        .with_body(
+            bodies.reservation(status="released", product_id=MUG, quantity=2), content_type=JSON
+        )
+    )
+    async with client_for(pact) as client:
+        reservation = await client.release_by_key(key)
+
+    assert reservation.status is ReservationStatus.RELEASED
+    assert [(line.product_id, line.quantity) for line in reservation.lines] == [(MUG, 2)]
+
+
+async def test_release_by_unknown_key_retires_the_key(pact: Pact, client_for: ClientFor) -> None:
+    key = "order-never-held-1"
+    (
+        pact.upon_receiving("a release by key with no reservation under the key")
+        .given(NO_RESERVATION_WITH_KEY, key=key)
+        .with_request("POST", f"{API}/reservation-releases")
+        .with_header("Authorization", BEARER)
+        .with_body({"reservation_key": key}, content_type=JSON)
+        .will_respond_with(200)
+        .with_body(bodies.retired_key(key), content_type=JSON)
+    )
+    async with client_for(pact) as client:
+        reservation = await client.release_by_key(key)
+
+    assert (reservation.key, reservation.status) == (key, ReservationStatus.RELEASED)
+    assert reservation.lines == []
+
+
 async def test_get_reservation_returns_its_state(pact: Pact, client_for: ClientFor) -> None:
     (
         pact.upon_receiving("a request for a held reservation")

@@ -192,6 +192,11 @@ class ProductsUnavailable(ProductError):
     status = 503
     title = "Products service unavailable"
 
-    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+    def __init__(
+        self, detail: str | None = None, retry_after: int = 1, *, maybe_applied: bool = False
+    ) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+        # True when the request may have reached products and taken effect there
+        # (it timed out or failed after sending); False when it surely did not.
+        self.maybe_applied = maybe_applied

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,13 +33,25 @@ class ReservationLineRequest(BaseModel):
     quantity: WireInt = Field(ge=1, le=MAX_LINE_QUANTITY)
 
 
+ReservationKey = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+"""The caller's idempotency key of a hold."""
+
+
 class ReservationRequest(BaseModel):
     """Hold stock for all lines or none. The key makes the call idempotent."""
 
     model_config = ConfigDict(extra="forbid")
 
-    reservation_key: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    reservation_key: ReservationKey
     lines: list[ReservationLineRequest] = Field(min_length=1, max_length=MAX_RESERVATION_LINES)
+
+
+class ReservationKeyRelease(BaseModel):
+    """Release whatever is held under a key, and retire the key (idempotent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reservation_key: ReservationKey
 
 
 class ReservationLine(BaseModel):

@@ -40,12 +40,14 @@ class FakeProductClient:
     lines → ``IdempotencyKeyReused``; stock never negative; confirm/release
     idempotent; ``expire`` simulates the TTL sweeper. Set ``down`` to make every
     call raise ``ProductsUnavailable``, or ``fail_next["confirm"] = n`` for the
-    next n calls of one method.
+    next n calls of one method; ``lose_answer["reserve"] = n`` makes the next n
+    reserves take effect and then fail as a timeout after sending would.
     """
 
     ttl: timedelta = timedelta(minutes=15)
     down: bool = False
     fail_next: Counter[str] = field(default_factory=Counter)
+    lose_answer: Counter[str] = field(default_factory=Counter)
     products: dict[UUID, Product] = field(default_factory=dict)
     stock: dict[UUID, int] = field(default_factory=dict)
     by_key: dict[str, _Held] = field(default_factory=dict)
@@ -116,6 +118,8 @@ class FakeProductClient:
         async with self._lock:
             held = self.by_key.get(reservation_key)
             if held is not None:
+                if not held.lines and held.reservation.status is ReservationStatus.RELEASED:
+                    return held.reservation  # the key was released before this hold
                 if held.lines != wanted:
                     raise IdempotencyKeyReused("reservation key reused with other lines")
                 return held.reservation
@@ -148,7 +152,10 @@ class FakeProductClient:
             held = _Held(reservation, wanted)
             self.by_key[reservation_key] = held
             self.by_id[reservation.id] = held
-            return reservation
+        if self.lose_answer["reserve"] > 0:
+            self.lose_answer["reserve"] -= 1
+            raise ProductsUnavailable("products did not answer (fake)", maybe_applied=True)
+        return reservation
 
     def _set(self, held: _Held, status: ReservationStatus) -> Reservation:
         held.reservation = held.reservation.model_copy(update={"status": status})
@@ -178,6 +185,30 @@ class FakeProductClient:
                 self.stock[pid] += qty
             return self._set(held, ReservationStatus.RELEASED)
         return held.reservation
+
+    async def release_by_key(self, reservation_key: str) -> Reservation:
+        self._check_up("release_by_key")
+        async with self._lock:
+            held = self.by_key.get(reservation_key)
+            if held is None:
+                now = datetime.now(UTC)
+                retired = Reservation(
+                    id=uuid4(),
+                    key=reservation_key,
+                    status=ReservationStatus.RELEASED,
+                    expires_at=now,
+                    created_at=now,
+                    lines=[],
+                )
+                held = _Held(retired, ())
+                self.by_key[reservation_key] = held
+                self.by_id[retired.id] = held
+                return retired
+            if held.reservation.status in (ReservationStatus.HELD, ReservationStatus.CONFIRMED):
+                for pid, qty in held.lines:
+                    self.stock[pid] += qty
+                return self._set(held, ReservationStatus.RELEASED)
+            return held.reservation
 
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         self._check_up("get_reservation")

@@ -215,6 +215,13 @@ class ProductsFacade:
             await reservations.release_reservation(command, self._uow(), self._clock)
         )
 
+    async def release_by_key(self, reservation_key: str) -> Reservation:
+        """Release whatever is held under a key and retire the key (idempotent)."""
+        command = commands.ReleaseReservationKey(reservation_key)
+        return reservation_view(
+            await reservations.release_reservation_key(command, self._uow(), self._clock)
+        )
+
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         """A reservation's current state; ``ReservationNotFound``."""
         return reservation_view(await queries.get_reservation(reservation_id, self._uow()))

@@ -75,10 +75,19 @@ async def place_order(
     if existing is not None:
         return PlacedOrder(existing, created=False)
 
-    reservation = await products.reserve(
-        reservation_key(cmd.user_id, cmd.idempotency_key),
-        [ReservationLineRequest(product_id=ln.product_id, quantity=ln.quantity) for ln in lines],
-    )
+    key = reservation_key(cmd.user_id, cmd.idempotency_key)
+    try:
+        reservation = await products.reserve(
+            key,
+            [ReservationLineRequest(product_id=ln.product_id, quantity=ln.quantity) for ln in lines],
+        )
+    except ProductsUnavailable as exc:
+        if exc.maybe_applied:
+            await _release_key(autocommit_uow, products, cmd, fingerprint, key)
+        raise
+    except asyncio.CancelledError:
+        await _release_key(autocommit_uow, products, cmd, fingerprint, key)
+        raise
     if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
         return await _dead_reservation(autocommit_uow, cmd, fingerprint, reservation)
 
@@ -145,6 +154,27 @@ def _new_order(cmd: PlaceOrder, fingerprint: str, reservation: Reservation, cloc
         items=items,
         now=clock(),
     )
+
+
+async def _release_key(
+    autocommit_uow: UnitOfWorkFactory,
+    products: ProductServiceClient,
+    cmd: PlaceOrder,
+    fingerprint: str,
+    key: str,
+) -> None:
+    """The reserve's outcome is unknown: return any hold it made, now (ADR 0009)."""
+    try:
+        # A concurrent request with the same key may own the hold: leave it be.
+        if await _existing(autocommit_uow, cmd, fingerprint) is not None:
+            return
+        # Shielded so a cancelled request still returns its stock.
+        await asyncio.shield(products.release_by_key(key))
+    except Exception:
+        logger.exception(
+            "release by key failed; stock returns when the hold expires",
+            extra={"reservation_key": key},
+        )
 
 
 async def _compensate(products: ProductServiceClient, reservation: Reservation) -> None:

@@ -44,6 +44,14 @@ class ProductServiceClient(Protocol):
         """Return a hold's stock (idempotent; from held or confirmed)."""
         ...
 
+    async def release_by_key(self, reservation_key: str) -> Reservation:
+        """Return whatever is held under a key and retire the key (idempotent).
+
+        For a reserve whose outcome is unknown: a reserve with that key arriving
+        later holds nothing and answers the released reservation.
+        """
+        ...
+
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         """A reservation's current state; ``ReservationNotFound`` if unknown."""
         ...

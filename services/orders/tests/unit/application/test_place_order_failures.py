@@ -137,3 +137,39 @@ async def test_reservation_lapsed_before_confirm_fails_the_order_with_409(
     assert replay.status_code == 200
     assert replay.json()["status"] == "failed"
     assert products.stock[mug.id] == 3
+
+
+async def test_reserve_that_may_have_held_releases_by_key_at_once(
+    api: OrdersApi, products: FakeProductClient, orders_db_url: str
+) -> None:
+    mug = products.add(stock=3)
+    products.lose_answer["reserve"] = 1
+
+    response = await api.place("alice", [(mug.id, 2)], key="lost-answer")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "products_unavailable"
+    assert products.calls[-1] == "release_by_key"
+    assert products.statuses() == [ReservationStatus.RELEASED]
+    assert products.stock[mug.id] == 3
+    assert await _count(orders_db_url, orders) == 0
+    # The key is retired: a retry with it holds nothing and says so.
+    retry = await api.place("alice", [(mug.id, 2)], key="lost-answer")
+    assert retry.status_code == 409
+    assert retry.json()["code"] == "reservation_released"
+    assert products.stock[mug.id] == 3
+
+
+async def test_reserve_that_surely_held_nothing_leaves_the_key_usable(
+    api: OrdersApi, products: FakeProductClient
+) -> None:
+    mug = products.add(stock=3)
+    products.fail_next["reserve"] = 1
+
+    refused = await api.place("alice", [(mug.id, 2)], key="never-sent")
+    retry = await api.place("alice", [(mug.id, 2)], key="never-sent")
+
+    assert refused.status_code == 503
+    assert "release_by_key" not in products.calls
+    assert retry.status_code == 201
+    assert products.stock[mug.id] == 1

@@ -64,3 +64,10 @@ class ReleaseReservation:
     """Give a hold's stock back."""
 
     reservation_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseReservationKey:
+    """Give back whatever is held under a key, and refuse any later hold under it."""
+
+    key: str

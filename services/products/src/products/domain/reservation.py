@@ -63,6 +63,11 @@ class Reservation:
         return self.status is ReservationStatus.HELD and self.expires_at <= now
 
     @property
+    def retires_key(self) -> bool:
+        """A key released before any hold was made under it: later holds are refused."""
+        return self.status is ReservationStatus.RELEASED and not self.lines
+
+    @property
     def holds_stock(self) -> bool:
         """Whether releasing it would give stock back."""
         return self.status in _STOCK_HOLDING

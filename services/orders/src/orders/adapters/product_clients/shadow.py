@@ -116,6 +116,11 @@ class ShadowProductClient:
         with observe_call("shadow", "release"):
             return await self._primary.release(reservation_id)
 
+    async def release_by_key(self, reservation_key: str) -> Reservation:
+        """Write: primary only."""
+        with observe_call("shadow", "release_by_key"):
+            return await self._primary.release_by_key(reservation_key)
+
     async def drain(self) -> None:
         """Wait for the comparisons in flight to finish (bounded by ``timeout``)."""
         await asyncio.gather(*list(self._tasks), return_exceptions=True)

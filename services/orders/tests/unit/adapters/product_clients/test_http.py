@@ -602,3 +602,43 @@ async def test_half_open_lets_one_probe_through_while_others_fail_fast(
     assert (await probe).id == product_id
     assert route.call_count == 2
     assert _state(client) is BreakerState.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("failure", "maybe_applied"),
+    [
+        (httpx.ConnectError("refused"), False),
+        (httpx.ReadTimeout("slow"), True),
+        (httpx.Response(503), True),
+    ],
+)
+async def test_a_failed_reserve_says_whether_it_may_have_held(
+    failure: Exception | httpx.Response,
+    maybe_applied: bool,
+    router: respx.Router,
+    make_client: MakeClient,
+) -> None:
+    router.post("/reservations").mock(side_effect=[failure])
+    lines = [ReservationLineRequest(product_id=uuid4(), quantity=1)]
+
+    with pytest.raises(ProductsUnavailable) as caught:
+        await make_client(max_attempts=1).reserve("key-1", lines)
+
+    assert caught.value.maybe_applied is maybe_applied
+
+
+async def test_release_by_key_posts_the_key(
+    router: respx.Router, make_client: MakeClient, reservation_body: Body
+) -> None:
+    route = router.post("/reservation-releases").respond(
+        200, json=reservation_body(key="key-9", status="released", lines=[])
+    )
+
+    reservation = await make_client().release_by_key("key-9")
+
+    assert route.calls.last.request.content == b'{"reservation_key":"key-9"}'
+    assert (reservation.key, reservation.status.value, reservation.lines) == (
+        "key-9",
+        "released",
+        [],
+    )

@@ -119,6 +119,10 @@ class FakeProducts:
         await self._enter("release")
         return _reservation(reservation_id, ReservationStatus.RELEASED)
 
+    async def release_by_key(self, reservation_key: str) -> Reservation:
+        await self._enter("release_by_key")
+        return _reservation(uuid4(), ReservationStatus.RELEASED)
+
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         await self._enter("get_reservation")
         return _reservation(reservation_id, self.reservation_status)

@@ -4,7 +4,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from products.application.commands import ConfirmReservation, ReleaseReservation, ReserveStock
+from products.application.commands import (
+    ConfirmReservation,
+    ReleaseReservation,
+    ReleaseReservationKey,
+    ReserveStock,
+)
 from products.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from products.domain.errors import (
     IdempotencyKeyReused,
@@ -94,6 +99,8 @@ async def _replay(uow: UnitOfWork, key: str, fingerprint: str) -> Reservation:
         # The insert conflicted, so a committed row with this key exists; not seeing it
         # means the isolation level is weaker than read committed.
         raise RuntimeError(f"reservation key {key!r} conflicted but no reservation is visible")
+    if existing.retires_key:
+        return existing  # released by key before this hold arrived: nothing is held
     if existing.request_hash != fingerprint:
         raise IdempotencyKeyReused(f"Reservation key {key!r} was used with different lines")
     return existing
@@ -165,6 +172,48 @@ async def release_reservation(
                 await uow.commit()
                 return replace(reservation, status=ReservationStatus.RELEASED)
     raise RuntimeError(f"reservation {command.reservation_id} kept changing during release")
+
+
+async def release_reservation_key(
+    command: ReleaseReservationKey, uow: UnitOfWork, clock: Clock
+) -> Reservation:
+    """Release whatever is held under a key and retire the key (idempotent).
+
+    A caller that gave up on a hold (its reserve timed out, or failed after
+    products may have made it) does not know whether the hold exists, nor its
+    id. With no reservation under the key yet, a released one without lines is
+    recorded, so a reserve still in flight with that key finds the key retired
+    and holds nothing.
+    """
+    if not 1 <= len(command.key) <= MAX_KEY_LENGTH:
+        raise ValueError(f"a reservation key has 1 to {MAX_KEY_LENGTH} characters")
+    async with uow:
+        for _ in range(_MAX_ROUNDS):
+            existing = await uow.reservations.get_by_key(command.key)
+            now = clock()
+            if existing is None:
+                retired = Reservation(
+                    id=uuid4(),
+                    key=command.key,
+                    request_hash="",
+                    status=ReservationStatus.RELEASED,
+                    expires_at=now,
+                    created_at=now,
+                    lines=(),
+                )
+                if await uow.reservations.add_if_key_free(retired):
+                    await uow.commit()
+                    return retired
+                continue  # a hold under this key committed meanwhile: release that
+            if not existing.holds_stock:
+                return existing
+            if await uow.reservations.change_status(
+                existing.id, _RELEASABLE, ReservationStatus.RELEASED, now
+            ):
+                await _put_back(uow, existing)
+                await uow.commit()
+                return replace(existing, status=ReservationStatus.RELEASED)
+    raise RuntimeError(f"reservation key {command.key!r} kept changing during release")
 
 
 async def expire_lapsed(uow_factory: UnitOfWorkFactory, clock: Clock, batch_size: int) -> int:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from products.entrypoints.deps import ProductsDep, ServiceCaller
 from servicekit.problems import problem_responses
 from shop_contracts import paths
-from shop_contracts.reservations import Reservation, ReservationRequest
+from shop_contracts.reservations import Reservation, ReservationKeyRelease, ReservationRequest
 
 router = APIRouter(tags=["reservations (internal)"], dependencies=[ServiceCaller])
 
@@ -33,6 +33,21 @@ async def reserve(
         reservation_id=reservation.id
     )
     return reservation
+
+
+@router.post(
+    paths.RESERVATIONS_RELEASE_BY_KEY,
+    response_model=Reservation,
+    responses=problem_responses(400, 401, 403, 413, 422, 503),
+)
+async def release_by_key(request: ReservationKeyRelease, products: ProductsDep) -> Reservation:
+    """Release whatever is held under a key and retire the key (idempotent).
+
+    For a caller that gave up on a reserve without knowing whether it took
+    effect. Unknown key: a released reservation without lines is recorded, so a
+    reserve with that key arriving later holds nothing and answers it.
+    """
+    return await products.release_by_key(request.reservation_key)
 
 
 @router.post(

@@ -27,6 +27,7 @@ from orders.adapters.product_clients.http.errors import Expectation, decode, una
 from orders.adapters.product_clients.http.failures import (
     ATTEMPT_FAILURES,
     ServerError,
+    nothing_sent,
     products_unhealthy,
 )
 from orders.adapters.product_clients.http.retries import RetryPolicy, with_retries
@@ -35,7 +36,12 @@ from servicekit.requestid import current_request_id
 from shop_contracts import paths
 from shop_contracts.errors import ProductsUnavailable
 from shop_contracts.products import Product, ProductLookup, ProductLookupRequest, StockCheck
-from shop_contracts.reservations import Reservation, ReservationLineRequest, ReservationRequest
+from shop_contracts.reservations import (
+    Reservation,
+    ReservationKeyRelease,
+    ReservationLineRequest,
+    ReservationRequest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +132,16 @@ class HttpProductClient:
         """Return a hold's stock (idempotent; from held or confirmed)."""
         return await self._by_id("release", "POST", paths.RESERVATION_RELEASE, reservation_id)
 
+    async def release_by_key(self, reservation_key: str) -> Reservation:
+        """Return whatever is held under a key and retire the key (idempotent)."""
+        request = ReservationKeyRelease(reservation_key=reservation_key)
+        return await self._call(
+            Expectation("release_by_key", Reservation),
+            "POST",
+            paths.RESERVATIONS_RELEASE_BY_KEY,
+            json=request.model_dump(mode="json"),
+        )
+
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         """A reservation's current state; ``ReservationNotFound`` if unknown."""
         return await self._by_id("get_reservation", "GET", paths.RESERVATION, reservation_id)
@@ -152,8 +168,12 @@ class HttpProductClient:
         with observe_call("http", method):
             headers = self._headers()
             verdicts = CallVerdicts(self._breaker)
+            # Whether any attempt may have reached products: then a failed
+            # reserve may still have made its hold (the caller releases by key).
+            reached = False
 
             async def attempt() -> httpx.Response:
+                nonlocal reached
                 verdicts.admit()
                 try:
                     response = await self._http.request(
@@ -162,8 +182,10 @@ class HttpProductClient:
                     if response.status_code >= 500:
                         raise ServerError(response.status_code, response.headers.get("Retry-After"))
                 except asyncio.CancelledError:
+                    reached = True  # cut short mid-request: it may have gone out
                     raise  # the deadline handler below knows whether this was the deadline
                 except Exception as exc:
+                    reached = reached or not nothing_sent(exc)
                     verdicts.failed(products_unhealthy=products_unhealthy(exc))
                     raise
                 verdicts.answered()
@@ -182,13 +204,14 @@ class HttpProductClient:
                         extra={"method": method, "deadline_seconds": self._deadline},
                     )
                     raise ProductsUnavailable(
-                        f"products did not answer {method} within {self._deadline:g}s"
+                        f"products did not answer {method} within {self._deadline:g}s",
+                        maybe_applied=reached,
                     ) from None
                 except asyncio.CancelledError:
                     verdicts.cancelled()
                     raise
                 except (*ATTEMPT_FAILURES, ServerError) as exc:
-                    raise unavailable(method, exc) from exc
+                    raise unavailable(method, exc, maybe_applied=reached) from exc
             return decode(expected, response)
 
     def _headers(self) -> dict[str, str]:

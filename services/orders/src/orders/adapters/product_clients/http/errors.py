@@ -61,7 +61,7 @@ def decode(expected: Expectation[ModelT], response: httpx.Response) -> ModelT:
     raise _error_for(expected, response)
 
 
-def unavailable(method: str, exc: BaseException) -> ProductsUnavailable:
+def unavailable(method: str, exc: BaseException, *, maybe_applied: bool) -> ProductsUnavailable:
     """The ``ProductsUnavailable`` for a call whose last attempt failed with ``exc``."""
     if isinstance(exc, ServerError):
         detail = f"products answered {method} with HTTP {exc.status}"
@@ -70,7 +70,7 @@ def unavailable(method: str, exc: BaseException) -> ProductsUnavailable:
         detail = f"products unreachable for {method}: {type(exc).__name__}"
         retry_after = 1
     logger.warning("products call failed", extra={"method": method, "error": type(exc).__name__})
-    return ProductsUnavailable(detail, retry_after=retry_after)
+    return ProductsUnavailable(detail, retry_after=retry_after, maybe_applied=maybe_applied)
 
 
 def _error_for(expected: Expectation[Any], response: httpx.Response) -> Exception:
