@@ -79,7 +79,10 @@ async def place_order(
     try:
         reservation = await products.reserve(
             key,
-            [ReservationLineRequest(product_id=ln.product_id, quantity=ln.quantity) for ln in lines],
+            [
+                ReservationLineRequest(product_id=ln.product_id, quantity=ln.quantity)
+                for ln in lines
+            ],
         )
     except ProductsUnavailable as exc:
         if exc.maybe_applied:

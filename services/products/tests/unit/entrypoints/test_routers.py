@@ -26,7 +26,7 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
 def test_every_api_operation_has_a_summary_a_response_schema_and_problem_responses() -> None:
     operations = _operations()
 
-    assert len(operations) == 12
+    assert len(operations) == 13
     for path, method, operation in operations:
         where = f"{method.upper()} {path}"
         assert operation.get("description"), where
