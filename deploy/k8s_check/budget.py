@@ -7,6 +7,8 @@ mode (the in-process facade), one more on a read replica if
 ``APP_READ_DATABASE_URL`` is set (counted here too, as if the replica were
 the same server). One server is assumed to hold both databases, as in
 compose; separate servers only make the check conservative.
+``services/orders/tests/integration/test_connection_budget.py`` measures the
+local-mode bound on PostgreSQL under a burst.
 """
 
 import importlib
