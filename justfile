@@ -50,7 +50,7 @@ token user="demo-user" *roles:
 
 # docker compose with the stack's secrets (deploy/.env; see docker-compose.yml)
 compose := "docker compose --env-file deploy/.env"
-compose_all := compose + " --profile monolith --profile shadow"
+compose_all := compose + " --profile monolith --profile shadow --profile tracing"
 
 # Write deploy/.env from deploy/.env.example with fresh secrets (never overwrites)
 env:
@@ -70,6 +70,11 @@ up-monolith: env
 up-shadow: env
     {{compose_all}} stop orders orders-monolith
     {{compose_all}} up -d --build --wait postgres products orders-shadow
+
+# http-mode stack with tracing on, plus an OpenTelemetry Collector and Jaeger (UI on :16686)
+up-tracing: env
+    {{compose_all}} stop orders-monolith orders-shadow
+    OTEL_TRACES_EXPORTER=otlp {{compose_all}} up -d --build --wait postgres products orders otel-collector jaeger
 
 # Stop and remove the Docker stack (keeps the database volume; `just down -v` drops it)
 down *args:

@@ -16,7 +16,10 @@ problem and exits 1 if there is any. Checked:
   (what uvicorn listens on) agree;
 - ``APP_PRODUCTS_URL`` names the products service and its container port, and
   ``depends_on`` waits for it to be healthy;
-- every ``depends_on: service_healthy`` target has a healthcheck.
+- every ``depends_on: service_healthy`` target has a healthcheck;
+- tracing: ``OTEL_*`` settings the services accept, exporters that reach a
+  collector of this file, and a collector configuration that forwards traces
+  to a service of this file (``deploy.compose_tracing``).
 """
 
 import functools
@@ -44,6 +47,7 @@ from deploy.compose_env import (
     read_env_file,
     service_environment,
 )
+from deploy.compose_tracing import tracing_problems
 from deploy.dockerfile import Dockerfile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,6 +325,7 @@ def check(
         problems += depends_on_problems(stack, name)
         if name in stack.images:
             problems += app_problems(stack, name, variables)
+    problems += tracing_problems(stack.services, project_dir, variables)
     return problems
 
 

@@ -12,6 +12,7 @@ from servicekit.metrics import MetricsMiddleware, metrics_router
 from servicekit.problems import UnhandledErrorMiddleware, install_problem_handlers
 from servicekit.requestid import RequestIdMiddleware
 from servicekit.settings import ServiceSettings
+from servicekit.tracing import configure_tracing, instrument_app
 
 
 def install_plumbing(
@@ -20,13 +21,15 @@ def install_plumbing(
     service: str,
     readiness: Mapping[str, ReadinessCheck] | None = None,
 ) -> None:
-    """Logging, problem handlers, health, metrics, request id, security headers, body limit, CORS.
+    """Logging, tracing, problem handlers, health, metrics, request id, headers, body limit, CORS.
 
-    Middleware order (outermost first): request id → unhandled-error guard → metrics → body limit →
-    security headers → CORS → app, so every response, even a 413, carries the
-    request id and is measured.
+    Middleware order (outermost first): [tracing, when ``OTEL_TRACES_EXPORTER`` is set] →
+    request id → unhandled-error guard → metrics → body limit → security headers →
+    CORS → app, so every response, even a 413, carries the request id and is
+    measured, and every log line of a traced request carries its trace id.
     """
     ensure_logging(service, settings.log_level, settings.log_json)
+    configure_tracing(service)
     app.state.settings = settings
     app.state.readiness = dict(readiness or {})
     install_problem_handlers(app)
@@ -45,3 +48,4 @@ def install_plumbing(
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    instrument_app(app)

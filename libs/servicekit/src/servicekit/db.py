@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from servicekit.tracing import instrument_engine
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -57,15 +59,19 @@ def create_engine(
     that fails on a dead connection invalidates it and the whole pool's older
     connections, so the request that hit it fails (callers map that to 503)
     and the next one gets a fresh connection. See ADR 0008.
+
+    With tracing on, every statement is a span (``servicekit.tracing``).
     """
     if not is_sqlite(url):
-        return create_async_engine(
+        engine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_recycle=POOL_RECYCLE_SECONDS,
             echo=echo,
         )
+        instrument_engine(engine)
+        return engine
     _prepare_sqlite_file(url)
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
 
@@ -83,6 +89,7 @@ def create_engine(
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    instrument_engine(engine)
     return engine
 
 

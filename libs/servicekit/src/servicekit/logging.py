@@ -1,4 +1,4 @@
-"""JSON log lines that carry the request id."""
+"""JSON log lines that carry the request id, and the trace and span ids when tracing is on."""
 
 import json
 import logging
@@ -6,13 +6,23 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+
 from servicekit.requestid import current_request_id
 
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+def trace_ids() -> tuple[str, str] | None:
+    """``(trace_id, span_id)`` in W3C hex of the span in progress, if one is recording."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id, extras."""
+    """One JSON object per line: time, level, logger, message, request_id, trace ids, extras."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -27,6 +37,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or current_request_id(),
         }
+        ids = trace_ids()
+        if ids is not None:
+            payload["trace_id"], payload["span_id"] = ids
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and key not in payload:
                 payload[key] = value

@@ -4,13 +4,16 @@ import re
 import uuid
 from contextvars import ContextVar
 
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.tracing import tracing_enabled
 from shop_contracts.paths import REQUEST_ID_HEADER
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HEADER = REQUEST_ID_HEADER.lower().encode()
+REQUEST_ID_ATTRIBUTE = "request.id"
 
 
 def current_request_id() -> str | None:
@@ -36,6 +39,9 @@ class RequestIdMiddleware:
         incoming = next((v for k, v in scope["headers"] if k == _HEADER), b"").decode("latin-1")
         request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)
+        if tracing_enabled():
+            # The server span is current here: a trace can be found by its request id.
+            trace.get_current_span().set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -1,4 +1,4 @@
-"""Test helpers: find a PostgreSQL server and hand out fresh, throw-away databases.
+"""Test helpers: throw-away PostgreSQL databases, and spans recorded in memory.
 
 Order of preference:
 
@@ -24,10 +24,15 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 from sqlalchemy.engine import URL, make_url
+
+from servicekit.tracing import install_tracer_provider, new_tracer_provider, reset_tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 T = TypeVar("T")
 
@@ -172,3 +177,20 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         _run_sync(lambda: _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def recorded_spans() -> Iterator["InMemorySpanExporter"]:
+    """Tracing on, into memory, for whatever is built inside the block (apps, engines, clients)."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = new_tracer_provider("test", environ={})
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    install_tracer_provider(provider)
+    try:
+        yield exporter
+    finally:
+        reset_tracing()
+        provider.shutdown()

@@ -43,6 +43,7 @@ from servicekit.db import autocommit_engine, create_engine, ping, session_factor
 from servicekit.docs import service_app
 from servicekit.health import ReadinessCheck
 from servicekit.periodic import PeriodicTask
+from servicekit.tracing import tracer
 
 SERVICE = "orders"
 _DESCRIPTION = (
@@ -171,6 +172,7 @@ async def _start(
             lease_seconds=settings.outbox_lease_seconds,
             backoff_base_seconds=settings.outbox_backoff_seconds,
             clock=clock,
+            tracer=tracer("orders.outbox"),
         )
         tasks.append(
             PeriodicTask("outbox-relay", settings.outbox_poll_interval_seconds, relay.drain)

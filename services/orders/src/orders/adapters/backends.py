@@ -8,11 +8,14 @@ from orders.adapters.payments.fake import FakePayments
 from orders.adapters.payments.stripe import StripePayments
 from orders.config import NotificationsBackend, PaymentsBackend, Settings
 from orders.domain.ports import NotificationPort, PaymentPort
+from servicekit.tracing import instrument_http_client
 
 
 def external_http_client(settings: Settings) -> httpx.AsyncClient:
     """One pooled client per process for every third-party API (SendGrid, Stripe)."""
-    return httpx.AsyncClient(timeout=httpx.Timeout(settings.external_http_timeout_seconds))
+    client = httpx.AsyncClient(timeout=httpx.Timeout(settings.external_http_timeout_seconds))
+    instrument_http_client(client)
+    return client
 
 
 def notifications_backend(settings: Settings, http: httpx.AsyncClient | None) -> NotificationPort:

@@ -66,5 +66,8 @@ outbox = Table(
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("locked_until", UtcDateTime, nullable=True),
     Column("processed_at", UtcDateTime, nullable=True),
+    # W3C traceparent of the request that wrote the row (NULL when tracing was off),
+    # so the relay's later work links back to it.
+    Column("trace_context", String(55), nullable=True),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
 )

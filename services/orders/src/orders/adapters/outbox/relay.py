@@ -12,6 +12,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +23,7 @@ from orders.adapters.outbox.codec import decode
 from orders.adapters.outbox.status import OutboxStatus
 from orders.domain.ports import EventBusPort
 from servicekit.clock import Clock, utc_now
+from servicekit.tracing import link_to
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ class OutboxRelay:
         backoff_base_seconds: float = 0.5,
         backoff_max_seconds: float = 300.0,
         clock: Clock = utc_now,
+        tracer: Tracer | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -48,6 +52,7 @@ class OutboxRelay:
         self._backoff_base = backoff_base_seconds
         self._backoff_max = backoff_max_seconds
         self._clock = clock
+        self._tracer = tracer
 
     async def run_once(self) -> int:
         """Dispatch one batch of due rows; returns how many were processed."""
@@ -99,6 +104,25 @@ class OutboxRelay:
         return sorted(rows, key=lambda r: r["created_at"])
 
     async def _dispatch(self, row: Any) -> None:
+        if self._tracer is None:
+            await self._run_handlers(row)
+            return
+        # Linked, not a child: the request that wrote the row finished long ago.
+        with self._tracer.start_as_current_span(
+            f"outbox dispatch {row['event_type']}",
+            kind=SpanKind.CONSUMER,
+            context=Context(),
+            links=link_to(row["trace_context"]),
+            attributes={
+                "messaging.system": "outbox",
+                "messaging.message.id": str(row["id"]),
+                "outbox.event_type": row["event_type"],
+                "outbox.attempt": row["attempts"] + 1,
+            },
+        ):
+            await self._run_handlers(row)
+
+    async def _run_handlers(self, row: Any) -> None:
         done: set[str] = set(json.loads(row["completed_handlers"]))
         errors: list[str] = []
         try:

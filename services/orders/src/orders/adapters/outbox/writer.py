@@ -11,11 +11,13 @@ from orders.adapters.db.tables import outbox
 from orders.adapters.outbox.codec import encode
 from orders.adapters.outbox.status import OutboxStatus
 from orders.domain.events import DomainEvent
+from servicekit.tracing import current_traceparent
 
 
 async def append_events(session: AsyncSession, events: Iterable[DomainEvent], now: datetime) -> int:
-    """Insert one pending row per event; returns how many."""
+    """Insert one pending row per event, with the request's traceparent; returns how many."""
     rows = []
+    traceparent = current_traceparent()
     for event in events:
         event_type, payload = encode(event)
         rows.append(
@@ -28,6 +30,7 @@ async def append_events(session: AsyncSession, events: Iterable[DomainEvent], no
                 "completed_handlers": json.dumps([]),
                 "created_at": now,
                 "next_attempt_at": now,
+                "trace_context": traceparent,
             }
         )
     if rows:

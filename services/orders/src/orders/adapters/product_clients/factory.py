@@ -1,4 +1,8 @@
-"""The one place that turns ``APP_PRODUCTS_CLIENT`` into a product client."""
+"""The one place that turns ``APP_PRODUCTS_CLIENT`` into a product client.
+
+Whatever the mode, the client handed out is wrapped in ``ObservedProductClient``,
+so every mode records the same span and metric series (``mode`` tells them apart).
+"""
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -12,10 +16,12 @@ from orders.adapters.product_clients.http import (
     build_http_product_client,
 )
 from orders.adapters.product_clients.local import LocalProductClient
+from orders.adapters.product_clients.observed import ObservedProductClient
 from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from servicekit.health import ReadinessCheck
+from servicekit.tracing import tracer
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,7 @@ class BuiltProductClient:
 async def build_product_client(settings: Settings, stack: AsyncExitStack) -> BuiltProductClient:
     """The configured client, started; everything it opened is closed via ``stack``."""
     mode = settings.products_client
+    spans = tracer("orders.product_client")
     local: LocalProductClient | None = None
     if mode in (ProductsClientMode.LOCAL, ProductsClientMode.SHADOW):
         local = LocalProductClient.from_database_url(
@@ -41,20 +48,26 @@ async def build_product_client(settings: Settings, stack: AsyncExitStack) -> Bui
         await local.start(run_sweeper=settings.run_products_sweeper)
         stack.push_async_callback(local.aclose)
         if mode is ProductsClientMode.LOCAL:
-            return BuiltProductClient(local, _local_report(local))
+            return BuiltProductClient(
+                ObservedProductClient(local, mode.value, spans), _local_report(local)
+            )
 
     config = HttpClientConfig.from_settings(settings)
     http = build_http_client(config)
     stack.push_async_callback(http.aclose)
     remote = build_http_product_client(config, http)
     if local is None:
-        return BuiltProductClient(remote, _breaker_report(remote))
+        return BuiltProductClient(
+            ObservedProductClient(remote, mode.value, spans), _breaker_report(remote)
+        )
 
     shadow = ShadowProductClient(
         local,
-        remote,
+        # The candidate's calls keep their own ``http`` series and spans.
+        ObservedProductClient(remote, ProductsClientMode.HTTP.value, spans),
         settings.shadow_timeout_seconds,
         sample_rate=settings.shadow_sample_rate,
+        tracer=spans,
     )
     stack.push_async_callback(shadow.aclose)
     local_report = _local_report(local)
@@ -64,7 +77,7 @@ async def build_product_client(settings: Settings, stack: AsyncExitStack) -> Bui
         # Local is authoritative, so only its failure makes orders unready.
         return {**await local_report(), "mode": "shadow", "candidate": await breaker_report()}
 
-    return BuiltProductClient(shadow, shadow_ready)
+    return BuiltProductClient(ObservedProductClient(shadow, mode.value, spans), shadow_ready)
 
 
 def _local_report(client: LocalProductClient) -> ReadinessCheck:

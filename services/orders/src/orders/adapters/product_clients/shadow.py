@@ -9,6 +9,9 @@ primary only, so nothing is ever reserved, confirmed or released twice.
 
 ``sample_rate`` (``APP_SHADOW_SAMPLE_RATE``) mirrors only that fraction of
 reads, chosen at random per read; the others are counted as ``sampled_out``.
+
+With tracing on, each comparison is its own trace, linked to the caller's span
+(``product_client.shadow_comparison``, its ``result`` as an attribute).
 """
 
 import asyncio
@@ -20,13 +23,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Tracer
 from pydantic import BaseModel, ValidationError
 
 from orders.adapters.product_clients.metrics import (
     SHADOW_COMPARISONS,
     SHADOW_LATENCY_DELTA_SECONDS,
-    observe_call,
 )
+from orders.adapters.product_clients.observed import METHOD_ATTRIBUTE, SPAN_PREFIX
 from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import DomainError, ProductsUnavailable
 from shop_contracts.products import Product, ProductLookup, StockCheck
@@ -41,6 +47,9 @@ Read = Callable[[ProductServiceClient], Awaitable[T]]
 # may legitimately differ between the two sides.
 _ERROR_ATTRIBUTES = ("product_ids", "reservation_id")
 _MAX_REPORTED_FIELDS = 10
+
+COMPARISON_SPAN = SPAN_PREFIX + "shadow_comparison"
+RESULT_ATTRIBUTE = "product_client.shadow_result"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +73,14 @@ class ShadowProductClient:
         max_in_flight: int = 100,
         sample_rate: float = 1.0,
         rng: random.Random | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError("sample_rate must be between 0 and 1")
         self._sample_rate = sample_rate
+        self._tracer = tracer
         self._rng = rng or random.Random()
         self._primary = primary
         self._candidate = candidate
@@ -103,23 +114,19 @@ class ShadowProductClient:
         self, reservation_key: str, lines: Sequence[ReservationLineRequest]
     ) -> Reservation:
         """Write: primary only."""
-        with observe_call("shadow", "reserve"):
-            return await self._primary.reserve(reservation_key, lines)
+        return await self._primary.reserve(reservation_key, lines)
 
     async def confirm(self, reservation_id: UUID) -> Reservation:
         """Write: primary only."""
-        with observe_call("shadow", "confirm"):
-            return await self._primary.confirm(reservation_id)
+        return await self._primary.confirm(reservation_id)
 
     async def release(self, reservation_id: UUID) -> Reservation:
         """Write: primary only."""
-        with observe_call("shadow", "release"):
-            return await self._primary.release(reservation_id)
+        return await self._primary.release(reservation_id)
 
     async def release_by_key(self, reservation_key: str) -> Reservation:
         """Write: primary only."""
-        with observe_call("shadow", "release_by_key"):
-            return await self._primary.release_by_key(reservation_key)
+        return await self._primary.release_by_key(reservation_key)
 
     async def drain(self) -> None:
         """Wait for the comparisons in flight to finish (bounded by ``timeout``)."""
@@ -132,16 +139,12 @@ class ShadowProductClient:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _read(self, method: str, read: Read[T]) -> T:
-        with observe_call("shadow", method):
-            return await self._read_and_mirror(method, read)
-
     def _sampled(self) -> bool:
         if self._sample_rate >= 1.0:
             return True
         return self._rng.random() < self._sample_rate
 
-    async def _read_and_mirror(self, method: str, read: Read[T]) -> T:
+    async def _read(self, method: str, read: Read[T]) -> T:
         if not self._sampled():
             SHADOW_COMPARISONS.labels(method, "sampled_out").inc()
             return await read(self._primary)
@@ -164,6 +167,25 @@ class ShadowProductClient:
     async def _shadow(
         self, method: str, read: Read[Any], primary_done: asyncio.Future[_Outcome]
     ) -> None:
+        if self._tracer is None:
+            await self._compare(method, read, primary_done)
+            return
+        # A new trace linked to the caller's span, not a child: the comparison may
+        # outlive the request, and must not stretch its trace.
+        caller = trace.get_current_span().get_span_context()
+        with self._tracer.start_as_current_span(
+            COMPARISON_SPAN,
+            context=Context(),
+            links=[Link(caller)] if caller.is_valid else None,
+            attributes={METHOD_ATTRIBUTE: method},
+        ) as span:
+            result = await self._compare(method, read, primary_done)
+            span.set_attribute(RESULT_ATTRIBUTE, result or "cancelled")
+
+    async def _compare(
+        self, method: str, read: Read[Any], primary_done: asyncio.Future[_Outcome]
+    ) -> str | None:
+        """The comparison's result label, or ``None`` when the caller gave up."""
         start = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout):
@@ -175,21 +197,19 @@ class ShadowProductClient:
             candidate = _Outcome(None, exc, time.perf_counter() - start)
         primary = await primary_done
         if isinstance(primary.error, asyncio.CancelledError):
-            return  # the caller gave up; there is nothing authoritative to compare with
-        self._judge(method, primary, candidate)
+            return None  # the caller gave up; there is nothing authoritative to compare with
+        return self._judge(method, primary, candidate)
 
-    def _judge(self, method: str, primary: _Outcome, candidate: _Outcome) -> None:
+    def _judge(self, method: str, primary: _Outcome, candidate: _Outcome) -> str:
         if isinstance(candidate.error, TimeoutError):
-            self._report(method, "candidate_timeout", primary, candidate)
-            return
+            return self._report(method, "candidate_timeout", primary, candidate)
         if isinstance(candidate.error, ProductsUnavailable) or (
             candidate.error is not None and not _is_domain_answer(candidate.error)
         ):
-            self._report(method, "candidate_error", primary, candidate)
-            return
+            return self._report(method, "candidate_error", primary, candidate)
         SHADOW_LATENCY_DELTA_SECONDS.labels(method).observe(candidate.seconds - primary.seconds)
         differences = _differences(primary, candidate)
-        self._report(
+        return self._report(
             method, "mismatch" if differences else "match", primary, candidate, differences
         )
 
@@ -200,10 +220,10 @@ class ShadowProductClient:
         primary: _Outcome,
         candidate: _Outcome,
         differences: list[str] | None = None,
-    ) -> None:
+    ) -> str:
         SHADOW_COMPARISONS.labels(method, result).inc()
         if result == "match":
-            return
+            return result
         logger.warning(
             "shadow product client %s on %s",
             result,
@@ -218,6 +238,7 @@ class ShadowProductClient:
                 "candidate_seconds": round(candidate.seconds, 6),
             },
         )
+        return result
 
 
 def _is_domain_answer(exc: BaseException) -> bool:

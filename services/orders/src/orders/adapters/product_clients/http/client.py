@@ -31,7 +31,6 @@ from orders.adapters.product_clients.http.failures import (
     products_unhealthy,
 )
 from orders.adapters.product_clients.http.retries import RetryPolicy, with_retries
-from orders.adapters.product_clients.metrics import observe_call
 from servicekit.requestid import current_request_id
 from shop_contracts import paths
 from shop_contracts.errors import ProductsUnavailable
@@ -165,54 +164,53 @@ class HttpProductClient:
         params: Mapping[str, str | int] | None = None,
     ) -> ModelT:
         method = expected.method
-        with observe_call("http", method):
-            headers = self._headers()
-            verdicts = CallVerdicts(self._breaker)
-            # Whether any attempt may have reached products: then a failed
-            # reserve may still have made its hold (the caller releases by key).
-            reached = False
+        headers = self._headers()
+        verdicts = CallVerdicts(self._breaker)
+        # Whether any attempt may have reached products: then a failed
+        # reserve may still have made its hold (the caller releases by key).
+        reached = False
 
-            async def attempt() -> httpx.Response:
-                nonlocal reached
-                verdicts.admit()
-                try:
-                    response = await self._http.request(
-                        http_method, path, json=json, params=params, headers=headers
-                    )
-                    if response.status_code >= 500:
-                        raise ServerError(response.status_code, response.headers.get("Retry-After"))
-                except asyncio.CancelledError:
-                    reached = True  # cut short mid-request: it may have gone out
-                    raise  # the deadline handler below knows whether this was the deadline
-                except Exception as exc:
-                    reached = reached or not nothing_sent(exc)
-                    verdicts.failed(products_unhealthy=products_unhealthy(exc))
-                    raise
-                verdicts.answered()
-                return response
+        async def attempt() -> httpx.Response:
+            nonlocal reached
+            verdicts.admit()
+            try:
+                response = await self._http.request(
+                    http_method, path, json=json, params=params, headers=headers
+                )
+                if response.status_code >= 500:
+                    raise ServerError(response.status_code, response.headers.get("Retry-After"))
+            except asyncio.CancelledError:
+                reached = True  # cut short mid-request: it may have gone out
+                raise  # the deadline handler below knows whether this was the deadline
+            except Exception as exc:
+                reached = reached or not nothing_sent(exc)
+                verdicts.failed(products_unhealthy=products_unhealthy(exc))
+                raise
+            verdicts.answered()
+            return response
 
-            # The deadline starts once a slot is held: time spent queueing in
-            # orders is back-pressure, not products hanging.
-            async with self._bulkhead.slot():
-                try:
-                    async with asyncio.timeout(self._deadline):
-                        response = await with_retries(method, attempt, self._retry)
-                except TimeoutError:
-                    verdicts.deadline_passed()
-                    logger.warning(
-                        "products call exceeded its deadline",
-                        extra={"method": method, "deadline_seconds": self._deadline},
-                    )
-                    raise ProductsUnavailable(
-                        f"products did not answer {method} within {self._deadline:g}s",
-                        maybe_applied=reached,
-                    ) from None
-                except asyncio.CancelledError:
-                    verdicts.cancelled()
-                    raise
-                except (*ATTEMPT_FAILURES, ServerError) as exc:
-                    raise unavailable(method, exc, maybe_applied=reached) from exc
-            return decode(expected, response)
+        # The deadline starts once a slot is held: time spent queueing in
+        # orders is back-pressure, not products hanging.
+        async with self._bulkhead.slot():
+            try:
+                async with asyncio.timeout(self._deadline):
+                    response = await with_retries(method, attempt, self._retry)
+            except TimeoutError:
+                verdicts.deadline_passed()
+                logger.warning(
+                    "products call exceeded its deadline",
+                    extra={"method": method, "deadline_seconds": self._deadline},
+                )
+                raise ProductsUnavailable(
+                    f"products did not answer {method} within {self._deadline:g}s",
+                    maybe_applied=reached,
+                ) from None
+            except asyncio.CancelledError:
+                verdicts.cancelled()
+                raise
+            except (*ATTEMPT_FAILURES, ServerError) as exc:
+                raise unavailable(method, exc, maybe_applied=reached) from exc
+        return decode(expected, response)
 
     def _headers(self) -> dict[str, str]:
         return {

@@ -8,6 +8,7 @@ from orders.adapters.product_clients.http.bulkhead import Bulkhead
 from orders.adapters.product_clients.http.client import HttpProductClient
 from orders.adapters.product_clients.http.config import HttpClientConfig
 from orders.config import HttpTransport
+from servicekit.tracing import instrument_http_client
 from shop_contracts import paths
 
 
@@ -27,7 +28,7 @@ def build_transport(kind: HttpTransport, max_connections: int) -> httpx.AsyncBas
 
 def build_http_client(config: HttpClientConfig) -> httpx.AsyncClient:
     """The one pooled client per process (build in lifespan, ``aclose`` on shutdown)."""
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         base_url=config.base_url.rstrip("/") + paths.API_PREFIX,
         timeout=httpx.Timeout(
             connect=config.connect_timeout,
@@ -40,6 +41,9 @@ def build_http_client(config: HttpClientConfig) -> httpx.AsyncClient:
         follow_redirects=False,
         headers={"User-Agent": "orders-product-client"},
     )
+    # With tracing on: a client span per attempt, and W3C traceparent to products.
+    instrument_http_client(client)
+    return client
 
 
 def build_http_product_client(
