@@ -1,8 +1,11 @@
 """Stock reservation DTOs (try / confirm / cancel)."""
 
+import hashlib
+import json
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +16,40 @@ from shop_contracts.text import NO_NUL
 
 MAX_RESERVATION_LINES = 50
 MAX_LINE_QUANTITY = 10_000
+MAX_RESERVATION_KEY_LENGTH = 200
+"""Longest reservation key: the wire accepts it and the products store holds it."""
+
+
+class LineLike(Protocol):
+    """Anything naming a product and a quantity (a wire line, an order line, a hold line)."""
+
+    @property
+    def product_id(self) -> UUID: ...
+
+    @property
+    def quantity(self) -> int: ...
+
+
+def merged_quantities(lines: Iterable[LineLike]) -> list[tuple[UUID, int]]:
+    """Quantity per product with repeats merged, ordered by product id.
+
+    Equal carts compare (and hash) equal, and every transaction takes its
+    product row locks in the same order, which keeps concurrent multi-line
+    reservations free of deadlocks.
+    """
+    totals: dict[UUID, int] = {}
+    for line in lines:
+        totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
+    return sorted(totals.items())
+
+
+def lines_fingerprint(lines: Iterable[LineLike]) -> str:
+    """A hash of the merged lines: equal for requests that mean the same thing.
+
+    Stored next to an idempotency key, so a replay with other lines is told apart.
+    """
+    canonical = [[str(pid), quantity] for pid, quantity in merged_quantities(lines)]
+    return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
 
 
 class ReservationStatus(StrEnum):
@@ -33,7 +70,9 @@ class ReservationLineRequest(BaseModel):
     quantity: WireInt = Field(ge=1, le=MAX_LINE_QUANTITY)
 
 
-ReservationKey = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+ReservationKey = Annotated[
+    str, Field(min_length=1, max_length=MAX_RESERVATION_KEY_LENGTH, pattern=NO_NUL)
+]
 """The caller's idempotency key of a hold."""
 
 

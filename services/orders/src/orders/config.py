@@ -129,11 +129,6 @@ class Settings(ServiceSettings):
             raise ValueError("APP_STRIPE_API_KEY is required with the stripe backend")
         return self
 
-    @property
-    def effective_read_database_url(self) -> str:
-        """The read-side database URL (falls back to the primary)."""
-        return self.read_database_url or self.database_url
-
 
 class FeatureFlags(BaseSettings):
     """Behaviour switches (``FEATURE_`` prefix)."""

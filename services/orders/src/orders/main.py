@@ -34,7 +34,6 @@ from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.events import OrderPlaced
 from orders.domain.ports import NotificationPort, PaymentPort
 from orders.domain.product_client import ProductServiceClient
-from orders.entrypoints.routers import discover
 from orders.facade import OrdersFacade
 from products.facade import upgrade_database
 from servicekit.app import install_plumbing
@@ -43,6 +42,7 @@ from servicekit.db import autocommit_engine, create_engine, ping, session_factor
 from servicekit.docs import service_app
 from servicekit.health import ReadinessCheck
 from servicekit.periodic import PeriodicTask
+from servicekit.routers import mount_routers
 from servicekit.tracing import tracer
 
 SERVICE = "orders"
@@ -228,6 +228,5 @@ def create_app(
         lifespan=_lifespan(settings, flags, overrides),
     )
     install_plumbing(app, settings, SERVICE)
-    for router in discover():
-        app.include_router(router)
+    mount_routers(app, "orders.entrypoints.routers")
     return app

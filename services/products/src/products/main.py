@@ -11,11 +11,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from products.config import Settings
-from products.entrypoints.routers import discover_routers
 from products.facade import ProductsFacade, upgrade_database
 from servicekit.app import install_plumbing
 from servicekit.docs import service_app
-from shop_contracts.paths import API_PREFIX
+from servicekit.routers import mount_routers
 
 _DESCRIPTION = (
     "The product catalogue (public reads), its administration (user JWT with the"
@@ -77,6 +76,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await products.ping()
 
     install_plumbing(app, settings, "products", readiness={"database": database_ready})
-    for router in discover_routers():
-        app.include_router(router, prefix=API_PREFIX)
+    mount_routers(app, "products.entrypoints.routers")
     return app

@@ -1,7 +1,6 @@
 """The Order aggregate and its items."""
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,8 +10,11 @@ from orders.domain.errors import InvalidOrder, InvalidStatusTransition
 from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced, OrderStatusChanged
 from orders.domain.money import CurrencyMismatch, Money
 from orders.domain.status import OrderStatus, can_transition
-
-_MAX_RESERVATION_KEY = 200
+from shop_contracts.reservations import (
+    MAX_RESERVATION_KEY_LENGTH,
+    lines_fingerprint,
+    merged_quantities,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,22 +42,17 @@ class OrderItem:
 
 def normalise_lines(lines: Iterable[OrderLine]) -> list[OrderLine]:
     """Merge repeated products and sort, so equal carts compare (and hash) equal."""
-    merged: dict[UUID, int] = {}
-    for line in lines:
-        merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
-    return [OrderLine(pid, qty) for pid, qty in sorted(merged.items(), key=lambda kv: str(kv[0]))]
+    return [OrderLine(pid, qty) for pid, qty in merged_quantities(lines)]
 
 
-def request_hash(lines: Iterable[OrderLine]) -> str:
-    """Fingerprint of a normalised cart, stored with the idempotency key."""
-    canonical = [[str(line.product_id), line.quantity] for line in normalise_lines(lines)]
-    return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+request_hash = lines_fingerprint
+"""Fingerprint of a normalised cart, stored with the idempotency key."""
 
 
 def reservation_key(user_id: str, idempotency_key: str) -> str:
     """Per-user reservation key, so two users' idempotency keys never collide."""
     key = f"order:{user_id}:{idempotency_key}"
-    if len(key) <= _MAX_RESERVATION_KEY:
+    if len(key) <= MAX_RESERVATION_KEY_LENGTH:
         return key
     digest = hashlib.sha256(f"{user_id}\0{idempotency_key}".encode()).hexdigest()
     return f"order:sha256:{digest}"

@@ -27,30 +27,14 @@ class OrderRepositoryPort(Protocol):
         """The order a user placed with a key, if any."""
         ...
 
-    async def list_all(self, *, limit: int = 100, offset: int = 0) -> list[Order]:
-        """All orders, newest first."""
-        ...
-
-    async def list_by_user(self, user_id: str, *, limit: int = 100, offset: int = 0) -> list[Order]:
-        """One user's orders, newest first."""
-        ...
-
     async def list_ids_by_status(
         self, status: OrderStatus, *, created_before: datetime, limit: int
     ) -> list[UUID]:
         """Ids of orders in a status created before a moment, oldest first."""
         ...
 
-    async def count(self) -> int:
-        """How many orders exist."""
-        ...
-
     async def save(self, order: Order) -> None:
         """Insert a new order or update a loaded one (optimistic version check)."""
-        ...
-
-    async def delete(self, order_id: UUID) -> None:
-        """Remove an order and its items."""
         ...
 
 

@@ -1,14 +1,14 @@
 """The transaction boundary handlers work inside."""
 
 from collections.abc import Callable
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from products.domain.ports import ProductRepository, ReservationRepository
+from servicekit.transaction import Transaction
 
 
-class UnitOfWork(Protocol):
-    """One database transaction; leaving the block without ``commit()`` rolls back."""
+class UnitOfWork(Transaction, Protocol):
+    """One database transaction over products and reservations; exit without commit rolls back."""
 
     @property
     def products(self) -> ProductRepository:
@@ -18,19 +18,6 @@ class UnitOfWork(Protocol):
     @property
     def reservations(self) -> ReservationRepository:
         """Reservations inside this transaction."""
-        ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None:
-        """Make everything done in this unit of work durable."""
         ...
 
 

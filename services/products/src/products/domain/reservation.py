@@ -1,14 +1,17 @@
 """Stock reservations: a hold on stock that is later confirmed, released or lapses."""
 
-import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from shop_contracts.reservations import ReservationStatus
+from shop_contracts.reservations import (
+    MAX_RESERVATION_KEY_LENGTH,
+    ReservationStatus,
+    lines_fingerprint,
+    merged_quantities,
+)
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -20,8 +23,7 @@ __all__ = [
     "request_fingerprint",
 ]
 
-MAX_KEY_LENGTH = 200
-"""Longest reservation key the store accepts (the wire contract allows the same)."""
+MAX_KEY_LENGTH = MAX_RESERVATION_KEY_LENGTH
 
 # Statuses whose stock is still taken out of the available count.
 _STOCK_HOLDING = frozenset({ReservationStatus.HELD, ReservationStatus.CONFIRMED})
@@ -74,18 +76,9 @@ class Reservation:
 
 
 def normalise_lines(lines: Iterable[LineRequest]) -> tuple[LineRequest, ...]:
-    """Merge lines of the same product and sort them by product id.
-
-    Sorting gives every transaction the same row-lock order on products,
-    which keeps concurrent multi-line reservations free of deadlocks.
-    """
-    totals: dict[UUID, int] = {}
-    for line in lines:
-        totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
-    return tuple(LineRequest(pid, qty) for pid, qty in sorted(totals.items()))
+    """Merge lines of the same product and sort them by product id (the contract's rule)."""
+    return tuple(LineRequest(pid, qty) for pid, qty in merged_quantities(lines))
 
 
-def request_fingerprint(lines: Iterable[LineRequest]) -> str:
-    """A hash of the normalised lines: equal for requests that mean the same hold."""
-    canonical = [[str(line.product_id), line.quantity] for line in normalise_lines(lines)]
-    return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+request_fingerprint = lines_fingerprint
+"""A hash of the normalised lines: equal for requests that mean the same hold."""

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,12 +40,6 @@ class SqlAlchemyOrderRepository:
             )
         )
 
-    async def list_all(self, *, limit: int = 100, offset: int = 0) -> list[Order]:
-        return await self._many(select(orders), limit, offset)
-
-    async def list_by_user(self, user_id: str, *, limit: int = 100, offset: int = 0) -> list[Order]:
-        return await self._many(select(orders).where(orders.c.user_id == user_id), limit, offset)
-
     async def list_ids_by_status(
         self, status: OrderStatus, *, created_before: datetime, limit: int
     ) -> list[UUID]:
@@ -56,11 +50,6 @@ class SqlAlchemyOrderRepository:
             .limit(limit)
         )
         return list(result.scalars())
-
-    async def count(self) -> int:
-        return int(
-            (await self._session.execute(select(func.count()).select_from(orders))).scalar_one()
-        )
 
     async def save(self, order: Order) -> None:
         self.seen[order.id] = order
@@ -75,11 +64,6 @@ class SqlAlchemyOrderRepository:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrentModification(f"order {order.id} changed since it was loaded")
         order.version += 1
-
-    async def delete(self, order_id: UUID) -> None:
-        await self._session.execute(delete(order_items).where(order_items.c.order_id == order_id))
-        await self._session.execute(delete(orders).where(orders.c.id == order_id))
-        self.seen.pop(order_id, None)
 
     async def _insert(self, order: Order) -> None:
         # ON CONFLICT on the idempotency key instead of a savepoint around a plain
@@ -101,15 +85,6 @@ class SqlAlchemyOrderRepository:
             raise duplicate
         await self._session.execute(insert(order_items), item_rows(order))
         order.version = 1
-
-    async def _many(self, stmt: Select[Any], limit: int, offset: int) -> list[Order]:
-        result = await self._session.execute(
-            stmt.order_by(orders.c.created_at.desc(), orders.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        rows = list(result.mappings())
-        return await self._hydrate(rows)
 
     async def _one(self, stmt: Select[Any]) -> Order | None:
         row = (await self._session.execute(stmt)).mappings().first()

@@ -42,6 +42,3 @@ class SqlAlchemyUnitOfWork:
         await self._session.commit()
         for order in self.orders.seen.values():
             order.events.clear()
-
-    async def rollback(self) -> None:
-        await self._session.rollback()

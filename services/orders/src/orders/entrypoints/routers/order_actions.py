@@ -10,7 +10,7 @@ from orders.entrypoints.deps import AdminPrincipal, CurrentPrincipal, OrdersDep
 from orders.entrypoints.schemas import CancelOrderIn, StatusUpdateIn
 from servicekit.problems import problem_responses
 
-router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 @router.post(

@@ -24,8 +24,9 @@ from orders.entrypoints.deps import (
 from orders.entrypoints.schemas import CartIn, IsoDate
 from servicekit.problems import problem_responses
 from shop_contracts.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from shop_contracts.paths import API_PREFIX
 
-router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 @router.post(
@@ -54,7 +55,7 @@ async def place_order(
             lines=body.lines(),
         )
     )
-    response.headers["Location"] = f"{router.prefix}/{placed.order.id}"
+    response.headers["Location"] = f"{API_PREFIX}{router.prefix}/{placed.order.id}"
     if not placed.created:
         response.status_code = status.HTTP_200_OK
     return order_view(placed.order)
