@@ -29,6 +29,16 @@ ACCEPTED_BREAKS: frozenset[str] = frozenset(
         "orders: POST /api/v1/orders: new required header parameter 'Idempotency-Key'",
         "orders: POST /api/v1/orders header parameter 'Idempotency-Key': "
         "type changed from ['null', 'string'] to ['string']",
+        # Money is a decimal string on the wire, in requests too: a JSON number
+        # cannot carry every amount in cents, and generated clients typed the price
+        # `float | str`. Only the admin endpoints take a price, and their callers
+        # (seed, tests, tooling) send strings; a number is now a 422 saying so.
+        "products: POST /api/v1/products request.price: "
+        "type changed from ['number', 'string'] to ['string']",
+        "products: POST /api/v1/products/bulk request.products[].price: "
+        "type changed from ['number', 'string'] to ['string']",
+        "products: PATCH /api/v1/products/{product_id} request.price: "
+        "type changed from ['null', 'number', 'string'] to ['null', 'string']",
     }
 )
 

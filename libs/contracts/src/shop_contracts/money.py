@@ -27,11 +27,10 @@ def from_minor(minor: int | Decimal) -> Decimal:
 
 # What the documented schema promises and the validator enforces agree exactly,
 # so a client generating requests from the OpenAPI document is never surprised:
-# strings are plain decimals (no exponent, no "+", no blanks), numbers are whole
-# cents within twelve digits.
-_MONEY_BOUND = 9_999_999_999.99
-
-
+# an amount is a plain decimal string (no exponent, no "+", no blanks, at most two
+# places). JSON numbers are refused: a binary float cannot carry every amount in
+# cents, and one form on the wire is one form for every client to get right.
+# Python callers pass Decimal (or str); that never crosses the wire.
 _SIGNED = r"^-?\d{1,10}(\.\d{1,2})?$"
 _UNSIGNED = r"^\d{1,10}(\.\d{1,2})?$"
 
@@ -40,6 +39,8 @@ def _plain_decimal_string(pattern: str) -> Callable[[Any], Any]:
     matcher = re.compile(pattern)
 
     def check(value: Any) -> Any:
+        if isinstance(value, int | float):
+            raise ValueError('must be a decimal string, e.g. "19.99", not a JSON number')
         if isinstance(value, str) and not matcher.fullmatch(value):
             raise ValueError("must be a decimal string with at most two places, e.g. 19.99")
         return value
@@ -47,14 +48,10 @@ def _plain_decimal_string(pattern: str) -> Callable[[Any], Any]:
     return check
 
 
-def _documented(pattern: str, minimum: float) -> Callable[[dict[str, Any]], None]:
+def _documented(pattern: str) -> Callable[[dict[str, Any]], None]:
     def document(schema: dict[str, Any]) -> None:
-        schema.update(format="decimal", example="19.99")
-        for branch in [schema, *schema.get("anyOf", [])]:
-            if branch.get("type") == "string":
-                branch["pattern"] = pattern
-            elif branch.get("type") == "number":
-                branch.update(multipleOf=0.01, minimum=minimum, maximum=_MONEY_BOUND)
+        schema.pop("anyOf", None)
+        schema.update(type="string", pattern=pattern, format="decimal", example="19.99")
 
     return document
 
@@ -65,7 +62,7 @@ def _two_places(amount: Decimal) -> str:
 
 MoneyAmount = Annotated[
     Decimal,
-    Field(max_digits=12, decimal_places=2, json_schema_extra=_documented(_SIGNED, -_MONEY_BOUND)),
+    Field(max_digits=12, decimal_places=2, json_schema_extra=_documented(_SIGNED)),
     BeforeValidator(_plain_decimal_string(_SIGNED)),
     PlainSerializer(_two_places, return_type=str, when_used="json"),
 ]
@@ -73,7 +70,7 @@ MoneyAmount = Annotated[
 
 PriceAmount = Annotated[
     Decimal,
-    Field(ge=0, max_digits=12, decimal_places=2, json_schema_extra=_documented(_UNSIGNED, 0)),
+    Field(ge=0, max_digits=12, decimal_places=2, json_schema_extra=_documented(_UNSIGNED)),
     BeforeValidator(_plain_decimal_string(_UNSIGNED)),
     PlainSerializer(_two_places, return_type=str, when_used="json"),
 ]
