@@ -1,7 +1,7 @@
 """Static checks of the tracing wiring in docker-compose.yml (part of ``deploy.compose_check``).
 
-- ``OTEL_*`` settings of every service are ones the services accept
-  (``servicekit.tracing.requested_exporter``: exporter, OTLP protocol);
+- ``OTEL_*`` settings of every service are ones the services read and accept
+  (``deploy.otel_env``: names, exporter, OTLP protocol);
 - an OTLP endpoint names a service of the file, on a port its collector
   configuration receives OTLP/HTTP on, bound beyond localhost;
 - the collector's configuration file is mounted from the repository, its traces
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from deploy.compose_env import Service, interpolate, service_environment
-from servicekit.tracing import requested_exporter
+from deploy.otel_env import otel_env_problems
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", ""})
@@ -133,10 +133,7 @@ def tracing_problems(
             for key, value in service_environment(name, service, project_dir, []).items()
             if key.startswith("OTEL_")
         }
-        try:
-            requested_exporter(env)
-        except ValueError as exc:
-            problems.append(f"{name}: {exc}")
+        problems += otel_env_problems(name, env)
         endpoint = next((env[key] for key in _ENDPOINTS if key in env), None)
         if endpoint:
             problems += _endpoint_problems(name, endpoint, services, project_dir)

@@ -13,6 +13,7 @@ from deploy.k8s_check.objects import (
     workloads,
 )
 from deploy.k8s_check.render import ROOT, Obj, ref
+from deploy.otel_env import otel_env_problems
 
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
 _SETTING_PREFIXES = ("APP_", "FEATURE_")
@@ -138,8 +139,9 @@ def env_problems(workload: Obj, container: Obj, image: Image, env: dict[str, str
     problems += [
         f"{name}: {key} is neither a setting nor read by {ENTRYPOINT.name}"
         for key in sorted(env)
-        if not key.startswith(_SETTING_PREFIXES) and key not in known
+        if not key.startswith((*_SETTING_PREFIXES, "OTEL_")) and key not in known
     ]
+    problems += otel_env_problems(name, env)
     if "APP_DATABASE_URL" not in env:
         problems.append(f"{name}: APP_DATABASE_URL is not set (the default is a SQLite file)")
     return problems

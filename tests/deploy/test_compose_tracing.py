@@ -69,6 +69,11 @@ def test_tracing_on_is_a_valid_stack(compose: Compose) -> None:
             id="unsupported-exporter",
         ),
         pytest.param(
+            lambda c: _env(c, "orders").update(OTEL_SERVICE_NAMES="orders"),
+            "orders: OTEL_SERVICE_NAMES is not an OpenTelemetry variable the services read",
+            id="misspelt-variable",
+        ),
+        pytest.param(
             lambda c: _env(c, "products").update(OTEL_EXPORTER_OTLP_PROTOCOL="grpc"),
             "products: OTEL_EXPORTER_OTLP_PROTOCOL='grpc' is not supported",
             id="grpc-protocol",
