@@ -8,6 +8,9 @@ each. The modes:
 - ``http-live``: ``HttpProductClient`` (the shipped aiohttp transport) against a
   real uvicorn products process;
 - ``shadow``: ``ShadowProductClient`` with local authoritative, http mirrored.
+
+Each is wrapped in ``ObservedProductClient`` as the composition root wraps it,
+so the suite runs against what orders ships.
 """
 
 import asyncio
@@ -28,6 +31,7 @@ from orders.adapters.product_clients.http import (
     build_http_product_client,
 )
 from orders.adapters.product_clients.metrics import SHADOW_COMPARISONS
+from orders.adapters.product_clients.observed import ObservedProductClient
 from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import HttpTransport, ProductsClientMode
 from orders.config import Settings as OrdersSettings
@@ -170,17 +174,17 @@ async def client(
     facade: ProductsFacade,
     products_app: ASGIApp,
 ) -> AsyncIterator[ProductServiceClient]:
-    """The client under test, one per mode."""
+    """The client under test, one per mode, wrapped as the composition root wraps it."""
     mode: str = request.param
     local: ProductServiceClient = facade
     if mode == "local":
-        yield local
+        yield ObservedProductClient(local, "local")
         return
     if mode == "http-live":
         products_url: str = request.getfixturevalue("live_products")
         settings = HttpClientConfig.from_settings(_orders_settings(products_url))
         async with build_http_client(settings) as http:
-            yield build_http_product_client(settings, http)
+            yield ObservedProductClient(build_http_product_client(settings, http), "http")
         return
     settings = HttpClientConfig.from_settings(_orders_settings("http://products"))
     in_process = httpx.AsyncClient(
@@ -190,12 +194,12 @@ async def client(
     async with in_process:
         http_client = build_http_product_client(settings, in_process)
         if mode == "http-asgi":
-            yield http_client
+            yield ObservedProductClient(http_client, "http")
             return
-        shadow = ShadowProductClient(local, http_client, timeout=2.0)
+        shadow = ShadowProductClient(local, ObservedProductClient(http_client, "http"), timeout=2.0)
         disagreements_before = _shadow_disagreements()
         try:
-            yield shadow
+            yield ObservedProductClient(shadow, "shadow")
             await shadow.drain()
             # Identical data must compare equal: any mismatch is a conformance failure.
             assert _shadow_disagreements() == disagreements_before
