@@ -9,7 +9,9 @@ their collaborators explicitly, so a test can call either.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import UUID
 
+from orders.application.availability import check_availability
 from orders.application.cancel_order import cancel_order
 from orders.application.commands import CancelOrder, PayOrder, PlaceOrder, UpdateOrderStatus
 from orders.application.pay_order import pay_order
@@ -19,7 +21,13 @@ from orders.application.quote import quote_cart
 from orders.application.reconciler import ReconcileReport, reconcile_pending
 from orders.application.unit_of_work import UnitOfWorkFactory
 from orders.application.update_status import update_status
-from orders.application.views import OrderListItem, OrderSummaryView, OrderView, QuoteView
+from orders.application.views import (
+    AvailabilityView,
+    OrderListItem,
+    OrderSummaryView,
+    OrderView,
+    QuoteView,
+)
 from orders.domain.order import Order, OrderLine
 from orders.domain.ports import PaymentPort
 from orders.domain.product_client import ProductServiceClient
@@ -69,6 +77,10 @@ class OrdersFacade:
     async def quote(self, lines: Sequence[OrderLine]) -> QuoteView:
         """Price a cart at current prices; nothing is held."""
         return await quote_cart(self.products, list(lines), max_items=self.max_items_per_order)
+
+    async def availability(self, product_id: UUID, quantity: int) -> AvailabilityView:
+        """A product's current price and whether ``quantity`` units can be bought now."""
+        return await check_availability(product_id, quantity, self.products)
 
     async def reconcile(self) -> ReconcileReport:
         """Settle orders left pending by an outage or a crash."""

@@ -71,6 +71,17 @@ class QuoteLineView(BaseModel):
     in_stock: bool
 
 
+class AvailabilityView(BaseModel):
+    """A product's current price and whether a quantity of it can be bought now."""
+
+    product_id: UUID
+    product_name: str
+    unit_price: MoneyAmount
+    currency: CurrencyCode
+    quantity: int
+    available: bool
+
+
 class QuoteView(BaseModel):
     """A priced cart."""
 

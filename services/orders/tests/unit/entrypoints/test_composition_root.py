@@ -203,11 +203,12 @@ def test_every_orders_route_is_documented() -> None:
     operations = [
         (path, method, op)
         for path, item in schema["paths"].items()
-        if path.startswith("/api/v1/orders")
+        if path.startswith(("/api/v1/orders", "/api/v1/availability"))
         for method, op in item.items()
     ]
 
     assert sorted((method, path) for path, method, _ in operations) == [
+        ("get", "/api/v1/availability/{product_id}"),
         ("get", "/api/v1/orders"),
         ("get", "/api/v1/orders/summary"),
         ("get", "/api/v1/orders/{order_id}"),

@@ -1,0 +1,28 @@
+"""Availability before checkout: can the shopper buy this many of a product right now?"""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from orders.application.views import AvailabilityView
+from orders.entrypoints.deps import CurrentPrincipal, OrdersDep
+from servicekit.problems import problem_responses
+from shop_contracts.reservations import MAX_LINE_QUANTITY
+
+router = APIRouter(prefix="/availability", tags=["orders"])
+
+
+@router.get(
+    "/{product_id}",
+    response_model=AvailabilityView,
+    responses=problem_responses(401, 404, 422, 503),
+)
+async def availability(
+    product_id: UUID,
+    _principal: CurrentPrincipal,
+    orders: OrdersDep,
+    quantity: Annotated[int, Query(ge=1, le=MAX_LINE_QUANTITY)] = 1,
+) -> AvailabilityView:
+    """A product's name, current price and whether `quantity` units can be ordered now; nothing is held."""
+    return await orders.availability(product_id, quantity)
