@@ -56,19 +56,19 @@ compose_all := compose + " --profile monolith --profile shadow --profile tracing
 env:
     uv run --no-project python -m deploy.envfile
 
-# Build and start postgres, products and orders (http mode) in Docker; waits until healthy
+# Build and start postgres, rabbitmq, products, orders (http mode) and the orders worker in Docker; waits until healthy
 up: env
     {{compose_all}} stop orders-monolith orders-shadow
-    {{compose}} up -d --build --wait postgres products orders
+    {{compose}} up -d --build --wait postgres rabbitmq products orders orders-worker
 
 # Monolith stage in Docker: postgres + orders in local mode, no products container
 up-monolith: env
-    {{compose_all}} stop orders orders-shadow products
+    {{compose_all}} stop orders orders-worker orders-shadow products
     {{compose_all}} up -d --build --wait postgres orders-monolith
 
 # Shadow mode in Docker: postgres + products + orders comparing local and HTTP reads
 up-shadow: env
-    {{compose_all}} stop orders orders-monolith
+    {{compose_all}} stop orders orders-worker orders-monolith
     {{compose_all}} up -d --build --wait postgres products orders-shadow
 
 # http-mode stack with tracing on, plus an OpenTelemetry Collector and Jaeger (UI on :16686)

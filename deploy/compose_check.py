@@ -19,7 +19,9 @@ problem and exits 1 if there is any. Checked:
 - every ``depends_on: service_healthy`` target has a healthcheck;
 - tracing: ``OTEL_*`` settings the services accept, exporters that reach a
   collector of this file, and a collector configuration that forwards traces
-  to a service of this file (``deploy.compose_tracing``).
+  to a service of this file (``deploy.compose_tracing``);
+- ``APP_EVENT_BUS=rabbitmq`` services reach the RabbitMQ service and wait for
+  it to be healthy (``deploy.compose_broker``).
 """
 
 import functools
@@ -40,6 +42,7 @@ from pydantic_settings import BaseSettings
 from starlette.routing import Match
 
 from deploy import dockerfile
+from deploy.compose_broker import broker_problems
 from deploy.compose_env import (
     Service,
     env_example_problems,
@@ -307,6 +310,7 @@ def app_problems(stack: _Stack, name: str, variables: Mapping[str, str]) -> list
         problems.append(f"{name}: cannot check against the code: {exc}")
     problems += port_problems(name, service, image)
     problems += products_url_problems(stack, name, env)
+    problems += broker_problems(stack.services, name, env, variables)
     return problems
 
 

@@ -57,8 +57,11 @@ def test_repository_stack_has_no_problems(compose: Compose) -> None:
 def test_stack_runs_products_and_orders_in_http_mode_by_default(compose: Compose) -> None:
     services = compose["services"]
     default = {name for name, service in services.items() if "profiles" not in service}
-    assert default == {"postgres", "products", "orders"}
+    assert default == {"postgres", "rabbitmq", "products", "orders", "orders-worker"}
     assert _env(compose, "orders")["APP_PRODUCTS_CLIENT"] == "http"
+    for name in ("products", "orders", "orders-worker"):
+        assert _env(compose, name)["APP_EVENT_BUS"] == "rabbitmq"
+    assert services["orders-worker"]["command"][:2] == ["orders", "worker"]
     assert _env(compose, "orders-monolith")["APP_PRODUCTS_CLIENT"] == "local"
     assert "products" not in services["orders-monolith"].get("depends_on", {})
     assert services["orders-monolith"]["profiles"] == ["monolith"]
@@ -69,13 +72,14 @@ def test_tests_on_docker_run_the_postgresql_image_compose_runs(compose: Compose)
 
 
 def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
-    secrets = ("POSTGRES_PASSWORD", "DB_PASSWORD", "JWT_SECRET", "SERVICE_TOKEN")
+    secrets = ("POSTGRES_PASSWORD", "DB_PASSWORD", "JWT_SECRET", "SERVICE_TOKEN", "DEFAULT_PASS")
     for name, service in compose["services"].items():
         for key, value in service.get("environment", {}).items():
             if key.endswith(secrets):
                 assert str(value).startswith("${"), f"{name}.{key} is hard-coded"
-        url = service.get("environment", {}).get("APP_DATABASE_URL", "")
-        assert not url or ":${" in url, f"{name} database password is hard-coded"
+        for variable in ("APP_DATABASE_URL", "APP_RABBITMQ_URL"):
+            url = service.get("environment", {}).get(variable, "")
+            assert not url or ":${" in url, f"{name} {variable} password is hard-coded"
 
 
 @pytest.mark.parametrize(
@@ -161,6 +165,38 @@ def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
             lambda c: c["services"]["postgres"].pop("healthcheck"),
             "products: waits for postgres to be healthy, but it has no healthcheck",
             id="healthy-dependency-without-healthcheck",
+        ),
+        pytest.param(
+            lambda c: c["services"]["rabbitmq"].pop("healthcheck"),
+            "products: waits for rabbitmq to be healthy, but it has no healthcheck",
+            id="broker-without-healthcheck",
+        ),
+        pytest.param(
+            lambda c: _env(c, "products").update(APP_RABBITMQ_URL="amqp://shop:x@broker:5672/"),
+            "products: APP_RABBITMQ_URL host 'broker' is not a RabbitMQ service",
+            id="broker-url-wrong-host",
+        ),
+        pytest.param(
+            lambda c: _env(c, "orders-worker").update(
+                APP_RABBITMQ_URL="amqp://shop:x@rabbitmq:15672/"
+            ),
+            "orders-worker: APP_RABBITMQ_URL port 15672 != AMQP port 5672",
+            id="broker-url-wrong-port",
+        ),
+        pytest.param(
+            lambda c: c["services"]["products"]["depends_on"].pop("rabbitmq"),
+            "products: must depend on rabbitmq with condition service_healthy",
+            id="consumer-does-not-wait-for-the-broker",
+        ),
+        pytest.param(
+            lambda c: _env(c, "orders").pop("APP_RABBITMQ_URL"),
+            "orders: APP_EVENT_BUS=rabbitmq without APP_RABBITMQ_URL",
+            id="event-bus-without-broker-url",
+        ),
+        pytest.param(
+            lambda c: _env(c, "orders").update(APP_EVENT_BUS="kafka"),
+            "orders: Settings.event_bus",
+            id="invalid-event-bus",
         ),
         pytest.param(
             lambda c: _env(c, "orders").update(APP_SENDGRID_API_KEY="${SENDGRID_API_KEY:?}"),

@@ -16,9 +16,10 @@ from tests.support.processes import free_port
 class HoldingProxy:
     """Forwards ``127.0.0.1:<port>`` to ``127.0.0.1:<upstream_port>``."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, port: int | None = None) -> None:
         self.upstream_port = upstream_port
-        self.port = free_port()
+        # A given port lets a test bring "the same" server back after stopping it.
+        self.port = port or free_port()
         self._marker = b""
         self._holding = threading.Event()
         self._held: list[bytes] = []

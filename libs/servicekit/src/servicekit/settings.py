@@ -18,12 +18,16 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+APP_SETTINGS = SettingsConfigDict(
+    env_prefix="APP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+)
+"""How every service settings class (and mixin) reads the environment."""
+
+
 class ServiceSettings(BaseSettings):
     """What every service needs: environment, database, auth secrets, HTTP limits."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="APP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = APP_SETTINGS
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///./data/service.db"

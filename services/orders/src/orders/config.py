@@ -6,6 +6,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from servicekit.events.settings import EventBusSettings
 from servicekit.settings import ServiceSettings
 
 
@@ -46,7 +47,7 @@ class FaultInjection(StrEnum):
     EXIT_AFTER_RESERVE = "exit_after_reserve"
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, EventBusSettings):
     """Everything the orders process reads from the environment."""
 
     database_url: str = "sqlite+aiosqlite:///./data/orders.db"

@@ -22,16 +22,16 @@ from orders.adapters.backends import (
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.db.queries import SqlOrderQueries
 from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from orders.adapters.events.bus import build_event_bus
+from orders.adapters.events.consumers import confirmation_email
 from orders.adapters.faults import after_reserve_fault
 from orders.adapters.metrics import record_reconcile
+from orders.adapters.outbox.depth import record_outbox_depth
 from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.product_clients.factory import BuiltProductClient, build_product_client
-from orders.application.event_bus import EventBus
-from orders.application.event_handlers import ORDER_CONFIRMATION_EMAIL, order_confirmation_email
 from orders.application.place_order import AfterReserveHook
 from orders.application.unit_of_work import UnitOfWork
 from orders.config import FeatureFlags, ProductsClientMode, Settings
-from orders.domain.events import OrderPlaced
 from orders.domain.ports import NotificationPort, PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from orders.facade import OrdersFacade
@@ -139,11 +139,11 @@ async def _start(
     def autocommit_uow() -> UnitOfWork:
         return SqlAlchemyUnitOfWork(read_sessions, clock)
 
-    bus = EventBus()
-    if flags.confirmation_email:
-        bus.subscribe(
-            OrderPlaced, ORDER_CONFIRMATION_EMAIL, order_confirmation_email(notifications)
-        )
+    subscriptions = (
+        confirmation_email(sessions, notifications, clock, enabled=flags.confirmation_email),
+        *built.subscriptions,
+    )
+    bus = await build_event_bus(settings, subscriptions, stack)
 
     orders = OrdersFacade(
         uow=uow,
@@ -174,8 +174,13 @@ async def _start(
             clock=clock,
             tracer=tracer("orders.outbox"),
         )
+
+        async def relay_pass() -> None:
+            await relay.drain()
+            await record_outbox_depth(sessions)
+
         tasks.append(
-            PeriodicTask("outbox-relay", settings.outbox_poll_interval_seconds, relay.drain)
+            PeriodicTask("outbox-relay", settings.outbox_poll_interval_seconds, relay_pass)
         )
     if settings.run_reconciler:
 

@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from servicekit.events.settings import EventBusSettings
 from servicekit.settings import ServiceSettings
 
 
@@ -16,7 +17,7 @@ class FeatureFlags(BaseSettings):
     max_bulk_import_size: int = Field(default=100, ge=1, le=10_000)
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, EventBusSettings):
     """Everything the products process reads from the environment."""
 
     database_url: str = "sqlite+aiosqlite:///./data/products.db"

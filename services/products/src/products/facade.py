@@ -19,13 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from products.adapters.schema import upgrade_database
 from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from products.application import commands
-from products.application.handlers import catalogue, queries, reservations
+from products.application.handlers import catalogue, order_events, queries, reservations
 from products.application.unit_of_work import UnitOfWorkFactory
 from products.application.views import product_view, reservation_view
 from products.domain.product import ProductChanges
 from products.domain.reservation import LineRequest
+from products.entrypoints.events import subscriptions
 from servicekit.clock import Clock, utc_now
 from servicekit.db import autocommit_engine, create_engine, ping, session_factory
+from servicekit.events.handlers import Subscription
 from servicekit.periodic import PeriodicTask
 from shop_contracts.pagination import Page
 from shop_contracts.products import (
@@ -221,6 +223,14 @@ class ProductsFacade:
         return reservation_view(
             await reservations.release_reservation_key(command, self._uow(), self._clock)
         )
+
+    async def release_cancelled_order(self, command: commands.ReleaseCancelledOrder) -> bool:
+        """Release a cancelled order's hold once per event; ``False`` for a repeat."""
+        return await order_events.release_cancelled_order(command, self._uow(), self._clock)
+
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        """Products' integration event consumers (in-process, or behind a queue)."""
+        return subscriptions(self)
 
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         """A reservation's current state; ``ReservationNotFound``."""

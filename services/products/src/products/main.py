@@ -14,6 +14,8 @@ from products.config import Settings
 from products.facade import ProductsFacade, upgrade_database
 from servicekit.app import install_plumbing
 from servicekit.docs import service_app
+from servicekit.events.runner import ConsumerGroup
+from servicekit.events.settings import EventBusMode
 from servicekit.routers import mount_routers
 
 _DESCRIPTION = (
@@ -46,9 +48,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         products = _products(settings)
         app.state.products = products
         await products.start(run_sweeper=True)
+        # With a broker, products consumes orders' events itself; in local mode the
+        # process that runs the outbox relay calls the same subscriptions in-process.
+        consumers = None
+        if settings.event_bus is EventBusMode.RABBITMQ:
+            consumers = ConsumerGroup(settings, products.subscriptions())
+            consumers.start()
         try:
             yield
         finally:
+            if consumers is not None:
+                await consumers.aclose()
             await products.aclose()
 
     app = service_app(

@@ -34,6 +34,8 @@ class OrderCancelled(DomainEvent):
 
     reason: str
     refunded: bool
+    # The hold to release; None only on events recorded before it was carried.
+    reservation_id: UUID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

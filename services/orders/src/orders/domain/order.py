@@ -168,6 +168,7 @@ class Order:
                 occurred_at=now,
                 reason=reason,
                 refunded=refunded,
+                reservation_id=self.reservation_id,
             )
         )
 

@@ -1,14 +1,17 @@
-"""``orders migrate`` and ``orders serve``."""
+"""``orders migrate``, ``orders serve`` and ``orders worker``."""
 
 import argparse
 import asyncio
 import logging
 
 import uvicorn
+from prometheus_client import start_http_server
 
 from orders.adapters.db.migrate import upgrade_orders_database
-from orders.config import ProductsClientMode, Settings
+from orders.config import FeatureFlags, ProductsClientMode, Settings
+from orders.entrypoints.worker import serve_worker
 from products.facade import upgrade_database
+from servicekit.events.settings import EventBusMode
 from servicekit.logging import configure_logging
 
 logger = logging.getLogger("orders.cli")
@@ -31,12 +34,25 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP API with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    worker = commands.add_parser(
+        "worker", help="consume integration events from RabbitMQ (APP_EVENT_BUS=rabbitmq)"
+    )
+    worker.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port"
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
     configure_logging("orders", settings.log_level, as_json=settings.log_json)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
+        return 0
+    if args.command == "worker":
+        if settings.event_bus is not EventBusMode.RABBITMQ:
+            parser.error("the worker consumes from RabbitMQ: set APP_EVENT_BUS=rabbitmq")
+        if args.metrics_port is not None:
+            start_http_server(args.metrics_port, addr="0.0.0.0")  # noqa: S104 - scraped
+        asyncio.run(serve_worker(settings, FeatureFlags()))
         return 0
     uvicorn.run(
         "orders.main:create_app",

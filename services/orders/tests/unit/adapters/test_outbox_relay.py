@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from orders.adapters.db.tables import outbox
 from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.outbox.writer import append_events
-from orders.application.event_bus import EventBus
+from orders.application.event_bus import EventBus, RetryLater
 from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced
 from servicekit.db import create_engine, session_factory
 
@@ -133,6 +133,32 @@ async def test_handler_that_always_fails_ends_dead_lettered(
     assert row["status"] == "dead"
     assert row["attempts"] == 3
     assert "template missing" in row["last_error"]
+
+
+async def test_retry_later_is_retried_past_max_attempts_and_never_dead_lettered(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    broker_up = False
+
+    async def publish(event: DomainEvent) -> None:
+        if not broker_up:
+            raise RetryLater("broker down")
+
+    bus = EventBus()
+    bus.subscribe(OrderPlaced, "publish", publish)
+    await _record(sessions, clock, _placed())
+    relay = _relay(sessions, bus, clock)
+
+    for _ in range(6):
+        await relay.run_once()
+        clock.advance(60)
+    [row] = (await _rows(sessions)).values()
+    assert (row["status"], row["attempts"]) == ("pending", 6)
+
+    broker_up = True
+    await relay.run_once()
+    [row] = (await _rows(sessions)).values()
+    assert row["status"] == "dispatched"
 
 
 async def test_a_failing_handler_neither_blocks_other_events_nor_reruns_succeeded_ones(

@@ -79,3 +79,12 @@ def test_unknown_commands_exit_with_usage() -> None:
         main(["frobnicate"])
 
     assert exit_info.value.code == 2
+
+
+def test_worker_refuses_the_local_event_bus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_EVENT_BUS", "local")
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["worker"])
+
+    assert exit_info.value.code == 2

@@ -14,6 +14,7 @@ from sqlalchemy import (
 )
 
 from servicekit.db import metadata as new_metadata
+from servicekit.events.inbox import inbox_table
 from servicekit.sqltypes import UtcDateTime
 
 metadata = new_metadata()
@@ -68,3 +69,5 @@ reservation_lines = Table(
     CheckConstraint("quantity > 0", name="quantity_positive"),
     Index("ix_reservation_lines_product_id", "product_id"),
 )
+
+inbox = inbox_table(metadata)

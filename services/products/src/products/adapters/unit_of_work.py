@@ -5,6 +5,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from products.adapters.inbox_repository import SqlInbox
 from products.adapters.product_repository import SqlProductRepository
 from products.adapters.reservation_repository import SqlReservationRepository
 from products.domain.errors import InvalidInput
@@ -37,6 +38,10 @@ class SqlAlchemyUnitOfWork:
     @property
     def reservations(self) -> SqlReservationRepository:
         return SqlReservationRepository(self.session)
+
+    @property
+    def inbox(self) -> SqlInbox:
+        return SqlInbox(self.session)
 
     async def __aenter__(self) -> Self:
         self._session = self._sessions()

@@ -71,3 +71,12 @@ class ReleaseReservationKey:
     """Give back whatever is held under a key, and refuse any later hold under it."""
 
     key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseCancelledOrder:
+    """An order was cancelled: give its hold's stock back, once per event."""
+
+    event_id: UUID
+    consumer: str
+    reservation_id: UUID

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Protocol
 
-from products.domain.ports import ProductRepository, ReservationRepository
+from products.domain.ports import InboxRepository, ProductRepository, ReservationRepository
 from servicekit.transaction import Transaction
 
 
@@ -18,6 +18,11 @@ class UnitOfWork(Transaction, Protocol):
     @property
     def reservations(self) -> ReservationRepository:
         """Reservations inside this transaction."""
+        ...
+
+    @property
+    def inbox(self) -> InboxRepository:
+        """Applied integration events inside this transaction."""
         ...
 
 

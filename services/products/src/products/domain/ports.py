@@ -79,3 +79,11 @@ class ReservationRepository(Protocol):
     async def lapsed_ids(self, now: datetime, limit: int) -> list[UUID]:
         """Ids of held reservations whose expiry has passed, oldest first."""
         ...
+
+
+class InboxRepository(Protocol):
+    """Integration events this service already applied (one row per event and consumer)."""
+
+    async def claim(self, event_id: UUID, consumer: str, now: datetime) -> bool:
+        """Record the event as applied in this transaction; ``False`` if it already was."""
+        ...

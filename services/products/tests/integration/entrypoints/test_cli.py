@@ -46,7 +46,7 @@ def test_migrate_is_repeatable(database_file: Path) -> None:
 
     with sqlite3.connect(database_file) as connection:
         [(version,)] = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_unknown_command_exits_with_usage() -> None:

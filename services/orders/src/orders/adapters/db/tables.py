@@ -14,6 +14,7 @@ from sqlalchemy import (
 )
 
 from servicekit.db import metadata as new_metadata
+from servicekit.events.inbox import inbox_table
 from servicekit.sqltypes import UtcDateTime
 
 metadata = new_metadata()
@@ -69,5 +70,8 @@ outbox = Table(
     # W3C traceparent of the request that wrote the row (NULL when tracing was off),
     # so the relay's later work links back to it.
     Column("trace_context", String(55), nullable=True),
+    Column("request_id", String(128), nullable=True),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
 )
+
+inbox = inbox_table(metadata)

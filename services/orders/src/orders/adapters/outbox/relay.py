@@ -21,8 +21,10 @@ from orders.adapters.db.tables import outbox
 from orders.adapters.metrics import OUTBOX_EVENTS, OUTBOX_LAG_SECONDS
 from orders.adapters.outbox.codec import decode
 from orders.adapters.outbox.status import OutboxStatus
+from orders.application.event_bus import RetryLater
 from orders.domain.ports import EventBusPort
 from servicekit.clock import Clock, utc_now
+from servicekit.requestid import set_request_id
 from servicekit.tracing import link_to
 
 logger = logging.getLogger(__name__)
@@ -123,8 +125,11 @@ class OutboxRelay:
             await self._run_handlers(row)
 
     async def _run_handlers(self, row: Any) -> None:
+        # Handlers' logs and the integration events they publish carry the request's id.
+        set_request_id(row["request_id"])
         done: set[str] = set(json.loads(row["completed_handlers"]))
         errors: list[str] = []
+        permanent = False
         try:
             event = decode(row["event_type"], row["payload"])
         except Exception as exc:  # undecodable: retrying cannot help
@@ -142,10 +147,11 @@ class OutboxRelay:
                     extra={"handler": name, "event_id": str(row["id"]), "error": repr(exc)},
                 )
                 errors.append(f"{name}: {exc!r}")
+                permanent = permanent or not isinstance(exc, RetryLater)
             else:
                 done.add(name)
         await self._finish(
-            row, done, errors, dead=len(errors) > 0 and row["attempts"] + 1 >= self._max_attempts
+            row, done, errors, dead=permanent and row["attempts"] + 1 >= self._max_attempts
         )
 
     async def _finish(self, row: Any, done: set[str], errors: list[str], *, dead: bool) -> None:

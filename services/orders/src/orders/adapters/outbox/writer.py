@@ -11,13 +11,15 @@ from orders.adapters.db.tables import outbox
 from orders.adapters.outbox.codec import encode
 from orders.adapters.outbox.status import OutboxStatus
 from orders.domain.events import DomainEvent
+from servicekit.requestid import current_request_id
 from servicekit.tracing import current_traceparent
 
 
 async def append_events(session: AsyncSession, events: Iterable[DomainEvent], now: datetime) -> int:
-    """Insert one pending row per event, with the request's traceparent; returns how many."""
+    """Insert one pending row per event, with the request's id and traceparent; returns how many."""
     rows = []
     traceparent = current_traceparent()
+    request_id = current_request_id()
     for event in events:
         event_type, payload = encode(event)
         rows.append(
@@ -31,6 +33,7 @@ async def append_events(session: AsyncSession, events: Iterable[DomainEvent], no
                 "created_at": now,
                 "next_attempt_at": now,
                 "trace_context": traceparent,
+                "request_id": request_id,
             }
         )
     if rows:

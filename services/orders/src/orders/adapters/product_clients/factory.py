@@ -20,6 +20,7 @@ from orders.adapters.product_clients.observed import ObservedProductClient
 from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
+from servicekit.events.handlers import Subscription
 from servicekit.health import ReadinessCheck
 from servicekit.tracing import tracer
 
@@ -30,6 +31,8 @@ class BuiltProductClient:
 
     client: ProductServiceClient
     readiness: ReadinessCheck
+    # Products' event consumers, when products runs in this process (local, shadow).
+    subscriptions: tuple[Subscription, ...] = ()
 
 
 async def build_product_client(settings: Settings, stack: AsyncExitStack) -> BuiltProductClient:
@@ -49,7 +52,9 @@ async def build_product_client(settings: Settings, stack: AsyncExitStack) -> Bui
         stack.push_async_callback(local.aclose)
         if mode is ProductsClientMode.LOCAL:
             return BuiltProductClient(
-                ObservedProductClient(local, mode.value, spans), _local_report(local)
+                ObservedProductClient(local, mode.value, spans),
+                _local_report(local),
+                local.subscriptions(),
             )
 
     config = HttpClientConfig.from_settings(settings)
@@ -77,7 +82,9 @@ async def build_product_client(settings: Settings, stack: AsyncExitStack) -> Bui
         # Local is authoritative, so only its failure makes orders unready.
         return {**await local_report(), "mode": "shadow", "candidate": await breaker_report()}
 
-    return BuiltProductClient(ObservedProductClient(shadow, mode.value, spans), shadow_ready)
+    return BuiltProductClient(
+        ObservedProductClient(shadow, mode.value, spans), shadow_ready, local.subscriptions()
+    )
 
 
 def _local_report(client: LocalProductClient) -> ReadinessCheck:

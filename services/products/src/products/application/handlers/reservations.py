@@ -161,17 +161,26 @@ async def release_reservation(
 ) -> Reservation:
     """Held or confirmed → released with stock returned; otherwise unchanged (idempotent)."""
     async with uow:
-        for _ in range(_MAX_ROUNDS):
-            reservation = await _load(uow, command.reservation_id)
-            if not reservation.holds_stock:
-                return reservation
-            if await uow.reservations.change_status(
-                reservation.id, _RELEASABLE, ReservationStatus.RELEASED, clock()
-            ):
-                await _put_back(uow, reservation)
-                await uow.commit()
-                return replace(reservation, status=ReservationStatus.RELEASED)
-    raise RuntimeError(f"reservation {command.reservation_id} kept changing during release")
+        reservation, released = await release_in(uow, command.reservation_id, clock)
+        if released:
+            await uow.commit()
+    return reservation
+
+
+async def release_in(
+    uow: UnitOfWork, reservation_id: UUID, clock: Clock
+) -> tuple[Reservation, bool]:
+    """Release inside the caller's open unit of work (it commits); whether this call did."""
+    for _ in range(_MAX_ROUNDS):
+        reservation = await _load(uow, reservation_id)
+        if not reservation.holds_stock:
+            return reservation, False
+        if await uow.reservations.change_status(
+            reservation.id, _RELEASABLE, ReservationStatus.RELEASED, clock()
+        ):
+            await _put_back(uow, reservation)
+            return replace(reservation, status=ReservationStatus.RELEASED), True
+    raise RuntimeError(f"reservation {reservation_id} kept changing during release")
 
 
 async def release_reservation_key(

@@ -1,0 +1,1 @@
+"""Integration events over RabbitMQ: settings, publisher, consumer, inbox, metrics."""

@@ -1,0 +1,1 @@
+"""Integration events: domain events to envelopes, the bus choice, orders' own consumers."""

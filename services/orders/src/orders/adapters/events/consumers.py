@@ -1,0 +1,56 @@
+"""Orders' own consumers: each applies an event once, recorded in orders' inbox."""
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orders.adapters.db.tables import inbox
+from orders.application.event_handlers import ORDER_CONFIRMATION_EMAIL, send_order_confirmation
+from orders.domain.ports import NotificationPort
+from servicekit.clock import Clock
+from servicekit.events.handlers import IntegrationHandler, Subscription
+from servicekit.events.inbox import claim
+from shop_contracts.events import IntegrationEvent, OrderPlaced
+
+
+def inbox_guarded(
+    sessions: async_sessionmaker[AsyncSession],
+    name: str,
+    effect: Callable[[IntegrationEvent], Awaitable[None]],
+    clock: Clock,
+) -> IntegrationHandler:
+    """Run ``effect`` unless the inbox says ``name`` already did; the claim commits after it.
+
+    An effect outside the database (an e-mail) that succeeded just before a
+    failed commit runs again on redelivery: at least once, with the event id as
+    the provider's dedupe key.
+    """
+
+    async def handle(event: IntegrationEvent) -> None:
+        async with sessions() as session:
+            if not await claim(session, inbox, event.id, name, clock()):
+                return
+            await effect(event)
+            await session.commit()
+
+    return handle
+
+
+def confirmation_email(
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: NotificationPort,
+    clock: Clock,
+    *,
+    enabled: bool,
+) -> Subscription:
+    """OrderPlaced → the confirmation e-mail (``FEATURE_CONFIRMATION_EMAIL`` off: nothing)."""
+
+    async def send(event: IntegrationEvent) -> None:
+        if enabled:
+            await send_order_confirmation(notifications, event)
+
+    return Subscription(
+        ORDER_CONFIRMATION_EMAIL,
+        (OrderPlaced,),
+        inbox_guarded(sessions, ORDER_CONFIRMATION_EMAIL, send, clock),
+    )

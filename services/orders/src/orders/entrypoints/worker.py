@@ -1,0 +1,86 @@
+"""``orders worker``: the process that consumes integration events (``APP_EVENT_BUS=rabbitmq``).
+
+It runs the order-confirmation e-mail off the request path and, in the
+monolith stage (``APP_PRODUCTS_CLIENT=local``, no products service), products'
+consumers through its facade. In ``local`` bus mode the API process's outbox
+relay runs the same subscriptions itself, so there is nothing to start.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from contextlib import AsyncExitStack
+
+from orders.adapters.backends import (
+    external_http_client,
+    needs_external_http,
+    notifications_backend,
+)
+from orders.adapters.events.consumers import confirmation_email
+from orders.config import FeatureFlags, ProductsClientMode, Settings
+from orders.domain.ports import NotificationPort
+from products.facade import ProductsFacade
+from servicekit.clock import utc_now
+from servicekit.db import create_engine, session_factory
+from servicekit.events.handlers import Subscription
+from servicekit.events.runner import ConsumerGroup
+from servicekit.events.settings import EventBusMode
+
+logger = logging.getLogger(__name__)
+
+
+async def _subscriptions(
+    settings: Settings,
+    flags: FeatureFlags,
+    stack: AsyncExitStack,
+    notifications: NotificationPort | None,
+) -> list[Subscription]:
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    stack.push_async_callback(engine.dispose)
+    if notifications is None:
+        http = None
+        if needs_external_http(settings):
+            http = external_http_client(settings)
+            stack.push_async_callback(http.aclose)
+        notifications = notifications_backend(settings, http)
+    found = [
+        confirmation_email(
+            session_factory(engine), notifications, utc_now, enabled=flags.confirmation_email
+        )
+    ]
+    if settings.products_client is ProductsClientMode.LOCAL:
+        facade = ProductsFacade.from_database_url(
+            settings.products_database_url, pool_size=settings.db_pool_size
+        )
+        stack.push_async_callback(facade.aclose)
+        found.extend(facade.subscriptions())
+    return found
+
+
+async def run_worker(
+    settings: Settings,
+    flags: FeatureFlags,
+    stop: asyncio.Event,
+    *,
+    notifications: NotificationPort | None = None,
+) -> None:
+    """Consume until ``stop`` is set; unacknowledged messages go back to their queues."""
+    if settings.event_bus is not EventBusMode.RABBITMQ:
+        raise ValueError("orders worker consumes from RabbitMQ: set APP_EVENT_BUS=rabbitmq")
+    async with AsyncExitStack() as stack:
+        group = ConsumerGroup(settings, await _subscriptions(settings, flags, stack, notifications))
+        stack.push_async_callback(group.aclose)
+        group.start()
+        logger.info("worker started", extra={"queues": [c.queues.main for c in group.consumers]})
+        await stop.wait()
+
+
+async def serve_worker(settings: Settings, flags: FeatureFlags) -> None:
+    """``run_worker`` until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await run_worker(settings, flags, stop)

@@ -1,0 +1,19 @@
+"""The inbox of applied integration events, in the caller's transaction."""
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from products.adapters.tables import inbox
+from servicekit.events.inbox import claim
+
+
+class SqlInbox:
+    """``InboxRepository`` over one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claim(self, event_id: UUID, consumer: str, now: datetime) -> bool:
+        return await claim(self._session, inbox, event_id, consumer, now)
