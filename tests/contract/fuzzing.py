@@ -21,11 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import Case, HookContext
 from schemathesis.core.parameters import ParameterLocation
-from schemathesis.specs.openapi.checks import (
-    allow_header_conformance,
-    positive_data_acceptance,
-    unsupported_method,
-)
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # Bounded: both services fuzz in under a minute on two cores (about 30 s on
@@ -152,31 +148,19 @@ def credentials(case: Case[Any], headers: dict[str, str]) -> dict[str, str] | No
     return headers
 
 
-def repeats_a_product(case: Case[Any]) -> bool:
-    """Whether the generated cart names one product on several lines."""
-    items = case.body.get("items") if isinstance(case.body, dict) else None
+def repeats_a_product(case: Case[Any], lines: str) -> bool:
+    """Whether the generated cart (its list under ``lines``) names one product twice."""
+    items = case.body.get(lines) if isinstance(case.body, dict) else None
     if not isinstance(items, list):
         return False
     ids = [repr(item.get("product_id")) for item in items if isinstance(item, dict)]
     return len(ids) != len(set(ids))
 
 
-def excluded_checks(path: str, shadowed: frozenset[str]) -> list[Any]:
-    """Checks that cannot hold for ``path``; everything else runs.
-
-    A static path beside a templated one (``/products/bulk`` next to
-    ``/products/{product_id}``) answers an undeclared method through the
-    templated route: ``PATCH /products/bulk`` is ``PATCH /products/{id}`` with
-    the id "bulk", a 422, where ``unsupported_method`` wants 405; and a 405
-    there truthfully lists the templated route's methods in ``Allow``.
-    """
-    return [unsupported_method, allow_header_conformance] if path in shadowed else []
-
-
 # Lines of one product are merged, and the merged quantity may pass the per-line
 # limit: a cross-field rule no JSON Schema can state, answered 422. Such carts
 # skip only the "valid data is accepted" check; every other check still runs.
-CART_RULE_CHECKS = [positive_data_acceptance]
+CART_RULE_CHECKS: list[Any] = [positive_data_acceptance]
 
 
 class LateApp:

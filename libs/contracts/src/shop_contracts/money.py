@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer
 
+from shop_contracts.limits import STORED_AMOUNT_DIGITS
+
 CENT = Decimal("0.01")
 
 
@@ -80,3 +82,36 @@ CurrencyCode = Annotated[
     str, Field(pattern=r"^[A-Z]{3}$", min_length=3, max_length=3, examples=["EUR"])
 ]
 """ISO 4217 alphabetic currency code."""
+
+
+def _stored_documented(schema: dict[str, Any]) -> None:
+    schema.update(
+        format="decimal",
+        example="19.99",
+        pattern=rf"^-?\d{{1,{STORED_AMOUNT_DIGITS - 2}}}\.\d{{2}}$",
+        description="Any amount a 64-bit number of cents holds; orders accepted today stay "
+        "within the order total limit",
+    )
+
+
+StoredAmount = Annotated[
+    Decimal,
+    Field(max_digits=STORED_AMOUNT_DIGITS, decimal_places=2, json_schema_extra=_stored_documented),
+    PlainSerializer(_two_places, return_type=str, when_used="json"),
+]
+"""An amount an orders read returns: whatever the integer-cents column holds is readable,
+so a row written under an older, looser rule never makes a read fail."""
+
+
+def _sum_documented(schema: dict[str, Any]) -> None:
+    schema.update(
+        format="decimal", example="19.99", pattern=r"^-?\d+\.\d{2}$", description="Unbounded sum"
+    )
+
+
+SumAmount = Annotated[
+    Decimal,
+    Field(decimal_places=2, json_schema_extra=_sum_documented),
+    PlainSerializer(_two_places, return_type=str, when_used="json"),
+]
+"""A sum or average over many orders: exact, with no upper bound."""

@@ -1,5 +1,7 @@
 """API paths of the products service, shared so the HTTP client and the router agree."""
 
+import re
+
 API_PREFIX = "/api/v1"
 
 PRODUCTS = "/products"
@@ -17,3 +19,16 @@ RESERVATION_RELEASE = "/reservations/{reservation_id}/release"
 SERVICE_TOKEN_HEADER = "Authorization"
 REQUEST_ID_HEADER = "X-Request-ID"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
+_ID_PARAMETER = re.compile(r"\{(\w+_id)\}")
+
+
+def route(path: str) -> str:
+    """The pattern a router declares for ``path``: every ``{..._id}`` matches only a UUID.
+
+    So a static sibling is never taken for an id (``PATCH /products/bulk`` is a
+    405, not ``PATCH /products/{id}`` with a bad id), and a path whose id is not
+    a UUID names nothing: 404 ``not_found``. Clients keep formatting ``path``.
+    """
+    return _ID_PARAMETER.sub(r"{\1:uuid}", path)

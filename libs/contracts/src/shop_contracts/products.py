@@ -5,11 +5,19 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shop_contracts.limits import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_LINE_QUANTITY,
+    MAX_LOOKUP_IDS,
+    MAX_NAME_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_SKU_LENGTH,
+    MAX_STOCK,
+    MAX_STORED_STOCK,
+)
 from shop_contracts.money import CurrencyCode, MoneyAmount, PriceAmount
 from shop_contracts.numbers import WireInt
 from shop_contracts.text import NO_NUL
-
-MAX_LOOKUP_IDS = 100
 
 
 class Product(BaseModel):
@@ -23,7 +31,7 @@ class Product(BaseModel):
     description: str
     price: MoneyAmount
     currency: CurrencyCode
-    stock_available: int = Field(ge=0)
+    stock_available: int = Field(ge=0, le=MAX_STORED_STOCK)
     created_at: datetime
     updated_at: datetime
 
@@ -33,12 +41,14 @@ class ProductCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    description: str = Field(default="", max_length=5000, pattern=NO_NUL)
+    sku: str = Field(
+        min_length=1, max_length=MAX_SKU_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_NUL)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH, pattern=NO_NUL)
     price: PriceAmount
     currency: CurrencyCode = "EUR"
-    stock: WireInt = Field(default=0, ge=0, le=1_000_000_000)
+    stock: WireInt = Field(default=0, ge=0, le=MAX_STOCK)
 
 
 class ProductUpdate(BaseModel):
@@ -46,8 +56,8 @@ class ProductUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
-    description: str | None = Field(default=None, max_length=5000, pattern=NO_NUL)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH, pattern=NO_NUL)
     price: PriceAmount | None = None
     currency: CurrencyCode | None = None
 
@@ -57,8 +67,12 @@ class StockAdjustment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    delta: WireInt = Field(ge=-1_000_000_000, le=1_000_000_000)
-    reason: str = Field(default="", max_length=500, pattern=NO_NUL)
+    delta: WireInt = Field(
+        ge=-MAX_STOCK,
+        le=MAX_STOCK,
+        description=f"Units to add (or remove); stock on hand stays within 0..{MAX_STOCK}",
+    )
+    reason: str = Field(default="", max_length=MAX_REASON_LENGTH, pattern=NO_NUL)
 
 
 class BulkImport(BaseModel):
@@ -94,6 +108,6 @@ class StockCheck(BaseModel):
     """Whether ``requested`` units are available right now (nothing is held)."""
 
     product_id: UUID
-    requested: int = Field(ge=1)
-    stock_available: int = Field(ge=0)
+    requested: int = Field(ge=1, le=MAX_LINE_QUANTITY)
+    stock_available: int = Field(ge=0, le=MAX_STORED_STOCK)
     available: bool

@@ -10,14 +10,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shop_contracts.limits import MAX_KEY_LENGTH, MAX_LINE_QUANTITY, MAX_RESERVATION_LINES
 from shop_contracts.money import CurrencyCode, MoneyAmount
 from shop_contracts.numbers import WireInt
 from shop_contracts.text import NO_NUL
-
-MAX_RESERVATION_LINES = 50
-MAX_LINE_QUANTITY = 10_000
-MAX_RESERVATION_KEY_LENGTH = 200
-"""Longest reservation key: the wire accepts it and the products store holds it."""
 
 
 class LineLike(Protocol):
@@ -70,9 +66,7 @@ class ReservationLineRequest(BaseModel):
     quantity: WireInt = Field(ge=1, le=MAX_LINE_QUANTITY)
 
 
-ReservationKey = Annotated[
-    str, Field(min_length=1, max_length=MAX_RESERVATION_KEY_LENGTH, pattern=NO_NUL)
-]
+ReservationKey = Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH, pattern=NO_NUL)]
 """The caller's idempotency key of a hold."""
 
 
@@ -99,7 +93,7 @@ class ReservationLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     product_id: UUID
-    quantity: int = Field(ge=1)
+    quantity: int = Field(ge=1, le=MAX_LINE_QUANTITY)
     product_name: str
     unit_price: MoneyAmount
     currency: CurrencyCode

@@ -6,7 +6,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from servicekit.health import ReadinessCheck, health_router
-from servicekit.http import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from servicekit.http import (
+    BodySizeLimitMiddleware,
+    HeaderSizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from servicekit.logging import ensure_logging
 from servicekit.metrics import MetricsMiddleware, metrics_router
 from servicekit.problems import UnhandledErrorMiddleware, install_problem_handlers
@@ -24,9 +28,9 @@ def install_plumbing(
     """Logging, tracing, problem handlers, health, metrics, request id, headers, body limit, CORS.
 
     Middleware order (outermost first): [tracing, when ``OTEL_TRACES_EXPORTER`` is set] →
-    request id → unhandled-error guard → metrics → body limit → security headers →
-    CORS → app, so every response, even a 413, carries the request id and is
-    measured, and every log line of a traced request carries its trace id.
+    request id → unhandled-error guard → metrics → header limit → body limit → security
+    headers → CORS → app, so every response, even a 413 or a 431, carries the request id
+    and is measured, and every log line of a traced request carries its trace id.
     """
     ensure_logging(service, settings.log_level, settings.log_json)
     configure_tracing(service)
@@ -45,6 +49,7 @@ def install_plumbing(
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_header_bytes)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)

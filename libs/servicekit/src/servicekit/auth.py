@@ -16,6 +16,7 @@ import jwt
 from servicekit.problems import HttpProblem
 from servicekit.settings import ServiceSettings
 from shop_contracts.errors import ErrorCode
+from shop_contracts.limits import MAX_EMAIL_LENGTH, MAX_KEY_LENGTH
 
 ADMIN_ROLE = "admin"
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="shop"'}
@@ -74,15 +75,21 @@ def decode_user_token(token: str, settings: ServiceSettings) -> Principal:
     sub = claims.get("sub")
     roles = claims.get("roles", [])
     email = claims.get("email")
-    if not isinstance(sub, str) or not sub:
+    # The subject and e-mail are stored with every order: a value no column can
+    # hold is refused here, not by the database after stock was reserved.
+    if not _storable(sub, MAX_KEY_LENGTH) or not sub:
         raise unauthenticated("Invalid token subject")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise unauthenticated("Invalid token roles")
-    if email is not None and not isinstance(email, str):
+    if email is not None and not _storable(email, MAX_EMAIL_LENGTH):
         raise unauthenticated("Invalid token email")
     if claims.get("typ") == "service":
         raise unauthenticated("Service credentials are not user tokens")
     return Principal(user_id=sub, email=email, roles=frozenset(roles))
+
+
+def _storable(value: object, max_length: int) -> bool:
+    return isinstance(value, str) and len(value) <= max_length and "\x00" not in value
 
 
 def verify_service_token(token: str, settings: ServiceSettings) -> None:

@@ -1,4 +1,4 @@
-"""Security headers and a request body size limit, as pure ASGI middleware."""
+"""Security headers and request size limits (headers, body), as pure ASGI middleware."""
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -108,3 +108,31 @@ class BodySizeLimitMiddleware:
             instance=scope["path"],
         )
         await response(scope, receive, send)
+
+
+class HeaderSizeLimitMiddleware:
+    """Reject requests whose header names and values total more than ``max_bytes`` (431).
+
+    Production servers and proxies refuse oversized headers; uvicorn with
+    httptools buffers any size. Refusing here keeps every process the same,
+    whichever server runs it, and answers with a problem body.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) for name, value in scope["headers"])
+            if size > self.max_bytes:
+                response = problem_response(
+                    431,
+                    ErrorCode.HEADERS_TOO_LARGE,
+                    "Request header fields too large",
+                    f"The request headers exceed {self.max_bytes} bytes.",
+                    instance=scope["path"],
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -229,6 +229,7 @@ _DESCRIPTIONS = {
     404: "Resource not found",
     409: "Conflict with the current state",
     413: "Request body too large",
+    431: "Request header fields too large",
     422: "Request validation failed",
     503: "A dependency is unavailable; retry after the Retry-After delay",
 }

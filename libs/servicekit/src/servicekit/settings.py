@@ -6,6 +6,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shop_contracts.limits import MAX_HEADER_BYTES
+
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
 DEV_SERVICE_TOKEN = "dev-only-service-token-change-me"
 
@@ -43,6 +45,7 @@ class ServiceSettings(BaseSettings):
 
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=104_857_600)
+    max_header_bytes: int = Field(default=MAX_HEADER_BYTES, ge=4_096, le=1_048_576)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_json: bool = True
 

@@ -8,18 +8,19 @@ from dataclasses import dataclass
 from orders.application.commands import PlaceOrder
 from orders.application.settle import settle_pending
 from orders.application.unit_of_work import UnitOfWorkFactory
-from orders.domain.errors import DuplicateOrder, InvalidOrder
+from orders.domain.errors import DuplicateOrder
 from orders.domain.money import Money
 from orders.domain.order import (
     Order,
     OrderItem,
-    normalise_lines,
+    checked_cart,
     request_hash,
     reservation_key,
 )
 from orders.domain.product_client import ProductServiceClient
 from servicekit.clock import Clock
 from shop_contracts.errors import (
+    DomainError,
     IdempotencyKeyReused,
     ProductsUnavailable,
     ReservationExpired,
@@ -27,7 +28,6 @@ from shop_contracts.errors import (
     ReservationReleased,
 )
 from shop_contracts.reservations import (
-    MAX_LINE_QUANTITY,
     Reservation,
     ReservationLineRequest,
     ReservationStatus,
@@ -62,14 +62,7 @@ async def place_order(
     ``autocommit_uow`` serves the idempotency lookup, a read of rows that never change
     once written, so it may run outside a transaction.
     """
-    lines = normalise_lines(cmd.lines)
-    if not lines:
-        raise InvalidOrder("An order needs at least one item")
-    if len(lines) > max_items:
-        raise InvalidOrder(f"An order may have at most {max_items} distinct products")
-    if any(line.quantity > MAX_LINE_QUANTITY for line in lines):
-        # Lines of one product are merged; the sum must still be one valid line.
-        raise InvalidOrder(f"An order may hold at most {MAX_LINE_QUANTITY} units of a product")
+    lines = checked_cart(cmd.lines, max_items)
     fingerprint = request_hash(lines)
     existing = await _existing(autocommit_uow, cmd, fingerprint)
     if existing is not None:
@@ -91,11 +84,21 @@ async def place_order(
     except asyncio.CancelledError:
         await _release_key(autocommit_uow, products, cmd, fingerprint, key)
         raise
-    if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
+    dead = reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED)
+    if dead and not reservation.lines:  # a key retired by a release-by-key: nothing to price
+        return await _dead_reservation(autocommit_uow, cmd, fingerprint, reservation)
+    try:
+        # The order rules on the held prices (one currency, the total limit) come
+        # first, so a retry with the same key is refused the same way.
+        order = _new_order(cmd, fingerprint, reservation, clock)
+    except DomainError:
+        if not dead:
+            await _compensate(products, reservation)
+        raise
+    if dead:
         return await _dead_reservation(autocommit_uow, cmd, fingerprint, reservation)
 
     try:
-        order = _new_order(cmd, fingerprint, reservation, clock)
         if after_reserve is not None:
             await after_reserve(reservation)
         async with uow() as work:

@@ -29,11 +29,16 @@ class ListUserOrders:
 
 @dataclass(frozen=True, slots=True)
 class GetOrderSummary:
-    """Count, sum and average of a user's orders, both date bounds inclusive (UTC days)."""
+    """Count, sum and average of a user's orders, both date bounds inclusive (UTC days).
+
+    Amounts are never added across currencies: ``currency`` picks one, and
+    without it orders in more than one currency are refused (``MixedCurrencies``).
+    """
 
     user_id: str
     start_date: date | None = None
     end_date: date | None = None
+    currency: str | None = None
 
 
 class OrderQueries(Protocol):

@@ -4,23 +4,16 @@ from decimal import Decimal
 
 from orders.application.views import QuoteLineView, QuoteView
 from orders.domain.errors import InvalidOrder
-from orders.domain.order import OrderLine, normalise_lines
+from orders.domain.order import OrderLine, check_order_total, checked_cart
 from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import ProductNotFound
-from shop_contracts.reservations import MAX_LINE_QUANTITY
 
 
 async def quote_cart(
     products: ProductServiceClient, lines: list[OrderLine], *, max_items: int
 ) -> QuoteView:
     """Current prices and stock for the cart; ``ProductNotFound`` names unknown products."""
-    cart = normalise_lines(lines)
-    if not cart:
-        raise InvalidOrder("A quote needs at least one item")
-    if len(cart) > max_items:
-        raise InvalidOrder(f"An order may have at most {max_items} distinct products")
-    if any(line.quantity > MAX_LINE_QUANTITY for line in cart):
-        raise InvalidOrder(f"An order may hold at most {MAX_LINE_QUANTITY} units of a product")
+    cart = checked_cart(lines, max_items)
     lookup = await products.lookup_products([line.product_id for line in cart])
     if lookup.missing:
         raise ProductNotFound(lookup.missing)
@@ -28,19 +21,18 @@ async def quote_cart(
     currencies = {by_id[line.product_id].currency for line in cart}
     if len(currencies) != 1:
         raise InvalidOrder("All items of an order must share one currency")
+    line_totals = [by_id[line.product_id].price * line.quantity for line in cart]
+    subtotal = sum(line_totals, Decimal(0))
+    check_order_total(subtotal)  # before any figure is put in a (bounded) view
     items = [
         QuoteLineView(
             product_id=line.product_id,
             product_name=by_id[line.product_id].name,
             quantity=line.quantity,
             unit_price=by_id[line.product_id].price,
-            line_total=by_id[line.product_id].price * line.quantity,
+            line_total=line_total,
             in_stock=by_id[line.product_id].stock_available >= line.quantity,
         )
-        for line in cart
+        for line, line_total in zip(cart, line_totals, strict=True)
     ]
-    return QuoteView(
-        items=items,
-        subtotal=sum((item.line_total for item in items), Decimal(0)),
-        currency=currencies.pop(),
-    )
+    return QuoteView(items=items, subtotal=subtotal, currency=currencies.pop())

@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orders.domain.order import Order
 from orders.domain.status import OrderStatus
-from shop_contracts.money import CurrencyCode, MoneyAmount
+from shop_contracts.limits import MAX_LINE_QUANTITY
+from shop_contracts.money import CurrencyCode, MoneyAmount, StoredAmount, SumAmount
 
 
 class OrderItemView(BaseModel):
@@ -17,9 +18,9 @@ class OrderItemView(BaseModel):
 
     product_id: UUID
     product_name: str
-    quantity: int
-    unit_price: MoneyAmount
-    line_total: MoneyAmount
+    quantity: int = Field(ge=1)
+    unit_price: StoredAmount
+    line_total: StoredAmount
 
 
 class OrderView(BaseModel):
@@ -31,7 +32,7 @@ class OrderView(BaseModel):
     user_id: str
     status: OrderStatus
     currency: CurrencyCode
-    total: MoneyAmount
+    total: StoredAmount
     items: list[OrderItemView]
     payment_id: str | None = None
     cancel_reason: str | None = None
@@ -47,17 +48,21 @@ class OrderListItem(BaseModel):
     id: UUID
     status: OrderStatus
     currency: CurrencyCode
-    total: MoneyAmount
+    total: StoredAmount
     item_count: int
     created_at: datetime
 
 
 class OrderSummaryView(BaseModel):
-    """Totals over a user's orders (cancelled and failed orders excluded)."""
+    """Totals over a user's orders in one currency (cancelled and failed orders excluded)."""
 
     total_orders: int = Field(ge=0)
-    total_spent: MoneyAmount
-    avg_order_value: MoneyAmount
+    total_spent: SumAmount
+    avg_order_value: SumAmount
+    currency: CurrencyCode | None = Field(
+        default=None,
+        description="The currency of both amounts; null when there is no order to count",
+    )
 
 
 class QuoteLineView(BaseModel):
@@ -65,7 +70,7 @@ class QuoteLineView(BaseModel):
 
     product_id: UUID
     product_name: str
-    quantity: int
+    quantity: int = Field(ge=1, le=MAX_LINE_QUANTITY)
     unit_price: MoneyAmount
     line_total: MoneyAmount
     in_stock: bool

@@ -1,5 +1,6 @@
 """Errors the order domain raises; each carries its stable problem code."""
 
+from typing import Any
 from uuid import UUID
 
 from orders.domain.status import OrderStatus
@@ -37,6 +38,32 @@ class InvalidOrder(DomainError):
     code = ErrorCode.VALIDATION_ERROR
     status = 422
     title = "Invalid order"
+
+
+class OrderTotalTooLarge(DomainError):
+    """A line total or the order total would pass the order total limit."""
+
+    code = ErrorCode.ORDER_TOTAL_TOO_LARGE
+    status = 422
+    title = "Order total too large"
+
+
+class MixedCurrencies(DomainError):
+    """A figure was asked for over amounts in several currencies; name one."""
+
+    code = ErrorCode.MIXED_CURRENCIES
+    status = 422
+    title = "Amounts in several currencies"
+
+    def __init__(self, currencies: list[str]) -> None:
+        self.currencies = sorted(currencies)
+        super().__init__(
+            f"The orders are in {', '.join(self.currencies)}; "
+            "ask for one with the currency parameter"
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        return {"currencies": self.currencies}
 
 
 class PaymentFailed(DomainError):

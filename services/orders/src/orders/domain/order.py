@@ -4,17 +4,15 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID, uuid4
 
-from orders.domain.errors import InvalidOrder, InvalidStatusTransition
+from orders.domain.errors import InvalidOrder, InvalidStatusTransition, OrderTotalTooLarge
 from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced, OrderStatusChanged
 from orders.domain.money import CurrencyMismatch, Money
 from orders.domain.status import OrderStatus, can_transition
-from shop_contracts.reservations import (
-    MAX_RESERVATION_KEY_LENGTH,
-    lines_fingerprint,
-    merged_quantities,
-)
+from shop_contracts.limits import MAX_KEY_LENGTH, MAX_LINE_QUANTITY, MAX_ORDER_TOTAL
+from shop_contracts.reservations import lines_fingerprint, merged_quantities
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +43,32 @@ def normalise_lines(lines: Iterable[OrderLine]) -> list[OrderLine]:
     return [OrderLine(pid, qty) for pid, qty in merged_quantities(lines)]
 
 
+def checked_cart(lines: Iterable[OrderLine], max_items: int) -> list[OrderLine]:
+    """The normalised cart; ``InvalidOrder`` if it is empty or passes a line limit."""
+    cart = normalise_lines(lines)
+    if not cart:
+        raise InvalidOrder("An order needs at least one item")
+    if len(cart) > max_items:
+        raise InvalidOrder(f"An order may have at most {max_items} distinct products")
+    if any(line.quantity > MAX_LINE_QUANTITY for line in cart):
+        # Lines of one product are merged; the sum must still be one valid line.
+        raise InvalidOrder(f"An order may hold at most {MAX_LINE_QUANTITY} units of a product")
+    return cart
+
+
+def check_order_total(total: Decimal) -> None:
+    """``OrderTotalTooLarge`` unless ``total`` is within the order total limit.
+
+    Prices and quantities are each within their limits, but their product summed
+    over the lines is not; checked before an order is saved (and on a quote).
+    """
+    if total > MAX_ORDER_TOTAL:
+        raise OrderTotalTooLarge(
+            f"The order total {total:.2f} passes the limit of {MAX_ORDER_TOTAL}; "
+            "order fewer units or split the order"
+        )
+
+
 request_hash = lines_fingerprint
 """Fingerprint of a normalised cart, stored with the idempotency key."""
 
@@ -52,7 +76,7 @@ request_hash = lines_fingerprint
 def reservation_key(user_id: str, idempotency_key: str) -> str:
     """Per-user reservation key, so two users' idempotency keys never collide."""
     key = f"order:{user_id}:{idempotency_key}"
-    if len(key) <= MAX_RESERVATION_KEY_LENGTH:
+    if len(key) <= MAX_KEY_LENGTH:
         return key
     digest = hashlib.sha256(f"{user_id}\0{idempotency_key}".encode()).hexdigest()
     return f"order:sha256:{digest}"
@@ -105,6 +129,7 @@ class Order:
             updated_at=now,
         )
         total = order.total
+        check_order_total(total.amount)
         order.events.append(
             OrderPlaced(
                 order_id=order.id,

@@ -1,4 +1,4 @@
-"""``orders migrate``, ``orders serve`` and ``orders worker``."""
+"""``orders migrate``, ``orders serve``, ``orders worker`` and ``orders doctor``."""
 
 import argparse
 import asyncio
@@ -7,10 +7,12 @@ import logging
 import uvicorn
 from prometheus_client import start_http_server
 
+from orders.adapters.db.doctor import examine
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.entrypoints.worker import serve_worker
 from products.facade import upgrade_database
+from servicekit.db import create_engine
 from servicekit.events.settings import EventBusMode
 from servicekit.logging import configure_logging
 
@@ -26,11 +28,29 @@ async def _migrate(settings: Settings) -> None:
         logger.info("products database migrated")
 
 
+async def _doctor(settings: Settings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            findings = await examine(connection)
+    finally:
+        await engine.dispose()
+    for finding in findings:
+        print(finding)
+    print(f"{len(findings)} finding(s)")
+    return 1 if findings else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``orders`` command."""
     parser = argparse.ArgumentParser(prog="orders", description="Orders service")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations (APP_* settings)")
+    commands.add_parser(
+        "doctor",
+        help="list stored orders a read cannot serve or today's limits would refuse "
+        "(read-only; exit status 1 if any)",
+    )
     serve = commands.add_parser("serve", help="run the HTTP API with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -54,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             start_http_server(args.metrics_port, addr="0.0.0.0")  # noqa: S104 - scraped
         asyncio.run(serve_worker(settings, FeatureFlags()))
         return 0
+    if args.command == "doctor":
+        return asyncio.run(_doctor(settings))
     uvicorn.run(
         "orders.main:create_app",
         factory=True,

@@ -12,6 +12,7 @@ from orders.facade import OrdersFacade
 from servicekit.deps import AdminPrincipal, CurrentPrincipal
 from servicekit.problems import HttpProblem
 from shop_contracts.errors import ErrorCode
+from shop_contracts.limits import MAX_IDEMPOTENCY_KEY_LENGTH
 from shop_contracts.paths import IDEMPOTENCY_KEY_HEADER
 
 __all__ = [
@@ -36,14 +37,17 @@ OrdersDep = Annotated[OrdersFacade, Depends(_orders)]
 
 
 _KEY_PATTERN = r"^[\x21-\x7e]+$"
-_KEY_DESCRIPTION = "Client-chosen key (printable ASCII, ≤100): a retry with it never orders twice"
+_KEY_DESCRIPTION = (
+    f"Client-chosen key (printable ASCII, ≤{MAX_IDEMPOTENCY_KEY_LENGTH}): "
+    "a retry with it never orders twice"
+)
 
 IDEMPOTENCY_KEY_PARAMETER = {
     "name": IDEMPOTENCY_KEY_HEADER,
     "in": "header",
     "required": True,
     "description": _KEY_DESCRIPTION,
-    "schema": {"type": "string", "maxLength": 100, "pattern": _KEY_PATTERN},
+    "schema": {"type": "string", "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH, "pattern": _KEY_PATTERN},
 }
 """The header as documented: required. The dependency declares it optional only so
 that a missing key answers 400 ``idempotency_key_missing`` rather than a generic 422;
@@ -55,7 +59,7 @@ async def _idempotency_key(
         str | None,
         Header(
             alias=IDEMPOTENCY_KEY_HEADER,
-            max_length=100,
+            max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
             pattern=_KEY_PATTERN,
             description=_KEY_DESCRIPTION,
             include_in_schema=False,

@@ -9,8 +9,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from orders.domain.order import OrderLine
 from orders.domain.status import OrderStatus
+from shop_contracts.limits import MAX_LINE_QUANTITY, MAX_REASON_LENGTH, MAX_RESERVATION_LINES
 from shop_contracts.numbers import WireInt
-from shop_contracts.reservations import MAX_LINE_QUANTITY, MAX_RESERVATION_LINES
 from shop_contracts.text import NO_NUL
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -53,7 +53,7 @@ class CancelOrderIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=500, pattern=NO_NUL)
+    reason: str = Field(default="", max_length=MAX_REASON_LENGTH, pattern=NO_NUL)
 
 
 class StatusUpdateIn(BaseModel):

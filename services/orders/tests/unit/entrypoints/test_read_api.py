@@ -33,11 +33,12 @@ async def test_another_users_order_is_404_order_not_found(
     assert response.json()["code"] == "order_not_found"
 
 
-async def test_unknown_order_is_404_and_a_bad_id_is_422(api: OrdersApi) -> None:
+async def test_unknown_order_is_404_and_so_is_a_path_whose_id_is_not_a_uuid(api: OrdersApi) -> None:
     missing = await api.http.get(f"/api/v1/orders/{uuid4()}", headers=api.auth("alice"))
     bad = await api.http.get("/api/v1/orders/not-a-uuid", headers=api.auth("alice"))
 
-    assert (missing.status_code, bad.status_code) == (404, 422)
+    assert (missing.status_code, missing.json()["code"]) == (404, "order_not_found")
+    assert (bad.status_code, bad.json()["code"]) == (404, "not_found")
 
 
 @pytest.fixture
@@ -116,7 +117,12 @@ async def test_empty_list_and_empty_summary(api: OrdersApi) -> None:
     summary = await api.http.get("/api/v1/orders/summary", headers=api.auth("nobody"))
 
     assert listed.json() == {"items": [], "total": 0, "page": 1, "page_size": 20}
-    assert summary.json() == {"total_orders": 0, "total_spent": "0.00", "avg_order_value": "0.00"}
+    assert summary.json() == {
+        "total_orders": 0,
+        "total_spent": "0.00",
+        "avg_order_value": "0.00",
+        "currency": None,
+    }
 
 
 async def test_summary_counts_sums_and_averages_within_inclusive_dates(
@@ -149,26 +155,31 @@ async def test_summary_counts_sums_and_averages_within_inclusive_dates(
         "total_orders": 3,
         "total_spent": "31.05",
         "avg_order_value": "10.35",
+        "currency": "EUR",
     }
     assert await summary("?start_date=2026-03-02&end_date=2026-03-02") == {
         "total_orders": 1,
         "total_spent": "20.00",
         "avg_order_value": "20.00",
+        "currency": "EUR",
     }
     assert await summary("?start_date=2026-03-01&end_date=2026-03-02") == {
         "total_orders": 2,
         "total_spent": "30.00",
         "avg_order_value": "15.00",
+        "currency": "EUR",
     }
     assert await summary("?start_date=2026-03-03") == {
         "total_orders": 1,
         "total_spent": "1.05",
         "avg_order_value": "1.05",
+        "currency": "EUR",
     }
     assert await summary("?end_date=2026-02-28") == {
         "total_orders": 0,
         "total_spent": "0.00",
         "avg_order_value": "0.00",
+        "currency": None,
     }
 
 

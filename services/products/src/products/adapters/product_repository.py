@@ -9,9 +9,10 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from products.adapters.tables import products
+from products.adapters.tables import products, reservation_lines, reservations
 from products.domain.product import Product
 from servicekit.db import insert_or_ignore
+from shop_contracts.limits import MAX_STOCK
 from shop_contracts.money import from_minor, to_minor
 
 
@@ -120,9 +121,25 @@ class SqlProductRepository:
         )
 
     async def adjust_stock(self, product_id: UUID, delta: int, now: datetime) -> Product | None:
+        # Units on hand are the available ones plus those held: releasing a hold
+        # moves units back to available, so the limit bounds their sum, and no
+        # later release can push the column past what it holds.
+        held = (
+            select(func.coalesce(func.sum(reservation_lines.c.quantity), 0))
+            .select_from(reservation_lines.join(reservations))
+            .where(
+                reservation_lines.c.product_id == products.c.id,
+                reservations.c.status == "held",
+            )
+            .scalar_subquery()
+        )
         statement = (
             update(products)
-            .where(products.c.id == product_id, products.c.stock + delta >= 0)
+            .where(
+                products.c.id == product_id,
+                products.c.stock + delta >= 0,
+                products.c.stock + delta + held <= MAX_STOCK,
+            )
             .values(stock=products.c.stock + delta, updated_at=now)
             .returning(*products.c)
         )

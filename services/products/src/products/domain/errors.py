@@ -5,6 +5,8 @@ local and HTTP product clients raise the very same classes; the admin-only
 ones are defined here because no consumer ever sees them.
 """
 
+from uuid import UUID
+
 from shop_contracts.errors import (
     DomainError,
     ErrorCode,
@@ -27,6 +29,7 @@ __all__ = [
     "ReservationNotFound",
     "ReservationReleased",
     "SkuAlreadyExists",
+    "StockLimitExceeded",
 ]
 
 
@@ -61,3 +64,17 @@ class InvalidInput(DomainError):
     code = ErrorCode.VALIDATION_ERROR
     status = 422
     title = "Request validation failed"
+
+
+class StockLimitExceeded(DomainError):
+    """A stock adjustment would put more units on hand than the stock limit."""
+
+    code = ErrorCode.STOCK_LIMIT_EXCEEDED
+    status = 409
+    title = "Stock limit exceeded"
+
+    def __init__(self, product_id: UUID, limit: int) -> None:
+        self.product_id = product_id
+        super().__init__(
+            f"Product {product_id} would have more than {limit} units on hand (available plus held)"
+        )

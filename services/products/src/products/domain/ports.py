@@ -41,7 +41,8 @@ class ProductRepository(Protocol):
         ...
 
     async def adjust_stock(self, product_id: UUID, delta: int, now: datetime) -> Product | None:
-        """Add ``delta`` units unless the result would be negative; ``None`` if not applied."""
+        """Add ``delta`` units unless available stock would go negative or the units on
+        hand (available plus held) would pass ``MAX_STOCK``; ``None`` if not applied."""
         ...
 
 

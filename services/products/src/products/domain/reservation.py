@@ -7,14 +7,12 @@ from decimal import Decimal
 from uuid import UUID
 
 from shop_contracts.reservations import (
-    MAX_RESERVATION_KEY_LENGTH,
     ReservationStatus,
     lines_fingerprint,
     merged_quantities,
 )
 
 __all__ = [
-    "MAX_KEY_LENGTH",
     "LineRequest",
     "Reservation",
     "ReservationLine",
@@ -22,8 +20,6 @@ __all__ = [
     "normalise_lines",
     "request_fingerprint",
 ]
-
-MAX_KEY_LENGTH = MAX_RESERVATION_KEY_LENGTH
 
 # Statuses whose stock is still taken out of the available count.
 _STOCK_HOLDING = frozenset({ReservationStatus.HELD, ReservationStatus.CONFIRMED})

@@ -1,5 +1,6 @@
 """Read-side query handlers: SQL straight to view DTOs, on the read database."""
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,9 @@ from orders.application.views import (
     OrderSummaryView,
     OrderView,
 )
+from orders.domain.errors import MixedCurrencies
 from orders.domain.status import OrderStatus
+from shop_contracts.limits import MAX_DATE
 from shop_contracts.money import from_minor
 from shop_contracts.pagination import Page
 
@@ -24,6 +27,31 @@ _NOT_SPENT = (OrderStatus.CANCELLED.value, OrderStatus.FAILED.value)
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def order_view_of(row: Any, items: Sequence[Any]) -> OrderView:
+    """The view of one ``orders`` row and its ``order_items`` rows (in line order)."""
+    return OrderView(
+        id=row["id"],
+        user_id=row["user_id"],
+        status=OrderStatus(row["status"]),
+        currency=row["currency"],
+        total=from_minor(row["total_cents"]),
+        items=[
+            OrderItemView(
+                product_id=item["product_id"],
+                product_name=item["product_name"],
+                quantity=item["quantity"],
+                unit_price=from_minor(item["unit_price_cents"]),
+                line_total=from_minor(item["unit_price_cents"] * item["quantity"]),
+            )
+            for item in items
+        ],
+        payment_id=row["payment_id"],
+        cancel_reason=row["cancel_reason"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 class SqlOrderQueries:
@@ -62,27 +90,7 @@ class SqlOrderQueries:
                 .mappings()
                 .all()
             )
-        return OrderView(
-            id=row["id"],
-            user_id=row["user_id"],
-            status=OrderStatus(row["status"]),
-            currency=row["currency"],
-            total=from_minor(row["total_cents"]),
-            items=[
-                OrderItemView(
-                    product_id=item["product_id"],
-                    product_name=item["product_name"],
-                    quantity=item["quantity"],
-                    unit_price=from_minor(item["unit_price_cents"]),
-                    line_total=from_minor(item["unit_price_cents"] * item["quantity"]),
-                )
-                for item in items
-            ],
-            payment_id=row["payment_id"],
-            cancel_reason=row["cancel_reason"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+        return order_view_of(row, items)
 
     async def list_user_orders(self, query: ListUserOrders) -> Page[OrderListItem]:
         conditions: list[ColumnElement[bool]] = [orders.c.user_id == query.user_id]
@@ -125,24 +133,41 @@ class SqlOrderQueries:
         ]
         if query.start_date is not None:
             conditions.append(orders.c.created_at >= _day_start(query.start_date))
-        if query.end_date is not None:
-            # Inclusive end day: everything before the next midnight.
+        if query.end_date is not None and query.end_date < MAX_DATE:
+            # Inclusive end day: everything before the next midnight (the last
+            # representable day has no next one, and bounds nothing).
             conditions.append(orders.c.created_at < _day_start(query.end_date + timedelta(days=1)))
+        if query.currency is not None:
+            conditions.append(orders.c.currency == query.currency)
         async with self._sessions() as session:
-            count, total, average = (
+            rows = (
                 await session.execute(
                     select(
+                        orders.c.currency,
                         func.count(),
-                        func.coalesce(func.sum(orders.c.total_cents), 0),
-                        func.coalesce(func.avg(orders.c.total_cents), 0),
-                    ).where(*conditions)
+                        func.sum(orders.c.total_cents),
+                        func.avg(orders.c.total_cents),
+                    )
+                    .where(*conditions)
+                    .group_by(orders.c.currency)
                 )
-            ).one()
+            ).all()
+        if len(rows) > 1:
+            raise MixedCurrencies([row[0] for row in rows])
+        if not rows:
+            return OrderSummaryView(
+                total_orders=0,
+                total_spent=Decimal("0.00"),
+                avg_order_value=Decimal("0.00"),
+                currency=query.currency,
+            )
+        currency, count, total, average = rows[0]
         return OrderSummaryView(
             total_orders=count,
             total_spent=from_minor(int(total)),
             # SQLite answers AVG as a float, PostgreSQL as numeric; str() keeps either exact enough.
             avg_order_value=from_minor(Decimal(str(average))),
+            currency=currency,
         )
 
     @staticmethod

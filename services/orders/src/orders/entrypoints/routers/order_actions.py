@@ -9,12 +9,13 @@ from orders.application.views import OrderView, order_view
 from orders.entrypoints.deps import AdminPrincipal, CurrentPrincipal, OrdersDep
 from orders.entrypoints.schemas import CancelOrderIn, StatusUpdateIn
 from servicekit.problems import problem_responses
+from shop_contracts.paths import route
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 @router.post(
-    "/{order_id}/cancel",
+    route("/{order_id}/cancel"),
     response_model=OrderView,
     # 402: refunding a paid order can fail at the payment provider.
     responses=problem_responses(400, 401, 402, 404, 409, 413, 422, 503),
@@ -28,7 +29,7 @@ async def cancel_order(
 
 
 @router.post(
-    "/{order_id}/pay",
+    route("/{order_id}/pay"),
     response_model=OrderView,
     responses=problem_responses(401, 402, 404, 409, 422, 503),
 )
@@ -38,7 +39,7 @@ async def pay_order(order_id: UUID, principal: CurrentPrincipal, orders: OrdersD
 
 
 @router.patch(
-    "/{order_id}/status",
+    route("/{order_id}/status"),
     response_model=OrderView,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )

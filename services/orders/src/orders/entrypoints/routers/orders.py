@@ -23,8 +23,10 @@ from orders.entrypoints.deps import (
 )
 from orders.entrypoints.schemas import CartIn, IsoDate
 from servicekit.problems import problem_responses
+from shop_contracts.limits import MAX_PAGE
+from shop_contracts.money import CurrencyCode
 from shop_contracts.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from shop_contracts.paths import API_PREFIX
+from shop_contracts.paths import API_PREFIX, route
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -75,8 +77,7 @@ async def quote(_principal: CurrentPrincipal, body: CartIn, orders: OrdersDep) -
 async def list_orders(
     principal: CurrentPrincipal,
     orders: OrdersDep,
-    # Bounded: a page past the int64 OFFSET range was a database error (500).
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
 ) -> Page[OrderListItem]:
@@ -88,21 +89,36 @@ async def list_orders(
     )
 
 
-# Declared before "/{order_id}" so "summary" is never taken for an order id.
 @router.get("/summary", response_model=OrderSummaryView, responses=problem_responses(401, 422))
 async def order_summary(
     principal: CurrentPrincipal,
     orders: OrdersDep,
     start_date: Annotated[IsoDate | None, Query()] = None,
     end_date: Annotated[IsoDate | None, Query()] = None,
+    currency: Annotated[
+        CurrencyCode | None,
+        Query(description="Count only orders in this currency; needed when there are several"),
+    ] = None,
 ) -> OrderSummaryView:
-    """Count, total and average of the caller's orders over an optional inclusive date range."""
+    """Count, total and average of the caller's orders in one currency over an inclusive date range.
+
+    Amounts in different currencies are never added: when the caller's orders in
+    the range use more than one currency and ``currency`` is not given, the answer
+    is 422 ``mixed_currencies`` listing them (``currencies``).
+    """
     return await orders.order_summary(
-        GetOrderSummary(user_id=principal.user_id, start_date=start_date, end_date=end_date)
+        GetOrderSummary(
+            user_id=principal.user_id,
+            start_date=start_date,
+            end_date=end_date,
+            currency=currency,
+        )
     )
 
 
-@router.get("/{order_id}", response_model=OrderView, responses=problem_responses(401, 404, 422))
+@router.get(
+    route("/{order_id}"), response_model=OrderView, responses=problem_responses(401, 404, 422)
+)
 async def get_order(order: OwnedOrder) -> OrderView:
     """One of the caller's orders with its items."""
     return order

@@ -10,9 +10,11 @@ from products.domain.errors import (
     InsufficientStock,
     ProductNotFound,
     SkuAlreadyExists,
+    StockLimitExceeded,
 )
 from products.domain.product import Product
 from servicekit.clock import Clock
+from shop_contracts.limits import MAX_STOCK
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +77,20 @@ async def update_product(command: UpdateProduct, uow: UnitOfWork, clock: Clock) 
 
 
 async def adjust_stock(command: AdjustStock, uow: UnitOfWork, clock: Clock) -> Product:
-    """Add or remove available units; ``InsufficientStock`` if the result would be negative."""
+    """Add or remove available units.
+
+    ``InsufficientStock`` if available stock would go negative, ``StockLimitExceeded``
+    if the units on hand would pass ``MAX_STOCK``.
+    """
     async with uow:
         product = await uow.products.adjust_stock(command.product_id, command.delta, clock())
         if product is None:
-            if await uow.products.get(command.product_id) is None:
+            current = await uow.products.get(command.product_id)
+            if current is None:
                 raise ProductNotFound([command.product_id])
-            raise InsufficientStock([command.product_id])
+            if current.stock_available + command.delta < 0:
+                raise InsufficientStock([command.product_id])
+            raise StockLimitExceeded(command.product_id, MAX_STOCK)
         await uow.commit()
     # An audit trail of manual corrections, with the operator's reason.
     logger.info(

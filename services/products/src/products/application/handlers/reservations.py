@@ -14,13 +14,13 @@ from products.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from products.domain.errors import (
     IdempotencyKeyReused,
     InsufficientStock,
+    InvalidInput,
     ProductNotFound,
     ReservationExpired,
     ReservationNotFound,
     ReservationReleased,
 )
 from products.domain.reservation import (
-    MAX_KEY_LENGTH,
     Reservation,
     ReservationLine,
     ReservationStatus,
@@ -28,6 +28,7 @@ from products.domain.reservation import (
     request_fingerprint,
 )
 from servicekit.clock import Clock
+from shop_contracts.limits import MAX_KEY_LENGTH, MAX_LINE_QUANTITY
 
 _HELD = frozenset({ReservationStatus.HELD})
 _RELEASABLE = frozenset({ReservationStatus.HELD, ReservationStatus.CONFIRMED})
@@ -53,6 +54,10 @@ async def reserve_stock(
     lines = normalise_lines(command.lines)
     if not lines:
         raise ValueError("a reservation needs at least one line")
+    if any(line.quantity > MAX_LINE_QUANTITY for line in lines):
+        # Lines of one product are merged; the sum must still be one valid line,
+        # as orders requires of a cart (a response line never passes the limit).
+        raise InvalidInput(f"A reservation may hold at most {MAX_LINE_QUANTITY} units of a product")
     fingerprint = request_fingerprint(lines)
     async with uow:
         products = await uow.products.get_many([line.product_id for line in lines])

@@ -35,7 +35,7 @@ async def create_product(
 
 
 @router.patch(
-    paths.PRODUCT,
+    paths.route(paths.PRODUCT),
     response_model=Product,
     responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
 )
@@ -47,7 +47,7 @@ async def update_product(
 
 
 @router.post(
-    paths.PRODUCT_STOCK_ADJUSTMENTS,
+    paths.route(paths.PRODUCT_STOCK_ADJUSTMENTS),
     response_model=Product,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )

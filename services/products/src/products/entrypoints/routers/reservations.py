@@ -17,7 +17,10 @@ router = APIRouter(tags=["reservations (internal)"], dependencies=[ServiceCaller
     response_model=Reservation,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"description": "Replay: the reservation made earlier with this key"},
+        200: {
+            "description": "Replay: the reservation made earlier with this key",
+            "model": Reservation,
+        },
         **problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
     },
 )
@@ -51,7 +54,7 @@ async def release_by_key(request: ReservationKeyRelease, products: ProductsDep) 
 
 
 @router.post(
-    paths.RESERVATION_CONFIRM,
+    paths.route(paths.RESERVATION_CONFIRM),
     response_model=Reservation,
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
@@ -61,7 +64,7 @@ async def confirm(reservation_id: UUID, products: ProductsDep) -> Reservation:
 
 
 @router.post(
-    paths.RESERVATION_RELEASE,
+    paths.route(paths.RESERVATION_RELEASE),
     response_model=Reservation,
     responses=problem_responses(401, 403, 404, 422, 503),
 )
@@ -71,7 +74,7 @@ async def release(reservation_id: UUID, products: ProductsDep) -> Reservation:
 
 
 @router.get(
-    paths.RESERVATION,
+    paths.route(paths.RESERVATION),
     response_model=Reservation,
     responses=problem_responses(401, 403, 404, 422, 503),
 )

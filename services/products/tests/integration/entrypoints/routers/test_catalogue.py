@@ -35,10 +35,10 @@ async def test_unknown_product_is_404_naming_it(
     assert body["product_ids"] == [str(missing)]
 
 
-async def test_malformed_product_id_is_a_validation_error(
+async def test_a_path_whose_product_id_is_not_a_uuid_names_nothing(
     client: httpx.AsyncClient, problem: Problem
 ) -> None:
-    problem(await client.get("/products/not-a-uuid"), 422, "validation_error")
+    problem(await client.get("/products/not-a-uuid"), 404, "not_found")
 
 
 async def test_search_matches_name_or_sku_case_insensitively_and_pages(
