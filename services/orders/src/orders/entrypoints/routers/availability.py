@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query
 from orders.application.views import AvailabilityView
 from orders.entrypoints.deps import CurrentPrincipal, OrdersDep
 from servicekit.problems import problem_responses
-from shop_contracts.reservations import MAX_LINE_QUANTITY
+from shop_contracts.limits import MAX_LINE_QUANTITY
+from shop_contracts.paths import route
 
 router = APIRouter(prefix="/availability", tags=["orders"])
 
 
 @router.get(
-    "/{product_id}",
+    route("/{product_id}"),
     response_model=AvailabilityView,
     responses=problem_responses(401, 404, 422, 503),
 )
