@@ -36,6 +36,7 @@ def _placed() -> OrderPlaced:
         id=uuid4(),
         occurred_at=datetime.now(UTC),
         request_id="req-1",
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
         payload=OrderPlacedV1(
             order_id=uuid4(), user_id="alice", customer_email="a@example.com",
             total=Decimal("19.9"), currency="EUR", item_count=2,
@@ -73,7 +74,7 @@ def test_envelope_round_trips_through_the_wire() -> None:
 def test_consumer_ignores_a_field_it_does_not_know() -> None:
     wire: dict[str, Any] = json.loads(_cancelled().model_dump_json())
     wire["payload"]["note"] = "added later as an optional field"
-    wire["trace"] = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    wire["trace"] = {"baggage": "added later as an optional field"}
     assert list(_validator("OrderCancelled").iter_errors(wire)) == []
     decoded = decode_event(json.dumps(wire))
     assert isinstance(decoded, OrderCancelled)
@@ -105,5 +106,13 @@ def test_a_payload_that_breaks_its_schema_is_undecodable() -> None:
 def test_a_naive_occurred_at_is_refused() -> None:
     wire: dict[str, Any] = json.loads(_placed().model_dump_json())
     wire["occurred_at"] = "2026-12-01T10:00:00"
+    with pytest.raises(UndecodableEvent):
+        decode_event(json.dumps(wire))
+
+
+def test_a_malformed_traceparent_is_refused() -> None:
+    wire: dict[str, Any] = json.loads(_placed().model_dump_json())
+    wire["traceparent"] = "not-a-traceparent"
+    assert list(_validator("OrderPlaced").iter_errors(wire)) != []
     with pytest.raises(UndecodableEvent):
         decode_event(json.dumps(wire))

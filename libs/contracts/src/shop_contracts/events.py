@@ -1,6 +1,6 @@
 """Integration events: the versioned envelopes orders publishes and other services consume.
 
-An envelope is ``{id, type, version, occurred_at, request_id, payload}``. ``type``
+An envelope is ``{id, type, version, occurred_at, request_id, traceparent, payload}``. ``type``
 and ``version`` together pick the payload schema; a change a consumer built
 against the committed schema would not survive (a field removed or retyped) is
 a new ``version``, published next to the old one, never an edit of it.
@@ -20,6 +20,7 @@ EVENTS_EXCHANGE = "shop.events"
 """The topic exchange every integration event is published to."""
 
 RequestId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+Traceparent = Annotated[str, Field(pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")]
 
 
 # Unknown fields are ignored: a producer may add optional fields before its consumers
@@ -77,6 +78,10 @@ class IntegrationEvent(BaseModel):
     occurred_at: AwareDatetime
     request_id: RequestId | None = Field(
         default=None, description="X-Request-ID of the request that caused the event"
+    )
+    traceparent: Traceparent | None = Field(
+        default=None,
+        description="W3C traceparent of the span that published the event (tracing on)",
     )
     payload: _Payload
 

@@ -22,6 +22,7 @@ from servicekit.events.handlers import Subscription
 from servicekit.events.publisher import RabbitPublisher
 from servicekit.events.settings import EventBusMode
 from servicekit.requestid import current_request_id
+from servicekit.tracing import current_traceparent
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ def publishing_bus(publisher: RabbitPublisher) -> EventBus:
     """Every event published to the broker."""
 
     async def publish(event: DomainEvent) -> None:
-        envelope = to_integration_event(event, current_request_id())
+        # Inside the relay's dispatch span (linked to the request's), when tracing is on.
+        envelope = to_integration_event(event, current_request_id(), current_traceparent())
         try:
             await publisher.publish(envelope)
         except Exception as exc:

@@ -10,9 +10,16 @@ INTEGRATION_TYPES: dict[type[DomainEvent], type[wire.IntegrationEvent]] = {
 }
 
 
-def to_integration_event(event: DomainEvent, request_id: str | None) -> wire.IntegrationEvent:
+def to_integration_event(
+    event: DomainEvent, request_id: str | None, traceparent: str | None = None
+) -> wire.IntegrationEvent:
     """The envelope of ``event``; its id is the domain event's id (consumers dedupe on it)."""
-    common = {"id": event.event_id, "occurred_at": event.occurred_at, "request_id": request_id}
+    common = {
+        "id": event.event_id,
+        "occurred_at": event.occurred_at,
+        "request_id": request_id,
+        "traceparent": traceparent,
+    }
     if isinstance(event, OrderPlaced):
         return wire.OrderPlaced(
             **common,
