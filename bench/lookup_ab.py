@@ -21,7 +21,7 @@ from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from products.application.handlers import queries
 from products.application.views import product_view
 from products.facade import ProductsFacade, upgrade_database
-from servicekit.db import create_engine, session_factory
+from servicekit.db import create_engine
 from servicekit.testing import fresh_postgres_database
 from shop_contracts.products import ProductCreate, ProductLookup
 
@@ -34,11 +34,10 @@ async def main() -> None:
     with fresh_postgres_database("lookup_ab") as url:
         await upgrade_database(url)
         old_engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        old_sessions = session_factory(old_engine)
 
         async def old_lookup(product_ids: list[uuid.UUID]) -> ProductLookup:
             # The lookup as it ran before ADR 0008: inside a transaction.
-            result = await queries.lookup_products(product_ids, SqlAlchemyUnitOfWork(old_sessions))
+            result = await queries.lookup_products(product_ids, SqlAlchemyUnitOfWork(old_engine))
             return ProductLookup(
                 items=[product_view(p) for p in result.found], missing=result.missing
             )

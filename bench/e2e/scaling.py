@@ -34,7 +34,6 @@ async def explain_queries(
     from orders.adapters.db.queries import SqlOrderQueries
     from orders.application.queries import GetOrder, ListUserOrders
     from products.facade import ProductsFacade
-    from servicekit.db import session_factory
 
     captured: list[tuple[str, Any]] = []
 
@@ -47,7 +46,7 @@ async def explain_queries(
     engine = create_async_engine(orders_db)
     facade = ProductsFacade.from_database_url(products_db)
     await facade.start(run_sweeper=False)
-    queries = SqlOrderQueries(session_factory(engine))
+    queries = SqlOrderQueries(engine)
     handlers: dict[str, list[tuple[str, Any]]] = {}
     try:
         for name, call in (

@@ -1,6 +1,7 @@
 """Async SQLAlchemy engines that behave on both PostgreSQL and SQLite."""
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,7 @@ from sqlalchemy import Column, MetaData, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -43,10 +45,29 @@ def _prepare_sqlite_file(url: str) -> None:
 
 # Connections older than this are replaced at checkout (no extra round trip).
 POOL_RECYCLE_SECONDS = 1800
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def tls_connect_args(url: str, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """``{"ssl": False}`` for a PostgreSQL server on this machine with no TLS configured.
+
+    asyncpg's default (``sslmode=prefer``) first tries TLS on every new
+    connection, a wasted handshake on a loopback or Unix socket. TLS stays as
+    configured whenever the URL (``ssl`` / ``sslmode``) or ``PGSSLMODE`` says
+    anything, and for every remote host.
+    """
+    parsed = make_url(url)
+    if {"ssl", "sslmode"} & set(parsed.query) or environ.get("PGSSLMODE"):
+        return {}
+    host = parsed.host or parsed.query.get("host") or environ.get("PGHOST") or ""
+    if isinstance(host, tuple):
+        host = host[0]
+    local = host in _LOOPBACK or host == "" or host.startswith("/")
+    return {"ssl": False} if local else {}
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False
+    url: str, *, pool_size: int = 20, max_overflow: int = 0, echo: bool = False
 ) -> AsyncEngine:
     """Build an engine; on SQLite every transaction starts with ``BEGIN IMMEDIATE``.
 
@@ -61,6 +82,10 @@ def create_engine(
     and the next one gets a fresh connection. See ADR 0008.
 
     With tracing on, every statement is a span (``servicekit.tracing``).
+
+    The pool keeps ``pool_size`` connections open and by default opens no
+    overflow: an overflow connection is closed as soon as it is returned, so
+    under load the pool would connect and disconnect on every burst (ADR 0011).
     """
     if not is_sqlite(url):
         engine = create_async_engine(
@@ -68,6 +93,7 @@ def create_engine(
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_recycle=POOL_RECYCLE_SECONDS,
+            connect_args=tls_connect_args(url),
             echo=echo,
         )
         instrument_engine(engine)
@@ -108,14 +134,18 @@ def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
 
 
 def insert_or_ignore(
-    session: AsyncSession, table: Table, *, index_elements: Sequence[Column[Any]] | None = None
+    bind: AsyncConnection | AsyncSession,
+    table: Table,
+    *,
+    index_elements: Sequence[Column[Any]] | None = None,
 ) -> postgresql.Insert | sqlite.Insert:
-    """``INSERT ... ON CONFLICT DO NOTHING`` for whichever backend the session runs on.
+    """``INSERT ... ON CONFLICT DO NOTHING`` for whichever backend ``bind`` runs on.
 
     Both PostgreSQL and SQLite support it; ``index_elements`` names the unique
     constraint to skip on (any unique conflict when omitted).
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
+    if dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 

@@ -33,8 +33,8 @@ class ServiceSettings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///./data/service.db"
-    db_pool_size: int = Field(default=10, ge=1, le=50)
-    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    db_pool_size: int = Field(default=20, ge=1, le=50)
+    db_max_overflow: int = Field(default=0, ge=0, le=100)
     db_echo: bool = False
     run_migrations_on_startup: bool = False
 

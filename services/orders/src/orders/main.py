@@ -108,7 +108,6 @@ async def _start(
             max_overflow=settings.db_max_overflow,
         )
         stack.push_async_callback(replica.dispose)
-    sessions = session_factory(engine)
     clock = overrides.clock
 
     if overrides.product_client is not None:
@@ -132,12 +131,14 @@ async def _start(
     payments = overrides.payments or payments_backend(settings, http)
 
     def uow() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(sessions, clock)
+        return SqlAlchemyUnitOfWork(engine, clock)
 
-    read_sessions = session_factory(autocommit_engine(engine))
+    autocommit = autocommit_engine(engine)
+    # Background work (outbox relay, its handlers) keeps ORM sessions; requests use Core.
+    sessions = session_factory(engine)
 
     def autocommit_uow() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(read_sessions, clock)
+        return SqlAlchemyUnitOfWork(autocommit, clock)
 
     subscriptions = (
         confirmation_email(sessions, notifications, clock, enabled=flags.confirmation_email),
@@ -148,9 +149,7 @@ async def _start(
     orders = OrdersFacade(
         uow=uow,
         autocommit_uow=autocommit_uow,
-        queries=SqlOrderQueries(
-            session_factory(replica), session_factory(autocommit_engine(replica))
-        ),
+        queries=SqlOrderQueries(replica, autocommit_engine(replica)),
         products=products,
         payments=payments,
         clock=clock,

@@ -17,7 +17,7 @@ from orders.domain.order import Order
 from products.facade import ProductsFacade
 from products.testing import Catalogue
 from servicekit.clock import utc_now
-from servicekit.db import create_engine, session_factory
+from servicekit.db import create_engine
 from shop_contracts.errors import ProductsUnavailable
 from shop_contracts.reservations import Reservation
 
@@ -125,10 +125,9 @@ async def test_reconciler_confirms_or_fails_orders_left_pending(
         migrated.products, reservation_ttl_seconds=1, sweep_interval_seconds=60, pool_size=2
     )
     engine = create_engine(migrated.orders, pool_size=2)
-    sessions = session_factory(engine)
 
     def uow() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(sessions)
+        return SqlAlchemyUnitOfWork(engine)
 
     try:
         client = products

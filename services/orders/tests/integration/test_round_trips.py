@@ -104,6 +104,7 @@ async def test_round_trips_per_request(
     assert get_trips == {"begin": 0, "commit": 0, "rollback": 0, "ping": 0, "statements": 2}
     # Two lines: idempotency lookup (autocommit); reserve (lookup, claim the key,
     # the lines in one executemany, a stock update per line); save (order claimed
-    # on its key, items, outbox); confirm (reservation, its lines, update); settle
-    # (lock the order, its items, update, outbox) -- 16 statements, 4 transactions.
-    assert place_trips == {"begin": 4, "commit": 4, "rollback": 0, "ping": 0, "statements": 16}
+    # on its key, items, outbox); confirm (the reservation with its lines, update);
+    # settle (the order in hand, version-checked update, outbox) -- 13 statements,
+    # 4 transactions. ADR 0011 says what each is for.
+    assert place_trips == {"begin": 4, "commit": 4, "rollback": 0, "ping": 0, "statements": 13}

@@ -26,7 +26,7 @@ from products.domain.product import ProductChanges
 from products.domain.reservation import LineRequest
 from products.entrypoints.events import subscriptions
 from servicekit.clock import Clock, utc_now
-from servicekit.db import autocommit_engine, create_engine, ping, session_factory
+from servicekit.db import autocommit_engine, create_engine, ping
 from servicekit.events.handlers import Subscription
 from servicekit.periodic import PeriodicTask
 from shop_contracts.pagination import Page
@@ -84,11 +84,11 @@ class ProductsFacade:
         clock: Clock = utc_now,
     ) -> None:
         self.engine = engine
-        self._uow: UnitOfWorkFactory = partial(SqlAlchemyUnitOfWork, session_factory(engine))
+        self._uow: UnitOfWorkFactory = partial(SqlAlchemyUnitOfWork, engine)
         # Single-statement reads (one product, a lookup, a stock check) need no
         # transaction, so they run on an autocommit connection.
         self._autocommit_uow: UnitOfWorkFactory = partial(
-            SqlAlchemyUnitOfWork, session_factory(autocommit_engine(engine))
+            SqlAlchemyUnitOfWork, autocommit_engine(engine)
         )
         self._ttl = reservation_ttl
         self._max_bulk = max_bulk_import_size
@@ -103,8 +103,8 @@ class ProductsFacade:
         reservation_ttl_seconds: float = 900.0,
         sweep_interval_seconds: float = 5.0,
         max_bulk_import_size: int = 100,
-        pool_size: int = 10,
-        max_overflow: int = 10,
+        pool_size: int = 20,
+        max_overflow: int = 0,
         echo: bool = False,
         clock: Clock = utc_now,
     ) -> "ProductsFacade":

@@ -11,7 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Column, MetaData, String, Table, Uuid
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from servicekit.db import insert_or_ignore
 from servicekit.sqltypes import UtcDateTime
@@ -31,7 +31,11 @@ def inbox_table(metadata: MetaData) -> Table:
 
 
 async def claim(
-    session: AsyncSession, inbox: Table, event_id: UUID, consumer: str, now: datetime
+    session: AsyncConnection | AsyncSession,
+    inbox: Table,
+    event_id: UUID,
+    consumer: str,
+    now: datetime,
 ) -> bool:
     """Record the event as applied by ``consumer`` in this transaction; False if it already was."""
     statement = insert_or_ignore(session, inbox).values(

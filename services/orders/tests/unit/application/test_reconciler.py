@@ -9,7 +9,7 @@ from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.application.reconciler import reconcile_pending
 from orders.application.unit_of_work import UnitOfWork
 from servicekit.clock import utc_now
-from servicekit.db import create_engine, session_factory
+from servicekit.db import create_engine
 from shop_contracts.reservations import ReservationStatus
 
 
@@ -27,10 +27,9 @@ async def _status(api: OrdersApi, order_id: str) -> str:
 
 async def _reconcile(url: str, products: FakeProductClient) -> tuple[int, int, int]:
     engine = create_engine(url)
-    sessions = session_factory(engine)
 
     def uow() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(sessions)
+        return SqlAlchemyUnitOfWork(engine)
 
     try:
         report = await reconcile_pending(uow, products, utc_now, grace=timedelta(0))

@@ -4,14 +4,34 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from products.adapters.tables import reservation_lines, reservations
 from products.domain.reservation import Reservation, ReservationLine, ReservationStatus
 from servicekit.db import insert_or_ignore
 from shop_contracts.money import from_minor, to_minor
+
+_LINE_COLUMNS = (
+    reservation_lines.c.product_id,
+    reservation_lines.c.quantity,
+    reservation_lines.c.product_name,
+    reservation_lines.c.unit_price_minor,
+    reservation_lines.c.currency,
+)
+
+
+# The reservation and its lines in one round trip (lines never change once written),
+# built once (ADR 0011).
+_WITH_LINES = (
+    select(reservations, *_LINE_COLUMNS)
+    # Outer: a retired key (see Reservation.retires_key) is a reservation without lines.
+    .outerjoin(reservation_lines, reservation_lines.c.reservation_id == reservations.c.id)
+    .order_by(reservation_lines.c.product_id)
+)
+_BY_ID = _WITH_LINES.where(reservations.c.id == bindparam("id"))
+_BY_KEY = _WITH_LINES.where(reservations.c.reservation_key == bindparam("key"))
 
 
 def _to_line(row: Row[Any]) -> ReservationLine:
@@ -25,16 +45,16 @@ def _to_line(row: Row[Any]) -> ReservationLine:
 
 
 class SqlReservationRepository:
-    """``ReservationRepository`` over one SQLAlchemy session."""
+    """``ReservationRepository`` over one SQLAlchemy connection."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add_if_key_free(self, reservation: Reservation) -> bool:
         # ON CONFLICT DO NOTHING on the unique key: on PostgreSQL a concurrent
         # insert of the same key waits for the first to commit, then does nothing.
         claim = (
-            insert_or_ignore(self._session, reservations)
+            insert_or_ignore(self._connection, reservations)
             .values(
                 id=reservation.id,
                 reservation_key=reservation.key,
@@ -46,11 +66,11 @@ class SqlReservationRepository:
             )
             .returning(reservations.c.id)
         )
-        if (await self._session.execute(claim)).first() is None:
+        if (await self._connection.execute(claim)).first() is None:
             return False
         if not reservation.lines:
             return True  # a retired key (see Reservation.retires_key)
-        await self._session.execute(
+        await self._connection.execute(
             insert(reservation_lines),
             [
                 {
@@ -67,20 +87,16 @@ class SqlReservationRepository:
         return True
 
     async def get(self, reservation_id: UUID) -> Reservation | None:
-        return await self._one(reservations.c.id == reservation_id)
+        return await self._one(_BY_ID, {"id": reservation_id})
 
     async def get_by_key(self, key: str) -> Reservation | None:
-        return await self._one(reservations.c.reservation_key == key)
+        return await self._one(_BY_KEY, {"key": key})
 
-    async def _one(self, condition: ColumnElement[bool]) -> Reservation | None:
-        row = (await self._session.execute(select(reservations).where(condition))).first()
-        if row is None:
+    async def _one(self, statement: Select[Any], parameters: dict[str, Any]) -> Reservation | None:
+        rows = (await self._connection.execute(statement, parameters)).all()
+        if not rows:
             return None
-        lines = await self._session.execute(
-            select(reservation_lines)
-            .where(reservation_lines.c.reservation_id == row.id)
-            .order_by(reservation_lines.c.product_id)
-        )
+        row = rows[0]
         return Reservation(
             id=row.id,
             key=row.reservation_key,
@@ -88,7 +104,7 @@ class SqlReservationRepository:
             status=ReservationStatus(row.status),
             expires_at=row.expires_at,
             created_at=row.created_at,
-            lines=tuple(_to_line(line) for line in lines),
+            lines=tuple(_to_line(line) for line in rows if line.product_id is not None),
         )
 
     async def change_status(
@@ -113,10 +129,10 @@ class SqlReservationRepository:
             statement = statement.where(reservations.c.expires_at <= now)
         elif lapsed is False:
             statement = statement.where(reservations.c.expires_at > now)
-        return (await self._session.execute(statement)).first() is not None
+        return (await self._connection.execute(statement)).first() is not None
 
     async def lapsed_ids(self, now: datetime, limit: int) -> list[UUID]:
-        rows = await self._session.execute(
+        rows = await self._connection.execute(
             select(reservations.c.id)
             .where(
                 reservations.c.status == ReservationStatus.HELD.value,

@@ -1,9 +1,9 @@
-"""The SQLAlchemy unit of work: one session, one transaction."""
+"""The SQLAlchemy unit of work: one connection, one transaction (Core, no ORM session)."""
 
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from products.adapters.inbox_repository import SqlInbox
 from products.adapters.product_repository import SqlProductRepository
@@ -14,37 +14,41 @@ from shop_contracts.errors import ProductsUnavailable
 
 
 class SqlAlchemyUnitOfWork:
-    """``UnitOfWork`` over a session; database outages surface as ``ProductsUnavailable``.
+    """``UnitOfWork`` over a pooled connection; database outages surface as ``ProductsUnavailable``.
 
     Translating here means the HTTP API answers 503 + Retry-After and the
     in-process facade raises the same exception the HTTP client would. Values
     the database rejects become ``InvalidInput`` (422), never a 500.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-        self._session: AsyncSession | None = None
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
 
     @property
-    def session(self) -> AsyncSession:
-        if self._session is None:
+    def connection(self) -> AsyncConnection:
+        if self._connection is None:
             raise RuntimeError("unit of work used outside its 'async with' block")
-        return self._session
+        return self._connection
 
     @property
     def products(self) -> SqlProductRepository:
-        return SqlProductRepository(self.session)
+        return SqlProductRepository(self.connection)
 
     @property
     def reservations(self) -> SqlReservationRepository:
-        return SqlReservationRepository(self.session)
+        return SqlReservationRepository(self.connection)
 
     @property
     def inbox(self) -> SqlInbox:
-        return SqlInbox(self.session)
+        return SqlInbox(self.connection)
 
     async def __aenter__(self) -> Self:
-        self._session = self._sessions()
+        try:
+            self._connection = await self._engine.connect()
+        except Exception as exc:
+            _translate(exc)
+            raise
         return self
 
     async def __aexit__(
@@ -53,15 +57,19 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._session = self.session, None
+        connection, self._connection = self.connection, None
         # Closing rolls back whatever was not committed.
-        await session.close()
-        if exc is None:
-            return
-        if database_unavailable(exc):
-            raise ProductsUnavailable("The products database is unavailable") from exc
-        if value_rejected(exc):
-            raise InvalidInput("A value cannot be stored or searched for") from exc
+        await connection.close()
+        if exc is not None:
+            _translate(exc)
 
     async def commit(self) -> None:
-        await self.session.commit()
+        await self.connection.commit()
+
+
+def _translate(exc: BaseException) -> None:
+    """Raise the error callers can act on for a database failure; return for anything else."""
+    if database_unavailable(exc):
+        raise ProductsUnavailable("The products database is unavailable") from exc
+    if value_rejected(exc):
+        raise InvalidInput("A value cannot be stored or searched for") from exc

@@ -16,24 +16,35 @@ class _DriverError(Exception):
         self.sqlstate = sqlstate
 
 
-class _Session:
+class _Connection:
     closed = False
 
     async def close(self) -> None:
         self.closed = True
 
 
+class _Engine:
+    def __init__(self, refuse: BaseException | None = None) -> None:
+        self.connection = _Connection()
+        self._refuse = refuse
+
+    async def connect(self) -> _Connection:
+        if self._refuse is not None:
+            raise self._refuse
+        return self.connection
+
+
 def _dbapi_error(sqlstate: str) -> sa_exc.DBAPIError:
     return sa_exc.DBAPIError("SELECT 1", None, _DriverError(sqlstate))
 
 
-async def _exit_with(error: BaseException) -> _Session:
-    session = _Session()
-    uow = SqlAlchemyUnitOfWork(lambda: session)  # type: ignore[arg-type]
+async def _exit_with(error: BaseException) -> _Connection:
+    engine = _Engine()
+    uow = SqlAlchemyUnitOfWork(engine)  # type: ignore[arg-type]
     await uow.__aenter__()
     tb: TracebackType | None = None
     await uow.__aexit__(type(error), error, tb)
-    return session
+    return engine.connection
 
 
 @pytest.mark.parametrize(
@@ -67,6 +78,13 @@ async def test_values_the_database_rejects_become_invalid_input(error: BaseExcep
 )
 async def test_other_errors_pass_through_untouched(error: BaseException) -> None:
     # __aexit__ raising nothing means Python re-raises the original error as it was.
-    session = await _exit_with(error)
+    connection = await _exit_with(error)
 
-    assert session.closed
+    assert connection.closed
+
+
+async def test_a_refused_connection_is_products_unavailable() -> None:
+    uow = SqlAlchemyUnitOfWork(_Engine(refuse=ConnectionRefusedError()))  # type: ignore[arg-type]
+
+    with pytest.raises(ProductsUnavailable):
+        await uow.__aenter__()

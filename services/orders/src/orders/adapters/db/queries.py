@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.db.tables import order_items, orders
 from orders.application.queries import GetOrder, GetOrderSummary, ListUserOrders
@@ -55,25 +55,21 @@ def order_view_of(row: Any, items: Sequence[Any]) -> OrderView:
 
 
 class SqlOrderQueries:
-    """Implements ``OrderQueries``; the sessions may point at a replica.
+    """Implements ``OrderQueries`` with SQLAlchemy Core; the engines may point at a replica.
 
-    ``autocommit_sessions`` (optional) serve reads that need no common snapshot
-    and so no transaction: an order and its items (items are written once, with
-    the order, and never change). List and summary keep a transaction.
+    ``autocommit`` (optional) serves reads that need no common snapshot and so
+    no transaction: an order and its items (items are written once, with the
+    order, and never change). List and summary keep a transaction.
     """
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        autocommit_sessions: async_sessionmaker[AsyncSession] | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._autocommit_sessions = autocommit_sessions or sessions
+    def __init__(self, engine: AsyncEngine, autocommit: AsyncEngine | None = None) -> None:
+        self._engine = engine
+        self._autocommit = autocommit or engine
 
     async def get_order(self, query: GetOrder) -> OrderView | None:
-        async with self._autocommit_sessions() as session:
+        async with self._autocommit.connect() as conn:
             row = (
-                (await session.execute(select(orders).where(orders.c.id == query.order_id)))
+                (await conn.execute(select(orders).where(orders.c.id == query.order_id)))
                 .mappings()
                 .first()
             )
@@ -81,7 +77,7 @@ class SqlOrderQueries:
                 return None
             items = (
                 (
-                    await session.execute(
+                    await conn.execute(
                         select(order_items)
                         .where(order_items.c.order_id == query.order_id)
                         .order_by(order_items.c.line_no)
@@ -102,13 +98,13 @@ class SqlOrderQueries:
             .correlate(orders)
             .scalar_subquery()
         )
-        async with self._sessions() as session:
+        async with self._engine.connect() as conn:
             total = (
-                await session.execute(select(func.count()).select_from(orders).where(*conditions))
+                await conn.execute(select(func.count()).select_from(orders).where(*conditions))
             ).scalar_one()
             rows = (
                 (
-                    await session.execute(
+                    await conn.execute(
                         select(orders, item_count.label("item_count"))
                         .where(*conditions)
                         .order_by(orders.c.created_at.desc(), orders.c.id.desc())
@@ -139,9 +135,9 @@ class SqlOrderQueries:
             conditions.append(orders.c.created_at < _day_start(query.end_date + timedelta(days=1)))
         if query.currency is not None:
             conditions.append(orders.c.currency == query.currency)
-        async with self._sessions() as session:
+        async with self._engine.connect() as conn:
             rows = (
-                await session.execute(
+                await conn.execute(
                     select(
                         orders.c.currency,
                         func.count(),

@@ -3,7 +3,7 @@
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orders.adapters.db.repository import SqlAlchemyOrderRepository
 from orders.adapters.outbox.writer import append_events
@@ -11,17 +11,21 @@ from servicekit.clock import Clock, utc_now
 
 
 class SqlAlchemyUnitOfWork:
-    """One session, one transaction; exiting without commit rolls back."""
+    """One connection, one transaction; exiting without commit rolls back.
+
+    SQLAlchemy Core on a pooled connection, no ORM session: the repository
+    issues its own statements and keeps no identity map beyond ``seen``.
+    """
 
     orders: SqlAlchemyOrderRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utc_now) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
+        self._engine = engine
         self._clock = clock
 
     async def __aenter__(self) -> Self:
-        self._session = self._sessions()
-        self.orders = SqlAlchemyOrderRepository(self._session)
+        self._connection: AsyncConnection = await self._engine.connect()
+        self.orders = SqlAlchemyOrderRepository(self._connection)
         return self
 
     async def __aexit__(
@@ -31,14 +35,14 @@ class SqlAlchemyUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self._session.rollback()
+            await self._connection.rollback()
         finally:
-            await self._session.close()
+            await self._connection.close()
 
     async def commit(self) -> None:
         # Events recorded by the aggregates go into the outbox in this same transaction.
         events = [event for order in self.orders.seen.values() for event in order.events]
-        await append_events(self._session, events, self._clock())
-        await self._session.commit()
+        await append_events(self._connection, events, self._clock())
+        await self._connection.commit()
         for order in self.orders.seen.values():
             order.events.clear()

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orders.adapters.db.tables import outbox
 from orders.adapters.outbox.codec import encode
@@ -15,7 +15,9 @@ from servicekit.requestid import current_request_id
 from servicekit.tracing import current_traceparent
 
 
-async def append_events(session: AsyncSession, events: Iterable[DomainEvent], now: datetime) -> int:
+async def append_events(
+    session: AsyncConnection | AsyncSession, events: Iterable[DomainEvent], now: datetime
+) -> int:
     """Insert one pending row per event, with the request's id and traceparent; returns how many."""
     rows = []
     traceparent = current_traceparent()
