@@ -71,7 +71,11 @@ class ServiceProcess:
             cwd=ROOT,
             log_path=self.log_path,
         ).start()
-        self._server.wait_ready(ready_timeout)
+        try:
+            self._server.wait_ready(ready_timeout)
+        except BaseException:
+            self._server.stop(timeout=10)  # never leave a process behind a failed start
+            raise
         return self
 
     def _command(self) -> list[str]:
