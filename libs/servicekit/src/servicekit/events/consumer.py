@@ -6,11 +6,16 @@ mid-message gets it redelivered and the inbox makes the second delivery a
 no-op. A handler failure is retried with a growing delay (``topology``); a
 message that cannot be decoded, or that failed its last attempt, goes to the
 dead-letter queue and the queue keeps moving.
+
+With tracing on, each delivery is handled in a CONSUMER span of its own trace,
+linked to the ``traceparent`` the envelope carries (the relay's dispatch span,
+itself linked to the request that wrote the event).
 """
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
-from typing import Self
+from typing import Any, Self
 
 import aio_pika
 from aio_pika.abc import (
@@ -19,6 +24,8 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 
 from servicekit.events.handlers import Subscription
 from servicekit.events.metrics import CONSUMED, CONSUMER_LAG_SECONDS, DEAD_LETTERS
@@ -28,7 +35,8 @@ from servicekit.events.topology import (
     declare_exchange,
     retry_delays,
 )
-from shop_contracts.events import UndecodableEvent, decode_event
+from servicekit.tracing import link_to, tracer
+from shop_contracts.events import IntegrationEvent, UndecodableEvent, decode_event
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +73,7 @@ class RabbitConsumer:
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
+        self._tracer = tracer("servicekit.events")
 
     async def start(self) -> Self:
         """Connect, declare the topology and start consuming; raises if the broker is down."""
@@ -97,7 +106,8 @@ class RabbitConsumer:
             await self._dead(message, "undecodable")
             return
         try:
-            await self._subscription.handler(event)
+            with self._span(event):
+                await self._subscription.handler(event)
         except Exception as exc:
             attempt = _attempt(message) + 1
             extra = {"consumer": name, "event_id": str(event.id), "attempt": attempt}
@@ -114,6 +124,23 @@ class RabbitConsumer:
         CONSUMED.labels(name, "handled").inc()
         lag = (datetime.now(UTC) - event.occurred_at).total_seconds()
         CONSUMER_LAG_SECONDS.labels(name).observe(max(0.0, lag))
+
+    def _span(self, event: IntegrationEvent) -> AbstractContextManager[Any]:
+        if self._tracer is None:
+            return nullcontext()
+        # Linked, not a child: the publishing request finished long ago.
+        return self._tracer.start_as_current_span(
+            f"{self._subscription.name} process {event.type}",
+            kind=SpanKind.CONSUMER,
+            context=Context(),
+            links=link_to(event.traceparent),
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.destination.name": self._exchange,
+                "messaging.consumer.group.name": self._subscription.name,
+                "messaging.message.id": str(event.id),
+            },
+        )
 
     async def _retry(self, message: AbstractIncomingMessage, attempt: int) -> None:
         assert self._channel is not None
