@@ -5,7 +5,7 @@ a price times the largest quantity, summed over the most lines, is checked
 against the order total limit before an order is saved; the order total fits the
 wire amount; stock never passes what its 32-bit column holds. The request models,
 the OpenAPI documents and the database columns all read these names
-(docs/adr/0011-value-limits.md).
+(docs/adr/0014-value-limits.md).
 """
 
 from datetime import date
