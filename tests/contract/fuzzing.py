@@ -13,6 +13,7 @@ request to the app the fixture builds. schemathesis runs that app's lifespan
 itself (once per test, on its own event-loop thread).
 """
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import uuid4
@@ -21,6 +22,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import Case, HookContext
 from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.stateful.state_machine import APIStateMachine
+from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,6 +34,16 @@ FUZZ_SETTINGS = settings(
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+# Stateful: each example is a scenario of up to six linked calls (an order placed,
+# then read, paid, cancelled...), positive and negative data, every check.
+STATEFUL_SETTINGS = settings(
+    max_examples=12,
+    stateful_step_count=6,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
 )
 
 Hook = Callable[[HookContext, st.SearchStrategy[Any]], st.SearchStrategy[Any]]
@@ -177,3 +190,43 @@ class LateApp:
         if self.target is None:
             raise RuntimeError("the fuzzing fixture has not set the app under test")
         await self.target(scope, receive, send)
+
+
+def stateful_machine(
+    schema: BaseSchema,
+    headers_for: Callable[[Case[Any]], dict[str, str] | None],
+    excluded_for: Callable[[Case[Any]], list[Any]],
+) -> type[APIStateMachine]:
+    """The schema's state machine (inferred links plus the document's own), calling with
+    our credentials and validating every response with every check but ``excluded_for``."""
+    base: type[APIStateMachine] = schema.as_state_machine()
+
+    class Machine(base):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
+            headers = headers_for(case)
+            return {} if headers is None else {"headers": headers}
+
+        def validate_response(
+            self,
+            response: Any,
+            case: Case[Any],
+            additional_checks: list[Any] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=excluded_for(case),
+                transport_kwargs=kwargs,
+            )
+
+    return Machine
+
+
+def with_links(
+    document: dict[str, Any], path: str, method: str, status: str, links: dict[str, Any]
+) -> dict[str, Any]:
+    """``document`` with OpenAPI links added to one response (a copy; the committed one is left alone)."""
+    copy: dict[str, Any] = json.loads(json.dumps(document))
+    copy["paths"][path][method]["responses"][status]["links"] = links
+    return copy
