@@ -19,8 +19,8 @@ if [ "${MIGRATE_ON_START:-1}" = "1" ]; then
     "$SERVICE" migrate
 fi
 
-exec uvicorn --factory "${SERVICE}.main:create_app" \
-    --host 0.0.0.0 --port "$PORT" \
-    --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
-    --timeout-graceful-shutdown "${GRACEFUL_SHUTDOWN_SECONDS:-10}" \
-    --no-server-header
+# `serve` runs APP_WORKERS uvicorn workers (default: the container's CPUs in
+# production) and sets up multiprocess metrics for them (servicekit.serve).
+exec "$SERVICE" serve --host 0.0.0.0 --port "$PORT" \
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
+    --timeout-graceful-shutdown "${GRACEFUL_SHUTDOWN_SECONDS:-10}"

@@ -85,7 +85,7 @@ def demand(objects: list[Obj], deployment: Obj, problems: list[str]) -> Demand |
             problems.append(
                 f"{ref(deployment)}: APP_WORKERS is not set (its default follows the node)"
             )
-        workers = int(getattr(settings, "workers", 1))
+        workers = int(getattr(settings, "workers", None) or 1)
         engines = 1
         if image.package == "orders":
             engines += env.get("APP_PRODUCTS_CLIENT", "local") in {"local", "shadow"}

@@ -46,6 +46,8 @@ class Stack:
     log_dir: Path
     secrets: Secrets = field(default_factory=Secrets)
     processes: list[ServiceProcess] = field(default_factory=list)
+    # Seconds a process may take to answer /health/ready (more for several workers).
+    ready_timeout: float = 30.0
 
     def _common(self) -> dict[str, str]:
         return {
@@ -65,7 +67,7 @@ class Stack:
         process = ServiceProcess("products", env=values, log_dir=self.log_dir, via_cli=True)
         if port is not None:
             process.port = port
-        return self._start(process)
+        return self._start(process, self.ready_timeout)
 
     def start_orders(
         self, mode: str, products: ServiceProcess | None = None, **env: str
@@ -82,7 +84,7 @@ class Stack:
             **env,
         }
         process = ServiceProcess("orders", env=values, log_dir=self.log_dir, via_cli=True)
-        return self._start(process, ready_timeout=30.0)
+        return self._start(process, self.ready_timeout)
 
     def _start(self, process: ServiceProcess, ready_timeout: float = 30.0) -> ServiceProcess:
         self.processes.append(process)

@@ -37,6 +37,12 @@ class ServiceSettings(BaseSettings):
     db_max_overflow: int = Field(default=0, ge=0, le=100)
     db_echo: bool = False
     run_migrations_on_startup: bool = False
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Worker processes of `serve`; default: the CPUs in production, else 1",
+    )
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = Field(default="HS256", pattern=r"^(HS256|HS384|HS512)$")

@@ -4,7 +4,6 @@ import argparse
 import asyncio
 import logging
 
-import uvicorn
 from prometheus_client import start_http_server
 
 from orders.adapters.db.doctor import examine
@@ -15,6 +14,7 @@ from products.facade import upgrade_database
 from servicekit.db import create_engine
 from servicekit.events.settings import EventBusMode
 from servicekit.logging import configure_logging
+from servicekit.serve import add_serve_arguments, serve, serve_options
 
 logger = logging.getLogger("orders.cli")
 
@@ -51,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         help="list stored orders a read cannot serve or today's limits would refuse "
         "(read-only; exit status 1 if any)",
     )
-    serve = commands.add_parser("serve", help="run the HTTP API with uvicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    add_serve_arguments(commands, default_port=8000)
     worker = commands.add_parser(
         "worker", help="consume integration events from RabbitMQ (APP_EVENT_BUS=rabbitmq)"
     )
@@ -76,14 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
-    uvicorn.run(
-        "orders.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        proxy_headers=True,
-    )
+    serve("orders", settings, serve_options(args))
     return 0
 
 

@@ -5,14 +5,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-import uvicorn
-
 from products.adapters.schema import upgrade_database
 from products.application.demo_catalogue import demo_products
 from products.config import Settings
 from products.domain.errors import SkuAlreadyExists
 from products.facade import ProductsFacade
 from servicekit.logging import configure_logging
+from servicekit.serve import add_serve_arguments, serve, serve_options
 
 logger = logging.getLogger("products.cli")
 
@@ -37,9 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations (APP_DATABASE_URL)")
     commands.add_parser("seed", help="load the demo catalogue (idempotent)")
-    serve = commands.add_parser("serve", help="run the HTTP API with uvicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8001)
+    add_serve_arguments(commands, default_port=8001)
     return parser
 
 
@@ -55,13 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         created = asyncio.run(_seed(settings))
         logger.info("demo catalogue seeded", extra={"products_created": created})
     else:
-        uvicorn.run(
-            "products.main:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            log_config=None,
-        )
+        serve("products", settings, serve_options(args))
     return 0
 
 

@@ -1,0 +1,92 @@
+"""``serve``: how many workers, and the multiprocess metrics directory they share."""
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import Counter, values
+from pydantic import SecretStr
+
+from servicekit.metrics import metrics_router
+from servicekit.serve import MULTIPROC_DIR_ENV, prepare_metrics_dir, worker_count
+from servicekit.settings import Environment, ServiceSettings
+
+
+def _production(workers: int | None = None) -> ServiceSettings:
+    return ServiceSettings(
+        environment=Environment.PRODUCTION,
+        jwt_secret=SecretStr("j" * 40),
+        service_token=SecretStr("s" * 40),
+        workers=workers,
+    )
+
+
+def test_workers_default_to_one_outside_production() -> None:
+    assert worker_count(ServiceSettings(environment=Environment.DEVELOPMENT)) == 1
+    assert worker_count(ServiceSettings(environment=Environment.TESTING)) == 1
+
+
+def test_workers_default_to_the_cpus_in_production() -> None:
+    assert worker_count(_production()) == len(os.sched_getaffinity(0))
+
+
+def test_the_flag_beats_the_setting_which_beats_the_default() -> None:
+    settings = _production(workers=3)
+    assert worker_count(settings) == 3
+    assert worker_count(settings, requested=2) == 2
+
+
+def test_one_worker_uses_the_in_memory_registry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(MULTIPROC_DIR_ENV, str(tmp_path))
+    assert prepare_metrics_dir("svc", 1) is None
+    assert MULTIPROC_DIR_ENV not in os.environ
+
+
+def test_a_configured_directory_is_emptied_on_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stale = tmp_path / "counter_123.db"
+    stale.write_bytes(b"old run")
+    monkeypatch.setenv(MULTIPROC_DIR_ENV, str(tmp_path))
+
+    assert prepare_metrics_dir("svc", 2) is None
+
+    assert not stale.exists()
+    assert os.environ[MULTIPROC_DIR_ENV] == str(tmp_path)
+
+
+def test_without_a_configured_directory_a_fresh_one_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(MULTIPROC_DIR_ENV, raising=False)
+
+    made = prepare_metrics_dir("svc", 2)
+
+    assert made is not None
+    assert made.is_dir()
+    assert list(made.iterdir()) == []
+    assert os.environ[MULTIPROC_DIR_ENV] == str(made)
+    made.rmdir()
+
+
+async def test_metrics_sum_every_worker_file_in_multiprocess_mode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Two "workers" (pids) write the same counter into the shared directory.
+    monkeypatch.setenv(MULTIPROC_DIR_ENV, str(tmp_path))
+    for pid in (101, 102):
+        monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue(lambda p=pid: p))  # type: ignore[no-untyped-call]
+        counter = Counter("serve_test_jobs", "jobs", registry=None)
+        counter.inc(3 if pid == 101 else 4)
+    app = FastAPI()
+    app.include_router(metrics_router())
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        body = (await client.get("/metrics")).text
+
+    assert "serve_test_jobs_total 7.0" in body
