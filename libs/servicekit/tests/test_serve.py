@@ -62,7 +62,9 @@ def test_a_configured_directory_is_emptied_on_start(
 def test_without_a_configured_directory_a_fresh_one_is_made(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(MULTIPROC_DIR_ENV, raising=False)
+    # setenv first, so the variable this test makes is removed again afterwards.
+    monkeypatch.setenv(MULTIPROC_DIR_ENV, "unset")
+    monkeypatch.delenv(MULTIPROC_DIR_ENV)
 
     made = prepare_metrics_dir("svc", 2)
 
