@@ -151,7 +151,12 @@ def settings_problems(
 
 @functools.cache
 def _app(package: str) -> Any:
-    return importlib.import_module(f"{package}.main").create_app()
+    # Built only to read its routes, with development settings: a process without
+    # APP_ENVIRONMENT is production and would refuse the default secrets.
+    settings = importlib.import_module(f"{package}.config").Settings(
+        _env_file=None, environment="development"
+    )
+    return importlib.import_module(f"{package}.main").create_app(settings)
 
 
 def route_paths(package: str) -> list[str]:

@@ -17,15 +17,17 @@ OPENAPI_DIR = Path(__file__).resolve().parents[1] / "libs" / "contracts" / "open
 def _products() -> dict[str, Any]:
     from products.config import Settings
     from products.main import create_app
+    from servicekit.settings import Environment
 
-    return create_app(Settings()).openapi()
+    return create_app(Settings(environment=Environment.DEVELOPMENT)).openapi()
 
 
 def _orders() -> dict[str, Any]:
     from orders.config import Settings
     from orders.main import create_app
+    from servicekit.settings import Environment
 
-    return create_app(Settings()).openapi()
+    return create_app(Settings(environment=Environment.DEVELOPMENT)).openapi()
 
 
 SERVICES: dict[str, Callable[[], dict[str, Any]]] = {"products": _products, "orders": _orders}

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from servicekit.auth import mint_user_token
-from servicekit.settings import ServiceSettings
+from servicekit.settings import Environment, ServiceSettings
 from shop_contracts import paths
 from tests.support.processes import ServiceProcess
 
@@ -111,7 +111,9 @@ class Shop:
     """A thin synchronous client for both APIs (tests point it at whichever processes run)."""
 
     def __init__(self, shared: Secrets, timeout: float = 15.0) -> None:
-        self._settings = ServiceSettings(jwt_secret=SecretStr(shared.jwt_secret))
+        self._settings = ServiceSettings(
+            environment=Environment.TESTING, jwt_secret=SecretStr(shared.jwt_secret)
+        )
         self._service_token = shared.service_token
         self.http = httpx.Client(timeout=timeout)
 

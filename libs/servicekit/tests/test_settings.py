@@ -6,6 +6,15 @@ from pydantic import SecretStr, ValidationError
 from servicekit.settings import Environment, ServiceSettings
 
 
+def test_without_app_environment_a_process_is_production_and_refuses_default_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("APP_ENVIRONMENT", raising=False)
+
+    with pytest.raises(ValidationError, match="APP_JWT_SECRET"):
+        ServiceSettings(_env_file=None)
+
+
 def test_production_refuses_default_secrets() -> None:
     with pytest.raises(ValidationError, match="APP_JWT_SECRET"):
         ServiceSettings(environment=Environment.PRODUCTION)
@@ -24,7 +33,7 @@ def test_production_accepts_strong_secrets() -> None:
 @pytest.mark.parametrize("size", [0, 51])
 def test_pool_size_out_of_range_is_rejected(size: int) -> None:
     with pytest.raises(ValidationError):
-        ServiceSettings(db_pool_size=size)
+        ServiceSettings(environment=Environment.TESTING, db_pool_size=size)
 
 
 def test_env_prefix_is_app(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,4 +45,4 @@ def test_env_prefix_is_app(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_secrets_do_not_leak_in_repr() -> None:
-    assert "dev-only" not in repr(ServiceSettings())
+    assert "dev-only" not in repr(ServiceSettings(environment=Environment.DEVELOPMENT))

@@ -31,7 +31,10 @@ class ServiceSettings(BaseSettings):
 
     model_config = APP_SETTINGS
 
-    environment: Environment = Environment.DEVELOPMENT
+    # Production unless told otherwise: a process started without APP_ENVIRONMENT
+    # gets the strict checks (default secrets refused). `just dev`, the dev
+    # recipes and the tests say development or testing explicitly.
+    environment: Environment = Environment.PRODUCTION
     database_url: str = "sqlite+aiosqlite:///./data/service.db"
     db_pool_size: int = Field(default=20, ge=1, le=50)
     db_max_overflow: int = Field(default=0, ge=0, le=100)

@@ -14,6 +14,7 @@ def test_defaults_match_the_documented_values(monkeypatch: pytest.MonkeyPatch) -
         "FEATURE_MAX_BULK_IMPORT_SIZE",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APP_ENVIRONMENT", "testing")
 
     settings = Settings(_env_file=None)  # a developer's .env must not change the defaults
 
@@ -23,6 +24,7 @@ def test_defaults_match_the_documented_values(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_environment_overrides_settings_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENVIRONMENT", "testing")
     monkeypatch.setenv("APP_RESERVATION_TTL_SECONDS", "30")
     monkeypatch.setenv("FEATURE_MAX_BULK_IMPORT_SIZE", "7")
 
@@ -34,6 +36,7 @@ def test_environment_overrides_settings_and_flags(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("value", ["0", "-5"])
 def test_non_positive_ttl_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("APP_ENVIRONMENT", "testing")
     monkeypatch.setenv("APP_RESERVATION_TTL_SECONDS", value)
 
     with pytest.raises(ValidationError):

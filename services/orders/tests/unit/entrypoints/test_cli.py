@@ -14,6 +14,12 @@ from orders.entrypoints.cli import main
 
 
 @pytest.fixture(autouse=True)
+def _development(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI as a developer runs it (without APP_ENVIRONMENT a process is production)."""
+    monkeypatch.setenv("APP_ENVIRONMENT", "development")
+
+
+@pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
     """The CLI configures the root logger; undo it after each test."""
     root = logging.getLogger()

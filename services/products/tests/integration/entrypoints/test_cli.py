@@ -15,6 +15,8 @@ def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     """APP_DATABASE_URL points at a fresh file; the CLI's logging setup is undone afterwards."""
     path = tmp_path / "cli" / "products.db"
     monkeypatch.setenv("APP_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    # As a developer runs it: without APP_ENVIRONMENT a process is production.
+    monkeypatch.setenv("APP_ENVIRONMENT", "development")
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield path

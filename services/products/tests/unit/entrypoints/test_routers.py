@@ -5,6 +5,7 @@ from typing import Any
 from products.config import Settings
 from products.main import create_app
 from servicekit.routers import discover_routers
+from servicekit.settings import Environment
 
 
 def test_every_router_module_is_discovered() -> None:
@@ -16,7 +17,7 @@ def test_every_router_module_is_discovered() -> None:
 
 
 def _operations() -> list[tuple[str, str, dict[str, Any]]]:
-    schema = create_app(Settings()).openapi()
+    schema = create_app(Settings(environment=Environment.TESTING)).openapi()
     return [
         (path, method, operation)
         for path, item in schema["paths"].items()

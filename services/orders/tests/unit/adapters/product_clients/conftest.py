@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from orders.adapters.product_clients.breaker import CircuitBreaker
 from orders.adapters.product_clients.http import HttpProductClient, RetryPolicy
 from orders.config import Settings
+from servicekit.settings import Environment
 
 PRODUCTS_URL = "http://products.test"
 BASE_URL = f"{PRODUCTS_URL}/api/v1"
@@ -96,6 +97,7 @@ class SleepRecorder:
 def make_settings(**overrides: Any) -> Settings:
     """Orders settings pointing at the fake products service."""
     values: dict[str, Any] = {
+        "environment": Environment.TESTING,
         "products_url": PRODUCTS_URL,
         "service_token": SecretStr(TOKEN),
     }
