@@ -35,18 +35,18 @@ fmt: sync
     uv run ruff format .
     uv run ruff check --fix .
 
-# Apply both services' migrations (APP_* settings as for the services)
+# Apply both services' migrations (APP_* settings as for the services; development unless APP_ENVIRONMENT says otherwise)
 migrate: sync
-    uv run products migrate
-    uv run orders migrate
+    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run products migrate
+    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run orders migrate
 
 # Load the demo catalogue into the products database (idempotent)
 seed: sync
-    uv run products seed
+    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run products seed
 
 # Mint a dev JWT: just token USER_ID [ROLES...]  e.g. just token alice admin
 token user="demo-user" *roles:
-    uv run --frozen python -m servicekit.token "{{user}}" {{roles}}
+    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run --frozen python -m servicekit.token "{{user}}" {{roles}}
 
 # docker compose with the stack's secrets (deploy/.env; see docker-compose.yml)
 compose := "docker compose --env-file deploy/.env"

@@ -43,6 +43,7 @@ from orders.adapters.product_clients.http import (
 )
 from orders.config import HttpTransport, Settings
 from servicekit.processes import ServerProcess, free_port
+from servicekit.settings import Environment
 
 PRODUCT_ID = UUID("6f1c2b9e-0d5a-4c1e-9f3b-2a7d8e4c5b61")
 PRODUCT = {
@@ -138,10 +139,15 @@ async def _run(
             (await http.get(PATH)).raise_for_status()
 
     httpx_settings = HttpClientConfig.from_settings(
-        Settings(products_url=base_url, products_transport=HttpTransport.HTTPX)
+        Settings(
+            environment=Environment.TESTING,
+            products_url=base_url,
+            products_transport=HttpTransport.HTTPX,
+        )
     )
     aiohttp_settings = HttpClientConfig.from_settings(
         Settings(
+            environment=Environment.TESTING,
             products_url=base_url,
             products_transport=HttpTransport.AIOHTTP,
             service_token=SecretStr("bench-token"),

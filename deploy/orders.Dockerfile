@@ -39,6 +39,7 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     SERVICE=orders \
+    APP_ENVIRONMENT=production \
     PORT=8000
 WORKDIR /app
 USER app

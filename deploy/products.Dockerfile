@@ -37,6 +37,7 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     SERVICE=products \
+    APP_ENVIRONMENT=production \
     PORT=8001
 WORKDIR /app
 USER app

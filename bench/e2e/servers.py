@@ -13,7 +13,7 @@ from bench.e2e.databases import raw_dsn
 from bench.e2e.paths import BENCH, RESULTS, ROOT
 from servicekit.auth import mint_user_token
 from servicekit.processes import ServerProcess, base_url, free_port, uvicorn_command
-from servicekit.settings import ServiceSettings
+from servicekit.settings import Environment, ServiceSettings
 
 HOST = "127.0.0.1"
 # The flags every app runs with, the services' and the reference apps' alike.
@@ -42,7 +42,7 @@ class Secrets:
 
     def token(self, user_id: str, *roles: str) -> str:
         """A user JWT the services accept."""
-        settings = ServiceSettings(jwt_secret=SecretStr(self.jwt))
+        settings = ServiceSettings(environment=Environment.TESTING, jwt_secret=SecretStr(self.jwt))
         return mint_user_token(settings, user_id, roles=roles, ttl_seconds=6 * 3600)
 
 

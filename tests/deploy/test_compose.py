@@ -67,6 +67,19 @@ def test_stack_runs_products_and_orders_in_http_mode_by_default(compose: Compose
     assert services["orders-monolith"]["profiles"] == ["monolith"]
 
 
+def test_every_service_process_runs_as_production_unless_deploy_env_says_otherwise(
+    compose: Compose,
+) -> None:
+    apps = [
+        name
+        for name, service in compose["services"].items()
+        if "APP_JWT_SECRET" in service.get("environment", {})
+    ]
+    assert {"products", "orders", "orders-worker", "orders-monolith", "orders-shadow"} <= set(apps)
+    for name in apps:
+        assert interpolate(str(_env(compose, name)["APP_ENVIRONMENT"]), {}) == "production"
+
+
 def test_tests_on_docker_run_the_postgresql_image_compose_runs(compose: Compose) -> None:
     assert compose["services"]["postgres"]["image"] == POSTGRES_IMAGE
 

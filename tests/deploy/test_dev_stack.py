@@ -135,10 +135,11 @@ def _request(
 
 
 def _token(user: str) -> str:
-    """What ``just token USER`` prints: same module, same environment."""
+    """What ``just token USER`` prints: same module, same environment (development)."""
     result = subprocess.run(
         [sys.executable, "-m", "servicekit.token", user],
         cwd=ROOT, check=True, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "APP_ENVIRONMENT": "development"},
     )  # fmt: skip
     return result.stdout.strip()
 

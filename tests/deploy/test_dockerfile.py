@@ -44,6 +44,8 @@ def test_service_images_declare_package_port_and_healthcheck(
 
     assert parsed.env["SERVICE"] == package
     assert parsed.env["PORT"] == port
+    # The settings default is production too; the image says so on purpose.
+    assert parsed.env["APP_ENVIRONMENT"] == "production"
     assert int(port) in parsed.exposed
     assert len(parsed.healthchecks) == 1
     assert f"http://127.0.0.1:{port}/health/ready" in parsed.healthchecks[0]

@@ -82,6 +82,20 @@ def test_every_overlay_passes_every_policy(rendered: dict[str, list[Obj]], overl
     assert check(rendered[overlay]) == []
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_and_migration_runs_as_production(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    objects = rendered[overlay]
+    for deployment in of_kind(objects, "Deployment"):
+        name = deployment["metadata"]["name"]
+        assert _config(objects, name)["APP_ENVIRONMENT"] == "production", name
+    for job in of_kind(objects, "Job"):
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        env = {entry["name"]: entry.get("value") for entry in container.get("env", [])}
+        assert env["APP_ENVIRONMENT"] == "production", job["metadata"]["name"]
+
+
 def test_monolith_runs_orders_alone_in_local_mode(rendered: dict[str, list[Obj]]) -> None:
     objects = rendered["monolith"]
 

@@ -17,7 +17,7 @@ import pytest
 from orders.adapters.db.migrate import upgrade_orders_database
 from products.facade import upgrade_database as upgrade_products_database
 from servicekit.auth import mint_user_token
-from servicekit.settings import ServiceSettings
+from servicekit.settings import Environment, ServiceSettings
 from servicekit.testing import fresh_postgres_database
 from shop_contracts import paths
 from tests.support.processes import ServiceProcess
@@ -28,13 +28,18 @@ API = paths.API_PREFIX
 MODES = ("local", "http")
 
 
+def _settings() -> ServiceSettings:
+    """The test suite's settings (the dev secrets the live processes run with)."""
+    return ServiceSettings(environment=Environment.TESTING)
+
+
 class Products:
     """The products API of the live process, as an admin and as a reader."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.http = httpx.Client(base_url=f"{url}{API}", timeout=30)
-        token = mint_user_token(ServiceSettings(), "properties-admin", ["admin"])
+        token = mint_user_token(_settings(), "properties-admin", ["admin"])
         self.admin = {"Authorization": f"Bearer {token}"}
 
     def add(self, *, price: Decimal, stock: int) -> str:
@@ -125,4 +130,4 @@ def orders(
 
 def user_headers(user: str) -> dict[str, str]:
     """A user's Authorization header (the default testing secret both apps share)."""
-    return {"Authorization": f"Bearer {mint_user_token(ServiceSettings(), user, [])}"}
+    return {"Authorization": f"Bearer {mint_user_token(_settings(), user, [])}"}

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from servicekit.settings import ServiceSettings
+from servicekit.settings import Environment, ServiceSettings
 from shop_contracts import paths
 from shop_contracts.limits import (
     MAX_DESCRIPTION_LENGTH,
@@ -121,7 +121,9 @@ def test_a_product_at_its_limits_is_created_and_read_back_and_past_them_refused(
 def test_a_reservation_at_its_limits_is_held_and_released_and_past_them_refused(
     products: Products, key_length: int, quantity: int
 ) -> None:
-    service = {"Authorization": f"Bearer {ServiceSettings().service_token.get_secret_value()}"}
+    service = {
+        "Authorization": f"Bearer {ServiceSettings(environment=Environment.TESTING).service_token.get_secret_value()}"
+    }
     product_id = products.add(price=Decimal("1.00"), stock=MAX_LINE_QUANTITY)
     body = {
         "reservation_key": (uuid4().hex * 7)[:key_length],

@@ -56,6 +56,8 @@ def test_doctor_command_on_a_clean_database_exits_0(
 ) -> None:
     monkeypatch.setenv("APP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}")
     monkeypatch.setenv("APP_PRODUCTS_CLIENT", "http")
+    # As a developer runs it: without APP_ENVIRONMENT a process is production.
+    monkeypatch.setenv("APP_ENVIRONMENT", "development")
     assert main(["migrate"]) == 0
 
     assert main(["doctor"]) == 0
