@@ -162,6 +162,18 @@ def _new_order(cmd: PlaceOrder, fingerprint: str, reservation: Reservation, cloc
     )
 
 
+RELEASE_WAIT_SECONDS = 0.25
+"""How long a failed placement waits for its release by key before answering.
+
+A products service that answers at all releases in milliseconds; one that did not
+answer the reserve will not answer this either, and the consumer's 503 should not wait
+a second deadline for it. The release carries on in the background past this wait.
+"""
+
+# The event loop keeps only weak references to tasks: these keep unfinished releases alive.
+_releases_in_flight: set[asyncio.Task[None]] = set()
+
+
 async def _release_key(
     autocommit_uow: UnitOfWorkFactory,
     products: ProductServiceClient,
@@ -169,13 +181,29 @@ async def _release_key(
     fingerprint: str,
     key: str,
 ) -> None:
-    """The reserve's outcome is unknown: return any hold it made, now (ADR 0009)."""
+    """The reserve's outcome is unknown: return any hold it made, now (ADR 0009).
+
+    The release runs as a task of its own, so neither a cancelled request nor the
+    bounded wait stops it; the wait only decides when the caller gets its answer.
+    """
+    task = asyncio.create_task(_release_by_key(autocommit_uow, products, cmd, fingerprint, key))
+    _releases_in_flight.add(task)
+    task.add_done_callback(_releases_in_flight.discard)
+    await asyncio.wait({task}, timeout=RELEASE_WAIT_SECONDS)
+
+
+async def _release_by_key(
+    autocommit_uow: UnitOfWorkFactory,
+    products: ProductServiceClient,
+    cmd: PlaceOrder,
+    fingerprint: str,
+    key: str,
+) -> None:
     try:
         # A concurrent request with the same key may own the hold: leave it be.
         if await _existing(autocommit_uow, cmd, fingerprint) is not None:
             return
-        # Shielded so a cancelled request still returns its stock.
-        await asyncio.shield(products.release_by_key(key))
+        await products.release_by_key(key)
     except Exception:
         logger.exception(
             "release by key failed; stock returns when the hold expires",
