@@ -9,6 +9,10 @@ from bench.e2e.load import Cell
 # the other levels are shown for context.
 TARGET_CONCURRENCY = 32
 SAMPLED_SHADOW = "shadow-0.1"
+# Variants of local mode: two worker processes, APP_EVENT_BUS=rabbitmq, tracing on.
+WORKERS = "local-w2"
+RABBITMQ = "local-rabbitmq"
+TRACING = "local-tracing"
 ANCHOR = "anchor"
 # Which anchor row an orders scenario is compared with: (SQLAlchemy, raw asyncpg).
 ANCHOR_ROWS = {"read": ("sa-read", "pg-read"), "write": ("sa-write", "pg-write")}
@@ -20,6 +24,11 @@ ORDERS_ROWS = (
     ("read", SAMPLED_SHADOW),
     ("write", "local"),
     ("write", "http"),
+    ("read", WORKERS),
+    ("write", WORKERS),
+    ("write", RABBITMQ),
+    ("read", TRACING),
+    ("write", TRACING),
 )
 TAIL_LIMIT = 3.0
 
@@ -67,6 +76,15 @@ _THROUGHPUT_PAIRS = (
     ("quote shadow-0.1 / quote local", ("read", SAMPLED_SHADOW), ("read", "local"), 0.8),
     ("quote http / quote naive", ("read", "http"), ("read", "naive"), 40.0),
 )
+# Ratios reported without a target: what a setting costs or buys (local = 1 worker,
+# local event bus, tracing off: the shipped defaults).
+_VARIANT_PAIRS = (
+    ("quote 2 workers / quote 1 worker", ("read", WORKERS), ("read", "local")),
+    ("order 2 workers / order 1 worker", ("write", WORKERS), ("write", "local")),
+    ("order rabbitmq bus / order local bus", ("write", RABBITMQ), ("write", "local")),
+    ("quote tracing on / quote tracing off", ("read", TRACING), ("read", "local")),
+    ("order tracing on / order tracing off", ("write", TRACING), ("write", "local")),
+)
 
 
 def ratios(cells: Sequence[Cell], levels: Sequence[int]) -> list[dict[str, Any]]:
@@ -78,6 +96,11 @@ def ratios(cells: Sequence[Cell], levels: Sequence[int]) -> list[dict[str, Any]]
         for name, top, bottom, bound in _THROUGHPUT_PAIRS:
             value = _ratio(rps(cells, *top, c), rps(cells, *bottom, c))
             checks.append(_check(c, name, value, f">= {bound:g}", value >= bound, judged))
+        for name, top, bottom in _VARIANT_PAIRS:
+            if find(cells, *top, c) is None:
+                continue
+            value = _ratio(rps(cells, *top, c), rps(cells, *bottom, c))
+            checks.append(_check(c, name, value, "no target", True, False) | {"target": ""})
         for scenario, target in ORDERS_ROWS:
             cell = find(cells, scenario, target, c)
             if cell is None:
@@ -138,4 +161,12 @@ def cpu_ratios(cells: Sequence[Cell], levels: Sequence[int]) -> list[dict[str, A
             )
             met = value >= bound
             rows.append(_check(c, f"{name} (CPU)", value, f">= {bound:g}", met, c == judged_at))
+        for name, top, bottom in _VARIANT_PAIRS:
+            cell, base = find(cells, *top, c), find(cells, *bottom, c)
+            if cell is None or base is None or not cell.cpu_ms_per_req or not base.cpu_ms_per_req:
+                continue
+            # CPU per request, variant over default: 1.10 = the setting costs 10 % more CPU.
+            value = _ratio(cell.cpu_ms_per_req, base.cpu_ms_per_req)
+            label = f"{name}: CPU ms/req ratio"
+            rows.append(_check(c, label, value, "", True, False) | {"target": ""})
     return rows

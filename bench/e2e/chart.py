@@ -3,7 +3,7 @@
 import os
 from collections.abc import Sequence
 
-from bench.e2e.analysis import SAMPLED_SHADOW, rps
+from bench.e2e.analysis import RABBITMQ, SAMPLED_SHADOW, TRACING, WORKERS, rps
 from bench.e2e.load import Cell
 from bench.e2e.paths import PLOT
 
@@ -25,15 +25,22 @@ def plot(cells: Sequence[Cell], levels: Sequence[int]) -> None:
             ("read", "shadow", "quote, shadow (every read mirrored)"),
             ("read", SAMPLED_SHADOW, "quote, shadow, 10 % of reads mirrored"),
             ("read", "naive", "quote, client per call"),
+            ("read", WORKERS, "quote, local, 2 workers"),
+            ("read", TRACING, "quote, local, tracing on"),
         ],
         write_ax: [
             ("anchor", "sa-write", "anchor: SQLAlchemy transaction, no app"),
             ("write", "local", "place order, local"),
             ("write", "http", "place order, http"),
+            ("write", WORKERS, "place order, local, 2 workers"),
+            ("write", RABBITMQ, "place order, local, events to RabbitMQ"),
+            ("write", TRACING, "place order, local, tracing on"),
         ],
     }
     for ax, lines in series.items():
         for scenario, target, label in lines:
+            if not any(c.scenario == scenario and c.target == target for c in cells):
+                continue
             ax.plot(
                 levels, [rps(cells, scenario, target, c) for c in levels], marker="o", label=label
             )
@@ -47,7 +54,9 @@ def plot(cells: Sequence[Cell], levels: Sequence[int]) -> None:
     read_ax.set_title("Read path: POST /orders/quote (3 products)")
     write_ax.set_title("Write path: POST /orders (2 lines)")
     write_ax.set_ylim(bottom=0)
-    fig.suptitle(f"orders throughput, one uvicorn worker per process, {os.cpu_count()} CPUs")
+    fig.suptitle(
+        f"orders throughput, one uvicorn worker per process unless marked, {os.cpu_count()} CPUs"
+    )
     fig.tight_layout()
     PLOT.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(PLOT, dpi=110)

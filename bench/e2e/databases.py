@@ -1,5 +1,6 @@
 """Fresh PostgreSQL databases for one benchmark run, migrated, dropped at the end."""
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -98,3 +99,31 @@ def migrate_orders(url: str) -> None:
     """Orders' migrations (its own database only), through its CLI."""
     env = {"APP_DATABASE_URL": url, "APP_PRODUCTS_CLIENT": "http"}
     run_cli("orders.entrypoints.cli", "migrate", env=env)
+
+
+async def outbox_drain(url: str, wait_seconds: float = 30.0) -> dict[str, Any]:
+    """Events still in orders' outbox when the load stops, and how long the relay takes to clear them.
+
+    An orders row counts orders placed; events the relay has not yet handed on
+    are work deferred past the cell, so the row reports them beside its req/s.
+    """
+    conn = await asyncpg.connect(raw_dsn(url))
+    try:
+        query = "SELECT status, count(*) FROM outbox GROUP BY status"
+        counts = dict(await conn.fetch(query))
+        pending_at_end = int(counts.get("pending", 0))
+        started = time.monotonic()
+        pending = pending_at_end
+        while pending and time.monotonic() - started < wait_seconds:
+            await asyncio.sleep(0.5)
+            pending = int(
+                await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'")
+            )
+        counts = dict(await conn.fetch(query))
+    finally:
+        await conn.close()
+    return {
+        "pending_at_end": pending_at_end,
+        "seconds_to_drain": round(time.monotonic() - started, 1) if not pending else None,
+        "statuses_after": {str(k): int(v) for k, v in counts.items()},
+    }

@@ -1,16 +1,18 @@
 """The main run: every app, every scenario, every concurrency, one app under load at a time."""
 
 import argparse
+import importlib.util
 import os
 from typing import Any
 
 from bench.e2e import analysis, chart, report
-from bench.e2e.analysis import ANCHOR, SAMPLED_SHADOW
+from bench.e2e.analysis import ANCHOR, RABBITMQ, SAMPLED_SHADOW, TRACING, WORKERS
 from bench.e2e.data import BENCH_USER, STOCK, load_catalogue
 from bench.e2e.databases import (
     Databases,
     migrate_orders,
     migrate_products,
+    outbox_drain,
     server_facts,
     vacuum_analyze,
 )
@@ -28,15 +30,24 @@ from bench.e2e.servers import (
     products_server,
     running,
 )
+from bench.e2e.sinks import RABBITMQ_URL, OtlpSink, bench_exchange, delete_exchange
 
 # Orders apps: name -> (APP_PRODUCTS_CLIENT, extra settings). "shadow" runs at the
 # shipped default (every read mirrored); shadow-0.1 mirrors a random tenth of reads.
+# The variants of local mode (settings filled in per run by ``_variant_env``): two
+# worker processes, events published to RabbitMQ, tracing on.
 ORDERS_APPS: dict[str, tuple[str, dict[str, str]]] = {
     "local": ("local", {}),
     "http": ("http", {}),
     "shadow": ("shadow", {}),
     SAMPLED_SHADOW: ("shadow", {"APP_SHADOW_SAMPLE_RATE": "0.1"}),
+    WORKERS: ("local", {}),
+    RABBITMQ: ("local", {}),
+    TRACING: ("local", {}),
 }
+# Which orders apps serve which scenario (events are only published by orders placed).
+READ_APPS = ("local", "http", "shadow", SAMPLED_SHADOW, WORKERS, TRACING)
+WRITE_APPS = ("local", "http", WORKERS, RABBITMQ, TRACING)
 APPS = ("ceiling", ANCHOR, *ORDERS_APPS, "naive")
 # The anchor app's rows: name -> (wrk kind, path).
 ANCHOR_ROWS = {
@@ -47,6 +58,11 @@ ANCHOR_ROWS = {
 }
 
 
+def workers_supported() -> bool:
+    """Whether the services' ``serve`` command takes ``--workers`` (``servicekit.serve``)."""
+    return importlib.util.find_spec("servicekit.serve") is not None
+
+
 def uses_products(target: Target) -> bool:
     """Whether the products process serves part of this target's requests."""
     return target.name in ("http", "shadow", SAMPLED_SHADOW, "naive")
@@ -54,7 +70,20 @@ def uses_products(target: Target) -> bool:
 
 async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]:
     """Measure, print the tables, draw the chart; the report for ``bench.json``."""
+    if WORKERS in args.apps and not workers_supported():
+        print(f"skipping {WORKERS}: `orders serve` has no --workers here", flush=True)
+        args.apps = [name for name in args.apps if name != WORKERS]
     dbs = Databases()
+    sink = OtlpSink()
+    exchange = bench_exchange()
+    variant_env = {
+        RABBITMQ: {
+            "APP_EVENT_BUS": "rabbitmq",
+            "APP_RABBITMQ_URL": RABBITMQ_URL,
+            "APP_EVENTS_EXCHANGE": exchange,
+        },
+        TRACING: sink.tracing_env(),
+    }
     try:
         products_db = await dbs.create("products")
         anchor_db = await dbs.create("anchor")
@@ -78,7 +107,8 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
                 products_db=products_db,
                 products_url=products.url,
                 keys=keys,
-                extra_env=extra,
+                extra_env={**extra, **variant_env.get(name, {})},
+                workers=2 if name == WORKERS else 1,
             )
 
         apps = {name: orders(name, db) for name, db in orders_dbs.items()}
@@ -93,15 +123,16 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
             Target(ANCHOR, name, anchor, lua_script(f"anchor-{name}", kind, path=path))
             for name, (kind, path) in ANCHOR_ROWS.items()
         ]
-        for name, server in (*apps.items(), ("naive", naive)):
+        for name, server in (*((n, apps[n]) for n in READ_APPS), ("naive", naive)):
             script = lua_script(f"read-{name}", "quote", token=token, ids=catalogue)
             targets.append(Target("read", name, server, script))
-        for name in ("local", "http"):
+        for name in WRITE_APPS:
             script = lua_script(f"write-{name}", "order", token=token, ids=catalogue)
             targets.append(Target("write", name, apps[name], script))
 
         cells: list[Cell] = []
         profiled: dict[str, Any] = {}
+        outboxes: dict[str, Any] = {}
         load_before = os.getloadavg()
         print(f"measuring ({args.seconds:g} s per cell; load {load_before[0]:.2f})", flush=True)
         # One app under load at a time (plus products): the two cores and the
@@ -112,13 +143,21 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
                 mine = [t for t in targets if t.server is server]
                 with running([server]):
                     cells += _measure_app(server, mine, products, args)
+                    if server in (apps["local"], apps[RABBITMQ]):
+                        name = next(n for n, app in apps.items() if app is server)
+                        outboxes[name] = await outbox_drain(orders_dbs[name])
+                        print(f"  outbox of orders-{name}: {outboxes[name]}", flush=True)
                     if not args.no_profile:
                         profiled.update(_profile_app(server, mine, products, apps, args))
             load_after = os.getloadavg()
         facts = await server_facts(products_db)
     finally:
+        sink.close()
+        if RABBITMQ in args.apps:
+            await delete_exchange(exchange)
         if not args.keep:
             await dbs.drop_all()
+    print(f"tracing sink: {sink.requests:,} OTLP exports, {sink.bytes:,} bytes", flush=True)
 
     checks = analysis.ratios(cells, args.concurrency)
     cpu_checks = analysis.cpu_ratios(cells, args.concurrency)
@@ -147,6 +186,8 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
         "checks": checks,
         "cpu_checks": cpu_checks,
         "profile": profiled,
+        "outbox_after_load": outboxes,
+        "tracing_sink": {"exports": sink.requests, "bytes": sink.bytes},
         "postgres": facts,
     }
 

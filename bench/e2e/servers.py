@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,6 +60,8 @@ class Server:
     env: dict[str, str]
     ready_path: str = "/health/ready"
     app_dir: str | None = None
+    # More than one: started through the service's own ``serve --workers N`` command.
+    workers: int = 1
     port: int = field(default_factory=_port)
     _process: ServerProcess | None = None
 
@@ -76,12 +79,11 @@ class Server:
 
     def start(self) -> "Server":
         """Spawn the process; its output goes to ``bench-results/logs/<name>.log``."""
-        flags = [*UVICORN_FLAGS, *(["--app-dir", self.app_dir] if self.app_dir else [])]
         log_path = RESULTS / "logs" / f"{self.name}.log"
         log_path.unlink(missing_ok=True)
         self._process = ServerProcess(
             self.name,
-            uvicorn_command(self.factory, HOST, self.port, *flags),
+            self._command(),
             self.url,
             {**os.environ, **self.env},
             cwd=ROOT,
@@ -89,6 +91,15 @@ class Server:
             ready_path=self.ready_path,
         ).start()
         return self
+
+    def _command(self) -> list[str]:
+        if self.workers > 1:
+            service = self.factory.split(".", 1)[0]
+            cli = str(Path(sys.executable).parent / service)
+            port = str(self.port)
+            return [cli, "serve", "--host", HOST, "--port", port, "--workers", str(self.workers)]
+        flags = [*UVICORN_FLAGS, *(["--app-dir", self.app_dir] if self.app_dir else [])]
+        return uvicorn_command(self.factory, HOST, self.port, *flags)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Until the readiness path answers 200."""
@@ -131,8 +142,9 @@ def orders_server(
     products_url: str,
     keys: Secrets,
     extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Server:
-    """The orders service with ``APP_PRODUCTS_CLIENT=mode``."""
+    """The orders service with ``APP_PRODUCTS_CLIENT=mode`` (``workers`` > 1: ``orders serve``)."""
     env = {
         **keys.env(),
         "APP_DATABASE_URL": orders_db,
@@ -141,7 +153,7 @@ def orders_server(
         "APP_PRODUCTS_URL": products_url,
         **(extra_env or {}),
     }
-    return Server(name, "orders.main:create_app", env)
+    return Server(name, "orders.main:create_app", env, workers=workers)
 
 
 def naive_server(server: Server) -> Server:
