@@ -35,7 +35,9 @@ class ServiceSettings(BaseSettings):
     # gets the strict checks (default secrets refused). `just dev`, the dev
     # recipes and the tests say development or testing explicitly.
     environment: Environment = Environment.PRODUCTION
-    database_url: str = "sqlite+aiosqlite:///./data/service.db"
+    # A URL may carry a password: SecretStr keeps it out of repr() and logs; the
+    # composition root reads it with get_secret_value().
+    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./data/service.db")
     db_pool_size: int = Field(default=20, ge=1, le=50)
     db_max_overflow: int = Field(default=0, ge=0, le=100)
     db_echo: bool = False

@@ -50,14 +50,14 @@ class FaultInjection(StrEnum):
 class Settings(ServiceSettings, EventBusSettings):
     """Everything the orders process reads from the environment."""
 
-    database_url: str = "sqlite+aiosqlite:///./data/orders.db"
-    read_database_url: str | None = Field(
+    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./data/orders.db")
+    read_database_url: SecretStr | None = Field(
         default=None, description="Read-side database (replica); defaults to database_url"
     )
 
     products_client: ProductsClientMode = ProductsClientMode.LOCAL
     # local / shadow: the products database the in-process facade uses
-    products_database_url: str = "sqlite+aiosqlite:///./data/products.db"
+    products_database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./data/products.db")
     products_reservation_ttl_seconds: float = Field(default=900.0, gt=0, le=86_400)
     products_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3_600)
     run_products_sweeper: bool = True

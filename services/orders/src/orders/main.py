@@ -90,10 +90,11 @@ async def _start(
     overrides: Overrides,
     stack: AsyncExitStack,
 ) -> None:
+    database_url = settings.database_url.get_secret_value()
     if settings.run_migrations_on_startup:
-        await upgrade_orders_database(settings.database_url)
+        await upgrade_orders_database(database_url)
     engine = create_engine(
-        settings.database_url,
+        database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         echo=settings.db_echo,
@@ -101,9 +102,12 @@ async def _start(
     stack.push_async_callback(engine.dispose)
     # The read side (queries) may use a replica; commands always use the primary.
     replica = engine
-    if settings.read_database_url and settings.read_database_url != settings.database_url:
+    read_database_url = (
+        settings.read_database_url.get_secret_value() if settings.read_database_url else None
+    )
+    if read_database_url and read_database_url != database_url:
         replica = create_engine(
-            settings.read_database_url,
+            read_database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
@@ -119,7 +123,7 @@ async def _start(
             settings.run_migrations_on_startup
             and settings.products_client is ProductsClientMode.LOCAL
         ):
-            await upgrade_database(settings.products_database_url)
+            await upgrade_database(settings.products_database_url.get_secret_value())
         built = await build_product_client(settings, stack)
     products = built.client
 

@@ -1,6 +1,6 @@
 """Products settings (``APP_`` prefix) and feature flags (``FEATURE_`` prefix)."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicekit.events.settings import EventBusSettings
@@ -20,7 +20,7 @@ class FeatureFlags(BaseSettings):
 class Settings(ServiceSettings, EventBusSettings):
     """Everything the products process reads from the environment."""
 
-    database_url: str = "sqlite+aiosqlite:///./data/products.db"
+    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./data/products.db")
     reservation_ttl_seconds: float = Field(default=900, gt=0, le=86_400)
     sweep_interval_seconds: float = Field(default=5, gt=0, le=3_600)
     features: FeatureFlags = Field(default_factory=FeatureFlags)

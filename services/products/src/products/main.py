@@ -27,7 +27,7 @@ _DESCRIPTION = (
 
 def _products(settings: Settings) -> ProductsFacade:
     return ProductsFacade.from_database_url(
-        settings.database_url,
+        settings.database_url.get_secret_value(),
         reservation_ttl_seconds=settings.reservation_ttl_seconds,
         sweep_interval_seconds=settings.sweep_interval_seconds,
         max_bulk_import_size=settings.features.max_bulk_import_size,
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_migrations_on_startup:
-            await upgrade_database(settings.database_url)
+            await upgrade_database(settings.database_url.get_secret_value())
         products = _products(settings)
         app.state.products = products
         await products.start(run_sweeper=True)

@@ -18,7 +18,7 @@ def test_defaults_match_the_documented_values(monkeypatch: pytest.MonkeyPatch) -
 
     settings = Settings(_env_file=None)  # a developer's .env must not change the defaults
 
-    assert settings.database_url == "sqlite+aiosqlite:///./data/products.db"
+    assert settings.database_url.get_secret_value() == "sqlite+aiosqlite:///./data/products.db"
     assert (settings.reservation_ttl_seconds, settings.sweep_interval_seconds) == (900, 5)
     assert settings.features.max_bulk_import_size == 100
 
@@ -46,3 +46,14 @@ def test_non_positive_ttl_is_refused(monkeypatch: pytest.MonkeyPatch, value: str
 def test_bulk_import_cap_must_be_positive() -> None:
     with pytest.raises(ValidationError):
         FeatureFlags(max_bulk_import_size=0)
+
+
+def test_a_database_password_stays_out_of_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENVIRONMENT", "testing")
+    monkeypatch.setenv("APP_DATABASE_URL", "postgresql+asyncpg://shop:hunter2-pw@db/products")
+
+    settings = Settings(_env_file=None)
+
+    assert "hunter2-pw" not in repr(settings)
+    assert "hunter2-pw" not in str(settings.model_dump())
+    assert settings.database_url.get_secret_value().endswith("shop:hunter2-pw@db/products")

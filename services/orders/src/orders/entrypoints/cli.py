@@ -20,16 +20,16 @@ logger = logging.getLogger("orders.cli")
 
 
 async def _migrate(settings: Settings) -> None:
-    await upgrade_orders_database(settings.database_url)
+    await upgrade_orders_database(settings.database_url.get_secret_value())
     logger.info("orders database migrated")
     # In local mode this process owns the products database too.
     if settings.products_client is ProductsClientMode.LOCAL:
-        await upgrade_database(settings.products_database_url)
+        await upgrade_database(settings.products_database_url.get_secret_value())
         logger.info("products database migrated")
 
 
 async def _doctor(settings: Settings) -> int:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url.get_secret_value())
     try:
         async with engine.connect() as connection:
             findings = await examine(connection)

@@ -36,7 +36,9 @@ async def _subscriptions(
     stack: AsyncExitStack,
     notifications: NotificationPort | None,
 ) -> list[Subscription]:
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        settings.database_url.get_secret_value(), pool_size=settings.db_pool_size
+    )
     stack.push_async_callback(engine.dispose)
     if notifications is None:
         http = None
@@ -51,7 +53,7 @@ async def _subscriptions(
     ]
     if settings.products_client is ProductsClientMode.LOCAL:
         facade = ProductsFacade.from_database_url(
-            settings.products_database_url, pool_size=settings.db_pool_size
+            settings.products_database_url.get_secret_value(), pool_size=settings.db_pool_size
         )
         stack.push_async_callback(facade.aclose)
         found.extend(facade.subscriptions())

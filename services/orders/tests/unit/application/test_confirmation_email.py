@@ -29,7 +29,7 @@ async def test_confirmation_email_follows_the_feature_flag(
         notifications=notifier,
     ) as api:
         order_id = (await api.place("alice", [(mug.id, 1)])).json()["id"]
-        relay_done = await _outbox_drained(api.settings.database_url)
+        relay_done = await _outbox_drained(api.settings.database_url.get_secret_value())
         assert relay_done
 
     if enabled:

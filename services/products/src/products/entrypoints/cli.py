@@ -17,7 +17,7 @@ logger = logging.getLogger("products.cli")
 
 
 async def _seed(settings: Settings) -> int:
-    products = ProductsFacade.from_database_url(settings.database_url)
+    products = ProductsFacade.from_database_url(settings.database_url.get_secret_value())
     created = 0
     try:
         for item in demo_products():
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     configure_logging("products", settings.log_level, settings.log_json)
     if args.command == "migrate":
-        asyncio.run(upgrade_database(settings.database_url))
+        asyncio.run(upgrade_database(settings.database_url.get_secret_value()))
         logger.info("products database migrated")
     elif args.command == "seed":
         created = asyncio.run(_seed(settings))

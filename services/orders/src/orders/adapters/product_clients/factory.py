@@ -42,7 +42,7 @@ async def build_product_client(settings: Settings, stack: AsyncExitStack) -> Bui
     local: LocalProductClient | None = None
     if mode in (ProductsClientMode.LOCAL, ProductsClientMode.SHADOW):
         local = LocalProductClient.from_database_url(
-            settings.products_database_url,
+            settings.products_database_url.get_secret_value(),
             reservation_ttl_seconds=settings.products_reservation_ttl_seconds,
             sweep_interval_seconds=settings.products_sweep_interval_seconds,
             pool_size=settings.db_pool_size,
