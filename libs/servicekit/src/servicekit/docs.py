@@ -9,6 +9,9 @@ FastAPI's default ``/docs`` and ``/redoc`` pull Swagger UI, ReDoc and a favicon
 from public CDNs, so they stay blank without internet access. ``fastapi-offline``
 (MIT; Swagger UI, ReDoc and favicon shipped in its wheel, released with new
 Swagger UI versions) serves the same pages from the installed package instead.
+
+Every operation documents 431 (``headers_too_large``): the header-size middleware
+answers it before routing, so any path, the health probes included, can return it.
 """
 
 from collections.abc import Callable
@@ -18,6 +21,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+
+from servicekit.problems import problem_responses
 
 DOCS_URL = "/docs"
 REDOC_URL = "/redoc"
@@ -72,6 +77,8 @@ def service_app(
         servers=SERVERS,
         openapi_tags=[*tags, OPERATIONS_TAG],
         generate_unique_id_function=operation_id,
+        # Answered by middleware before any route runs, so documented on every operation.
+        responses=problem_responses(431),
         lifespan=lifespan,
         swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
     )
