@@ -5,7 +5,8 @@ engines a process opens (``<package>.main``): products one, on its database;
 orders one on its own database, one more on products' in local and shadow
 mode (the in-process facade), one more on a read replica if
 ``APP_READ_DATABASE_URL`` is set (counted here too, as if the replica were
-the same server). One server is assumed to hold both databases, as in
+the same server). ``orders worker`` (one process per pod) opens the same
+engines as the API in its mode. One server is assumed to hold both databases, as in
 compose; separate servers only make the check conservative.
 ``services/orders/tests/integration/test_connection_budget.py`` measures the
 local-mode bound on PostgreSQL under a burst.
@@ -18,7 +19,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from deploy.k8s_check.objects import app_containers, environment, named, of_kind, workloads
+from deploy.k8s_check.objects import (
+    app_containers,
+    environment,
+    is_worker,
+    named,
+    of_kind,
+    workloads,
+)
 from deploy.k8s_check.render import Obj, ref
 from deploy.k8s_check.topology import hpa_for
 from servicekit.settings import ServiceSettings
@@ -81,11 +89,12 @@ def demand(objects: list[Obj], deployment: Obj, problems: list[str]) -> Demand |
             settings = _settings(image.package, env)
         except ValidationError:
             return None  # reported by the settings check
-        if "workers" in type(settings).model_fields and "APP_WORKERS" not in env:
+        serving = not is_worker(container)  # `orders worker` is one process per pod
+        if serving and "workers" in type(settings).model_fields and "APP_WORKERS" not in env:
             problems.append(
                 f"{ref(deployment)}: APP_WORKERS is not set (its default follows the node)"
             )
-        workers = int(getattr(settings, "workers", None) or 1)
+        workers = int(getattr(settings, "workers", None) or 1) if serving else 1
         engines = 1
         if image.package == "orders":
             engines += env.get("APP_PRODUCTS_CLIENT", "local") in {"local", "shadow"}

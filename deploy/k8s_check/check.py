@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from deploy.k8s_check import budget, migrations, network, pods, secrets, topology
+from deploy.k8s_check import broker, budget, migrations, network, pods, secrets, topology
 from deploy.k8s_check.render import (
     K8S_DIR,
     OVERLAYS,
@@ -22,7 +22,7 @@ def check(objects: list[Obj]) -> list[str]:
     problems = schema_problems(objects)
     if problems:
         return problems  # the policy checks below assume well-formed objects
-    for module in (pods, topology, migrations, secrets, network, budget):
+    for module in (pods, topology, migrations, secrets, broker, network, budget):
         problems += module.check(objects)
     return problems
 

@@ -1,7 +1,15 @@
 """Who reaches which pods: NetworkPolicies inside the namespace, the Ingress from outside."""
 
 from deploy.compose_check import route_paths
-from deploy.k8s_check.objects import app_containers, named, of_kind, pod_labels, selects, workloads
+from deploy.k8s_check.objects import (
+    app_containers,
+    is_worker_deployment,
+    named,
+    of_kind,
+    pod_labels,
+    selects,
+    workloads,
+)
 from deploy.k8s_check.render import Obj, ref
 from shop_contracts import paths
 
@@ -21,8 +29,14 @@ def _package(workload: Obj) -> str | None:
 
 def _api_deployments(objects: list[Obj]) -> dict[str, Obj]:
     return {
-        package: w for w in of_kind(objects, "Deployment") if (package := _package(w)) is not None
+        package: w
+        for w in of_kind(objects, "Deployment")
+        if (package := _package(w)) is not None and not is_worker_deployment(w)
     }
+
+
+def _worker_deployments(objects: list[Obj]) -> list[Obj]:
+    return [w for w in of_kind(objects, "Deployment") if is_worker_deployment(w)]
 
 
 def _admits(policy: Obj, source: Obj, target_ports: set[int | str]) -> bool:
@@ -58,7 +72,10 @@ def _peer_problems(policy: Obj) -> list[str]:
 
 
 def policy_problems(objects: list[Obj]) -> list[str]:
-    """Deny by default; each API admits from this namespace exactly its allowed callers."""
+    """Deny by default; each API admits from this namespace exactly its allowed callers.
+
+    A worker admits none: it serves only metrics, to Prometheus in its own namespace.
+    """
     policies = [
         p
         for p in of_kind(objects, "NetworkPolicy")
@@ -70,7 +87,10 @@ def policy_problems(objects: list[Obj]) -> list[str]:
     ):
         problems.append("NetworkPolicy: no default-deny policy for the namespace's pods")
     deployments = _api_deployments(objects)
-    for package, deployment in deployments.items():
+    # Workers serve only metrics: nothing in the namespace may connect to them.
+    targets = [(p, d, ALLOWED_CALLERS.get(p, set())) for p, d in deployments.items()]
+    targets += [(_package(w) or "", w, set()) for w in _worker_deployments(objects)]
+    for _, deployment, allowed_packages in targets:
         selecting = [
             p for p in policies if selects(p["spec"]["podSelector"], pod_labels(deployment))
         ]
@@ -84,9 +104,7 @@ def policy_problems(objects: list[Obj]) -> list[str]:
             if source is not deployment
             and (not selecting or any(_admits(p, source, ports) for p in selecting))
         }
-        allowed = {
-            ref(deployments[c]) for c in ALLOWED_CALLERS.get(package, set()) if c in deployments
-        }
+        allowed = {ref(deployments[c]) for c in allowed_packages if c in deployments}
         if callers != allowed:
             problems.append(
                 f"{ref(deployment)}: reachable in the namespace from {sorted(callers)}, "

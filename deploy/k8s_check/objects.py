@@ -155,6 +155,17 @@ def app_containers(workload: Obj) -> Iterator[tuple[Obj, Image]]:
             yield container, image
 
 
+def is_worker(container: Obj) -> bool:
+    """Whether the container runs ``orders worker`` (the event consumer), not the API."""
+    return list(container.get("args", []))[:1] == ["worker"]
+
+
+def is_worker_deployment(workload: Obj) -> bool:
+    """A Deployment whose project containers run the event consumer."""
+    found = [container for container, _ in app_containers(workload)]
+    return bool(found) and all(is_worker(container) for container in found)
+
+
 def owner(workload: Obj, container: Obj) -> str:
     """``Kind/name[container]``, for messages."""
     return f"{ref(workload)}[{container.get('name')}]"

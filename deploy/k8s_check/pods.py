@@ -8,6 +8,7 @@ from deploy.k8s_check.objects import (
     Image,
     app_containers,
     environment,
+    is_worker,
     owner,
     pod_spec,
     workloads,
@@ -116,6 +117,46 @@ def probe_problems(workload: Obj, container: Obj, image: Image) -> list[str]:
     return problems
 
 
+def metrics_port(container: Obj) -> int | None:
+    """The port ``orders worker --metrics-port N`` serves Prometheus on, if given."""
+    args = [str(a) for a in container.get("args", [])]
+    for index, arg in enumerate(args):
+        if arg == "--metrics-port" and index + 1 < len(args) and args[index + 1].isdigit():
+            return int(args[index + 1])
+        if arg.startswith("--metrics-port=") and arg.split("=", 1)[1].isdigit():
+            return int(arg.split("=", 1)[1])
+    return None
+
+
+def worker_probe_problems(workload: Obj, container: Obj) -> list[str]:
+    """The worker has no HTTP app: startup and liveness GET /metrics on its metrics port.
+
+    prometheus_client's server (``--metrics-port``) is all it serves; without
+    the flag there is nothing to probe or scrape.
+    """
+    name, port = owner(workload, container), metrics_port(container)
+    if port is None:
+        return [f"{name}: the worker serves no metrics (add --metrics-port), nothing to probe"]
+    declared = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    problems = []
+    if port not in declared.values():
+        problems.append(f"{name}: declares no containerPort {port} (its --metrics-port)")
+    for probe_name in ("startupProbe", "livenessProbe"):
+        probe = container.get(probe_name)
+        if probe is None or "httpGet" not in probe:
+            problems.append(f"{name}: no {probe_name} with httpGet")
+            continue
+        target = probe["httpGet"].get("port")
+        if declared.get(target, target) != port:
+            problems.append(f"{name}: {probe_name} port {target} is not the metrics port {port}")
+    annotations = workload["spec"]["template"].get("metadata", {}).get("annotations", {})
+    if annotations.get("prometheus.io/scrape") != "true":
+        problems.append(f"{ref(workload)}: pods are not annotated for Prometheus scraping")
+    elif annotations.get("prometheus.io/port") != str(port):
+        problems.append(f"{ref(workload)}: prometheus.io/port is not the metrics port {port}")
+    return problems
+
+
 def scrape_problems(workload: Obj, image: Image) -> list[str]:
     """Prometheus scrape annotations that point at the app's /metrics."""
     annotations = workload["spec"]["template"].get("metadata", {}).get("annotations", {})
@@ -155,8 +196,8 @@ def serving_problems(workload: Obj, container: Obj, env: dict[str, str]) -> list
         problems.append(f"{name}: migrates on start (set MIGRATE_ON_START=0; the Job migrates)")
     if env.get("APP_RUN_MIGRATIONS_ON_STARTUP", "false").lower() in {"1", "true", "yes", "on"}:
         problems.append(f"{name}: APP_RUN_MIGRATIONS_ON_STARTUP migrates in every replica")
-    if "args" in container and container["args"][:1] not in (["serve"], []):
-        problems.append(f"{name}: runs {container['args']!r}, not serve")
+    if "args" in container and container["args"][:1] not in (["serve"], ["worker"], []):
+        problems.append(f"{name}: runs {container['args']!r}, neither serve nor worker")
     return problems
 
 
@@ -171,8 +212,13 @@ def check(objects: list[Obj]) -> list[str]:
             problems += resource_problems(workload, container)
             problems += env_problems(workload, container, image, env)
             if workload["kind"] == "Deployment":
-                problems += probe_problems(workload, container, image)
+                if is_worker(container):
+                    problems += worker_probe_problems(workload, container)
+                else:
+                    problems += probe_problems(workload, container, image)
                 problems += serving_problems(workload, container, env)
-        if workload["kind"] == "Deployment" and any(True for _ in app_containers(workload)):
+        if workload["kind"] == "Deployment" and any(
+            not is_worker(c) for c, _ in app_containers(workload)
+        ):
             problems += scrape_problems(workload, next(iter(app_containers(workload)))[1])
     return problems

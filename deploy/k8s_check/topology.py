@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from deploy.k8s_check.objects import (
     app_containers,
     environment,
+    is_worker_deployment,
     of_kind,
     pod_labels,
     selects,
@@ -58,6 +59,18 @@ def deployment_problems(objects: list[Obj], deployment: Obj) -> list[str]:
     return problems
 
 
+def worker_problems(objects: list[Obj], deployment: Obj) -> list[str]:
+    """A worker needs no Service or HPA; with two replicas or more, a disruption budget."""
+    if deployment["spec"].get("replicas", 1) < 1:
+        return [f"{ref(deployment)}: no replicas: nothing consumes the events"]
+    if deployment["spec"].get("replicas", 1) >= MIN_REPLICAS and not any(
+        selects(p["spec"].get("selector"), pod_labels(deployment))
+        for p in of_kind(objects, "PodDisruptionBudget")
+    ):
+        return [f"{ref(deployment)}: no PodDisruptionBudget selects its pods"]
+    return []
+
+
 def _products_deployments(objects: list[Obj]) -> list[Obj]:
     return [
         w
@@ -99,11 +112,26 @@ def products_url_problems(objects: list[Obj], deployment: Obj) -> list[str]:
     return problems
 
 
+def namespace_problems(objects: list[Obj]) -> list[str]:
+    """Every object but the Namespace lands in the one Namespace the manifests create."""
+    names = [n["metadata"]["name"] for n in of_kind(objects, "Namespace")]
+    if len(names) != 1:
+        return [f"Namespace: expected one, found {names}"]
+    return [
+        f"{ref(obj)}: in namespace {obj['metadata'].get('namespace')!r}, not {names[0]!r}"
+        for obj in objects
+        if obj.get("kind") != "Namespace" and obj["metadata"].get("namespace") != names[0]
+    ]
+
+
 def check(objects: list[Obj]) -> list[str]:
-    """Problems around every Deployment of the project's images."""
-    problems: list[str] = []
+    """Problems around every Deployment of the project's images, and the namespace."""
+    problems = namespace_problems(objects)
     for workload in workloads(objects):
         if workload["kind"] == "Deployment" and any(True for _ in app_containers(workload)):
-            problems += deployment_problems(objects, workload)
+            if is_worker_deployment(workload):
+                problems += worker_problems(objects, workload)
+            else:
+                problems += deployment_problems(objects, workload)
             problems += products_url_problems(objects, workload)
     return problems

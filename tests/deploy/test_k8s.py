@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from deploy.k8s_check import budget
+from deploy.k8s_check.broker import URL
 from deploy.k8s_check.check import check
 from deploy.k8s_check.objects import named, of_kind
 from deploy.k8s_check.render import (
@@ -140,7 +141,35 @@ def test_dev_postgres_runs_with_the_limits_the_budget_is_checked_against(
     assert (K8S_DIR.parent / "postgres" / "init.sh").read_text() in {
         c["data"].get("init.sh") for c in of_kind(objects, "ConfigMap")
     }
-    assert {d["metadata"]["name"] for d in of_kind(objects, "Deployment")} == {"orders", "products"}
+    assert {d["metadata"]["name"] for d in of_kind(objects, "Deployment")} == {
+        "orders",
+        "orders-worker",
+        "products",
+    }
+
+
+@pytest.mark.parametrize(
+    ("overlay", "bus"),
+    [("monolith", "local"), ("shadow", "local"), ("http", "rabbitmq"), ("dev", "rabbitmq")],
+)
+def test_the_http_stage_runs_events_through_the_broker_as_compose_does(
+    rendered: dict[str, list[Obj]], overlay: str, bus: str
+) -> None:
+    objects = rendered[overlay]
+    deployments = {d["metadata"]["name"] for d in of_kind(objects, "Deployment")}
+
+    for prefix in ("orders", "products"):
+        if prefix in deployments:
+            assert _config(objects, prefix)["APP_EVENT_BUS"] == bus
+    if bus == "local":
+        assert "orders-worker" not in deployments
+        return
+    for name in ("orders", "orders-worker", "products"):
+        url = next(e for e in _container(objects, "Deployment", name)["env"] if e["name"] == URL)
+        assert url["valueFrom"] == {"secretKeyRef": {"name": "rabbitmq", "key": "url"}}
+    worker = _container(objects, "Deployment", "orders-worker")
+    assert worker["args"] == ["worker", "--metrics-port", "8000"]
+    assert _get(objects, "Deployment", "orders-worker")["spec"]["replicas"] == 2
 
 
 def test_every_stage_migrates_each_database_once_with_the_same_jobs(
@@ -170,14 +199,26 @@ def test_what_http_adds_to_monolith_is_what_the_documented_rollback_deletes(
 ) -> None:
     monolith = {_key(obj) for obj in rendered["monolith"]}
     added = [obj for obj in rendered["http"] if _key(obj) not in monolith]
-    commands = {
-        line
+    commands = [
+        [
+            line
+            for line in doc.read_text().splitlines()
+            if line.startswith("kubectl -n shop delete ")
+        ]
         for doc in (K8S_DIR / "README.md", K8S_DIR.parents[1] / "README.md")
-        for line in doc.read_text().splitlines()
-        if line.startswith("kubectl -n shop delete ")
-    }
-    (command,) = commands  # the same command in both documents
-    kinds, selector = command.split()[4], command.split()[-1]
+    ]
+    assert commands[0] == commands[1]  # the same commands in both documents
+    deletes = [
+        (command.split()[4].split(","), command.split()[-1].split("=", 1))
+        for command in commands[0]
+    ]
+
+    def deleted(obj: Obj) -> bool:
+        labels = obj["metadata"].get("labels", {})
+        return any(
+            obj["kind"].lower() in kinds and labels.get(key) == value
+            for kinds, (key, value) in deletes
+        )
 
     assert {obj["kind"] for obj in added} == {
         "Deployment",
@@ -189,16 +230,15 @@ def test_what_http_adds_to_monolith_is_what_the_documented_rollback_deletes(
         "ServiceAccount",
         "ConfigMap",
     }
-    assert selector == "app.kubernetes.io/name=products"
+    assert [selector for _, selector in deletes] == [
+        ["app.kubernetes.io/component", "worker"],
+        ["app.kubernetes.io/name", "products"],
+    ]
     for obj in added:
-        assert obj["kind"].lower() in kinds.split(","), obj["kind"]
-        assert obj["metadata"]["labels"]["app.kubernetes.io/name"] == "products", _key(obj)
-    # ... and the selector takes nothing the monolith still runs (its Jobs are not in the list).
+        assert deleted(obj), _key(obj)
+    # ... and the selectors take nothing the monolith still runs (its Jobs are not in the lists).
     for obj in rendered["monolith"]:
-        if obj["kind"].lower() in kinds.split(","):
-            assert obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") != "products", (
-                _key(obj)
-            )
+        assert not deleted(obj), _key(obj)
 
 
 def test_every_object_is_labelled_part_of_the_shop(rendered: dict[str, list[Obj]]) -> None:
@@ -284,6 +324,33 @@ def _orders_job_migrates_products_too(objects: list[Obj]) -> None:
             "name": "APP_PRODUCTS_DATABASE_URL",
             "valueFrom": {"secretKeyRef": {"name": "products-db", "key": "url"}},
         }
+    )
+
+
+def _drop_env(objects: list[Obj], name: str, key: str) -> None:
+    container = _container(objects, "Deployment", name)
+    container["env"] = [e for e in container["env"] if e["name"] != key]
+
+
+def _broker_url_in_config_map(objects: list[Obj]) -> None:
+    _drop_env(objects, "orders", URL)
+    _config_set(objects, "orders", URL, "amqp://rabbitmq.shop.svc:5672/")
+
+
+def _monolith_on_the_broker(objects: list[Obj]) -> None:
+    _config_set(objects, "orders", "APP_EVENT_BUS", "rabbitmq")
+    _container(objects, "Deployment", "orders")["env"].append(
+        {"name": URL, "valueFrom": {"secretKeyRef": {"name": "rabbitmq", "key": "url"}}}
+    )
+
+
+def _worker_probe_port(objects: list[Obj], port: int) -> None:
+    _container(objects, "Deployment", "orders-worker")["livenessProbe"]["httpGet"]["port"] = port
+
+
+def _worker_policy_admits_orders(objects: list[Obj]) -> None:
+    _get(objects, "NetworkPolicy", "orders-worker")["spec"]["ingress"][0]["from"].append(
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "api"}}}
     )
 
 
@@ -492,7 +559,7 @@ def _orders_job_migrates_products_too(objects: list[Obj]) -> None:
         pytest.param(
             "http",
             lambda o: _hpa_max(o, "orders", 20),
-            "connection budget: 158 >= 97 available (Deployment/orders: 21 pods x 1 workers x 1 engines x 6 = 126",
+            "connection budget: 170 >= 97 available (Deployment/orders: 21 pods x 1 workers x 1 engines x 6 = 126",
             id="hpa-max-over-budget",
         ),
         pytest.param(
@@ -510,7 +577,8 @@ def _orders_job_migrates_products_too(objects: list[Obj]) -> None:
         pytest.param(
             "http",
             lambda o: _products_policy_from(o, {"podSelector": {}}),
-            "reachable in the namespace from ['Deployment/orders', 'Job/orders-migrate-0.1.0', 'Job/products-migrate-0.1.0']",
+            "reachable in the namespace from ['Deployment/orders', 'Deployment/orders-worker', "
+            "'Job/orders-migrate-0.1.0', 'Job/products-migrate-0.1.0']",
             id="products-open-to-every-pod",
         ),
         pytest.param(
@@ -550,6 +618,93 @@ def _orders_job_migrates_products_too(objects: list[Obj]) -> None:
             lambda o: _remove(o, "Ingress", "products"),
             "products's public API is not routed",
             id="catalogue-not-routed",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _drop_env(o, "products", URL),
+            "Deployment/products[products]: APP_EVENT_BUS=rabbitmq without APP_RABBITMQ_URL from "
+            "a Secret",
+            id="broker-url-missing",
+        ),
+        pytest.param(
+            "http",
+            _broker_url_in_config_map,
+            "Deployment/orders[orders]: APP_EVENT_BUS=rabbitmq without APP_RABBITMQ_URL from a "
+            "Secret",
+            id="broker-url-not-from-a-secret",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(o, "products", "APP_EVENT_BUS", "local"),
+            "event bus: Deployments disagree (local, rabbitmq)",
+            id="products-not-on-the-broker",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _remove(o, "Deployment", "orders-worker"),
+            "no orders worker Deployment consumes orders' events",
+            id="no-worker",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _get(o, "Deployment", "orders-worker")["spec"].update(replicas=0),
+            "no orders worker Deployment consumes orders' events",
+            id="worker-scaled-to-zero",
+        ),
+        pytest.param(
+            "monolith",
+            _monolith_on_the_broker,
+            "no orders worker Deployment consumes orders' events",
+            id="broker-mode-without-a-worker",
+        ),
+        pytest.param(
+            "dev",
+            lambda o: _env(o, "Deployment", "orders-worker", "APP_EVENT_BUS", "local"),
+            "Deployment/orders-worker[orders-worker]: the worker needs APP_EVENT_BUS=rabbitmq",
+            id="worker-on-the-local-bus",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "orders-worker").update(args=["worker"]),
+            "the worker serves no metrics (add --metrics-port)",
+            id="worker-without-metrics",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _worker_probe_port(o, 8001),
+            "livenessProbe port 8001 is not the metrics port 8000",
+            id="worker-probed-elsewhere",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "orders-worker").pop("startupProbe"),
+            "Deployment/orders-worker[orders-worker]: no startupProbe with httpGet",
+            id="worker-without-startup-probe",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _remove(o, "PodDisruptionBudget", "orders-worker"),
+            "Deployment/orders-worker: no PodDisruptionBudget selects its pods",
+            id="worker-without-disruption-budget",
+        ),
+        pytest.param(
+            "http",
+            _worker_policy_admits_orders,
+            "Deployment/orders-worker: reachable in the namespace from ['Deployment/orders', "
+            "'Deployment/products'], expected []",
+            id="worker-reachable-from-orders",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _get(o, "Deployment", "orders-worker")["spec"].update(replicas=10),
+            "Deployment/orders-worker: 10 pods x 1 workers x 1 engines x 6 = 60",
+            id="worker-connections-over-budget",
+        ),
+        pytest.param(
+            "shadow",
+            lambda o: _get(o, "Deployment", "products")["metadata"].pop("namespace"),
+            "Deployment/products: in namespace None, not 'shop'",
+            id="object-outside-the-namespace",
         ),
     ],
 )
