@@ -155,9 +155,16 @@ def app_containers(workload: Obj) -> Iterator[tuple[Obj, Image]]:
             yield container, image
 
 
+WORKER_COMMAND = ["orders", "worker"]
+
+
 def is_worker(container: Obj) -> bool:
-    """Whether the container runs ``orders worker`` (the event consumer), not the API."""
-    return list(container.get("args", []))[:1] == ["worker"]
+    """Whether the container runs ``orders worker`` (the event consumer), not the API.
+
+    The entrypoint execs any first argument other than ``serve`` as a command,
+    so the worker's args start with the program's name, as in compose.
+    """
+    return list(container.get("args", []))[:2] == WORKER_COMMAND
 
 
 def is_worker_deployment(workload: Obj) -> bool:

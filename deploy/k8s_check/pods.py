@@ -196,8 +196,12 @@ def serving_problems(workload: Obj, container: Obj, env: dict[str, str]) -> list
         problems.append(f"{name}: migrates on start (set MIGRATE_ON_START=0; the Job migrates)")
     if env.get("APP_RUN_MIGRATIONS_ON_STARTUP", "false").lower() in {"1", "true", "yes", "on"}:
         problems.append(f"{name}: APP_RUN_MIGRATIONS_ON_STARTUP migrates in every replica")
-    if "args" in container and container["args"][:1] not in (["serve"], ["worker"], []):
-        problems.append(f"{name}: runs {container['args']!r}, neither serve nor worker")
+    if (
+        "args" in container
+        and container["args"][:1] not in (["serve"], [])
+        and not is_worker(container)
+    ):
+        problems.append(f"{name}: runs {container['args']!r}, neither serve nor `orders worker`")
     return problems
 
 

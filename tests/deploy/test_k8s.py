@@ -11,7 +11,7 @@ import pytest
 from deploy.k8s_check import budget
 from deploy.k8s_check.broker import URL
 from deploy.k8s_check.check import check
-from deploy.k8s_check.objects import named, of_kind
+from deploy.k8s_check.objects import environment, named, of_kind
 from deploy.k8s_check.render import (
     K8S_DIR,
     KUBERNETES_VERSION,
@@ -90,7 +90,11 @@ def test_every_service_and_migration_runs_as_production(
     objects = rendered[overlay]
     for deployment in of_kind(objects, "Deployment"):
         name = deployment["metadata"]["name"]
-        assert _config(objects, name)["APP_ENVIRONMENT"] == "production", name
+        container = _container(objects, "Deployment", name)
+        problems: list[str] = []
+        env = environment(objects, container, problems, name)  # the worker shares orders' map
+        assert problems == []
+        assert env["APP_ENVIRONMENT"] == "production", name
     for job in of_kind(objects, "Job"):
         (container,) = job["spec"]["template"]["spec"]["containers"]
         env = {entry["name"]: entry.get("value") for entry in container.get("env", [])}
@@ -168,7 +172,7 @@ def test_the_http_stage_runs_events_through_the_broker_as_compose_does(
         url = next(e for e in _container(objects, "Deployment", name)["env"] if e["name"] == URL)
         assert url["valueFrom"] == {"secretKeyRef": {"name": "rabbitmq", "key": "url"}}
     worker = _container(objects, "Deployment", "orders-worker")
-    assert worker["args"] == ["worker", "--metrics-port", "8000"]
+    assert worker["args"] == ["orders", "worker", "--metrics-port", "8000"]
     assert _get(objects, "Deployment", "orders-worker")["spec"]["replicas"] == 2
 
 
@@ -665,9 +669,17 @@ def _worker_policy_admits_orders(objects: list[Obj]) -> None:
         ),
         pytest.param(
             "http",
-            lambda o: _container(o, "Deployment", "orders-worker").update(args=["worker"]),
+            lambda o: _container(o, "Deployment", "orders-worker").update(
+                args=["orders", "worker"]
+            ),
             "the worker serves no metrics (add --metrics-port)",
             id="worker-without-metrics",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "orders-worker")["args"].pop(0),
+            "runs ['worker', '--metrics-port', '8000'], neither serve nor `orders worker`",
+            id="worker-command-the-entrypoint-cannot-run",
         ),
         pytest.param(
             "http",
