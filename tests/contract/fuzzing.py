@@ -13,6 +13,7 @@ request to the app the fixture builds. schemathesis runs that app's lifespan
 itself (once per test, on its own event-loop thread).
 """
 
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,7 +38,8 @@ FUZZ_SETTINGS = settings(
 )
 
 # Stateful: each example is a scenario of up to six linked calls (an order placed,
-# then read, paid, cancelled...), positive and negative data, every check.
+# then read, paid, cancelled...; a reservation held, then read, confirmed or
+# released), positive and negative data, every check.
 STATEFUL_SETTINGS = settings(
     max_examples=12,
     stateful_step_count=6,
@@ -117,20 +119,25 @@ def seeded_body_ids(
 
 
 def unique_body_key(key: str) -> Hook:
-    """``before_generate_body``: a fresh idempotency key in every generated body.
+    """``before_generate_body``: a never-used idempotency key in every generated body.
 
     Reusing a key with other content is refused with 422 by design, which the
     positive-data check would report as a valid request rejected; that rule has
-    its own tests, so here each case gets a key of its own. Not drawn by
-    hypothesis: it reuses drawn values across examples, a uuid4 never repeats.
+    its own tests, so here each case gets a key of its own. The drawn key is kept
+    (trimmed to leave room, so the result stays within the documented maxLength
+    of 200) with a process-wide counter appended: a hypothesis-drawn suffix
+    repeats across examples, while the counter draws nothing, so replaying an
+    example draws exactly what it drew before (a ``uuid4`` here once made a
+    stateful run report inconsistent data generation).
     """
+    counter = itertools.count()
 
     def before_generate_body(
         context: HookContext, strategy: st.SearchStrategy[Any]
     ) -> st.SearchStrategy[Any]:
         def fresh(body: Any) -> Any:
             if isinstance(body, dict) and isinstance(body.get(key), str):
-                return {**body, key: f"{body[key][:100]}-{uuid4().hex}"}
+                return {**body, key: f"{body[key][:100]}-{next(counter)}"}
             return body
 
         return strategy.map(fresh)
@@ -147,6 +154,35 @@ def with_fresh_key(case: Case[Any], headers: dict[str, str] | None, name: str) -
     if headers is None or not case.headers or name not in case.headers:
         return headers
     return {**headers, name: uuid4().hex}
+
+
+class FreshKeys:
+    """Makes the unique keys of a valid body (``{key: maxLength}``) ones never sent before.
+
+    For stateful runs, at call time: hypothesis replays a scenario while
+    shrinking and insists each replay takes the same path. A replayed key or
+    SKU the first run already created answers 409 or 422 instead of 201, which
+    links to other calls than the first time ("inconsistent data generation").
+    The drawn value keeps its start (trimmed to leave room within maxLength)
+    and gets a counter appended, which draws nothing. Bodies deliberately
+    invalid are left as drawn, so they stay invalid.
+    """
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        self.limits = limits
+        self.counter = itertools.count()
+
+    def __call__(self, case: Case[Any]) -> None:
+        meta = case.meta
+        if not isinstance(case.body, dict) or (
+            meta is not None and meta.is_negative_at(ParameterLocation.BODY)
+        ):
+            return
+        for key, limit in self.limits.items():
+            value = case.body.get(key)
+            if isinstance(value, str) and value:
+                suffix = f"-{next(self.counter)}"
+                case.body[key] = value[: limit - len(suffix)] + suffix
 
 
 def credentials(case: Case[Any], headers: dict[str, str]) -> dict[str, str] | None:
@@ -196,12 +232,18 @@ def stateful_machine(
     schema: BaseSchema,
     headers_for: Callable[[Case[Any]], dict[str, str] | None],
     excluded_for: Callable[[Case[Any]], list[Any]],
+    prepare: Callable[[Case[Any]], None] | None = None,
 ) -> type[APIStateMachine]:
     """The schema's state machine (inferred links plus the document's own), calling with
-    our credentials and validating every response with every check but ``excluded_for``."""
+    our credentials and validating every response with every check but ``excluded_for``;
+    ``prepare`` may adjust each case just before it is sent."""
     base: type[APIStateMachine] = schema.as_state_machine()
 
     class Machine(base):  # type: ignore[valid-type,misc]
+        def before_call(self, case: Case[Any]) -> None:
+            if prepare is not None:
+                prepare(case)
+
         def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
             headers = headers_for(case)
             return {} if headers is None else {"headers": headers}

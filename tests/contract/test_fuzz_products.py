@@ -22,13 +22,17 @@ from tests.contract.databases import migrated_database
 from tests.contract.fuzzing import (
     CART_RULE_CHECKS,
     FUZZ_SETTINGS,
+    STATEFUL_SETTINGS,
+    FreshKeys,
     LateApp,
     SeedIds,
     credentials,
     repeats_a_product,
     seeded_body_ids,
     seeded_path_parameters,
+    stateful_machine,
     unique_body_key,
+    with_links,
 )
 
 API = paths.API_PREFIX
@@ -110,11 +114,72 @@ schema.hook(seeded_path_parameters(SEEDS, ["product_id", "reservation_id"]))
 schema.hook(seeded_body_ids(SEEDS, "product_id", frozenset({"product_id"}), frozenset({"ids"})))
 schema.hook(unique_body_key("reservation_key"))
 
+# Stateful: a held reservation's id feeds reading, confirming and releasing it, and
+# its key releasing it by key; a created product's id feeds reading, changing and
+# stocking it. Ids the seed made still fill in about half of the other cases.
+_RESERVATION_ID = {"reservation_id": "$response.body#/id"}
+_PRODUCT_ID = {"product_id": "$response.body#/id"}
+_linked = with_links(
+    json.loads(committed_path("products").read_text()),
+    API + paths.RESERVATIONS,
+    "post",
+    "201",
+    {
+        **{
+            name: {"operationId": name, "parameters": _RESERVATION_ID}
+            for name in ("get_reservation", "confirm", "release")
+        },
+        "release_by_key": {
+            "operationId": "release_by_key",
+            "requestBody": {"reservation_key": "$response.body#/key"},
+        },
+    },
+)
+_linked = with_links(
+    _linked,
+    API + paths.PRODUCTS,
+    "post",
+    "201",
+    {
+        name: {"operationId": name, "parameters": _PRODUCT_ID}
+        for name in ("get_product", "update_product", "check_stock", "adjust_stock")
+    },
+)
+# Hypothesis replays a scenario while shrinking and needs each replay to take the
+# same path, but the database outlives a scenario: the list grows, and a replayed
+# bulk import meets its own SKUs (409). Both are fuzzed once per operation above,
+# so the stateful copy leaves them out.
+del _linked["paths"][API + paths.PRODUCTS]["get"]
+del _linked["paths"][API + paths.PRODUCTS_BULK]
+stateful_schema = schemathesis.openapi.from_dict(_linked)
+stateful_schema.app = APP
+stateful_schema.hook(seeded_path_parameters(SEEDS, ["product_id", "reservation_id"]))
+stateful_schema.hook(
+    seeded_body_ids(SEEDS, "product_id", frozenset({"product_id"}), frozenset({"ids"}))
+)
+
+
+def _caller(case: Case[Any], seeded: Seeded) -> dict[str, str] | None:
+    """The service token for reservations and releases by key, the admin's for the rest."""
+    internal = case.path.startswith(API + "/reservation")  # reservations and reservation-releases
+    return credentials(case, seeded.service if internal else seeded.admin)
+
+
+def _excluded(case: Case[Any]) -> list[Any]:
+    return CART_RULE_CHECKS if repeats_a_product(case, "lines") else []
+
 
 @schema.parametrize()
 @FUZZ_SETTINGS
 def test_products_api_answers_as_documented(case: Case[Any], products_seeded: Seeded) -> None:
-    internal = case.path.startswith(API + "/reservation")  # reservations and reservation-releases
-    caller = products_seeded.service if internal else products_seeded.admin
-    excluded = CART_RULE_CHECKS if repeats_a_product(case, "lines") else []
-    case.call_and_validate(headers=credentials(case, caller), excluded_checks=excluded)
+    case.call_and_validate(headers=_caller(case, products_seeded), excluded_checks=_excluded(case))
+
+
+def test_products_api_answers_as_documented_across_linked_calls(products_seeded: Seeded) -> None:
+    machine = stateful_machine(
+        stateful_schema,
+        lambda case: _caller(case, products_seeded),
+        _excluded,
+        FreshKeys({"reservation_key": 200, "sku": 64}),
+    )
+    machine.run(settings=STATEFUL_SETTINGS)
