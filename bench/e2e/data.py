@@ -69,7 +69,7 @@ async def load_history(orders_db: str, product_ids: Sequence[str], count: int) -
                             "reservation_id": uuid.UUID(int=rng.getrandbits(128), version=4),
                             "status": rng.choice(statuses),
                             "currency": "EUR",
-                            "total_cents": sum(prices),
+                            "total_minor": sum(prices),
                             "version": 1,
                             "created_at": created,
                             "updated_at": created,
@@ -82,7 +82,7 @@ async def load_history(orders_db: str, product_ids: Sequence[str], count: int) -
                             "product_id": uuid.UUID(product),
                             "product_name": f"Bench product {product[:8]}",
                             "quantity": 1,
-                            "unit_price_cents": price,
+                            "unit_price_minor": price,
                             "currency": "EUR",
                         }
                         for i, (product, price) in enumerate(zip(lines, prices, strict=True), 1)

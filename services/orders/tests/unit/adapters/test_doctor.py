@@ -27,12 +27,12 @@ async def test_doctor_names_each_bad_order_and_passes_the_good_ones(
         async with engine.begin() as connection:
             big_cents = int(MAX_PRICE * 100) * 3
             await connection.execute(
-                update(orders).where(orders.c.id == too_big).values(total_cents=big_cents)
+                update(orders).where(orders.c.id == too_big).values(total_minor=big_cents)
             )
             await connection.execute(
                 update(order_items)
                 .where(order_items.c.order_id == too_big)
-                .values(unit_price_cents=int(MAX_PRICE * 100))
+                .values(unit_price_minor=int(MAX_PRICE * 100))
             )
             await connection.execute(
                 update(orders).where(orders.c.id == unknown_status).values(status="lost")

@@ -83,9 +83,9 @@ async def test_an_order_saved_past_today_limits_is_still_read_listed_summarised_
         await connection.execute(
             update(orders)
             .where(orders.c.id == UUID(order_id))
-            .values(total_cents=line_cents * MAX_LINE_QUANTITY)
+            .values(total_minor=line_cents * MAX_LINE_QUANTITY)
         )
-        await connection.execute(update(order_items).values(unit_price_cents=line_cents))
+        await connection.execute(update(order_items).values(unit_price_minor=line_cents))
     await engine.dispose()
 
     read = await api.http.get(f"/api/v1/orders/{order_id}", headers=api.auth("alice"))

@@ -22,7 +22,7 @@ from shop_contracts.limits import MAX_LINE_QUANTITY, MAX_ORDER_TOTAL, MAX_RESERV
 from shop_contracts.money import to_minor
 
 _BATCH = 500
-_MAX_TOTAL_CENTS = to_minor(MAX_ORDER_TOTAL)
+_MAX_TOTAL_MINOR = to_minor(MAX_ORDER_TOTAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +39,9 @@ class Finding:
 
 def _limit_problems(row: Any, items: Sequence[Any]) -> list[str]:
     problems = []
-    if row["total_cents"] > _MAX_TOTAL_CENTS:
+    if row["total_minor"] > _MAX_TOTAL_MINOR:
         problems.append(f"total passes the order total limit of {MAX_ORDER_TOTAL}")
-    if sum(item["unit_price_cents"] * item["quantity"] for item in items) != row["total_cents"]:
+    if sum(item["unit_price_minor"] * item["quantity"] for item in items) != row["total_minor"]:
         problems.append("total differs from the sum of its lines")
     if not 1 <= len(items) <= MAX_RESERVATION_LINES:
         problems.append(f"{len(items)} lines (1..{MAX_RESERVATION_LINES} allowed)")

@@ -20,7 +20,7 @@ def order_row(order: Order) -> dict[str, Any]:
         "reservation_id": order.reservation_id,
         "status": order.status.value,
         "currency": total.currency,
-        "total_cents": total.cents,
+        "total_minor": total.cents,
         "payment_id": order.payment_id,
         "cancel_reason": order.cancel_reason,
         "created_at": order.created_at,
@@ -37,7 +37,7 @@ def item_rows(order: Order) -> list[dict[str, Any]]:
             "product_id": item.product_id,
             "product_name": item.product_name,
             "quantity": item.quantity,
-            "unit_price_cents": item.unit_price.cents,
+            "unit_price_minor": item.unit_price.cents,
             "currency": item.unit_price.currency,
         }
         for line_no, item in enumerate(order.items, start=1)
@@ -58,7 +58,7 @@ def to_order(row: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> Orde
                 product_id=item["product_id"],
                 product_name=item["product_name"],
                 quantity=item["quantity"],
-                unit_price=Money.from_cents(item["unit_price_cents"], item["currency"]),
+                unit_price=Money.from_cents(item["unit_price_minor"], item["currency"]),
             )
             for item in sorted(items, key=lambda i: int(i["line_no"]))
         ],

@@ -36,14 +36,14 @@ def order_view_of(row: Any, items: Sequence[Any]) -> OrderView:
         user_id=row["user_id"],
         status=OrderStatus(row["status"]),
         currency=row["currency"],
-        total=from_minor(row["total_cents"]),
+        total=from_minor(row["total_minor"]),
         items=[
             OrderItemView(
                 product_id=item["product_id"],
                 product_name=item["product_name"],
                 quantity=item["quantity"],
-                unit_price=from_minor(item["unit_price_cents"]),
-                line_total=from_minor(item["unit_price_cents"] * item["quantity"]),
+                unit_price=from_minor(item["unit_price_minor"]),
+                line_total=from_minor(item["unit_price_minor"] * item["quantity"]),
             )
             for item in items
         ],
@@ -141,8 +141,8 @@ class SqlOrderQueries:
                     select(
                         orders.c.currency,
                         func.count(),
-                        func.sum(orders.c.total_cents),
-                        func.avg(orders.c.total_cents),
+                        func.sum(orders.c.total_minor),
+                        func.avg(orders.c.total_minor),
                     )
                     .where(*conditions)
                     .group_by(orders.c.currency)
@@ -172,7 +172,7 @@ class SqlOrderQueries:
             id=row["id"],
             status=OrderStatus(row["status"]),
             currency=row["currency"],
-            total=from_minor(row["total_cents"]),
+            total=from_minor(row["total_minor"]),
             item_count=row["item_count"],
             created_at=row["created_at"],
         )

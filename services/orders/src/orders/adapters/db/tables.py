@@ -30,7 +30,7 @@ orders = Table(
     Column("reservation_id", Uuid, nullable=False),
     Column("status", String(20), nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("total_cents", BigInteger, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
     Column("payment_id", String(200), nullable=True),
     Column("cancel_reason", String(500), nullable=True),
     Column("version", Integer, nullable=False),
@@ -49,7 +49,7 @@ order_items = Table(
     Column("product_id", Uuid, nullable=False),
     Column("product_name", String(200), nullable=False),
     Column("quantity", Integer, nullable=False),
-    Column("unit_price_cents", BigInteger, nullable=False),
+    Column("unit_price_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
 )
 

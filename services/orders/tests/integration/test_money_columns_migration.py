@@ -1,0 +1,49 @@
+"""Migration 0004 renames the money columns in place: amounts written before it read back after."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from orders.adapters.db.migrate import MIGRATIONS
+from servicekit.migrations import upgrade_async
+from servicekit.testing import fresh_postgres_database
+
+_ORDER = """
+INSERT INTO orders (id, user_id, customer_email, idempotency_key, request_hash,
+                    reservation_id, status, total_cents, currency, version,
+                    created_at, updated_at)
+VALUES ('00000000-0000-0000-0000-000000000001', 'alice', 'alice@example.com', 'k', 'h',
+        '00000000-0000-0000-0000-000000000002', 'confirmed', 123456789012, 'USD', 1,
+        CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
+"""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}"
+        return
+    with fresh_postgres_database("orders_minor") as url:
+        yield url
+
+
+async def test_amounts_survive_the_rename_to_minor_units(database_url: str) -> None:
+    await upgrade_async(MIGRATIONS, database_url, "0003")
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(_ORDER))
+        await upgrade_async(MIGRATIONS, database_url)
+        async with engine.connect() as connection:
+            total = await connection.scalar(text("SELECT total_minor FROM orders"))
+            columns = await connection.run_sync(
+                lambda sync: [c["name"] for c in inspect(sync).get_columns("order_items")]
+            )
+    finally:
+        await engine.dispose()
+    assert total == 123456789012
+    assert "unit_price_minor" in columns
+    assert "unit_price_cents" not in columns
