@@ -25,7 +25,7 @@ from asgi_lifespan import LifespanManager
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.config import Settings
 from orders.main import create_app
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import ProductsFacade, upgrade_products_database
 from servicekit.auth import mint_user_token
 from servicekit.settings import Environment
 from servicekit.testing import fresh_postgres_database
@@ -77,7 +77,7 @@ async def _round(
 
 async def _main(rounds: int, n: int, c: int, orders_url: str, products_url: str) -> None:
     await upgrade_orders_database(orders_url)
-    await upgrade_database(products_url)
+    await upgrade_products_database(products_url)
     facade = ProductsFacade.from_database_url(products_url, pool_size=2)
     product = await facade.create_product(
         ProductCreate(

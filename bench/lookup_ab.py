@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from products.application.handlers import queries
 from products.application.views import product_view
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import ProductsFacade, upgrade_products_database
 from servicekit.db import create_engine
 from servicekit.testing import fresh_postgres_database
 from shop_contracts.products import ProductCreate, ProductLookup
@@ -32,7 +32,7 @@ TTL = timedelta(minutes=15)
 
 async def main() -> None:
     with fresh_postgres_database("lookup_ab") as url:
-        await upgrade_database(url)
+        await upgrade_products_database(url)
         old_engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
         async def old_lookup(product_ids: list[uuid.UUID]) -> ProductLookup:

@@ -16,7 +16,7 @@ import asyncpg
 import uvloop
 from sqlalchemy import select, text
 
-from products.adapters.schema import upgrade_database
+from products.adapters.schema import upgrade_products_database
 from products.adapters.tables import products
 from servicekit.db import autocommit_engine, create_engine
 from servicekit.testing import fresh_postgres_database
@@ -26,7 +26,7 @@ RAW = "select * from products where id = any($1)"
 
 
 async def main(url: str) -> None:
-    await upgrade_database(url)
+    await upgrade_products_database(url)
     pool = await asyncpg.create_pool(
         url.replace("postgresql+asyncpg", "postgresql", 1), min_size=4, max_size=4, ssl=False
     )

@@ -37,7 +37,7 @@ from orders.config import HttpTransport, ProductsClientMode
 from orders.config import Settings as OrdersSettings
 from orders.domain.product_client import ProductServiceClient
 from products.config import Settings as ProductsSettings
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import ProductsFacade, upgrade_products_database
 from products.main import create_app as create_products_app
 from servicekit.auth import mint_user_token
 from servicekit.settings import Environment
@@ -53,7 +53,7 @@ MODES = ("local", "http-asgi", "http-live", "shadow")
 def products_database() -> Iterator[str]:
     """A migrated PostgreSQL products database shared by every mode."""
     with fresh_postgres_database("conformance") as url:
-        asyncio.run(upgrade_database(url))
+        asyncio.run(upgrade_products_database(url))
         yield url
 
 

@@ -22,8 +22,7 @@ from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.payments.fake import FakePayments
 from orders.config import ProductsClientMode, Settings
 from orders.main import create_app
-from products.facade import ProductsFacade
-from products.facade import upgrade_database as upgrade_products_database
+from products.facade import ProductsFacade, upgrade_products_database
 from scripts.export_openapi import committed_path
 from servicekit.auth import mint_user_token
 from servicekit.settings import Environment

@@ -12,7 +12,7 @@ from schemathesis.python import asgi
 from starlette.types import ASGIApp
 
 from products.config import Settings
-from products.facade import upgrade_database
+from products.facade import upgrade_products_database
 from products.main import create_app
 from scripts.export_openapi import committed_path
 from servicekit.auth import mint_user_token
@@ -86,7 +86,7 @@ def _seed(app: ASGIApp, admin: dict[str, str], service: dict[str, str]) -> Seede
 def products_seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """A seeded products app on its own migrated database."""
     scratch = tmp_path_factory.mktemp("fuzz-products")
-    with migrated_database("fuzz_products", upgrade_database, scratch) as url:
+    with migrated_database("fuzz_products", upgrade_products_database, scratch) as url:
         settings = Settings(
             environment=Environment.TESTING, database_url=url, sweep_interval_seconds=3600
         )

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from orders.adapters.db.migrate import upgrade_orders_database
-from products.facade import upgrade_database as upgrade_products_database
+from products.facade import upgrade_products_database
 from servicekit.auth import mint_user_token
 from servicekit.settings import Environment, ServiceSettings
 from servicekit.testing import fresh_postgres_database

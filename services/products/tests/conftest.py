@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import ProductsFacade, upgrade_products_database
 from products.testing import Catalogue, FrozenClock
 from servicekit.testing import fresh_postgres_database
 
@@ -14,7 +14,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 async def _migrated_sqlite(directory: Path) -> str:
     url = f"sqlite+aiosqlite:///{directory / 'products.db'}"
-    await upgrade_database(url)
+    await upgrade_products_database(url)
     return url
 
 
@@ -27,7 +27,7 @@ async def database_url(
         yield await _migrated_sqlite(tmp_path_factory.mktemp("sqlite"))
         return
     with fresh_postgres_database("products") as url:
-        await upgrade_database(url)
+        await upgrade_products_database(url)
         yield url
 
 

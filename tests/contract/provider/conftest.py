@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp
 
 from products.config import Settings
-from products.facade import upgrade_database
+from products.facade import upgrade_products_database
 from products.main import create_app
 from servicekit.settings import Environment
 from tests.contract.databases import migrated_database
@@ -25,7 +25,7 @@ def provider_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     With ``REQUIRE_POSTGRES=1`` a missing server fails instead of falling back.
     """
     with migrated_database(
-        "pact_provider", upgrade_database, tmp_path_factory.mktemp("pact")
+        "pact_provider", upgrade_products_database, tmp_path_factory.mktemp("pact")
     ) as url:
         yield url
 

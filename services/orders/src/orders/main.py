@@ -35,7 +35,7 @@ from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.ports import NotificationPort, PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from orders.facade import OrdersFacade
-from products.facade import upgrade_database
+from products.facade import upgrade_products_database
 from servicekit.app import install_plumbing
 from servicekit.clock import Clock, utc_now
 from servicekit.db import autocommit_engine, create_engine, ping, session_factory
@@ -123,7 +123,7 @@ async def _start(
             settings.run_migrations_on_startup
             and settings.products_client is ProductsClientMode.LOCAL
         ):
-            await upgrade_database(settings.products_database_url.get_secret_value())
+            await upgrade_products_database(settings.products_database_url.get_secret_value())
         built = await build_product_client(settings, stack)
     products = built.client
 

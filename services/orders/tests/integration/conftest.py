@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from orders.adapters.db.migrate import upgrade_orders_database
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import ProductsFacade, upgrade_products_database
 from products.testing import Catalogue
 from servicekit.testing import fresh_postgres_database
 
@@ -34,7 +34,7 @@ def pg_databases() -> Iterator[Databases]:
 async def migrated(pg_databases: Databases) -> Databases:
     """Both databases at head, through each service's own migrations."""
     await upgrade_orders_database(pg_databases.orders)
-    await upgrade_database(pg_databases.products)
+    await upgrade_products_database(pg_databases.products)
     return pg_databases
 
 

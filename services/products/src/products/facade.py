@@ -16,7 +16,7 @@ from uuid import UUID
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from products.adapters.schema import upgrade_database
+from products.adapters.schema import upgrade_products_database
 from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from products.application import commands
 from products.application.handlers import catalogue, order_events, queries, reservations
@@ -42,7 +42,7 @@ from shop_contracts.products import (
 )
 from shop_contracts.reservations import Reservation, ReservationLineRequest
 
-__all__ = ["ProductsFacade", "ReserveResult", "upgrade_database"]
+__all__ = ["ProductsFacade", "ReserveResult", "upgrade_products_database"]
 
 SWEEP_BATCH_SIZE = 200
 

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from products.config import Settings
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import ProductsFacade, upgrade_products_database
 from servicekit.app import install_plumbing
 from servicekit.docs import service_app
 from servicekit.events.runner import ConsumerGroup
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_migrations_on_startup:
-            await upgrade_database(settings.database_url.get_secret_value())
+            await upgrade_products_database(settings.database_url.get_secret_value())
         products = _products(settings)
         app.state.products = products
         await products.start(run_sweeper=True)

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import ProductsFacade, upgrade_products_database
 from products.testing import Catalogue
 from servicekit.testing import fresh_postgres_database
 from shop_contracts.errors import InsufficientStock, ReservationReleased
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.postgres
 async def postgres_facade() -> AsyncIterator[ProductsFacade]:
     """A facade over its own PostgreSQL database with a pool wide enough to really race."""
     with fresh_postgres_database("products") as url:
-        await upgrade_database(url)
+        await upgrade_products_database(url)
         facade = ProductsFacade.from_database_url(
             url,
             reservation_ttl_seconds=900,

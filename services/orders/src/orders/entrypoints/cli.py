@@ -10,7 +10,7 @@ from orders.adapters.db.doctor import examine
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.entrypoints.worker import serve_worker
-from products.facade import upgrade_database
+from products.facade import upgrade_products_database
 from servicekit.db import create_engine
 from servicekit.events.settings import EventBusMode
 from servicekit.logging import configure_logging
@@ -24,7 +24,7 @@ async def _migrate(settings: Settings) -> None:
     logger.info("orders database migrated")
     # In local mode this process owns the products database too.
     if settings.products_client is ProductsClientMode.LOCAL:
-        await upgrade_database(settings.products_database_url.get_secret_value())
+        await upgrade_products_database(settings.products_database_url.get_secret_value())
         logger.info("products database migrated")
 
 

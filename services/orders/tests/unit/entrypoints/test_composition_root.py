@@ -14,7 +14,7 @@ from harness import make_settings, running_api
 
 from orders.config import ProductsClientMode, Settings
 from orders.main import create_app
-from products.facade import upgrade_database as upgrade_products_database
+from products.facade import upgrade_products_database
 
 
 @pytest.fixture

@@ -8,6 +8,6 @@ from servicekit.migrations import upgrade_async
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-async def upgrade_database(database_url: str, revision: str = "head") -> None:
+async def upgrade_products_database(database_url: str, revision: str = "head") -> None:
     """Bring the products schema at ``database_url`` up to ``revision``."""
     await upgrade_async(MIGRATIONS_DIR, database_url, revision)

@@ -5,7 +5,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from products.adapters.schema import upgrade_database
+from products.adapters.schema import upgrade_products_database
 from products.application.demo_catalogue import demo_products
 from products.config import Settings
 from products.domain.errors import SkuAlreadyExists
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     configure_logging("products", settings.log_level, settings.log_json)
     if args.command == "migrate":
-        asyncio.run(upgrade_database(settings.database_url.get_secret_value()))
+        asyncio.run(upgrade_products_database(settings.database_url.get_secret_value()))
         logger.info("products database migrated")
     elif args.command == "seed":
         created = asyncio.run(_seed(settings))

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from products.adapters.schema import MIGRATIONS_DIR
 from products.adapters.tables import metadata
-from products.facade import upgrade_database
+from products.facade import upgrade_products_database
 from servicekit.db import create_engine
 from servicekit.migrations import alembic_config
 
@@ -24,7 +24,7 @@ def _tables(connection: Connection) -> set[str]:
 
 
 async def test_migrated_schema_matches_the_table_definitions(isolated_database_url: str) -> None:
-    await upgrade_database(isolated_database_url)
+    await upgrade_products_database(isolated_database_url)
     engine = create_engine(isolated_database_url)
     try:
         async with engine.connect() as connection:
@@ -34,7 +34,7 @@ async def test_migrated_schema_matches_the_table_definitions(isolated_database_u
 
 
 async def test_downgrade_to_base_removes_every_table(isolated_database_url: str) -> None:
-    await upgrade_database(isolated_database_url)
+    await upgrade_products_database(isolated_database_url)
     config = alembic_config(MIGRATIONS_DIR, isolated_database_url)
 
     await asyncio.to_thread(command.downgrade, config, "base")

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import ProductsFacade, upgrade_products_database
 from products.testing import Catalogue
 from shop_contracts.reservations import ReservationLineRequest, ReservationStatus
 
@@ -10,7 +10,7 @@ from shop_contracts.reservations import ReservationLineRequest, ReservationStatu
 async def test_started_facade_sweeps_lapsed_reservations_in_the_background(
     isolated_database_url: str,
 ) -> None:
-    await upgrade_database(isolated_database_url)
+    await upgrade_products_database(isolated_database_url)
     facade = ProductsFacade.from_database_url(
         isolated_database_url, reservation_ttl_seconds=0.2, sweep_interval_seconds=0.05
     )

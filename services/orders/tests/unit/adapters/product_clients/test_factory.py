@@ -11,7 +11,7 @@ from harness import make_settings
 
 from orders.adapters.product_clients.factory import build_product_client
 from orders.config import ProductsClientMode
-from products.facade import upgrade_database as upgrade_products_database
+from products.facade import upgrade_products_database
 from servicekit.testing import recorded_spans
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
 

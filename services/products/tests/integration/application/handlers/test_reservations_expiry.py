@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from products.facade import ProductsFacade, upgrade_database
+from products.facade import ProductsFacade, upgrade_products_database
 from products.testing import Catalogue, FrozenClock
 from shop_contracts.errors import ReservationExpired
 from shop_contracts.reservations import ReservationLineRequest, ReservationStatus
@@ -27,7 +27,7 @@ async def rivals(
     isolated_database_url: str, clock: FrozenClock
 ) -> AsyncIterator[tuple[ProductsFacade, ProductsFacade]]:
     """Two independent processes' worth of machinery over one database."""
-    await upgrade_database(isolated_database_url)
+    await upgrade_products_database(isolated_database_url)
     first, second = _facade(isolated_database_url, clock), _facade(isolated_database_url, clock)
     yield first, second
     await first.aclose()
