@@ -80,9 +80,10 @@ async def server_facts(url: str) -> dict[str, Any]:
 def run_cli(module: str, *args: str, env: dict[str, str]) -> None:
     """Run a service CLI (e.g. ``products.entrypoints.cli migrate``) to completion."""
     # Our own interpreter and module names: no untrusted input reaches the argv.
+    # Throw-away databases, migrated before any service starts: no secrets needed.
     subprocess.run(  # noqa: S603
         [sys.executable, "-m", module, *args],
-        env={**os.environ, **env},
+        env={**os.environ, "APP_ENVIRONMENT": "testing", **env},
         cwd=ROOT,
         check=True,
         capture_output=True,
