@@ -1,7 +1,7 @@
 """Run a service's alembic migrations programmatically (CLI, startup, tests).
 
 alembic is imported only when a migration runs: it is the largest import of a
-service (about a second here), and a server that does not migrate on startup
+service (BENCHMARKS.md, start-up), and a server that does not migrate on startup
 should not pay for it.
 """
 

@@ -67,8 +67,8 @@ def retry_reason(exc: BaseException) -> str | None:
 
 async def with_retries(method: str, attempt: Attempt, policy: RetryPolicy) -> httpx.Response:
     """Run ``attempt`` until it answers; once retrying stops, the last failure propagates."""
-    # The first attempt runs outside tenacity: its per-call machinery costs about
-    # 0.25 ms, a large share of a fast call (BENCHMARKS.md). On a retryable
+    # The first attempt runs outside tenacity: its per-call machinery is a large
+    # share of a fast call (BENCHMARKS.md has the figure). On a retryable
     # failure the loop below replays that failure as its attempt 1, so counting
     # and backoff are exactly tenacity's.
     try:
