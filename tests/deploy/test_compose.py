@@ -1,41 +1,18 @@
 """docker-compose.yml agrees with the code it deploys, and the checker catches drift."""
 
-import copy
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from deploy.compose_check import (
-    COMPOSE_FILE,
     ENV_EXAMPLE,
     ROOT,
     check,
-    load_compose,
     schema_problems,
 )
 from deploy.compose_env import interpolate
 from servicekit.testing import POSTGRES_IMAGE
-
-Compose = dict[str, Any]
-Mutation = Callable[[Compose], None]
-
-
-@pytest.fixture
-def compose() -> Compose:
-    return load_compose(COMPOSE_FILE)
-
-
-def _problems_after(compose: Compose, mutate: Mutation) -> list[str]:
-    mutated = copy.deepcopy(compose)
-    mutate(mutated)
-    return check(mutated, ROOT, ENV_EXAMPLE)
-
-
-def _env(compose: Compose, service: str) -> dict[str, Any]:
-    environment: dict[str, Any] = compose["services"][service]["environment"]
-    return environment
+from tests.deploy.compose_support import Compose, Mutation, problems_after, service_env
 
 
 def _copy_dockerfile(tmp_path: Path, name: str, old: str, new: str) -> Path:
@@ -58,11 +35,11 @@ def test_stack_runs_products_and_orders_in_http_mode_by_default(compose: Compose
     services = compose["services"]
     default = {name for name, service in services.items() if "profiles" not in service}
     assert default == {"postgres", "rabbitmq", "products", "orders", "orders-worker"}
-    assert _env(compose, "orders")["APP_PRODUCTS_CLIENT"] == "http"
+    assert service_env(compose, "orders")["APP_PRODUCTS_CLIENT"] == "http"
     for name in ("products", "orders", "orders-worker"):
-        assert _env(compose, name)["APP_EVENT_BUS"] == "rabbitmq"
+        assert service_env(compose, name)["APP_EVENT_BUS"] == "rabbitmq"
     assert services["orders-worker"]["command"][:2] == ["orders", "worker"]
-    assert _env(compose, "orders-monolith")["APP_PRODUCTS_CLIENT"] == "local"
+    assert service_env(compose, "orders-monolith")["APP_PRODUCTS_CLIENT"] == "local"
     assert "products" not in services["orders-monolith"].get("depends_on", {})
     assert services["orders-monolith"]["profiles"] == ["monolith"]
 
@@ -77,7 +54,7 @@ def test_every_service_process_runs_as_production_unless_deploy_env_says_otherwi
     ]
     assert {"products", "orders", "orders-worker", "orders-monolith", "orders-shadow"} <= set(apps)
     for name in apps:
-        assert interpolate(str(_env(compose, name)["APP_ENVIRONMENT"]), {}) == "production"
+        assert interpolate(str(service_env(compose, name)["APP_ENVIRONMENT"]), {}) == "production"
 
 
 def test_tests_on_docker_run_the_postgresql_image_compose_runs(compose: Compose) -> None:
@@ -104,27 +81,27 @@ def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
             id="schema-violation",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").update(APP_PRODUCT_URL="http://products:8001"),
+            lambda c: service_env(c, "orders").update(APP_PRODUCT_URL="http://products:8001"),
             "orders: APP_PRODUCT_URL is not a field",
             id="misspelt-app-variable",
         ),
         pytest.param(
-            lambda c: _env(c, "products").update(FEATURE_MAX_BULK_SIZE="10"),
+            lambda c: service_env(c, "products").update(FEATURE_MAX_BULK_SIZE="10"),
             "products: FEATURE_MAX_BULK_SIZE is not a field",
             id="misspelt-feature-flag",
         ),
         pytest.param(
-            lambda c: _env(c, "products").update(APP_PRODUCTS_CLIENT="http"),
+            lambda c: service_env(c, "products").update(APP_PRODUCTS_CLIENT="http"),
             "products: APP_PRODUCTS_CLIENT is not a field",
             id="variable-of-the-other-service",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").update(APP_PRODUCTS_CLIENT="htttp"),
+            lambda c: service_env(c, "orders").update(APP_PRODUCTS_CLIENT="htttp"),
             "orders: Settings.products_client",
             id="invalid-setting-value",
         ),
         pytest.param(
-            lambda c: _env(c, "products").update(FEATURE_MAX_BULK_IMPORT_SIZE="lots"),
+            lambda c: service_env(c, "products").update(FEATURE_MAX_BULK_IMPORT_SIZE="lots"),
             "products: FeatureFlags.max_bulk_import_size",
             id="invalid-feature-flag-value",
         ),
@@ -160,12 +137,12 @@ def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
             id="published-port-mismatch",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").update(APP_PRODUCTS_URL="http://products:8000"),
+            lambda c: service_env(c, "orders").update(APP_PRODUCTS_URL="http://products:8000"),
             "orders: APP_PRODUCTS_URL port 8000 != products's container port 8001",
             id="products-url-wrong-port",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").update(APP_PRODUCTS_URL="http://localhost:8001"),
+            lambda c: service_env(c, "orders").update(APP_PRODUCTS_URL="http://localhost:8001"),
             "orders: APP_PRODUCTS_URL host 'localhost' is not a products service",
             id="products-url-wrong-host",
         ),
@@ -185,12 +162,14 @@ def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
             id="broker-without-healthcheck",
         ),
         pytest.param(
-            lambda c: _env(c, "products").update(APP_RABBITMQ_URL="amqp://shop:x@broker:5672/"),
+            lambda c: service_env(c, "products").update(
+                APP_RABBITMQ_URL="amqp://shop:x@broker:5672/"
+            ),
             "products: APP_RABBITMQ_URL host 'broker' is not a RabbitMQ service",
             id="broker-url-wrong-host",
         ),
         pytest.param(
-            lambda c: _env(c, "orders-worker").update(
+            lambda c: service_env(c, "orders-worker").update(
                 APP_RABBITMQ_URL="amqp://shop:x@rabbitmq:15672/"
             ),
             "orders-worker: APP_RABBITMQ_URL port 15672 != AMQP port 5672",
@@ -202,31 +181,31 @@ def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
             id="consumer-does-not-wait-for-the-broker",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").pop("APP_RABBITMQ_URL"),
+            lambda c: service_env(c, "orders").pop("APP_RABBITMQ_URL"),
             "orders: APP_EVENT_BUS=rabbitmq without APP_RABBITMQ_URL",
             id="event-bus-without-broker-url",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").update(APP_EVENT_BUS="kafka"),
+            lambda c: service_env(c, "orders").update(APP_EVENT_BUS="kafka"),
             "orders: Settings.event_bus",
             id="invalid-event-bus",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").update(APP_SENDGRID_API_KEY="${SENDGRID_API_KEY:?}"),
+            lambda c: service_env(c, "orders").update(APP_SENDGRID_API_KEY="${SENDGRID_API_KEY:?}"),
             "env: ${SENDGRID_API_KEY} is used by the compose file but not listed",
             id="undocumented-variable",
         ),
     ],
 )
 def test_checker_reports_drift(compose: Compose, mutate: Mutation, expected: str) -> None:
-    problems = _problems_after(compose, mutate)
+    problems = problems_after(compose, mutate)
 
     assert any(expected in problem for problem in problems), problems
 
 
 def test_checker_accepts_a_real_feature_flag(compose: Compose) -> None:
-    problems = _problems_after(
-        compose, lambda c: _env(c, "products").update(FEATURE_MAX_BULK_IMPORT_SIZE="100")
+    problems = problems_after(
+        compose, lambda c: service_env(c, "products").update(FEATURE_MAX_BULK_IMPORT_SIZE="100")
     )
 
     assert problems == []
@@ -237,7 +216,7 @@ def test_checker_reads_healthcheck_path_from_the_dockerfile(
 ) -> None:
     dockerfile = _copy_dockerfile(tmp_path, "products.Dockerfile", "/health/ready", "/health/rdy")
 
-    problems = _problems_after(
+    problems = problems_after(
         compose, lambda c: c["services"]["products"]["build"].update(dockerfile=str(dockerfile))
     )
 
@@ -251,7 +230,7 @@ def test_checker_reports_copy_source_missing_from_build_context(
         tmp_path, "orders.Dockerfile", "COPY services/orders/src", "COPY services/order/src"
     )
 
-    problems = _problems_after(
+    problems = problems_after(
         compose, lambda c: c["services"]["orders"]["build"].update(dockerfile=str(dockerfile))
     )
 
@@ -261,7 +240,7 @@ def test_checker_reports_copy_source_missing_from_build_context(
 def test_checker_reports_dockerfile_port_drift(compose: Compose, tmp_path: Path) -> None:
     dockerfile = _copy_dockerfile(tmp_path, "products.Dockerfile", "PORT=8001", "PORT=9001")
 
-    problems = _problems_after(
+    problems = problems_after(
         compose, lambda c: c["services"]["products"]["build"].update(dockerfile=str(dockerfile))
     )
 
@@ -273,7 +252,7 @@ def test_checker_reads_env_files(compose: Compose, tmp_path: Path) -> None:
     env_file = tmp_path / "orders.env"
     env_file.write_text("# orders extras\nAPP_LOG_LEVEL=DEBUG\nAPP_OUTBOX_POLL_SECS=1\n")
 
-    problems = _problems_after(
+    problems = problems_after(
         compose,
         lambda c: c["services"]["orders"].update(
             env_file=[str(env_file), {"path": str(tmp_path / "absent.env"), "required": False}]
@@ -288,7 +267,7 @@ def test_checker_reads_env_files(compose: Compose, tmp_path: Path) -> None:
 def test_checker_reports_a_missing_required_env_file(compose: Compose, tmp_path: Path) -> None:
     missing = tmp_path / "nothing.env"
 
-    problems = _problems_after(
+    problems = problems_after(
         compose, lambda c: c["services"]["orders"].update(env_file=str(missing))
     )
 
@@ -315,7 +294,7 @@ def test_checker_reports_a_copy_source_the_dockerignore_excludes(
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY app/src /app/src\n")
     (tmp_path / ".dockerignore").write_text("app\n")
 
-    problems = _problems_after(
+    problems = problems_after(
         compose, lambda c: c["services"]["products"].update(build={"context": str(tmp_path)})
     )
 

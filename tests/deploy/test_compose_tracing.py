@@ -1,6 +1,5 @@
 """docker-compose.yml's tracing: off by default, exporters reach the collector, collector reaches Jaeger."""
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -8,28 +7,12 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy.compose_check import COMPOSE_FILE, ENV_EXAMPLE, ROOT, check, load_compose
+from deploy.compose_check import ENV_EXAMPLE, ROOT
 from deploy.compose_env import interpolate, read_env_file
+from tests.deploy.compose_support import Compose, problems_after, service_env
 
-Compose = dict[str, Any]
 COLLECTOR_CONFIG = ROOT / "deploy" / "otel" / "collector.yaml"
 APP_SERVICES = ("products", "orders", "orders-monolith", "orders-shadow")
-
-
-@pytest.fixture
-def compose() -> Compose:
-    return load_compose(COMPOSE_FILE)
-
-
-def _problems_after(compose: Compose, mutate: Callable[[Compose], None]) -> list[str]:
-    mutated = copy.deepcopy(compose)
-    mutate(mutated)
-    return check(mutated, ROOT, ENV_EXAMPLE)
-
-
-def _env(compose: Compose, service: str) -> dict[str, Any]:
-    environment: dict[str, Any] = compose["services"][service]["environment"]
-    return environment
 
 
 def _collector_with(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> str:
@@ -45,7 +28,7 @@ def test_tracing_is_off_by_default_and_its_services_sit_behind_a_profile(
 ) -> None:
     defaults = read_env_file(ENV_EXAMPLE)
     for name in APP_SERVICES:
-        env = _env(compose, name)
+        env = service_env(compose, name)
         assert interpolate(env["OTEL_TRACES_EXPORTER"], defaults) == "none", name
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318", name
     for name in ("otel-collector", "jaeger"):
@@ -55,36 +38,38 @@ def test_tracing_is_off_by_default_and_its_services_sit_behind_a_profile(
 def test_tracing_on_is_a_valid_stack(compose: Compose) -> None:
     def turn_on(c: Compose) -> None:
         for name in APP_SERVICES:
-            _env(c, name)["OTEL_TRACES_EXPORTER"] = "otlp"
+            service_env(c, name)["OTEL_TRACES_EXPORTER"] = "otlp"
 
-    assert _problems_after(compose, turn_on) == []
+    assert problems_after(compose, turn_on) == []
 
 
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
         pytest.param(
-            lambda c: _env(c, "orders").update(OTEL_TRACES_EXPORTER="jaeger"),
+            lambda c: service_env(c, "orders").update(OTEL_TRACES_EXPORTER="jaeger"),
             "orders: OTEL_TRACES_EXPORTER='jaeger' is not supported",
             id="unsupported-exporter",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").update(OTEL_SERVICE_NAMES="orders"),
+            lambda c: service_env(c, "orders").update(OTEL_SERVICE_NAMES="orders"),
             "orders: OTEL_SERVICE_NAMES is not an OpenTelemetry variable the services read",
             id="misspelt-variable",
         ),
         pytest.param(
-            lambda c: _env(c, "products").update(OTEL_EXPORTER_OTLP_PROTOCOL="grpc"),
+            lambda c: service_env(c, "products").update(OTEL_EXPORTER_OTLP_PROTOCOL="grpc"),
             "products: OTEL_EXPORTER_OTLP_PROTOCOL='grpc' is not supported",
             id="grpc-protocol",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").update(OTEL_EXPORTER_OTLP_ENDPOINT="http://otel:4318"),
+            lambda c: service_env(c, "orders").update(
+                OTEL_EXPORTER_OTLP_ENDPOINT="http://otel:4318"
+            ),
             "orders: OTLP endpoint host 'otel' is not a service in this file",
             id="endpoint-unknown-host",
         ),
         pytest.param(
-            lambda c: _env(c, "orders").update(
+            lambda c: service_env(c, "orders").update(
                 OTEL_EXPORTER_OTLP_ENDPOINT="http://otel-collector:4317"
             ),
             "orders: OTLP endpoint port 4317 != otel-collector's receiver 4318",
@@ -105,7 +90,7 @@ def test_tracing_on_is_a_valid_stack(compose: Compose) -> None:
 def test_checker_reports_tracing_drift(
     compose: Compose, mutate: Callable[[Compose], None], expected: str
 ) -> None:
-    problems = _problems_after(compose, mutate)
+    problems = problems_after(compose, mutate)
 
     assert any(expected in problem for problem in problems), problems
 
@@ -150,7 +135,7 @@ def test_checker_reads_the_mounted_collector_configuration(
 ) -> None:
     volume = _collector_with(tmp_path, change)
 
-    problems = _problems_after(
+    problems = problems_after(
         compose, lambda c: c["services"]["otel-collector"].update(volumes=[volume])
     )
 
