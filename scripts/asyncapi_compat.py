@@ -7,13 +7,11 @@ retyped, a field that was always present becoming optional, or an enum gaining
 a value breaks it. A new optional field (or a new message) does not.
 """
 
-import json
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from scripts.openapi_compat import schema_breaking_changes
+from scripts.openapi_compat import compare_files, schema_breaking_changes
 
 
 def _messages(document: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -44,16 +42,7 @@ def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
 
 def main(argv: list[str]) -> int:
     """``python -m scripts.asyncapi_compat OLD.json NEW.json``: exit 1 on breaking changes."""
-    if len(argv) != 2:
-        print("usage: python -m scripts.asyncapi_compat OLD.json NEW.json", file=sys.stderr)
-        return 2
-    old, new = (json.loads(Path(p).read_text()) for p in argv)
-    problems = breaking_changes(old, new)
-    for problem in problems:
-        print(f"BREAKING: {problem}")
-    if not problems:
-        print("no breaking changes")
-    return 1 if problems else 0
+    return compare_files(argv, "scripts.asyncapi_compat", breaking_changes)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ for a consumer that was built against ``old``: will it still work against
 
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -196,18 +196,27 @@ def schema_breaking_changes(
     )
 
 
-def main(argv: list[str]) -> int:
-    """``python -m scripts.openapi_compat OLD.json NEW.json``: exit 1 on breaking changes."""
+def compare_files(
+    argv: list[str],
+    module: str,
+    compare: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]],
+) -> int:
+    """``python -m MODULE OLD.json NEW.json``: print what ``compare`` finds, exit 1 if any."""
     if len(argv) != 2:
-        print("usage: python -m scripts.openapi_compat OLD.json NEW.json", file=sys.stderr)
+        print(f"usage: python -m {module} OLD.json NEW.json", file=sys.stderr)
         return 2
     old, new = (json.loads(Path(p).read_text()) for p in argv)
-    problems = breaking_changes(old, new)
+    problems = compare(old, new)
     for problem in problems:
         print(f"BREAKING: {problem}")
     if not problems:
         print("no breaking changes")
     return 1 if problems else 0
+
+
+def main(argv: list[str]) -> int:
+    """``python -m scripts.openapi_compat OLD.json NEW.json``: exit 1 on breaking changes."""
+    return compare_files(argv, "scripts.openapi_compat", breaking_changes)
 
 
 if __name__ == "__main__":
