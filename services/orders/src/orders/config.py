@@ -16,6 +16,7 @@ class ProductsClientMode(StrEnum):
     LOCAL = "local"
     HTTP = "http"
     SHADOW = "shadow"
+    CANARY = "canary"
 
 
 class HttpTransport(StrEnum):
@@ -92,7 +93,33 @@ class Settings(ServiceSettings, EventBusSettings):
         default=1.0,
         ge=0,
         le=1,
-        description="Fraction of reads mirrored to the candidate in shadow mode (random per read)",
+        description="Fraction of reads mirrored to the candidate in shadow mode (random per read);"
+        " the default of the shadow_sample_rate flag",
+    )
+    canary_share: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Percent of users (sticky by user id) served by http in canary mode;"
+        " the default of the canary_share flag",
+    )
+    flags_refresh_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often each process re-reads the operator-changed flags",
+    )
+    canary_fallback_window_seconds: float = Field(
+        default=60.0, gt=0, le=3_600, description="Window the canary fallback judges http over"
+    )
+    canary_fallback_min_calls: int = Field(
+        default=20, ge=1, le=100_000, description="Fewer http calls in the window never trip it"
+    )
+    canary_fallback_max_error_rate: float = Field(
+        default=0.05, gt=0, le=1, description="http failures / calls above this trip the fallback"
+    )
+    canary_fallback_max_p95_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="http p95 latency above this trips the fallback"
     )
 
     reconcile_interval_seconds: float = Field(default=5.0, gt=0, le=3_600)
@@ -132,11 +159,41 @@ class Settings(ServiceSettings, EventBusSettings):
 
 
 class FeatureFlags(BaseSettings):
-    """Behaviour switches (``FEATURE_`` prefix)."""
+    """Behaviour switches a request reads (``Depends(get_feature_flags)``).
 
-    model_config = SettingsConfigDict(env_prefix="FEATURE_", env_file=".env", extra="ignore")
+    An operator changes them while the service runs (the flags store); what is
+    not changed there falls back to the environment: ``FEATURE_*`` for the
+    behaviour switches, and ``APP_PRODUCTS_CLIENT``, ``APP_CANARY_SHARE`` and
+    ``APP_SHADOW_SAMPLE_RATE`` for the product-client ones (``default_flags``).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="FEATURE_", env_file=".env", extra="ignore", frozen=True
+    )
 
     confirmation_email: bool = Field(
         default=True, description="Send the order-confirmation e-mail on OrderPlaced"
     )
     max_items_per_order: int = Field(default=50, ge=1, le=50)
+    products_client: ProductsClientMode = Field(
+        default=ProductsClientMode.LOCAL,
+        description="Which product client serves requests; only modes whose clients this"
+        " process built at start-up can be chosen",
+    )
+    canary_share: int = Field(
+        default=0, ge=0, le=100, description="Canary mode: percent of users served by http"
+    )
+    shadow_sample_rate: float = Field(
+        default=1.0, ge=0, le=1, description="Shadow mode: fraction of reads mirrored to http"
+    )
+
+
+def default_flags(settings: Settings, features: FeatureFlags | None = None) -> FeatureFlags:
+    """The environment's flags: ``FEATURE_*`` plus the product-client defaults from ``APP_*``."""
+    return (features or FeatureFlags()).model_copy(
+        update={
+            "products_client": settings.products_client,
+            "canary_share": settings.canary_share,
+            "shadow_sample_rate": settings.shadow_sample_rate,
+        }
+    )

@@ -25,13 +25,14 @@ from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.events.bus import build_event_bus
 from orders.adapters.events.consumers import confirmation_email
 from orders.adapters.faults import after_reserve_fault
+from orders.adapters.flags.memory import InMemoryFlagStore
 from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.depth import record_outbox_depth
 from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.product_clients.factory import BuiltProductClient, build_product_client
 from orders.application.place_order import AfterReserveHook
 from orders.application.unit_of_work import UnitOfWork
-from orders.config import FeatureFlags, ProductsClientMode, Settings
+from orders.config import FeatureFlags, ProductsClientMode, Settings, default_flags
 from orders.domain.ports import NotificationPort, PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from orders.facade import OrdersFacade
@@ -113,6 +114,8 @@ async def _start(
         )
         stack.push_async_callback(replica.dispose)
     clock = overrides.clock
+    flag_store = InMemoryFlagStore(default_flags(settings, flags), clock=clock)
+    app.state.flags = flag_store
 
     if overrides.product_client is not None:
         built = BuiltProductClient(
@@ -145,7 +148,9 @@ async def _start(
         return SqlAlchemyUnitOfWork(autocommit, clock)
 
     subscriptions = (
-        confirmation_email(sessions, notifications, clock, enabled=flags.confirmation_email),
+        confirmation_email(
+            sessions, notifications, clock, enabled=lambda: flag_store.current().confirmation_email
+        ),
         *built.subscriptions,
     )
     bus = await build_event_bus(settings, subscriptions, stack)
@@ -157,7 +162,7 @@ async def _start(
         products=products,
         payments=payments,
         clock=clock,
-        max_items_per_order=flags.max_items_per_order,
+        max_items_per_order=flag_store.current().max_items_per_order,
         reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
         after_reserve=overrides.after_reserve or after_reserve_fault(settings.fault_injection),
     )

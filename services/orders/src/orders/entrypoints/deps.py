@@ -1,12 +1,15 @@
 """Every FastAPI dependency of the orders API, as ``Annotated`` aliases."""
 
+from dataclasses import replace
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, Request
 
+from orders.application.flags import FlagStore
 from orders.application.queries import GetOrder
 from orders.application.views import OrderView
+from orders.config import FeatureFlags
 from orders.domain.errors import OrderNotFound
 from orders.facade import OrdersFacade
 from servicekit.deps import AdminPrincipal, CurrentPrincipal
@@ -19,21 +22,33 @@ __all__ = [
     "IDEMPOTENCY_KEY_PARAMETER",
     "AdminPrincipal",
     "CurrentPrincipal",
+    "FlagsDep",
     "IdempotencyKey",
     "OrdersDep",
     "OwnedOrder",
 ]
 
 
-async def _orders(request: Request) -> OrdersFacade:
+async def get_feature_flags(request: Request) -> FeatureFlags:
+    """The flags in force for this request (a snapshot; changing them needs no restart)."""
     # async: FastAPI runs a plain ``def`` dependency in the threadpool, a thread
     # hop on every request for an attribute lookup.
+    store: FlagStore = request.app.state.flags
+    return store.current()
+
+
+FlagsDep = Annotated[FeatureFlags, Depends(get_feature_flags)]
+
+
+async def _orders(request: Request, flags: FlagsDep) -> OrdersFacade:
     orders: OrdersFacade = request.app.state.orders
-    return orders
+    if orders.max_items_per_order == flags.max_items_per_order:
+        return orders
+    return replace(orders, max_items_per_order=flags.max_items_per_order)
 
 
 OrdersDep = Annotated[OrdersFacade, Depends(_orders)]
-"""Orders' use cases, as the lifespan built them."""
+"""Orders' use cases, bound to this request's flags."""
 
 
 _KEY_PATTERN = r"^[\x21-\x7e]+$"

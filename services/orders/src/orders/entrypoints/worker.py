@@ -48,7 +48,10 @@ async def _subscriptions(
         notifications = notifications_backend(settings, http)
     found = [
         confirmation_email(
-            session_factory(engine), notifications, utc_now, enabled=flags.confirmation_email
+            session_factory(engine),
+            notifications,
+            utc_now,
+            enabled=lambda: flags.confirmation_email,
         )
     ]
     if settings.products_client is ProductsClientMode.LOCAL:

@@ -41,12 +41,15 @@ def confirmation_email(
     notifications: NotificationPort,
     clock: Clock,
     *,
-    enabled: bool,
+    enabled: Callable[[], bool],
 ) -> Subscription:
-    """OrderPlaced → the confirmation e-mail (``FEATURE_CONFIRMATION_EMAIL`` off: nothing)."""
+    """OrderPlaced → the confirmation e-mail (the ``confirmation_email`` flag off: nothing).
+
+    ``enabled`` is asked per event, so an operator's change applies to the next one.
+    """
 
     async def send(event: IntegrationEvent) -> None:
-        if enabled:
+        if enabled():
             await send_order_confirmation(notifications, event)
 
     return Subscription(

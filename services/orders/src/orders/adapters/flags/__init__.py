@@ -1,0 +1,1 @@
+"""Flag stores: where the run-time flags live."""

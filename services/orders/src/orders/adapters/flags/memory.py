@@ -1,0 +1,41 @@
+"""A flag store in this process's memory: tests, and apps given fixed flags."""
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from orders.application.flags import FlagOverride, apply_overrides
+from orders.config import FeatureFlags
+from servicekit.clock import Clock, utc_now
+
+
+class InMemoryFlagStore:
+    """Flags changed here are seen by this process only, and forgotten at exit."""
+
+    def __init__(self, defaults: FeatureFlags, *, clock: Clock = utc_now) -> None:
+        self._defaults = defaults
+        self._clock = clock
+        self._overrides: dict[str, FlagOverride] = {}
+        self._current = defaults
+
+    def current(self) -> FeatureFlags:
+        """The flags in force now."""
+        return self._current
+
+    def overrides(self) -> Mapping[str, FlagOverride]:
+        """The flags set at run time."""
+        return MappingProxyType(self._overrides)
+
+    async def change(
+        self, updates: Mapping[str, object | None], *, actor: str, reason: str
+    ) -> FeatureFlags:
+        """Apply ``updates`` (``None`` resets a flag to its default)."""
+        overrides = dict(self._overrides)
+        now = self._clock()
+        for name, value in updates.items():
+            if value is None:
+                overrides.pop(name, None)
+            else:
+                overrides[name] = FlagOverride(value, actor, now, reason)
+        flags = apply_overrides(self._defaults, {n: o.value for n, o in overrides.items()})
+        self._overrides, self._current = overrides, flags
+        return flags
