@@ -19,6 +19,17 @@ class ProductsClientMode(StrEnum):
     CANARY = "canary"
 
 
+def choosable_modes(startup: ProductsClientMode) -> frozenset[ProductsClientMode]:
+    """The run-time modes a process started in ``startup`` mode has the clients for.
+
+    local builds only the in-process client and http only the HTTP one; shadow
+    and canary build both, so every mode can then be chosen without a restart.
+    """
+    if startup in (ProductsClientMode.LOCAL, ProductsClientMode.HTTP):
+        return frozenset({startup})
+    return frozenset(ProductsClientMode)
+
+
 class HttpTransport(StrEnum):
     """The httpx transport under ``HttpProductClient`` (see docs/adr)."""
 
