@@ -1,4 +1,4 @@
-"""One products database, four ``ProductServiceClient`` implementations over it.
+"""One products database, every ``ProductServiceClient`` orders can run with over it.
 
 Every test in this folder runs once per mode; the same assertions must hold in
 each. The modes:
@@ -7,7 +7,12 @@ each. The modes:
 - ``http-asgi``: ``HttpProductClient`` against the products app in-process;
 - ``http-live``: ``HttpProductClient`` (the shipped aiohttp transport) against a
   real uvicorn products process;
-- ``shadow``: ``ShadowProductClient`` with local authoritative, http mirrored.
+- ``shadow``: ``ShadowProductClient`` with local authoritative, http mirrored;
+- ``canary-split-local-first`` / ``canary-split-http-first``: every successive
+  call goes to the other of local and http (the live process), so a hold made
+  through one client is confirmed, released, replayed and read through the
+  other (``AlternatingProductClient``, a test device: the canary router itself
+  keeps a placement on one client).
 
 Each is wrapped in ``ObservedProductClient`` as the composition root wraps it,
 so the suite runs against what orders ships.
@@ -44,9 +49,11 @@ from servicekit.settings import Environment
 from servicekit.testing import fresh_postgres_database
 from shop_contracts import paths
 from shop_contracts.products import Product
+from tests.conformance.alternating import AlternatingProductClient
 from tests.support.processes import ServiceProcess
 
-MODES = ("local", "http-asgi", "http-live", "shadow")
+SPLIT_MODES = ("canary-split-local-first", "canary-split-http-first")
+MODES = ("local", "http-asgi", "http-live", "shadow", *SPLIT_MODES)
 
 
 @pytest.fixture(scope="session")
@@ -180,11 +187,18 @@ async def client(
     if mode == "local":
         yield ObservedProductClient(local, "local")
         return
-    if mode == "http-live":
+    if mode == "http-live" or mode in SPLIT_MODES:
         products_url: str = request.getfixturevalue("live_products")
         settings = HttpClientConfig.from_settings(_orders_settings(products_url))
         async with build_http_client(settings) as http:
-            yield ObservedProductClient(build_http_product_client(settings, http), "http")
+            remote = ObservedProductClient(build_http_product_client(settings, http), "http")
+            if mode == "http-live":
+                yield remote
+                return
+            parts = (("local", ObservedProductClient(local, "local")), ("http", remote))
+            yield AlternatingProductClient(
+                *(parts if mode.endswith("local-first") else parts[::-1])
+            )
         return
     settings = HttpClientConfig.from_settings(_orders_settings("http://products"))
     in_process = httpx.AsyncClient(
@@ -205,6 +219,18 @@ async def client(
             assert _shadow_disagreements() == disagreements_before
         finally:
             await shadow.aclose()
+
+
+@pytest.fixture(params=["local-then-http", "http-then-local"])
+async def first_then_other(
+    request: pytest.FixtureRequest, facade: ProductsFacade, live_products: str
+) -> AsyncIterator[tuple[ProductServiceClient, ProductServiceClient]]:
+    """Local and http (the live process), in both orders, each wrapped as orders wraps it."""
+    settings = HttpClientConfig.from_settings(_orders_settings(live_products))
+    async with build_http_client(settings) as http:
+        local = ObservedProductClient(facade, "local")
+        remote = ObservedProductClient(build_http_product_client(settings, http), "http")
+        yield (local, remote) if request.param == "local-then-http" else (remote, local)
 
 
 def _shadow_disagreements() -> float:
