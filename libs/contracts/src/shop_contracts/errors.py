@@ -43,6 +43,8 @@ class ErrorCode(StrEnum):
     MIXED_CURRENCIES = "mixed_currencies"
     PAYMENT_FAILED = "payment_failed"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    INVALID_FLAG = "invalid_flag"
+    PRODUCTS_CLIENT_UNAVAILABLE = "products_client_unavailable"
 
 
 class _OpenSet:

@@ -25,14 +25,20 @@ from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.events.bus import build_event_bus
 from orders.adapters.events.consumers import confirmation_email
 from orders.adapters.faults import after_reserve_fault
-from orders.adapters.flags.memory import InMemoryFlagStore
+from orders.adapters.flags.sql import SqlFlagStore
 from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.depth import record_outbox_depth
 from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.product_clients.factory import BuiltProductClient, build_product_client
 from orders.application.place_order import AfterReserveHook
 from orders.application.unit_of_work import UnitOfWork
-from orders.config import FeatureFlags, ProductsClientMode, Settings, default_flags
+from orders.config import (
+    FeatureFlags,
+    ProductsClientMode,
+    Settings,
+    choosable_modes,
+    default_flags,
+)
 from orders.domain.ports import NotificationPort, PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from orders.facade import OrdersFacade
@@ -114,7 +120,13 @@ async def _start(
         )
         stack.push_async_callback(replica.dispose)
     clock = overrides.clock
-    flag_store = InMemoryFlagStore(default_flags(settings, flags), clock=clock)
+    flag_store = SqlFlagStore(
+        engine,
+        default_flags(settings, flags),
+        choosable=choosable_modes(settings.products_client),
+        clock=clock,
+    )
+    await flag_store.refresh()  # before serving: no request sees only the defaults
     app.state.flags = flag_store
 
     if overrides.product_client is not None:
@@ -171,7 +183,7 @@ async def _start(
     app.state.readiness["database"] = lambda: ping(engine)
     app.state.readiness["products"] = built.readiness
 
-    tasks: list[PeriodicTask] = []
+    tasks = [PeriodicTask("flags-refresh", settings.flags_refresh_seconds, flag_store.refresh)]
     if settings.run_outbox_relay:
         relay = OutboxRelay(
             sessions,

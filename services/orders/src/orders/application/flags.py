@@ -10,9 +10,12 @@ their refresh interval.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from orders.config import FeatureFlags
+from pydantic import BaseModel, Field, ValidationError
+
+from orders.config import FeatureFlags, ProductsClientMode
+from shop_contracts.errors import DomainError, ErrorCode
 
 FLAG_NAMES = frozenset(FeatureFlags.model_fields)
 
@@ -52,3 +55,134 @@ def apply_overrides(defaults: FeatureFlags, values: Mapping[str, object]) -> Fea
         raise ValueError(f"unknown flag(s): {', '.join(unknown)}")
     # Every field is passed, so nothing is read from the environment here.
     return FeatureFlags(**{**defaults.model_dump(), **values})
+
+
+class InvalidFlag(DomainError, ValueError):
+    """A change names an unknown flag or gives one a value it cannot take."""
+
+    code = ErrorCode.INVALID_FLAG
+    status = 422
+    title = "Invalid flag"
+
+    def __init__(self, flag: str, problem: str) -> None:
+        self.flag = flag
+        self.problem = problem
+        super().__init__(f"{flag}: {problem}")
+
+    def extensions(self) -> dict[str, Any]:
+        return {"flag": self.flag, "invalid_params": [{"name": self.flag, "reason": self.problem}]}
+
+
+class ProductsClientUnavailable(DomainError):
+    """The products_client flag names a mode whose clients this process did not build."""
+
+    code = ErrorCode.PRODUCTS_CLIENT_UNAVAILABLE
+    status = 409
+    title = "Products client not available"
+
+    def __init__(self, mode: ProductsClientMode, choosable: frozenset[ProductsClientMode]) -> None:
+        self.mode = mode
+        self.choosable = sorted(choosable)
+        super().__init__(
+            f"products_client {mode.value!r} needs clients this deployment does not build"
+            f" (choosable: {', '.join(self.choosable)}); change APP_PRODUCTS_CLIENT to"
+            " shadow or canary first"
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        return {"flag": "products_client", "choosable": [m.value for m in self.choosable]}
+
+
+def _problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    return str(first.get("msg", "invalid value"))
+
+
+def validate_change(
+    defaults: FeatureFlags,
+    updates: Mapping[str, object | None],
+    *,
+    choosable: frozenset[ProductsClientMode] = frozenset(ProductsClientMode),
+) -> dict[str, Any]:
+    """``updates`` as they are stored: each value validated alone and in its JSON form.
+
+    ``None`` (reset to the default) stays ``None``. Raises ``InvalidFlag`` for an
+    unknown name or a bad value and ``ProductsClientUnavailable`` for a mode whose
+    clients were not built; nothing is changed then.
+    """
+    stored: dict[str, Any] = {}
+    for name in sorted(updates):
+        value = updates[name]
+        if name not in FLAG_NAMES:
+            raise InvalidFlag(name, f"unknown flag (known: {', '.join(sorted(FLAG_NAMES))})")
+        if value is None:
+            stored[name] = None
+            continue
+        try:
+            flags = apply_overrides(defaults, {name: value})
+        except ValidationError as error:
+            raise InvalidFlag(name, _problem(error)) from None
+        if name == "products_client" and flags.products_client not in choosable:
+            raise ProductsClientUnavailable(flags.products_client, choosable)
+        stored[name] = flags.model_dump(mode="json")[name]
+    return stored
+
+
+def effective_flags(
+    defaults: FeatureFlags, values: Mapping[str, object]
+) -> tuple[FeatureFlags, dict[str, str]]:
+    """``defaults`` with every valid value applied, and why each other one was left out.
+
+    Each value is checked on its own, so one bad stored value never hides the
+    others; a value that no longer validates (a limit lowered, a flag removed)
+    leaves its flag at the default.
+    """
+    applied: dict[str, object] = {}
+    ignored: dict[str, str] = {}
+    for name in sorted(values):
+        try:
+            apply_overrides(defaults, {name: values[name]})
+        except ValidationError as error:
+            ignored[name] = _problem(error)
+        except ValueError as error:
+            ignored[name] = str(error)
+        else:
+            applied[name] = values[name]
+    return apply_overrides(defaults, applied), ignored
+
+
+class FlagOverrideView(BaseModel):
+    """A flag set at run time: its value, who set it, when and why."""
+
+    value: Any = Field(description="The value in force (JSON)")
+    updated_by: str
+    updated_at: datetime
+    reason: str
+
+
+class FlagsView(BaseModel):
+    """The flags in force in this process, and where each comes from."""
+
+    effective: dict[str, Any] = Field(description="The flags requests read now")
+    defaults: dict[str, Any] = Field(
+        description="The environment's values (FEATURE_*, APP_PRODUCTS_CLIENT, APP_CANARY_SHARE,"
+        " APP_SHADOW_SAMPLE_RATE), in force where no override is"
+    )
+    overrides: dict[str, FlagOverrideView] = Field(description="Flags set at run time, by name")
+    choosable_products_clients: list[ProductsClientMode] = Field(
+        description="The products_client modes this deployment built the clients for"
+    )
+
+
+class FlagChangeView(BaseModel):
+    """One audited change of one flag."""
+
+    name: str
+    old_value: Any = Field(description="The override before (JSON); null: the default was in force")
+    new_value: Any = Field(description="The override after (JSON); null: reset to the default")
+    actor: str = Field(
+        description="Who: the admin's user id, the CLI's --actor, or canary-fallback"
+    )
+    reason: str
+    changed_at: datetime
+    request_id: str | None = Field(description="The API request that made the change, if any")

@@ -18,7 +18,14 @@ from orders.adapters.backends import (
     notifications_backend,
 )
 from orders.adapters.events.consumers import confirmation_email
-from orders.config import FeatureFlags, ProductsClientMode, Settings
+from orders.adapters.flags.sql import SqlFlagStore
+from orders.config import (
+    FeatureFlags,
+    ProductsClientMode,
+    Settings,
+    choosable_modes,
+    default_flags,
+)
 from orders.domain.ports import NotificationPort
 from products.facade import ProductsFacade
 from servicekit.clock import utc_now
@@ -26,6 +33,7 @@ from servicekit.db import create_engine, session_factory
 from servicekit.events.handlers import Subscription
 from servicekit.events.runner import ConsumerGroup
 from servicekit.events.settings import EventBusMode
+from servicekit.periodic import PeriodicTask
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +48,14 @@ async def _subscriptions(
         settings.database_url.get_secret_value(), pool_size=settings.db_pool_size
     )
     stack.push_async_callback(engine.dispose)
+    # The operator's flags (confirmation_email), read like the API processes read them.
+    flag_store = SqlFlagStore(
+        engine, default_flags(settings, flags), choosable=choosable_modes(settings.products_client)
+    )
+    await flag_store.refresh()
+    refresh = PeriodicTask("flags-refresh", settings.flags_refresh_seconds, flag_store.refresh)
+    refresh.start()
+    stack.push_async_callback(refresh.stop)
     if notifications is None:
         http = None
         if needs_external_http(settings):
@@ -51,7 +67,7 @@ async def _subscriptions(
             session_factory(engine),
             notifications,
             utc_now,
-            enabled=lambda: flags.confirmation_email,
+            enabled=lambda: flag_store.current().confirmation_email,
         )
     ]
     if settings.products_client is ProductsClientMode.LOCAL:

@@ -3,16 +3,23 @@
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from orders.application.flags import FlagOverride, apply_overrides
-from orders.config import FeatureFlags
+from orders.application.flags import FlagOverride, apply_overrides, validate_change
+from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.clock import Clock, utc_now
 
 
 class InMemoryFlagStore:
     """Flags changed here are seen by this process only, and forgotten at exit."""
 
-    def __init__(self, defaults: FeatureFlags, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        defaults: FeatureFlags,
+        *,
+        choosable: frozenset[ProductsClientMode] = frozenset(ProductsClientMode),
+        clock: Clock = utc_now,
+    ) -> None:
         self._defaults = defaults
+        self._choosable = choosable
         self._clock = clock
         self._overrides: dict[str, FlagOverride] = {}
         self._current = defaults
@@ -29,9 +36,10 @@ class InMemoryFlagStore:
         self, updates: Mapping[str, object | None], *, actor: str, reason: str
     ) -> FeatureFlags:
         """Apply ``updates`` (``None`` resets a flag to its default)."""
+        stored = validate_change(self._defaults, updates, choosable=self._choosable)
         overrides = dict(self._overrides)
         now = self._clock()
-        for name, value in updates.items():
+        for name, value in stored.items():
             if value is None:
                 overrides.pop(name, None)
             else:

@@ -1,0 +1,233 @@
+"""Flags in orders' database: every process reads the same rows, every change is audited.
+
+Each process keeps a snapshot (``current()`` returns it: a request pays nothing)
+and ``refresh()`` re-reads the table with one SELECT, run every
+``APP_FLAGS_REFRESH_SECONDS`` by a ``PeriodicTask``. ``change()`` writes the
+rows and their audit rows in one transaction, under a row lock on the flags it
+changes, then refreshes, so the change is current in this process at once and
+in the others within their refresh interval.
+
+A stored value that no longer validates (a limit lowered since, a flag removed)
+is ignored with a warning and the default applies: requests never fail because
+of a flag row.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from orders.adapters.db.tables import feature_flag_changes, feature_flags
+from orders.application.flags import (
+    FlagChangeView,
+    FlagOverride,
+    effective_flags,
+    validate_change,
+)
+from orders.config import FeatureFlags, ProductsClientMode
+from servicekit.clock import Clock, utc_now
+from servicekit.db import autocommit_engine
+from servicekit.requestid import current_request_id
+
+logger = logging.getLogger(__name__)
+
+# A first write of a flag races another first write of it only on the primary key;
+# the loser retries once it can see (and lock) the winner's row.
+_WRITE_ATTEMPTS = 3
+
+
+def _decode(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:  # written by hand, not by a change: shown as it is
+        return text
+
+
+class SqlFlagStore:
+    """The ``FlagStore`` over the ``feature_flags`` table (and ``feature_flag_changes``)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        defaults: FeatureFlags,
+        *,
+        choosable: frozenset[ProductsClientMode] = frozenset(ProductsClientMode),
+        clock: Clock = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._reads = autocommit_engine(engine)
+        self._defaults = defaults
+        self._choosable = choosable
+        self._clock = clock
+        self._current = defaults
+        self._overrides: Mapping[str, FlagOverride] = MappingProxyType({})
+        self._ignored: Mapping[str, str] = MappingProxyType({})
+        self._seen: tuple[tuple[Any, ...], ...] | None = None
+        self._warned: set[tuple[str, str]] = set()
+        self._refreshing = asyncio.Lock()
+
+    @property
+    def defaults(self) -> FeatureFlags:
+        """The environment's flags, in force where nothing is stored."""
+        return self._defaults
+
+    @property
+    def choosable(self) -> frozenset[ProductsClientMode]:
+        """The products_client modes a change may choose here."""
+        return self._choosable
+
+    def current(self) -> FeatureFlags:
+        """The flags in force now (the last snapshot read)."""
+        return self._current
+
+    def overrides(self) -> Mapping[str, FlagOverride]:
+        """The stored flags in force, with who set them, when and why."""
+        return self._overrides
+
+    def ignored(self) -> Mapping[str, str]:
+        """Stored flags left out because their value no longer validates, and why."""
+        return self._ignored
+
+    async def refresh(self) -> FeatureFlags:
+        """Re-read the stored flags (one SELECT) and make them current."""
+        # One refresh at a time, so an older read never replaces a newer one.
+        async with self._refreshing:
+            async with self._reads.connect() as connection:
+                rows = (
+                    await connection.execute(select(feature_flags).order_by(feature_flags.c.name))
+                ).all()
+            self._load(rows)
+        return self._current
+
+    def _load(self, rows: Any) -> None:
+        seen = tuple(tuple(row) for row in rows)
+        if seen == self._seen:
+            return
+        values: dict[str, Any] = {}
+        unreadable: dict[str, str] = {}
+        for row in rows:
+            try:
+                values[row.name] = json.loads(row.value)
+            except ValueError:
+                unreadable[row.name] = "not JSON"
+        flags, ignored = effective_flags(self._defaults, values)
+        ignored = {**ignored, **unreadable}
+        for name, problem in ignored.items():
+            raw = next(row.value for row in rows if row.name == name)
+            if (name, raw) not in self._warned:
+                self._warned.add((name, raw))
+                logger.warning(
+                    "stored flag %s=%s ignored (%s); its default applies",
+                    name,
+                    raw,
+                    problem,
+                    extra={"flag": name, "stored_value": raw, "problem": problem},
+                )
+        self._overrides = MappingProxyType(
+            {
+                row.name: FlagOverride(
+                    getattr(flags, row.name), row.updated_by, row.updated_at, row.reason
+                )
+                for row in rows
+                if row.name not in ignored
+            }
+        )
+        self._ignored = MappingProxyType(ignored)
+        self._current = flags
+        self._seen = seen
+
+    async def change(
+        self, updates: Mapping[str, object | None], *, actor: str, reason: str
+    ) -> FeatureFlags:
+        """Validate, write and audit ``updates`` in one transaction, then make them current."""
+        if not actor or not reason.strip():
+            raise ValueError("a flag change needs an actor and a reason")
+        stored = validate_change(self._defaults, updates, choosable=self._choosable)
+        if stored:
+            for attempt in range(1, _WRITE_ATTEMPTS + 1):
+                try:
+                    async with self._engine.begin() as connection:
+                        await self._write(connection, stored, actor, reason)
+                    break
+                except IntegrityError:
+                    if attempt == _WRITE_ATTEMPTS:
+                        raise
+        return await self.refresh()
+
+    async def _write(
+        self, connection: AsyncConnection, stored: Mapping[str, Any], actor: str, reason: str
+    ) -> None:
+        names = sorted(stored)
+        # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers anyway):
+        # a concurrent change of the same flag waits, then reads this one's value.
+        locked = await connection.execute(
+            select(feature_flags.c.name, feature_flags.c.value)
+            .where(feature_flags.c.name.in_(names))
+            .order_by(feature_flags.c.name)
+            .with_for_update()
+        )
+        before: dict[str, str] = {row.name: row.value for row in locked}
+        now = self._clock()
+        request_id = current_request_id()
+        audit = []
+        for name in names:
+            new = None if stored[name] is None else json.dumps(stored[name])
+            row = {"value": new, "updated_by": actor, "updated_at": now, "reason": reason}
+            if new is None:
+                if name in before:
+                    await connection.execute(
+                        delete(feature_flags).where(feature_flags.c.name == name)
+                    )
+            elif name in before:
+                await connection.execute(
+                    update(feature_flags).where(feature_flags.c.name == name).values(row)
+                )
+            else:
+                await connection.execute(insert(feature_flags).values(name=name, **row))
+            audit.append(
+                {
+                    "name": name,
+                    "old_value": before.get(name),
+                    "new_value": new,
+                    "actor": actor,
+                    "reason": reason,
+                    "changed_at": now,
+                    "request_id": request_id,
+                }
+            )
+        await connection.execute(insert(feature_flag_changes), audit)
+
+    async def history(self, page: int, page_size: int) -> tuple[list[FlagChangeView], int]:
+        """One page of the audit trail, newest first, and how many changes there are."""
+        changes = feature_flag_changes
+        async with self._reads.connect() as connection:
+            total = await connection.scalar(select(func.count()).select_from(changes))
+            rows = (
+                await connection.execute(
+                    select(changes)
+                    .order_by(changes.c.id.desc())
+                    .limit(page_size)
+                    .offset((page - 1) * page_size)
+                )
+            ).all()
+        return [_change_view(row) for row in rows], int(total or 0)
+
+
+def _change_view(row: Row[Any]) -> FlagChangeView:
+    return FlagChangeView(
+        name=row.name,
+        old_value=_decode(row.old_value),
+        new_value=_decode(row.new_value),
+        actor=row.actor,
+        reason=row.reason,
+        changed_at=row.changed_at,
+        request_id=row.request_id,
+    )

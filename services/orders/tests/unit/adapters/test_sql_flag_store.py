@@ -1,0 +1,256 @@
+"""SqlFlagStore on SQLite: snapshot, validated and audited changes, bad rows ignored."""
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from harness import SteppingClock
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from orders.adapters.db.tables import feature_flag_changes, feature_flags
+from orders.adapters.flags.sql import SqlFlagStore
+from orders.application.flags import InvalidFlag, ProductsClientUnavailable
+from orders.config import FeatureFlags, ProductsClientMode
+from servicekit.db import create_engine
+from servicekit.requestid import set_request_id
+
+DEFAULTS = FeatureFlags(
+    confirmation_email=True,
+    max_items_per_order=50,
+    products_client=ProductsClientMode.SHADOW,
+    canary_share=0,
+    shadow_sample_rate=1.0,
+)
+T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def engine(orders_db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(orders_db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock(T0)
+
+
+@pytest.fixture
+async def store(engine: AsyncEngine, clock: SteppingClock) -> SqlFlagStore:
+    store = SqlFlagStore(engine, DEFAULTS, clock=clock)
+    await store.refresh()
+    return store
+
+
+async def _changes(engine: AsyncEngine) -> list[dict[str, object]]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(feature_flag_changes).order_by(feature_flag_changes.c.id)
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+async def test_nothing_stored_is_the_defaults_and_the_snapshot_is_kept(
+    store: SqlFlagStore,
+) -> None:
+    first = store.current()
+    await store.refresh()
+
+    assert first == DEFAULTS
+    assert store.current() is first  # nothing changed: the same object, nothing rebuilt
+    assert dict(store.overrides()) == {}
+
+
+async def test_a_change_is_current_at_once_stored_and_audited(
+    store: SqlFlagStore, engine: AsyncEngine
+) -> None:
+    set_request_id("req-1")
+    try:
+        flags = await store.change(
+            {"canary_share": 5, "products_client": "canary"}, actor="alice", reason="start canary"
+        )
+    finally:
+        set_request_id(None)
+
+    assert flags is store.current()
+    assert (flags.canary_share, flags.products_client) == (5, ProductsClientMode.CANARY)
+    override = store.overrides()["canary_share"]
+    assert (override.value, override.updated_by, override.updated_at, override.reason) == (
+        5,
+        "alice",
+        T0,
+        "start canary",
+    )
+    assert await _changes(engine) == [
+        {
+            "id": 1,
+            "name": "canary_share",
+            "old_value": None,
+            "new_value": "5",
+            "actor": "alice",
+            "reason": "start canary",
+            "changed_at": T0,
+            "request_id": "req-1",
+        },
+        {
+            "id": 2,
+            "name": "products_client",
+            "old_value": None,
+            "new_value": '"canary"',
+            "actor": "alice",
+            "reason": "start canary",
+            "changed_at": T0,
+            "request_id": "req-1",
+        },
+    ]
+
+
+async def test_values_are_stored_in_their_validated_form(store: SqlFlagStore) -> None:
+    await store.change({"max_items_per_order": "7"}, actor="ops", reason="r")
+
+    changes, _ = await store.history(1, 10)
+    assert store.current().max_items_per_order == 7
+    assert changes[0].new_value == 7
+
+
+async def test_reset_deletes_the_override_and_audits_the_old_value(
+    store: SqlFlagStore, engine: AsyncEngine, clock: SteppingClock
+) -> None:
+    await store.change({"max_items_per_order": 3}, actor="alice", reason="limit")
+    clock.now = T0 + timedelta(minutes=1)
+    flags = await store.change({"max_items_per_order": None}, actor="bob", reason="back")
+
+    assert flags.max_items_per_order == 50
+    assert "max_items_per_order" not in store.overrides()
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(feature_flags))).all() == []
+    last = (await _changes(engine))[-1]
+    assert (last["old_value"], last["new_value"], last["actor"]) == ("3", None, "bob")
+
+
+async def test_history_is_newest_first_and_paginated(
+    store: SqlFlagStore, clock: SteppingClock
+) -> None:
+    for share in range(1, 6):
+        clock.now = T0 + timedelta(seconds=share)
+        await store.change({"canary_share": share}, actor="ops", reason=f"step {share}")
+
+    first, total = await store.history(1, 2)
+    third, _ = await store.history(3, 2)
+
+    assert total == 5
+    assert [c.new_value for c in first] == [5, 4]
+    assert [(c.old_value, c.new_value) for c in third] == [(None, 1)]
+    assert first[0].changed_at == T0 + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("updates", "flag"),
+    [
+        ({"no_such_flag": 1}, "no_such_flag"),
+        ({"max_items_per_order": 0}, "max_items_per_order"),
+        ({"max_items_per_order": 51}, "max_items_per_order"),
+        ({"canary_share": 101}, "canary_share"),
+        ({"shadow_sample_rate": "often"}, "shadow_sample_rate"),
+        ({"products_client": "grpc"}, "products_client"),
+        ({"canary_share": 10, "confirmation_email": "maybe"}, "confirmation_email"),
+    ],
+)
+async def test_invalid_changes_are_refused_and_write_nothing(
+    store: SqlFlagStore, engine: AsyncEngine, updates: dict[str, object], flag: str
+) -> None:
+    with pytest.raises(InvalidFlag) as refused:
+        await store.change(updates, actor="ops", reason="r")
+
+    assert refused.value.flag == flag
+    assert refused.value.extensions()["flag"] == flag
+    assert await _changes(engine) == []
+    assert store.current() == DEFAULTS
+
+
+async def test_a_products_client_without_its_clients_is_refused(engine: AsyncEngine) -> None:
+    store = SqlFlagStore(engine, DEFAULTS, choosable=frozenset({ProductsClientMode.LOCAL}))
+
+    with pytest.raises(ProductsClientUnavailable) as refused:
+        await store.change({"products_client": "http"}, actor="ops", reason="r")
+
+    assert refused.value.extensions() == {"flag": "products_client", "choosable": ["local"]}
+    assert await _changes(engine) == []
+
+
+async def test_a_change_needs_a_reason(store: SqlFlagStore) -> None:
+    with pytest.raises(ValueError, match="reason"):
+        await store.change({"canary_share": 1}, actor="ops", reason="  ")
+
+
+async def test_another_store_sees_a_change_on_its_next_refresh(
+    store: SqlFlagStore, engine: AsyncEngine
+) -> None:
+    other = SqlFlagStore(engine, DEFAULTS)
+    await other.refresh()
+
+    await store.change({"confirmation_email": False}, actor="ops", reason="mail outage")
+    assert other.current().confirmation_email is True
+    await other.refresh()
+
+    assert other.current().confirmation_email is False
+    assert other.overrides()["confirmation_email"].updated_by == "ops"
+
+
+async def test_a_stored_value_that_no_longer_validates_is_ignored_with_one_warning(
+    store: SqlFlagStore, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(feature_flags),
+            [
+                {"name": n, "value": v, "updated_by": "x", "updated_at": T0, "reason": "r"}
+                for n, v in [
+                    ("max_items_per_order", "500"),
+                    ("retired_flag", "true"),
+                    ("canary_share", "not json"),
+                    ("shadow_sample_rate", "0.25"),
+                ]
+            ],
+        )
+
+    with caplog.at_level(logging.WARNING, logger="orders.adapters.flags.sql"):
+        await store.refresh()
+        await store.refresh()
+
+    flags = store.current()
+    assert (flags.max_items_per_order, flags.canary_share, flags.shadow_sample_rate) == (
+        50,
+        0,
+        0.25,
+    )
+    assert set(store.overrides()) == {"shadow_sample_rate"}
+    assert set(store.ignored()) == {"max_items_per_order", "retired_flag", "canary_share"}
+    warned = sorted(r.getMessage().split("=")[0] for r in caplog.records)
+    assert warned == [
+        "stored flag canary_share",
+        "stored flag max_items_per_order",
+        "stored flag retired_flag",
+    ]
+
+
+async def test_a_corrected_row_applies_again(store: SqlFlagStore, engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO feature_flags (name, value, updated_by, updated_at, reason)"
+                " VALUES ('max_items_per_order', '500', 'x', '2026-12-02 09:00:00', 'r')"
+            )
+        )
+    await store.refresh()
+    assert store.current().max_items_per_order == 50
+
+    await store.change({"max_items_per_order": 5}, actor="ops", reason="fix")
+
+    assert store.current().max_items_per_order == 5
+    assert dict(store.ignored()) == {}
+    last = (await _changes(engine))[-1]
+    assert last["old_value"] == "500"
