@@ -1,8 +1,9 @@
 """Composition root: ``create_app`` builds nothing; the lifespan builds everything.
 
 Run with ``uvicorn --factory orders.main:create_app``. Tests pass fakes for any
-collaborator (product client, notifications, payments, external HTTP client,
-clock, fault hook) and the lifespan uses them instead of building its own.
+collaborator (product client, or the set of product clients to route between,
+notifications, payments, external HTTP client, clock, fault hook) and the
+lifespan uses them instead of building its own.
 """
 
 from collections.abc import AsyncIterator, Callable
@@ -29,7 +30,8 @@ from orders.adapters.flags.sql import SqlFlagStore
 from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.depth import record_outbox_depth
 from orders.adapters.outbox.relay import OutboxRelay
-from orders.adapters.product_clients.factory import BuiltProductClient, build_product_client
+from orders.adapters.product_clients.factory import ProductClients, build_product_clients
+from orders.adapters.product_clients.routing import ProductClientRouter
 from orders.application.place_order import AfterReserveHook
 from orders.application.unit_of_work import UnitOfWork
 from orders.config import (
@@ -47,6 +49,7 @@ from servicekit.app import install_plumbing
 from servicekit.clock import Clock, utc_now
 from servicekit.db import autocommit_engine, create_engine, ping, session_factory
 from servicekit.docs import service_app
+from servicekit.events.handlers import Subscription
 from servicekit.health import ReadinessCheck
 from servicekit.periodic import PeriodicTask
 from servicekit.routers import mount_routers
@@ -67,6 +70,7 @@ class Overrides:
 
     product_client: ProductServiceClient | None = None
     products_readiness: ReadinessCheck | None = None
+    product_clients: ProductClients | None = None
     notifications: NotificationPort | None = None
     payments: PaymentPort | None = None
     http_client: httpx.AsyncClient | None = None
@@ -129,18 +133,26 @@ async def _start(
     await flag_store.refresh()  # before serving: no request sees only the defaults
     app.state.flags = flag_store
 
+    router: ProductClientRouter | None = None
+    subscriptions_of_products: tuple[Subscription, ...] = ()
     if overrides.product_client is not None:
-        built = BuiltProductClient(
-            overrides.product_client, overrides.products_readiness or _injected_products_ready
-        )
+        # One fixed client: every request and background task uses it.
+        products = overrides.product_client
+        products_readiness = overrides.products_readiness or _injected_products_ready
     else:
-        if (
-            settings.run_migrations_on_startup
-            and settings.products_client is ProductsClientMode.LOCAL
-        ):
-            await upgrade_products_database(settings.products_database_url.get_secret_value())
-        built = await build_product_client(settings, stack)
-    products = built.client
+        clients = overrides.product_clients
+        if clients is None:
+            if (
+                settings.run_migrations_on_startup
+                and settings.products_client is ProductsClientMode.LOCAL
+            ):
+                await upgrade_products_database(settings.products_database_url.get_secret_value())
+            clients = await build_product_clients(settings, stack)
+        router = ProductClientRouter(clients)
+        products = router.authoritative
+        products_readiness = router.readiness(flag_store)
+        subscriptions_of_products = clients.subscriptions
+    app.state.product_router = router
 
     http = overrides.http_client
     if http is None and needs_external_http(settings):
@@ -163,7 +175,7 @@ async def _start(
         confirmation_email(
             sessions, notifications, clock, enabled=lambda: flag_store.current().confirmation_email
         ),
-        *built.subscriptions,
+        *subscriptions_of_products,
     )
     bus = await build_event_bus(settings, subscriptions, stack)
 
@@ -181,7 +193,7 @@ async def _start(
     app.state.orders = orders
     app.state.event_bus = bus
     app.state.readiness["database"] = lambda: ping(engine)
-    app.state.readiness["products"] = built.readiness
+    app.state.readiness["products"] = products_readiness
 
     tasks = [PeriodicTask("flags-refresh", settings.flags_refresh_seconds, flag_store.refresh)]
     if settings.run_outbox_relay:
@@ -221,6 +233,7 @@ def create_app(
     flags: FeatureFlags | None = None,
     product_client: ProductServiceClient | None = None,
     products_readiness: ReadinessCheck | None = None,
+    product_clients: ProductClients | None = None,
     notifications: NotificationPort | None = None,
     payments: PaymentPort | None = None,
     http_client: httpx.AsyncClient | None = None,
@@ -233,6 +246,7 @@ def create_app(
     overrides = Overrides(
         product_client=product_client,
         products_readiness=products_readiness,
+        product_clients=product_clients,
         notifications=notifications,
         payments=payments,
         http_client=http_client,

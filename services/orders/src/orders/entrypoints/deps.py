@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Request
 
+from orders.adapters.product_clients.routing import ProductClientRouter
 from orders.application.flags import FlagStore
 from orders.application.queries import GetOrder
 from orders.application.views import OrderView
@@ -40,15 +41,21 @@ async def get_feature_flags(request: Request) -> FeatureFlags:
 FlagsDep = Annotated[FeatureFlags, Depends(get_feature_flags)]
 
 
-async def _orders(request: Request, flags: FlagsDep) -> OrdersFacade:
+async def _orders(request: Request, flags: FlagsDep, principal: CurrentPrincipal) -> OrdersFacade:
     orders: OrdersFacade = request.app.state.orders
-    if orders.max_items_per_order == flags.max_items_per_order:
+    router: ProductClientRouter | None = request.app.state.product_router
+    # Chosen once here, so every product call of this request (a placement's
+    # reserve, confirm and release) goes through the same client.
+    products = orders.products if router is None else router.choose(flags, principal.user_id)
+    if orders.max_items_per_order == flags.max_items_per_order and products is orders.products:
         return orders
-    return replace(orders, max_items_per_order=flags.max_items_per_order)
+    return replace(orders, max_items_per_order=flags.max_items_per_order, products=products)
 
 
 OrdersDep = Annotated[OrdersFacade, Depends(_orders)]
-"""Orders' use cases, bound to this request's flags."""
+"""Orders' use cases, bound to this request's flags and the caller's product client.
+
+Every route that takes it is authenticated (the canary routes by user id)."""
 
 
 _KEY_PATTERN = r"^[\x21-\x7e]+$"

@@ -1,12 +1,20 @@
-"""The one place that turns ``APP_PRODUCTS_CLIENT`` into a product client.
+"""The one place that turns ``APP_PRODUCTS_CLIENT`` into the product clients a process has.
 
-Whatever the mode, the client handed out is wrapped in ``ObservedProductClient``,
-so every mode records the same span and metric series (``mode`` tells them apart).
+The start-up mode decides which clients exist: local → the in-process one only,
+http → the HTTP one only, shadow or canary → both, so that every run-time mode
+(the ``products_client`` flag, ``ProductClientRouter``) can be chosen without a
+restart. Each client is built once and wrapped in ``ObservedProductClient``, so
+every mode records the same span and metric series: the local path's calls
+under ``mode="local"``, the http path's under ``mode="http"``, and shadow reads
+under ``mode="shadow"`` (their mirrored candidate is the same observed http
+client, so its calls stay ``mode="http"``).
 """
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
+
+from opentelemetry.trace import Tracer
 
 from orders.adapters.product_clients.breaker import BreakerState
 from orders.adapters.product_clients.http import (
@@ -26,21 +34,38 @@ from servicekit.tracing import tracer
 
 
 @dataclass(frozen=True, slots=True)
-class BuiltProductClient:
-    """A product client plus the readiness check that reports on it."""
+class ProductClients:
+    """The product clients one process built at start-up, with what reports on them.
 
-    client: ProductServiceClient
-    readiness: ReadinessCheck
-    # Products' event consumers, when products runs in this process (local, shadow).
+    ``local`` and ``http`` are observed (``mode`` ``local`` and ``http``);
+    ``shadow`` is the bare comparing client (local primary, the observed http
+    client as candidate) when both exist, which the router observes as ``shadow``
+    at the request's sample rate.
+    """
+
+    startup: ProductsClientMode
+    local: ProductServiceClient | None = None
+    http: ProductServiceClient | None = None
+    shadow: ShadowProductClient | None = None
+    local_report: ReadinessCheck | None = None
+    http_report: ReadinessCheck | None = None
+    # Products' event consumers, whenever products runs in this process (local built).
     subscriptions: tuple[Subscription, ...] = ()
+    tracer: Tracer | None = None
+
+    def __post_init__(self) -> None:
+        if self.local is None and self.http is None:
+            raise ValueError("at least one product client is needed")
+        if self.local is not None and self.http is not None and self.shadow is None:
+            raise ValueError("with both clients, the shadow client is needed too")
 
 
-async def build_product_client(settings: Settings, stack: AsyncExitStack) -> BuiltProductClient:
-    """The configured client, started; everything it opened is closed via ``stack``."""
+async def build_product_clients(settings: Settings, stack: AsyncExitStack) -> ProductClients:
+    """The clients ``APP_PRODUCTS_CLIENT`` calls for, started; closed via ``stack``."""
     mode = settings.products_client
     spans = tracer("orders.product_client")
     local: LocalProductClient | None = None
-    if mode in (ProductsClientMode.LOCAL, ProductsClientMode.SHADOW):
+    if mode is not ProductsClientMode.HTTP:
         local = LocalProductClient.from_database_url(
             settings.products_database_url.get_secret_value(),
             reservation_ttl_seconds=settings.products_reservation_ttl_seconds,
@@ -50,40 +75,44 @@ async def build_product_client(settings: Settings, stack: AsyncExitStack) -> Bui
         )
         await local.start(run_sweeper=settings.run_products_sweeper)
         stack.push_async_callback(local.aclose)
+        observed_local = ObservedProductClient(local, ProductsClientMode.LOCAL.value, spans)
         if mode is ProductsClientMode.LOCAL:
-            return BuiltProductClient(
-                ObservedProductClient(local, mode.value, spans),
-                _local_report(local),
-                local.subscriptions(),
+            return ProductClients(
+                mode,
+                local=observed_local,
+                local_report=_local_report(local),
+                subscriptions=local.subscriptions(),
+                tracer=spans,
             )
 
     config = HttpClientConfig.from_settings(settings)
     http = build_http_client(config)
     stack.push_async_callback(http.aclose)
     remote = build_http_product_client(config, http)
+    observed_http = ObservedProductClient(remote, ProductsClientMode.HTTP.value, spans)
     if local is None:
-        return BuiltProductClient(
-            ObservedProductClient(remote, mode.value, spans), _breaker_report(remote)
+        return ProductClients(
+            mode, http=observed_http, http_report=_breaker_report(remote), tracer=spans
         )
 
     shadow = ShadowProductClient(
         local,
-        # The candidate's calls keep their own ``http`` series and spans.
-        ObservedProductClient(remote, ProductsClientMode.HTTP.value, spans),
+        # The candidate is the http path's own client: its calls keep the ``http`` series.
+        observed_http,
         settings.shadow_timeout_seconds,
         sample_rate=settings.shadow_sample_rate,
         tracer=spans,
     )
     stack.push_async_callback(shadow.aclose)
-    local_report = _local_report(local)
-    breaker_report = _breaker_report(remote)
-
-    async def shadow_ready() -> dict[str, Any]:
-        # Local is authoritative, so only its failure makes orders unready.
-        return {**await local_report(), "mode": "shadow", "candidate": await breaker_report()}
-
-    return BuiltProductClient(
-        ObservedProductClient(shadow, mode.value, spans), shadow_ready, local.subscriptions()
+    return ProductClients(
+        mode,
+        local=observed_local,
+        http=observed_http,
+        shadow=shadow,
+        local_report=_local_report(local),
+        http_report=_breaker_report(remote),
+        subscriptions=local.subscriptions(),
+        tracer=spans,
     )
 
 

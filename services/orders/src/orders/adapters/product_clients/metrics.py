@@ -1,4 +1,4 @@
-"""Prometheus metrics of the product clients (http, shadow, breaker).
+"""Prometheus metrics of the product clients (http, shadow, breaker, canary routing).
 
 Metric objects live at module level because prometheus-client's registry is
 process-global: defining them twice (one per client instance) would raise.
@@ -77,6 +77,41 @@ SHADOW_LATENCY_DELTA_SECONDS = Histogram(
         0.25,
         1,
     ),
+)
+
+# Gauges below are per process; with several workers (prometheus multiprocess)
+# ``livemax`` shows the highest value among the live workers: the largest share
+# still routed to http, and the worst window any worker judges.
+ROUTED = Counter(
+    "orders_product_client_routed_total",
+    "Per-request product client choices by run-time mode (the products_client flag) and"
+    " the client that served (local, http, shadow)",
+    ["mode", "client"],
+)
+CANARY_SHARE = Gauge(
+    "orders_flags_canary_share",
+    "Percent of users routed to http in canary mode, as in force in this process"
+    " (0 while the canary fallback holds)",
+    multiprocess_mode="livemax",
+)
+CANARY_FALLBACK_ACTIVE = Gauge(
+    "orders_canary_fallback_active",
+    "1 while the canary share was last set by the automatic fallback (or its write is pending)",
+    multiprocess_mode="livemax",
+)
+CANARY_FALLBACK_TRIPS = Counter(
+    "orders_canary_fallback_trips_total",
+    "Times the http path breached its thresholds and the canary fallback set the share to 0",
+)
+CANARY_HTTP_WINDOW_ERROR_RATE = Gauge(
+    "orders_canary_http_window_error_rate",
+    "Failures / calls of the routed http path over the fallback's window",
+    multiprocess_mode="livemax",
+)
+CANARY_HTTP_WINDOW_P95_SECONDS = Gauge(
+    "orders_canary_http_window_p95_seconds",
+    "p95 latency of the routed http path over the fallback's window",
+    multiprocess_mode="livemax",
 )
 
 

@@ -7,14 +7,18 @@ field by field (or, for errors, by exception type and attributes) and the
 verdict goes to Prometheus and a structured log line. Writes go to the
 primary only, so nothing is ever reserved, confirmed or released twice.
 
-``sample_rate`` (``APP_SHADOW_SAMPLE_RATE``) mirrors only that fraction of
-reads, chosen at random per read; the others are counted as ``sampled_out``.
+``sample_rate`` mirrors only that fraction of reads, chosen at random per
+read; the others are counted as ``sampled_out``. The rate is the
+``shadow_sample_rate`` flag, which changes at run time: ``with_sample_rate``
+returns a view at another rate that shares this client's comparisons in flight,
+their bound and their shutdown.
 
 With tracing on, each comparison is its own trace, linked to the caller's span
 (``product_client.shadow_comparison``, its ``result`` as an attribute).
 """
 
 import asyncio
+import copy
 import logging
 import random
 import time
@@ -77,9 +81,7 @@ class ShadowProductClient:
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        if not 0.0 <= sample_rate <= 1.0:
-            raise ValueError("sample_rate must be between 0 and 1")
-        self._sample_rate = sample_rate
+        self._sample_rate = _checked_rate(sample_rate)
         self._tracer = tracer
         self._rng = rng or random.Random()
         self._primary = primary
@@ -88,6 +90,24 @@ class ShadowProductClient:
         self._max_in_flight = max_in_flight
         # Strong references: the event loop keeps only weak ones to tasks.
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def sample_rate(self) -> float:
+        """The fraction of reads this client mirrors."""
+        return self._sample_rate
+
+    def with_sample_rate(self, sample_rate: float) -> "ShadowProductClient":
+        """This client at another sample rate (itself when the rate is the same).
+
+        The view shares the primary, the candidate, the random source and the set
+        of comparisons in flight, so ``max_in_flight``, ``drain`` and ``aclose``
+        (on either) cover the comparisons of both.
+        """
+        if sample_rate == self._sample_rate:
+            return self
+        view = copy.copy(self)
+        view._sample_rate = _checked_rate(sample_rate)
+        return view
 
     @property
     def pending_comparisons(self) -> int:
@@ -239,6 +259,12 @@ class ShadowProductClient:
             },
         )
         return result
+
+
+def _checked_rate(sample_rate: float) -> float:
+    if not 0.0 <= sample_rate <= 1.0:
+        raise ValueError("sample_rate must be between 0 and 1")
+    return sample_rate
 
 
 def _is_domain_answer(exc: BaseException) -> bool:

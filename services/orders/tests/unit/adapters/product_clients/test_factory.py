@@ -1,4 +1,4 @@
-"""build_product_client: every mode's client is observed the same way (span and series)."""
+"""build_product_clients: every mode's client is observed the same way (span and series)."""
 
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -9,8 +9,9 @@ from uuid import uuid4
 import pytest
 from harness import make_settings
 
-from orders.adapters.product_clients.factory import build_product_client
-from orders.config import ProductsClientMode
+from orders.adapters.product_clients.factory import build_product_clients
+from orders.adapters.product_clients.routing import ProductClientRouter
+from orders.config import FeatureFlags, ProductsClientMode, default_flags
 from products.facade import upgrade_products_database
 from servicekit.testing import recorded_spans
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
@@ -50,9 +51,10 @@ async def test_every_mode_records_the_same_span_and_series_under_its_mode(
 
     with recorded_spans() as spans:
         async with AsyncExitStack() as stack:
-            built = await build_product_client(settings, stack)
+            router = ProductClientRouter(await build_product_clients(settings, stack))
+            client = router.choose(default_flags(settings, FeatureFlags()), "alice")
             with pytest.raises(error):
-                await built.client.get_product(uuid4())
+                await client.get_product(uuid4())
         finished = spans.get_finished_spans()
 
     assert metric(CALLS, **labels) == before + 1
@@ -65,3 +67,37 @@ async def test_every_mode_records_the_same_span_and_series_under_its_mode(
     assert len(calls) == 1
     attributes: dict[str, Any] = dict(calls[0].attributes or {})
     assert attributes["product_client.problem_code"] == outcome
+
+
+@pytest.mark.parametrize(
+    ("startup", "local", "http"),
+    [
+        (ProductsClientMode.LOCAL, True, False),
+        (ProductsClientMode.HTTP, False, True),
+        (ProductsClientMode.SHADOW, True, True),
+        (ProductsClientMode.CANARY, True, True),
+    ],
+)
+async def test_the_startup_mode_decides_which_clients_are_built(
+    tmp_path: Path, startup: ProductsClientMode, local: bool, http: bool
+) -> None:
+    products_db = f"sqlite+aiosqlite:///{tmp_path / 'products.db'}"
+    await upgrade_products_database(products_db)
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}",
+        products_client=startup,
+        products_url=NOWHERE,
+        products_database_url=products_db,
+        run_products_sweeper=False,
+    )
+
+    async with AsyncExitStack() as stack:
+        clients = await build_product_clients(settings, stack)
+
+    assert (clients.local is not None, clients.http is not None) == (local, http)
+    assert (clients.shadow is not None) == (local and http)
+    # Products' consumers run here whenever products does.
+    assert bool(clients.subscriptions) == local
+    if clients.shadow is not None:
+        # The shadow's candidate is the http path's own (observed) client, built once.
+        assert clients.shadow._candidate is clients.http

@@ -403,3 +403,24 @@ async def test_a_fractional_sample_rate_mirrors_the_reads_the_rng_picks(metric: 
 def test_sample_rate_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match="sample_rate"):
         ShadowProductClient(FakeProducts({}), FakeProducts({}), 1.0, sample_rate=1.5)
+
+
+async def test_a_view_at_another_rate_shares_the_comparisons_in_flight() -> None:
+    product_id = uuid4()
+    catalogue = {product_id: _product(product_id)}
+    candidate = FakeProducts(dict(catalogue), delay=10.0)
+    shadow = ShadowProductClient(FakeProducts(catalogue), candidate, 30.0, sample_rate=0.0)
+    view = shadow.with_sample_rate(1.0)
+
+    await shadow.get_product(product_id)  # rate 0: not mirrored
+    await view.get_product(product_id)  # rate 1: mirrored, still running
+    await asyncio.sleep(0)  # let the comparison task start
+
+    assert (shadow.sample_rate, view.sample_rate) == (0.0, 1.0)
+    assert shadow.with_sample_rate(0.0) is shadow
+    assert candidate.calls == ["get_product"]
+    assert shadow.pending_comparisons == view.pending_comparisons == 1
+    await shadow.aclose()  # the base client's shutdown cancels the view's comparison too
+    assert view.pending_comparisons == 0
+    with pytest.raises(ValueError, match="sample_rate"):
+        shadow.with_sample_rate(-0.1)

@@ -1,0 +1,117 @@
+"""Canary routing through the API: each request's product calls go to one client only."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from fakes import FakeProductClient
+from harness import OrdersApi, make_settings, running_api
+
+from orders.adapters.product_clients.factory import ProductClients
+from orders.adapters.product_clients.routing import on_http
+from orders.adapters.product_clients.shadow import ShadowProductClient
+from orders.application.place_order import _releases_in_flight
+from orders.config import ProductsClientMode
+from orders.domain.product_client import ProductServiceClient
+
+USERS = [f"user-{n}" for n in range(24)]
+
+
+def _twins() -> tuple[FakeProductClient, FakeProductClient]:
+    """Two clients over the same products data, each with its own call log."""
+    local = FakeProductClient()
+    http = FakeProductClient(
+        products=local.products, stock=local.stock, by_key=local.by_key, by_id=local.by_id
+    )
+    return local, http
+
+
+@pytest.fixture
+def twins() -> tuple[FakeProductClient, FakeProductClient]:
+    return _twins()
+
+
+@pytest.fixture
+async def canary_api(
+    orders_db_url: str, twins: tuple[FakeProductClient, FakeProductClient]
+) -> AsyncIterator[OrdersApi]:
+    local, http = twins
+    clients = ProductClients(
+        ProductsClientMode.CANARY,
+        local=local,
+        http=http,
+        shadow=ShadowProductClient(local, http, 1.0),
+    )
+    settings = make_settings(
+        orders_db_url, products_client=ProductsClientMode.CANARY, canary_share=50
+    )
+    async with running_api(settings, product_clients=clients) as api:
+        yield api
+
+
+async def test_at_50_percent_a_users_placement_and_cancel_use_one_client(
+    canary_api: OrdersApi, twins: tuple[FakeProductClient, FakeProductClient]
+) -> None:
+    local, http = twins
+    mug = local.add(stock=1_000)
+    served: dict[bool, int] = {True: 0, False: 0}
+
+    for user in USERS:
+        expected, other = (http, local) if on_http(user, 50) else (local, http)
+        mine, theirs = len(expected.calls), len(other.calls)
+
+        placed = await canary_api.place(user, [(mug.id, 1)])
+        assert placed.status_code == 201, placed.text
+        cancelled = await canary_api.http.post(
+            f"/api/v1/orders/{placed.json()['id']}/cancel",
+            json={"reason": "changed my mind"},
+            headers=canary_api.auth(user),
+        )
+        assert cancelled.status_code == 200, cancelled.text
+
+        assert expected.calls[mine:] == ["reserve", "confirm", "release"]
+        assert other.calls[theirs:] == []
+        served[on_http(user, 50)] += 1
+
+    assert served[True] > 0
+    assert served[False] > 0
+    assert local.stock[mug.id] == 1_000
+
+
+async def test_a_failed_placements_release_by_key_goes_through_the_same_client(
+    canary_api: OrdersApi, twins: tuple[FakeProductClient, FakeProductClient]
+) -> None:
+    local, http = twins
+    mug = local.add(stock=5)
+    for user in (
+        next(u for u in USERS if on_http(u, 50)),
+        next(u for u in USERS if not on_http(u, 50)),
+    ):
+        expected, other = (http, local) if on_http(user, 50) else (local, http)
+        expected.lose_answer["reserve"] = 1
+        mine, theirs = len(expected.calls), len(other.calls)
+
+        response = await canary_api.place(user, [(mug.id, 2)])
+
+        assert response.status_code == 503
+        await asyncio.gather(*_releases_in_flight)  # the release may outlast the answer
+        assert expected.calls[mine:] == ["reserve", "release_by_key"]
+        assert other.calls[theirs:] == []
+    assert local.stock[mug.id] == 5
+
+
+async def test_background_work_uses_the_local_client(
+    canary_api: OrdersApi, twins: tuple[FakeProductClient, FakeProductClient]
+) -> None:
+    local, _ = twins
+    products: ProductServiceClient = canary_api.app.state.orders.products
+
+    assert products is local
+
+
+async def test_readiness_reports_the_run_time_mode_and_share(canary_api: OrdersApi) -> None:
+    response = await canary_api.http.get("/health/ready")
+
+    assert response.status_code == 200
+    report = response.json()["checks"]["products"]
+    assert (report["status"], report["mode"], report["canary_share"]) == ("up", "canary", 50)
