@@ -12,7 +12,10 @@ each. The modes:
   call goes to the other of local and http (the live process), so a hold made
   through one client is confirmed, released, replayed and read through the
   other (``AlternatingProductClient``, a test device: the canary router itself
-  keeps a placement on one client).
+  keeps a placement on one client);
+- ``canary-local-user`` / ``canary-http-user``: ``ProductClientRouter`` over
+  both clients (http: the live process) with the canary at 50 %, each call
+  routed for a user whom the sticky assignment puts on local, or on http.
 
 Each is wrapped in ``ObservedProductClient`` as the composition root wraps it,
 so the suite runs against what orders ships.
@@ -20,6 +23,7 @@ so the suite runs against what orders ships.
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -30,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.types import ASGIApp
 
+from orders.adapters.product_clients.factory import ProductClients
 from orders.adapters.product_clients.http import (
     HttpClientConfig,
     build_http_client,
@@ -37,8 +42,9 @@ from orders.adapters.product_clients.http import (
 )
 from orders.adapters.product_clients.metrics import SHADOW_COMPARISONS
 from orders.adapters.product_clients.observed import ObservedProductClient
+from orders.adapters.product_clients.routing import ProductClientRouter, on_http
 from orders.adapters.product_clients.shadow import ShadowProductClient
-from orders.config import HttpTransport, ProductsClientMode
+from orders.config import FeatureFlags, HttpTransport, ProductsClientMode
 from orders.config import Settings as OrdersSettings
 from orders.domain.product_client import ProductServiceClient
 from products.config import Settings as ProductsSettings
@@ -50,10 +56,13 @@ from servicekit.testing import fresh_postgres_database
 from shop_contracts import paths
 from shop_contracts.products import Product
 from tests.conformance.alternating import AlternatingProductClient
+from tests.conformance.routed import RoutedProductClient
 from tests.support.processes import ServiceProcess
 
 SPLIT_MODES = ("canary-split-local-first", "canary-split-http-first")
-MODES = ("local", "http-asgi", "http-live", "shadow", *SPLIT_MODES)
+CANARY_MODES = ("canary-local-user", "canary-http-user")
+MODES = ("local", "http-asgi", "http-live", "shadow", *SPLIT_MODES, *CANARY_MODES)
+CANARY_SHARE = 50
 
 
 @pytest.fixture(scope="session")
@@ -187,6 +196,11 @@ async def client(
     if mode == "local":
         yield ObservedProductClient(local, "local")
         return
+    if mode in CANARY_MODES:
+        live: str = request.getfixturevalue("live_products")
+        async with _canary_client(mode, local, live) as routed:
+            yield routed
+        return
     if mode == "http-live" or mode in SPLIT_MODES:
         products_url: str = request.getfixturevalue("live_products")
         settings = HttpClientConfig.from_settings(_orders_settings(products_url))
@@ -217,6 +231,34 @@ async def client(
             await shadow.drain()
             # Identical data must compare equal: any mismatch is a conformance failure.
             assert _shadow_disagreements() == disagreements_before
+        finally:
+            await shadow.aclose()
+
+
+@asynccontextmanager
+async def _canary_client(
+    mode: str, local: ProductServiceClient, products_url: str
+) -> AsyncIterator[ProductServiceClient]:
+    """The router at ``CANARY_SHARE`` for a user on the side ``mode`` names."""
+    settings = HttpClientConfig.from_settings(_orders_settings(products_url))
+    async with build_http_client(settings) as http:
+        remote = ObservedProductClient(build_http_product_client(settings, http), "http")
+        shadow = ShadowProductClient(local, remote, timeout=2.0)
+        clients = ProductClients(
+            ProductsClientMode.CANARY,
+            local=ObservedProductClient(local, "local"),
+            http=remote,
+            shadow=shadow,
+        )
+        router = ProductClientRouter(clients)
+        flags = FeatureFlags(products_client=ProductsClientMode.CANARY, canary_share=CANARY_SHARE)
+        wanted = mode == "canary-http-user"
+        user = next(
+            u for u in (f"user-{n}" for n in range(1000)) if on_http(u, CANARY_SHARE) is wanted
+        )
+        assert router.choose(flags, user) is (clients.http if wanted else clients.local)
+        try:
+            yield RoutedProductClient(router, flags, user)
         finally:
             await shadow.aclose()
 
