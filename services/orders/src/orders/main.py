@@ -31,6 +31,7 @@ from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.depth import record_outbox_depth
 from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.product_clients.factory import ProductClients, build_product_clients
+from orders.adapters.product_clients.fallback import CanaryFallback, FallbackThresholds
 from orders.adapters.product_clients.routing import ProductClientRouter
 from orders.application.place_order import AfterReserveHook
 from orders.application.unit_of_work import UnitOfWork
@@ -148,7 +149,13 @@ async def _start(
             ):
                 await upgrade_products_database(settings.products_database_url.get_secret_value())
             clients = await build_product_clients(settings, stack)
-        router = ProductClientRouter(clients)
+        fallback = None
+        if clients.local is not None and clients.http is not None:
+            fallback = CanaryFallback(
+                flag_store, FallbackThresholds.from_settings(settings), clock=clock
+            )
+            stack.push_async_callback(fallback.aclose)
+        router = ProductClientRouter(clients, fallback=fallback)
         products = router.authoritative
         products_readiness = router.readiness(flag_store)
         subscriptions_of_products = clients.subscriptions

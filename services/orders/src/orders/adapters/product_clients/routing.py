@@ -20,6 +20,10 @@ one placement's reserve, confirm and release go through one client.
 
 Background work (the reconciler, event consumers) uses ``authoritative``: the
 local client when it was built, else the http one.
+
+With both clients built, the http path's routed calls (canary and http run-time
+modes) feed ``CanaryFallback``; while it holds (tripped, its write of share 0
+not yet in the store) this process routes everyone to local.
 """
 
 import hashlib
@@ -29,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from orders.adapters.product_clients.factory import ProductClients
+from orders.adapters.product_clients.fallback import CanaryFallback
 from orders.adapters.product_clients.metrics import CANARY_SHARE, ROUTED
 from orders.adapters.product_clients.observed import ObservedProductClient
 from orders.application.flags import FlagStore
@@ -60,15 +65,26 @@ class ProductClientRouter:
         self,
         clients: ProductClients,
         *,
+        fallback: CanaryFallback | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clients = clients
+        self._fallback = fallback
+        # The http path as routed: judged by the fallback when there is local to fall back to.
+        self._routed_http = clients.http
+        if fallback is not None and clients.local is not None and clients.http is not None:
+            self._routed_http = fallback.guard(clients.http)
         self._modes = choosable_modes(clients.startup)
         self._monotonic = monotonic
         self._warned: dict[ProductsClientMode, float] = {}
         self._flags_seen: FeatureFlags | None = None
         self._shadow_view: ProductServiceClient | None = None
         self._shadow_rate: float | None = None
+
+    @property
+    def fallback(self) -> CanaryFallback | None:
+        """The canary fallback judging the routed http calls (both clients built)."""
+        return self._fallback
 
     @property
     def modes(self) -> frozenset[ProductsClientMode]:
@@ -89,34 +105,40 @@ class ProductClientRouter:
 
     def choose(self, flags: FeatureFlags, user_id: str) -> ProductServiceClient:
         """The client that serves this request (and every product call it makes)."""
+        holding = self._holding()
         if flags is not self._flags_seen:
             self._flags_seen = flags
-            CANARY_SHARE.set(flags.canary_share)
+            CANARY_SHARE.set(0 if holding else flags.canary_share)
+            if self._fallback is not None:
+                self._fallback.publish_active()
         mode = flags.products_client
         served = mode
         if mode not in self._modes:
             self._warn_unbuilt(mode)
             served = self._clients.startup
-        client, label = self._pick(served, flags, user_id)
+        client, label = self._pick(served, flags, user_id, holding=holding)
         ROUTED.labels(mode.value, label).inc()
         return client
 
     def _pick(
-        self, mode: ProductsClientMode, flags: FeatureFlags, user_id: str
+        self, mode: ProductsClientMode, flags: FeatureFlags, user_id: str, *, holding: bool
     ) -> tuple[ProductServiceClient, str]:
-        local, http = self._clients.local, self._clients.http
-        if mode is ProductsClientMode.LOCAL and local is not None:
+        local, http = self._clients.local, self._routed_http
+        if mode is ProductsClientMode.SHADOW:
+            return self._shadow(flags.shadow_sample_rate), "shadow"
+        if local is not None and (mode is ProductsClientMode.LOCAL or holding):
             return local, "local"
         if mode is ProductsClientMode.HTTP and http is not None:
             return http, "http"
-        if mode is ProductsClientMode.SHADOW:
-            return self._shadow(flags.shadow_sample_rate), "shadow"
         # Canary (both clients built: choosable_modes).
         assert local is not None
         assert http is not None
         if on_http(user_id, flags.canary_share):
             return http, "http"
         return local, "local"
+
+    def _holding(self) -> bool:
+        return self._fallback is not None and self._fallback.holding
 
     def _shadow(self, rate: float) -> ProductServiceClient:
         # One observed view per rate in force: a request at the same rate gets the
@@ -162,11 +184,21 @@ class ProductClientRouter:
             flags = store.current()
             # Local is authoritative (background work, the rest of the users), so
             # only its failure makes orders unready; http's state is reported.
-            return {
+            details: dict[str, Any] = {
                 **(local or {}),
                 "mode": flags.products_client.value,
-                "canary_share": flags.canary_share,
+                "canary_share": 0 if self._holding() else flags.canary_share,
                 "candidate": http or {"mode": ProductsClientMode.HTTP.value},
             }
+            state = self._fallback.state() if self._fallback is not None else None
+            if self._fallback is not None:
+                self._fallback.publish_active()
+            if state is not None:
+                # Still ready (local serves everyone), but not "up": an operator decides.
+                details["status"] = "degraded"
+                details["fallback"] = {"at": state.at.isoformat(), "reason": state.reason}
+                if state.pending:
+                    details["fallback"]["pending"] = True
+            return details
 
         return report
