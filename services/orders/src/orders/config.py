@@ -185,7 +185,9 @@ class FeatureFlags(BaseSettings):
     confirmation_email: bool = Field(
         default=True, description="Send the order-confirmation e-mail on OrderPlaced"
     )
-    max_items_per_order: int = Field(default=50, ge=1, le=50)
+    max_items_per_order: int = Field(
+        default=50, ge=1, le=50, description="Distinct products one order may hold"
+    )
     products_client: ProductsClientMode = Field(
         default=ProductsClientMode.LOCAL,
         description="Which product client serves requests; only modes whose clients this"

@@ -269,7 +269,11 @@ def create_app(
             {
                 "name": "orders",
                 "description": "Quote, place, read, pay and cancel the caller's own orders.",
-            }
+            },
+            {
+                "name": "flags",
+                "description": "Run-time flags (admin): read, change with a reason, audit trail.",
+            },
         ],
         lifespan=_lifespan(settings, flags, overrides),
     )

@@ -48,6 +48,28 @@ class FlagStore(Protocol):
         ...
 
 
+class AdminFlagStore(FlagStore, Protocol):
+    """A flag store an operator administers: its defaults, what it ignored, its history."""
+
+    @property
+    def defaults(self) -> FeatureFlags:
+        """The environment's flags, in force where nothing is set."""
+        ...
+
+    @property
+    def choosable(self) -> frozenset[ProductsClientMode]:
+        """The products_client modes a change may choose in this process."""
+        ...
+
+    def ignored(self) -> Mapping[str, str]:
+        """Stored flags left out because their value no longer validates, and why."""
+        ...
+
+    async def history(self, page: int, page_size: int) -> tuple[list["FlagChangeView"], int]:
+        """One page of the audit trail, newest first, and the number of changes."""
+        ...
+
+
 def apply_overrides(defaults: FeatureFlags, values: Mapping[str, object]) -> FeatureFlags:
     """``defaults`` with ``values`` applied, validated; raises ``ValueError`` on a bad one."""
     unknown = sorted(set(values) - FLAG_NAMES)
@@ -169,8 +191,32 @@ class FlagsView(BaseModel):
         " APP_SHADOW_SAMPLE_RATE), in force where no override is"
     )
     overrides: dict[str, FlagOverrideView] = Field(description="Flags set at run time, by name")
+    ignored: dict[str, str] = Field(
+        description="Stored flags left out (their default applies) because the stored value"
+        " no longer validates, and why"
+    )
     choosable_products_clients: list[ProductsClientMode] = Field(
-        description="The products_client modes this deployment built the clients for"
+        description="The products_client modes this process built the clients for"
+        " (APP_PRODUCTS_CLIENT: local or http allow only themselves, shadow or canary all)"
+    )
+
+
+def flags_view(store: AdminFlagStore) -> FlagsView:
+    """What ``GET /admin/flags`` answers."""
+    return FlagsView(
+        effective=store.current().model_dump(mode="json"),
+        defaults=store.defaults.model_dump(mode="json"),
+        overrides={
+            name: FlagOverrideView(
+                value=override.value,
+                updated_by=override.updated_by,
+                updated_at=override.updated_at,
+                reason=override.reason,
+            )
+            for name, override in sorted(store.overrides().items())
+        },
+        ignored=dict(store.ignored()),
+        choosable_products_clients=sorted(store.choosable),
     )
 
 
