@@ -3,8 +3,8 @@
 Each process keeps a snapshot (``current()`` returns it: a request pays nothing)
 and ``refresh()`` re-reads the table with one SELECT, run every
 ``APP_FLAGS_REFRESH_SECONDS`` by a ``PeriodicTask``. ``change()`` writes the
-rows and their audit rows in one transaction, under a row lock on the flags it
-changes, then refreshes, so the change is current in this process at once and
+rows and their audit rows in one transaction, holding the flags table's write
+lock, then refreshes, so the change is current in this process at once and
 in the others within their refresh interval.
 
 A stored value that no longer validates (a limit lowered since, a flag removed)
@@ -19,8 +19,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orders.adapters.db.tables import feature_flag_changes, feature_flags
@@ -37,9 +36,11 @@ from servicekit.requestid import current_request_id
 
 logger = logging.getLogger(__name__)
 
-# A first write of a flag races another first write of it only on the primary key;
-# the loser retries once it can see (and lock) the winner's row.
-_WRITE_ATTEMPTS = 3
+# Changes are rare and must see each other's rows, including a row another change
+# is inserting or deleting (a row lock cannot cover a row that does not exist yet):
+# one change at a time. SHARE ROW EXCLUSIVE conflicts with itself and with writes,
+# not with the refresh's SELECT, so readers never wait.
+_SERIALISE_CHANGES = text("LOCK TABLE feature_flags IN SHARE ROW EXCLUSIVE MODE")
 
 
 def _decode(text: str | None) -> Any:
@@ -152,27 +153,21 @@ class SqlFlagStore:
             raise ValueError("a flag change needs an actor and a reason")
         stored = validate_change(self._defaults, updates, choosable=self._choosable)
         if stored:
-            for attempt in range(1, _WRITE_ATTEMPTS + 1):
-                try:
-                    async with self._engine.begin() as connection:
-                        await self._write(connection, stored, actor, reason)
-                    break
-                except IntegrityError:
-                    if attempt == _WRITE_ATTEMPTS:
-                        raise
+            async with self._engine.begin() as connection:
+                await self._write(connection, stored, actor, reason)
         return await self.refresh()
 
     async def _write(
         self, connection: AsyncConnection, stored: Mapping[str, Any], actor: str, reason: str
     ) -> None:
         names = sorted(stored)
-        # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers anyway):
-        # a concurrent change of the same flag waits, then reads this one's value.
+        # SQLite's BEGIN IMMEDIATE already holds the database's only write lock.
+        if connection.dialect.name == "postgresql":
+            await connection.execute(_SERIALISE_CHANGES)
         locked = await connection.execute(
-            select(feature_flags.c.name, feature_flags.c.value)
-            .where(feature_flags.c.name.in_(names))
-            .order_by(feature_flags.c.name)
-            .with_for_update()
+            select(feature_flags.c.name, feature_flags.c.value).where(
+                feature_flags.c.name.in_(names)
+            )
         )
         before: dict[str, str] = {row.name: row.value for row in locked}
         now = self._clock()
