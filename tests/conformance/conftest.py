@@ -64,6 +64,17 @@ CANARY_MODES = ("canary-local-user", "canary-http-user")
 MODES = ("local", "http-asgi", "http-live", "shadow", *SPLIT_MODES, *CANARY_MODES)
 CANARY_SHARE = 50
 
+# The suite's share of a test server's connections (max_connections is 100 by
+# default, and the embedded server is shared by every pytest-xdist worker of a
+# run). Three products instances serve the one products database: the facade,
+# the app in-process and the live process. With the services' default pool of
+# 20 each they held 60 connections after the races; next to other suites the
+# server ran out, products answered 503 to the live process's new connections
+# and orders' breaker opened (ADR 0009). Five each still races: 20 calls queue
+# on 5 transactions at a time.
+CONNECTION_BUDGET = 15
+POOL_SIZE = CONNECTION_BUDGET // 3
+
 
 @pytest.fixture(scope="session")
 def products_database() -> Iterator[str]:
@@ -75,7 +86,10 @@ def products_database() -> Iterator[str]:
 
 def _products_settings(database_url: str) -> ProductsSettings:
     return ProductsSettings(
-        environment=Environment.TESTING, database_url=database_url, log_json=True
+        environment=Environment.TESTING,
+        database_url=database_url,
+        db_pool_size=POOL_SIZE,
+        log_json=True,
     )
 
 
@@ -106,6 +120,7 @@ def live_products(
             "APP_ENVIRONMENT": "testing",
             "APP_DATABASE_URL": products_database,
             "APP_SWEEP_INTERVAL_SECONDS": "3600",
+            "APP_DB_POOL_SIZE": str(POOL_SIZE),
         },
         log_dir=Path(tmp_path_factory.mktemp("logs")),
     ).start()
@@ -118,7 +133,7 @@ def live_products(
 @pytest.fixture(scope="session")
 async def facade(products_database: str) -> AsyncIterator[ProductsFacade]:
     """The in-process products facade (no sweeper: tests drive expiry explicitly)."""
-    products = ProductsFacade.from_database_url(products_database)
+    products = ProductsFacade.from_database_url(products_database, pool_size=POOL_SIZE)
     await products.start(run_sweeper=False)
     try:
         yield products
@@ -152,6 +167,21 @@ class Catalogue:
             paths.API_PREFIX + paths.PRODUCT.format(product_id=product_id)
         )
         return Product.model_validate_json(response.content).stock_available
+
+    async def connections(self) -> int:
+        """Connections other sessions hold to the products database (every pool of the suite)."""
+        engine = create_async_engine(self._database_url)
+        try:
+            async with engine.connect() as conn:
+                held = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+        finally:
+            await engine.dispose()
+        return int(held or 0)
 
     async def lapse(self, reservation_id: UUID) -> None:
         """Move a hold's expiry into the past, as if its TTL had run out."""

@@ -9,7 +9,7 @@ from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import ReservationReleased
 from shop_contracts.reservations import ReservationLineRequest as Line
 from shop_contracts.reservations import ReservationStatus
-from tests.conformance.conftest import Catalogue
+from tests.conformance.conftest import CONNECTION_BUDGET, Catalogue
 
 pytestmark = pytest.mark.postgres
 
@@ -80,3 +80,6 @@ async def test_release_by_key_racing_the_reserve_leaves_nothing_held(
     for key in keys:
         assert (await client.release_by_key(key)).status is ReservationStatus.RELEASED
     assert await catalogue.stock(product.id) == 50
+    # The race grew every pool of the suite: together they must fit the server's
+    # connections, or products answers 503 and the breaker opens (ADR 0009).
+    assert await catalogue.connections() <= CONNECTION_BUDGET

@@ -53,6 +53,13 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     async def down() -> None:
         raise ProductsUnavailable("products is down", retry_after=7)
 
+    @router.get("/database-refuses")
+    async def database_refuses() -> None:
+        try:
+            raise ConnectionError("sorry, too many clients already")
+        except ConnectionError as exc:
+            raise ProductsUnavailable("The products database is unavailable") from exc
+
     app.include_router(router)
     install_plumbing(app, settings, "kit-test")
     return app

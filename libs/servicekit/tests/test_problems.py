@@ -1,6 +1,9 @@
 """Every error path answers problem+json with a stable code."""
 
+import logging
+
 import httpx
+import pytest
 
 from servicekit.problems import PROBLEM_MEDIA_TYPE
 
@@ -54,3 +57,25 @@ async def test_products_unavailable_is_503_with_retry_after(client: httpx.AsyncC
     assert response.status_code == 503
     assert response.headers["retry-after"] == "7"
     assert response.json()["code"] == "products_unavailable"
+
+
+async def test_a_503_with_a_cause_logs_the_cause(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="servicekit.problems"):
+        response = await client.get("/database-refuses")
+
+    assert response.status_code == 503
+    assert "too many clients" not in response.text
+    logged = "GET /database-refuses answered 503: ConnectionError: sorry, too many clients already"
+    assert logged in caplog.text
+
+
+async def test_a_503_without_a_cause_logs_nothing(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="servicekit.problems"):
+        response = await client.get("/down")
+
+    assert response.status_code == 503
+    assert "answered 503" not in caplog.text

@@ -87,6 +87,16 @@ def _domain_error(request: Request, exc: Exception) -> ProblemResponse:
     headers = None
     if isinstance(exc, ProductsUnavailable):
         headers = {"Retry-After": str(exc.retry_after)}
+        if exc.__cause__ is not None:
+            # The answer says only "unavailable"; the log says why (the database
+            # refused a connection, a deadlock, a dependency's 5xx...).
+            logger.warning(
+                "%s %s answered 503: %s: %s",
+                request.method,
+                request.url.path,
+                type(exc.__cause__).__name__,
+                exc.__cause__,
+            )
     return problem_response(
         exc.status,
         exc.code,

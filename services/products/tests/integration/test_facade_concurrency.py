@@ -122,3 +122,26 @@ async def test_concurrent_confirms_and_releases_return_stock_exactly_once(
     assert all(isinstance(e, ReservationReleased) for e in errors)
     assert (await facade.get_reservation(reservation.id)).status is ReservationStatus.RELEASED
     assert await catalogue.stock(product) == 10
+
+
+async def test_releases_by_key_racing_their_reserves_fail_none_and_leave_nothing_held(
+    postgres_facade: ProductsFacade,
+) -> None:
+    # Both lock key → reservation → products in product-id order, so no pair
+    # deadlocks (PostgreSQL's "deadlock detected" would surface as a 503).
+    catalogue = Catalogue(postgres_facade)
+    facade = postgres_facade
+    first, second = await catalogue.add(stock=100), await catalogue.add(stock=100)
+    keys = [f"rk-{uuid4().hex}" for _ in range(30)]
+    lines = [_line(second.id, 1), _line(first.id, 2)]
+
+    results = await asyncio.gather(
+        *(facade.reserve(key, lines) for key in keys),
+        *(facade.release_by_key(key) for key in keys),
+        return_exceptions=True,
+    )
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    for key in keys:
+        assert (await facade.release_by_key(key)).status is ReservationStatus.RELEASED
+    assert (await catalogue.stock(first), await catalogue.stock(second)) == (100, 100)
