@@ -1,4 +1,4 @@
-"""``orders migrate``, ``orders serve``, ``orders worker`` and ``orders doctor``."""
+"""``orders migrate``, ``serve``, ``worker``, ``doctor`` and ``cutover report``."""
 
 import argparse
 import asyncio
@@ -9,6 +9,7 @@ from prometheus_client import start_http_server
 from orders.adapters.db.doctor import examine
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.config import FeatureFlags, ProductsClientMode, Settings
+from orders.entrypoints.cutover import report as cutover_report
 from orders.entrypoints.worker import serve_worker
 from products.facade import upgrade_products_database
 from servicekit.db import create_engine
@@ -58,8 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port"
     )
+    cutover = commands.add_parser("cutover", help="cut-over evidence of a running service")
+    cutover_commands = cutover.add_subparsers(dest="cutover_command", required=True)
+    report = cutover_commands.add_parser(
+        "report",
+        help="go/no-go verdict from a running service's /metrics (exit 0 go, 1 no-go, 2 unreadable)",
+        description=cutover_report.DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cutover_report.add_report_arguments(report)
     args = parser.parse_args(argv)
 
+    if args.command == "cutover":
+        # Runs wherever an operator is: it needs the service's URL, not its settings.
+        return cutover_report.run(args)
     settings = Settings()
     configure_logging("orders", settings.log_level, as_json=settings.log_json)
     if args.command == "migrate":

@@ -1,0 +1,1 @@
+"""``orders cutover report``: the go/no-go evidence of a running orders service."""

@@ -1,0 +1,366 @@
+"""The cut-over figures, computed from orders' ``/metrics`` (Prometheus text exposition).
+
+A ``Snapshot`` is one scrape; ``difference`` subtracts an earlier one from a later
+one (counters and histogram series; gauges keep the later value), so the figures
+can be about a window of recent traffic instead of everything since start-up.
+
+Percentiles come from the ``orders_product_client_call_duration_seconds`` buckets
+the way PromQL's ``histogram_quantile`` computes them: linear interpolation inside
+the bucket the rank falls in. They are estimates bounded by the bucket edges.
+"""
+
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client.parser import text_string_to_metric_families
+
+CALLS = "orders_product_client_call_duration_seconds"
+SHADOW = "orders_product_client_shadow_comparisons_total"
+CANARY_SHARE = "orders_flags_canary_share"
+FALLBACK_ACTIVE = "orders_canary_fallback_active"
+FALLBACK_TRIPS = "orders_canary_fallback_trips_total"
+ROUTED = "orders_product_client_routed_total"
+
+# Every metric family the report reads (the dashboard uses the same names).
+METRIC_FAMILIES = (
+    CALLS,
+    SHADOW.removesuffix("_total"),
+    CANARY_SHARE,
+    FALLBACK_ACTIVE,
+    FALLBACK_TRIPS.removesuffix("_total"),
+    ROUTED.removesuffix("_total"),
+)
+
+# Outcomes that are failures of the path; domain answers (insufficient_stock,
+# product_not_found, ...) are the contract working (product_clients.metrics.outcome_of).
+FAILURE_OUTCOMES = frozenset({"products_unavailable", "error"})
+PERCENTILES = (0.5, 0.95, 0.99)
+HTTP = "http"
+LOCAL = "local"
+SHADOW_MODE = "shadow"
+_CUMULATIVE_TYPES = frozenset({"counter", "histogram", "summary", "gaugehistogram"})
+
+LabelSet = frozenset[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One scrape: sample name → label set → value; which sample names only grow."""
+
+    samples: Mapping[str, Mapping[LabelSet, float]]
+    cumulative: frozenset[str] = frozenset()
+    families: frozenset[str] = frozenset()
+
+    def series(self, name: str) -> list[tuple[dict[str, str], float]]:
+        """Every (labels, value) of one sample name (e.g. ``..._bucket``)."""
+        return [(dict(labels), value) for labels, value in self.samples.get(name, {}).items()]
+
+
+def parse_exposition(text: str) -> Snapshot:
+    """Parse Prometheus text; ``ValueError`` if it is not the exposition format."""
+    samples: dict[str, dict[LabelSet, float]] = {}
+    cumulative: set[str] = set()
+    families: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        families.add(family.name)
+        for sample in family.samples:
+            if sample.name.endswith("_created"):
+                continue  # a timestamp, not a count
+            if family.type in _CUMULATIVE_TYPES:
+                cumulative.add(sample.name)
+            labels = frozenset(sample.labels.items())
+            by_labels = samples.setdefault(sample.name, {})
+            by_labels[labels] = by_labels.get(labels, 0.0) + float(sample.value)
+    return Snapshot(samples, frozenset(cumulative), frozenset(families))
+
+
+def difference(later: Snapshot, earlier: Snapshot) -> Snapshot:
+    """What happened between two scrapes: counters subtract, gauges keep the later value.
+
+    A counter that went down was reset (the process restarted): its later value
+    is the increase, as PromQL's ``increase`` assumes.
+    """
+    samples: dict[str, dict[LabelSet, float]] = {}
+    for name, by_labels in later.samples.items():
+        if name not in later.cumulative:
+            samples[name] = dict(by_labels)
+            continue
+        before = earlier.samples.get(name, {})
+        delta: dict[LabelSet, float] = {}
+        for labels, value in by_labels.items():
+            previous = before.get(labels, 0.0)
+            delta[labels] = value - previous if value >= previous else value
+        samples[name] = delta
+    return Snapshot(samples, later.cumulative, later.families)
+
+
+def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
+    """The q-quantile of cumulative ``(upper bound, count)`` buckets, as PromQL computes it.
+
+    ``None`` when there are no observations or no ``+Inf`` bucket. A rank in the
+    ``+Inf`` bucket answers the highest finite bound; in the first bucket the lower
+    edge is 0 (for a positive bound).
+    """
+    ordered = sorted(buckets)
+    if len(ordered) < 2 or not math.isinf(ordered[-1][0]):
+        return None
+    # Counts are cumulative; a scrape racing an observation may break monotony.
+    bounds = [bound for bound, _ in ordered]
+    counts: list[float] = []
+    for _, count in ordered:
+        counts.append(max(count, counts[-1]) if counts else count)
+    total = counts[-1]
+    if total <= 0:
+        return None
+    rank = q * total
+    b = next((i for i in range(len(counts) - 1) if counts[i] >= rank), len(counts) - 1)
+    if b == len(counts) - 1:
+        return bounds[-2]
+    if b == 0 and bounds[0] <= 0:
+        return bounds[0]
+    start = 0.0 if b == 0 else bounds[b - 1]
+    below = 0.0 if b == 0 else counts[b - 1]
+    return start + (bounds[b] - start) * ((rank - below) / (counts[b] - below))
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Calls of one mode (over some methods) and their estimated percentiles."""
+
+    calls: int
+    percentiles: Mapping[float, float | None]
+
+
+def latency(
+    snapshot: Snapshot, modes: str | Collection[str], methods: Iterable[str] | None = None
+) -> Latency:
+    """``histogram_quantile(q, sum by (le) (calls{mode=~modes,method=~methods}))`` for each q."""
+    chosen = {modes} if isinstance(modes, str) else set(modes)
+    wanted = None if methods is None else set(methods)
+    by_bound: dict[float, float] = {}
+    for labels, value in snapshot.series(f"{CALLS}_bucket"):
+        if labels.get("mode") not in chosen or (
+            wanted is not None and labels.get("method") not in wanted
+        ):
+            continue
+        bound = float(labels["le"])
+        by_bound[bound] = by_bound.get(bound, 0.0) + value
+    calls = int(by_bound.get(math.inf, 0.0))
+    return Latency(
+        calls, {q: histogram_quantile(q, by_bound.items()) if calls else None for q in PERCENTILES}
+    )
+
+
+def call_counts(snapshot: Snapshot) -> dict[str, dict[str, dict[str, int]]]:
+    """mode → method → outcome → calls."""
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for labels, value in snapshot.series(f"{CALLS}_count"):
+        by_method = counts.setdefault(labels.get("mode", ""), {})
+        by_outcome = by_method.setdefault(labels.get("method", ""), {})
+        outcome = labels.get("outcome", "")
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + int(value)
+    return counts
+
+
+def _calls_by_method(
+    counts: Mapping[str, Mapping[str, Mapping[str, int]]], modes: Iterable[str]
+) -> set[str]:
+    return {
+        method
+        for mode in modes
+        for method, outcomes in counts.get(mode, {}).items()
+        if sum(outcomes.values())
+    }
+
+
+def local_series(snapshot: Snapshot) -> tuple[str, ...]:
+    """The series that together stand for the local path: those of ``local`` and ``shadow``.
+
+    ``mode="local"`` is the local client's own calls (local and canary run-time
+    modes, and background work). In shadow mode the local client answers as the
+    shadow client's primary, recorded once, under ``mode="shadow"`` (the http
+    candidate is ``mode="http"``); so both series time the local path, without
+    counting a call twice.
+    """
+    counts = call_counts(snapshot)
+    found = tuple(mode for mode in (LOCAL, SHADOW_MODE) if _calls_by_method(counts, [mode]))
+    return found or (LOCAL,)
+
+
+@dataclass(frozen=True)
+class LatencyComparison:
+    """http against the local path, overall and per method; ratios are http / local."""
+
+    local_series: tuple[str, ...]
+    common_methods: tuple[str, ...]
+    http: Latency
+    local: Latency
+    ratios: Mapping[float, float | None]
+    by_method: Mapping[str, tuple[Latency, Latency, Mapping[float, float | None]]]
+
+
+def _ratios(http: Latency, local: Latency) -> dict[float, float | None]:
+    ratios: dict[float, float | None] = {}
+    for q in PERCENTILES:
+        numerator, denominator = http.percentiles.get(q), local.percentiles.get(q)
+        ratios[q] = (
+            numerator / denominator
+            if numerator is not None and denominator is not None and denominator > 0
+            else None
+        )
+    return ratios
+
+
+def compare_latency(snapshot: Snapshot) -> LatencyComparison:
+    """Overall figures use only the methods both paths served (like with like).
+
+    In shadow mode the http path sees mirrored reads only while the local path
+    also does the writes; comparing all of both would compare different work.
+    """
+    reference = local_series(snapshot)
+    counts = call_counts(snapshot)
+    http_methods = _calls_by_method(counts, [HTTP])
+    local_methods = _calls_by_method(counts, reference)
+    common = tuple(sorted(http_methods & local_methods))
+    http = latency(snapshot, HTTP, common)
+    local = latency(snapshot, reference, common)
+    by_method = {}
+    for method in sorted(http_methods | local_methods):
+        method_http = latency(snapshot, HTTP, [method])
+        method_local = latency(snapshot, reference, [method])
+        by_method[method] = (method_http, method_local, _ratios(method_http, method_local))
+    return LatencyComparison(reference, common, http, local, _ratios(http, local), by_method)
+
+
+@dataclass(frozen=True)
+class ErrorRate:
+    """Calls of one mode that failed (``products_unavailable`` or ``error``)."""
+
+    calls: int
+    errors: int
+    cancelled: int
+
+    @property
+    def rate(self) -> float | None:
+        """errors / calls, ``None`` without calls."""
+        return self.errors / self.calls if self.calls else None
+
+
+def error_rates(snapshot: Snapshot) -> dict[str, ErrorRate]:
+    """mode → its error rate over every method."""
+    rates = {}
+    for mode, by_method in sorted(call_counts(snapshot).items()):
+        calls = errors = cancelled = 0
+        for outcomes in by_method.values():
+            for outcome, count in outcomes.items():
+                calls += count
+                errors += count if outcome in FAILURE_OUTCOMES else 0
+                cancelled += count if outcome == "cancelled" else 0
+        if calls:
+            rates[mode] = ErrorRate(calls, errors, cancelled)
+    return rates
+
+
+@dataclass(frozen=True)
+class ShadowCounts:
+    """Shadow comparison results of one method (or all of them)."""
+
+    match: int = 0
+    mismatch: int = 0
+    candidate_error: int = 0
+    candidate_timeout: int = 0
+    skipped: int = 0
+    sampled_out: int = 0
+
+    @property
+    def compared(self) -> int:
+        """Comparisons that got two answers: match + mismatch."""
+        return self.match + self.mismatch
+
+    @property
+    def attempted(self) -> int:
+        """Reads mirrored to the candidate: compared, or the candidate failed or timed out."""
+        return self.compared + self.candidate_error + self.candidate_timeout
+
+    @property
+    def mismatch_rate(self) -> float | None:
+        """mismatch / (match + mismatch)."""
+        return self.mismatch / self.compared if self.compared else None
+
+    @property
+    def candidate_error_rate(self) -> float | None:
+        """candidate_error / attempted."""
+        return self.candidate_error / self.attempted if self.attempted else None
+
+    @property
+    def candidate_timeout_rate(self) -> float | None:
+        """candidate_timeout / attempted."""
+        return self.candidate_timeout / self.attempted if self.attempted else None
+
+    def __add__(self, other: "ShadowCounts") -> "ShadowCounts":
+        return ShadowCounts(
+            *(getattr(self, name) + getattr(other, name) for name in _SHADOW_RESULTS)
+        )
+
+
+_SHADOW_RESULTS = (
+    "match",
+    "mismatch",
+    "candidate_error",
+    "candidate_timeout",
+    "skipped",
+    "sampled_out",
+)
+
+
+def shadow_counts(snapshot: Snapshot) -> dict[str, ShadowCounts]:
+    """method → its shadow results (unknown result labels are ignored)."""
+    raw: dict[str, dict[str, int]] = {}
+    for labels, value in snapshot.series(SHADOW):
+        result = labels.get("result", "")
+        if result in _SHADOW_RESULTS:
+            by_result = raw.setdefault(labels.get("method", ""), {})
+            by_result[result] = by_result.get(result, 0) + int(value)
+    return {method: ShadowCounts(**raw[method]) for method in sorted(raw)}
+
+
+@dataclass(frozen=True)
+class CanaryState:
+    """The canary figures, each ``None`` when the process does not export it."""
+
+    share: float | None
+    share_values: tuple[float, ...]
+    fallback_active: bool | None
+    fallback_trips: int | None
+    routed: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+
+def _values(snapshot: Snapshot, name: str) -> list[float]:
+    return [value for _, value in snapshot.series(name)]
+
+
+def canary_state(snapshot: Snapshot) -> CanaryState:
+    """Share (several worker processes may disagree: the highest), fallback, routing."""
+    shares = sorted(set(_values(snapshot, CANARY_SHARE)))
+    active = _values(snapshot, FALLBACK_ACTIVE)
+    trips = _values(snapshot, FALLBACK_TRIPS)
+    routed: dict[tuple[str, str], int] = {}
+    for labels, value in snapshot.series(ROUTED):
+        key = (labels.get("mode", ""), labels.get("client", ""))
+        routed[key] = routed.get(key, 0) + int(value)
+    return CanaryState(
+        share=shares[-1] if shares else None,
+        share_values=tuple(shares),
+        fallback_active=any(value > 0 for value in active) if active else None,
+        fallback_trips=int(sum(trips)) if trips else None,
+        routed={key: calls for key, calls in sorted(routed.items()) if calls},
+    )
+
+
+def sum_counts(counts: Sequence[ShadowCounts]) -> ShadowCounts:
+    """All methods together."""
+    total = ShadowCounts()
+    for item in counts:
+        total = total + item
+    return total

@@ -1,0 +1,224 @@
+"""Go or no-go: every check passes with enough samples, or the verdict is NO-GO.
+
+The default ratio thresholds come from a measurement on a healthy extracted
+products service (docs/cutover.md): http adds a network hop and a second
+service's work to every call, so http is expected to be slower than local by a
+few milliseconds; the thresholds reject a service that is slower than that.
+"""
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from orders.entrypoints.cutover.evidence import (
+    HTTP,
+    CanaryState,
+    ErrorRate,
+    LatencyComparison,
+    ShadowCounts,
+    Snapshot,
+    canary_state,
+    compare_latency,
+    error_rates,
+    shadow_counts,
+    sum_counts,
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What GO requires; ``min_*`` of 0 accepts a check without data."""
+
+    max_mismatch_rate: float = 0.001
+    max_http_error_rate: float = 0.01
+    max_p95_ratio: float = 5.0
+    max_p99_ratio: float = 8.0
+    min_shadow_samples: int = 100
+    min_http_calls: int = 100
+    min_local_calls: int = 100
+
+
+class Status(enum.StrEnum):
+    """How one check came out."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INSUFFICIENT = "insufficient-data"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: its figure, the threshold it was held to, the samples behind it."""
+
+    name: str
+    value: float | None
+    threshold: str
+    samples: int | None
+    status: Status
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON form of the check."""
+        return {
+            "name": self.name,
+            "value": self.value,
+            "threshold": self.threshold,
+            "samples": self.samples,
+            "status": self.status.value,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Every figure the verdict is built from."""
+
+    shadow: dict[str, ShadowCounts]
+    latency: LatencyComparison
+    errors: dict[str, ErrorRate]
+    canary: CanaryState
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> "Evidence":
+        """The figures of one scrape (or of a window's difference)."""
+        return cls(
+            shadow_counts(snapshot),
+            compare_latency(snapshot),
+            error_rates(snapshot),
+            canary_state(snapshot),
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """GO when every check passed."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def go(self) -> bool:
+        """Whether every check passed."""
+        return all(check.status is Status.PASS for check in self.checks)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why not GO (one line per check that did not pass), or why GO."""
+        if self.go:
+            return ["every check passed with enough samples"]
+        return [check.reason for check in self.checks if check.status is not Status.PASS]
+
+
+def _rate_check(
+    name: str, value: float | None, maximum: float, samples: int, minimum: int, what: str
+) -> Check:
+    threshold = f"<= {maximum:g}"
+    if samples < minimum or (value is None and minimum > 0):
+        return Check(
+            name,
+            value,
+            threshold,
+            samples,
+            Status.INSUFFICIENT,
+            f"{name}: {samples} {what}, {minimum} needed",
+        )
+    if value is not None and value > maximum:
+        return Check(
+            name, value, threshold, samples, Status.FAIL, f"{name}: {value:.4f} > {maximum:g}"
+        )
+    shown = "no data (none required)" if value is None else f"{value:.4f}"
+    return Check(name, value, threshold, samples, Status.PASS, f"{name}: {shown}")
+
+
+def _ratio_check(
+    q: float, comparison: LatencyComparison, maximum: float, thresholds: Thresholds
+) -> Check:
+    name = f"latency p{round(q * 100)} http/local"
+    value = comparison.ratios.get(q)
+    threshold = f"<= {maximum:g}"
+    http_calls, local_calls = comparison.http.calls, comparison.local.calls
+    samples = min(http_calls, local_calls)
+    short = []
+    if http_calls < thresholds.min_http_calls:
+        short.append(f"{http_calls} http calls, {thresholds.min_http_calls} needed")
+    if local_calls < thresholds.min_local_calls:
+        short.append(f"{local_calls} local calls, {thresholds.min_local_calls} needed")
+    if short or value is None:
+        detail = "; ".join(short) or "no method served by both paths"
+        return Check(name, value, threshold, samples, Status.INSUFFICIENT, f"{name}: {detail}")
+    methods = ", ".join(comparison.common_methods)
+    if value > maximum:
+        return Check(
+            name,
+            value,
+            threshold,
+            samples,
+            Status.FAIL,
+            f"{name}: {value:.2f} > {maximum:g} (over {methods})",
+        )
+    return Check(name, value, threshold, samples, Status.PASS, f"{name}: {value:.2f}")
+
+
+def _fallback_check(canary: CanaryState) -> Check:
+    name = "canary fallback inactive"
+    if canary.fallback_active is None:
+        return Check(name, None, "== 0", None, Status.PASS, f"{name}: not exported by this process")
+    value = 1.0 if canary.fallback_active else 0.0
+    if canary.fallback_active:
+        trips = canary.fallback_trips if canary.fallback_trips is not None else "?"
+        reason = (
+            f"{name}: the fallback closed the canary ({trips} trip(s)); an operator must re-open it"
+        )
+        return Check(name, value, "== 0", None, Status.FAIL, reason)
+    return Check(name, value, "== 0", None, Status.PASS, f"{name}: yes")
+
+
+def judge(evidence: Evidence, thresholds: Thresholds) -> Verdict:
+    """Every check, in the order they are printed."""
+    shadow = sum_counts(list(evidence.shadow.values()))
+    http = evidence.errors.get(HTTP, ErrorRate(0, 0, 0))
+    mismatching = ", ".join(
+        f"{method} {counts.mismatch}/{counts.compared}"
+        for method, counts in evidence.shadow.items()
+        if counts.mismatch
+    )
+    mismatch = _rate_check(
+        "shadow mismatch rate",
+        shadow.mismatch_rate,
+        thresholds.max_mismatch_rate,
+        shadow.compared,
+        thresholds.min_shadow_samples,
+        "comparisons",
+    )
+    if mismatch.status is Status.FAIL:
+        mismatch = Check(
+            mismatch.name,
+            mismatch.value,
+            mismatch.threshold,
+            mismatch.samples,
+            mismatch.status,
+            f"{mismatch.reason} ({mismatching})",
+        )
+    candidate_failures = shadow.candidate_error + shadow.candidate_timeout
+    checks = [
+        mismatch,
+        _rate_check(
+            "shadow candidate failure rate",
+            candidate_failures / shadow.attempted if shadow.attempted else None,
+            thresholds.max_http_error_rate,
+            shadow.attempted,
+            thresholds.min_shadow_samples,
+            "mirrored reads",
+        ),
+        _rate_check(
+            "http error rate",
+            http.rate,
+            thresholds.max_http_error_rate,
+            http.calls,
+            thresholds.min_http_calls,
+            "http calls",
+        ),
+        _ratio_check(0.95, evidence.latency, thresholds.max_p95_ratio, thresholds),
+        _ratio_check(0.99, evidence.latency, thresholds.max_p99_ratio, thresholds),
+        _fallback_check(evidence.canary),
+    ]
+    return Verdict(checks)
