@@ -105,6 +105,14 @@ def test_report_says_go_for_healthy_shadow_traffic_and_no_go_when_products_is_do
     assert report["canary"]["fallback_active"] is False
     assert {(r["mode"], r["client"]) for r in report["canary"]["routed"]} == {("shadow", "shadow")}
 
+    # With an admin token the report shows the flags in force (the admin API).
+    token = shop.auth("cutover-ops", "admin")["Authorization"].removeprefix("Bearer ")
+    command = ["cutover", "report", "--url", orders.url, "--token", token, "--json"]
+    assert main([*command, *LOOSE_LATENCY]) == 0
+    flags = json.loads(capsys.readouterr().out)["flags"]
+    assert flags["effective"]["products_client"] == "shadow"
+    assert "canary" in flags["choosable_products_clients"]
+
     # The text form carries the same verdict and every check.
     assert main(["cutover", "report", "--url", orders.url, *LOOSE_LATENCY]) == 0
     text = capsys.readouterr().out
