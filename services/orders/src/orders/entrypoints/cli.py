@@ -1,4 +1,4 @@
-"""``orders migrate``, ``serve``, ``worker``, ``doctor`` and ``cutover report``."""
+"""``orders migrate``, ``serve``, ``worker``, ``doctor``, ``flags`` and ``cutover report``."""
 
 import argparse
 import asyncio
@@ -10,6 +10,7 @@ from orders.adapters.db.doctor import examine
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.entrypoints.cutover import report as cutover_report
+from orders.entrypoints.flags_cli import add_flags_arguments, run_flags
 from orders.entrypoints.worker import serve_worker
 from products.facade import upgrade_products_database
 from servicekit.db import create_engine
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         "(read-only; exit status 1 if any)",
     )
     add_serve_arguments(commands, default_port=8000)
+    add_flags_arguments(commands)
     worker = commands.add_parser(
         "worker", help="consume integration events from RabbitMQ (APP_EVENT_BUS=rabbitmq)"
     )
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
+    if args.command == "flags":
+        return run_flags(settings, args)
     serve("orders", settings, serve_options(args))
     return 0
 

@@ -1,0 +1,149 @@
+"""``orders flags show | set | history``: the admin API's flag store, over ``APP_DATABASE_URL``.
+
+The same store, validation and audit as ``PATCH /api/v1/admin/flags``; the
+products_client modes that may be chosen are those of this environment's
+``APP_PRODUCTS_CLIENT``. Bad input exits with status 2 and one line on stderr.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from orders.adapters.flags.sql import SqlFlagStore
+from orders.application.flags import InvalidFlag, ProductsClientUnavailable
+from orders.config import FeatureFlags, Settings, choosable_modes, default_flags
+from servicekit.db import create_engine
+from shop_contracts.limits import MAX_KEY_LENGTH, MAX_REASON_LENGTH
+from shop_contracts.pagination import MAX_PAGE_SIZE
+
+
+class BadInput(Exception):
+    """What the operator typed cannot be applied; the message says why (exit status 2)."""
+
+
+def add_flags_arguments(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """``orders flags ...`` and its three subcommands."""
+    flags = commands.add_parser(
+        "flags", help="show, change (audited) or list the changes of the run-time flags"
+    )
+    actions = flags.add_subparsers(dest="flags_command", required=True)
+    actions.add_parser("show", help="the flags in force, their defaults and overrides")
+    change = actions.add_parser(
+        "set", help="set flags (VALUE is JSON when it parses, else a string; null resets)"
+    )
+    change.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
+    change.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
+    change.add_argument(
+        "--actor",
+        default=os.environ.get("USER") or "cli",
+        help="who (recorded in the audit trail; default: $USER or 'cli')",
+    )
+    history = actions.add_parser("history", help="the latest changes, newest first")
+    history.add_argument(
+        "--limit",
+        type=int,
+        default=20,
+        help=f"how many changes (1..{MAX_PAGE_SIZE}, default 20)",
+    )
+
+
+def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs: VALUE as JSON when it parses (``null`` resets), else the string."""
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sep, raw = assignment.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise BadInput(f"expected NAME=VALUE, got {assignment!r}")
+        if name in changes:
+            raise BadInput(f"{name} is given twice")
+        try:
+            changes[name] = json.loads(raw)
+        except ValueError:
+            changes[name] = raw
+    return changes
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+def _show(store: SqlFlagStore) -> None:
+    current = store.current().model_dump(mode="json")
+    defaults = store.defaults.model_dump(mode="json")
+    overrides = store.overrides()
+    width = max(len(name) for name in current)
+    for name in sorted(current):
+        line = f"{name:<{width}}  {_json(current[name])}"
+        override = overrides.get(name)
+        if override is None:
+            line += "  (default)"
+        else:
+            line += (
+                f"  (set by {override.updated_by} at {override.updated_at.isoformat()}:"
+                f" {override.reason}; default {_json(defaults[name])})"
+            )
+        print(line)
+    for name, problem in sorted(store.ignored().items()):
+        print(f"ignored stored {name}: {problem}")
+    print(f"choosable products_client: {', '.join(sorted(store.choosable))}")
+
+
+async def _history(store: SqlFlagStore, limit: int) -> None:
+    changes, total = await store.history(1, limit)
+    for change in changes:
+        request = f" request {change.request_id}" if change.request_id else ""
+        print(
+            f"{change.changed_at.isoformat()}  {change.actor}  {change.name}:"
+            f" {_json(change.old_value)} -> {_json(change.new_value)}"
+            f"  ({change.reason}){request}"
+        )
+    print(f"{len(changes)} of {total} change(s)")
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> None:
+    engine = create_engine(settings.database_url.get_secret_value(), pool_size=1)
+    try:
+        store = SqlFlagStore(
+            engine,
+            default_flags(settings, FeatureFlags()),
+            choosable=choosable_modes(settings.products_client),
+        )
+        await store.refresh()
+        if args.flags_command == "show":
+            _show(store)
+        elif args.flags_command == "history":
+            await _history(store, args.limit)
+        else:
+            await store.change(
+                parse_assignments(args.assignments), actor=args.actor, reason=args.reason
+            )
+            _show(store)
+    finally:
+        await engine.dispose()
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.flags_command == "history" and not 1 <= args.limit <= MAX_PAGE_SIZE:
+        raise BadInput(f"--limit must be 1..{MAX_PAGE_SIZE}")
+    if args.flags_command == "set":
+        if not args.reason.strip() or len(args.reason) > MAX_REASON_LENGTH or "\x00" in args.reason:
+            raise BadInput(f"--reason must be 1..{MAX_REASON_LENGTH} characters, not blank")
+        if not args.actor.strip() or len(args.actor) > MAX_KEY_LENGTH:
+            raise BadInput(f"--actor must be 1..{MAX_KEY_LENGTH} characters")
+        parse_assignments(args.assignments)
+
+
+def run_flags(settings: Settings, args: argparse.Namespace) -> int:
+    """Run ``orders flags ...``; 0 on success, 2 (one line on stderr) on bad input."""
+    try:
+        _check(args)
+        asyncio.run(_run(settings, args))
+    except (BadInput, InvalidFlag, ProductsClientUnavailable) as error:
+        print(f"orders flags: {error}", file=sys.stderr)
+        return 2
+    return 0

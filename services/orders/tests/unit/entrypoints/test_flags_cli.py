@@ -1,0 +1,126 @@
+"""``orders flags show | set | history`` over APP_DATABASE_URL: the API's store, validation and audit."""
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orders.entrypoints.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch, orders_db_url: str) -> None:
+    monkeypatch.setenv("APP_ENVIRONMENT", "development")
+    monkeypatch.setenv("APP_DATABASE_URL", orders_db_url)
+    monkeypatch.setenv("APP_PRODUCTS_CLIENT", "shadow")
+    monkeypatch.setenv("USER", "dana")
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI configures the root logger; undo it after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def _audit(orders_db_url: str) -> list[tuple[object, ...]]:
+    path = Path(orders_db_url.removeprefix("sqlite+aiosqlite:///"))
+    with sqlite3.connect(path) as connection:
+        return list(
+            connection.execute(
+                "SELECT name, old_value, new_value, actor, reason, request_id"
+                " FROM feature_flag_changes ORDER BY id"
+            )
+        )
+
+
+def test_set_show_and_history(capsys: pytest.CaptureFixture[str], orders_db_url: str) -> None:
+    assert main(["flags", "set", "products_client=canary", "canary_share=5", "--reason", "go"]) == 0
+    capsys.readouterr()
+
+    assert main(["flags", "show"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert main(["flags", "history", "--limit", "1"]) == 0
+    history = capsys.readouterr().out.splitlines()
+
+    assert any(
+        line.startswith("canary_share")
+        and " 5  (set by dana at " in line
+        and ": go; default 0)" in line
+        for line in shown
+    )
+    assert any(
+        line.startswith("confirmation_email") and line.endswith("(default)") for line in shown
+    )
+    assert shown[-1] == "choosable products_client: canary, http, local, shadow"
+    assert history[-1] == "1 of 2 change(s)"
+    assert history[0].endswith('dana  products_client: null -> "canary"  (go)')
+    assert _audit(orders_db_url) == [
+        ("canary_share", None, "5", "dana", "go", None),
+        ("products_client", None, '"canary"', "dana", "go", None),
+    ]
+
+
+def test_null_resets_and_actor_can_be_named(orders_db_url: str) -> None:
+    assert main(["flags", "set", "max_items_per_order=3", "--reason", "r1"]) == 0
+    assert (
+        main(["flags", "set", "max_items_per_order=null", "--reason", "r2", "--actor", "ops"]) == 0
+    )
+
+    assert _audit(orders_db_url)[-1] == ("max_items_per_order", "3", None, "ops", "r2", None)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["canary_share"], "expected NAME=VALUE"),
+        (["=5"], "expected NAME=VALUE"),
+        (["canary_share=1", "canary_share=2"], "canary_share is given twice"),
+        (["new_checkout=true"], "new_checkout: unknown flag"),
+        (["canary_share=150"], "canary_share: Input should be less than or equal to 100"),
+        (["confirmation_email=perhaps"], "confirmation_email: Input should be a valid boolean"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], orders_db_url: str, argv: list[str], message: str
+) -> None:
+    assert main(["flags", "set", *argv, "--reason", "r"]) == 2
+
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("orders flags: ")
+    assert message in err[0]
+    assert _audit(orders_db_url) == []
+
+
+@pytest.mark.parametrize("reason", ["", "  ", "x" * 501])
+def test_a_reason_is_required(
+    capsys: pytest.CaptureFixture[str], orders_db_url: str, reason: str
+) -> None:
+    assert main(["flags", "set", "canary_share=1", "--reason", reason]) == 2
+
+    assert capsys.readouterr().err.count("\n") == 1
+    assert _audit(orders_db_url) == []
+
+
+def test_a_products_client_this_environment_did_not_build_is_refused(
+    capsys: pytest.CaptureFixture[str], orders_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_PRODUCTS_CLIENT", "local")
+
+    assert main(["flags", "set", "products_client=http", "--reason", "r"]) == 2
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert "products_client 'http' needs clients" in line
+    assert "(choosable: local)" in line
+    assert _audit(orders_db_url) == []
+
+
+def test_history_limit_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flags", "history", "--limit", "0"]) == 2
+    assert capsys.readouterr().err == "orders flags: --limit must be 1..100\n"
