@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from prometheus_client import Counter
+
 from orders.adapters.product_clients.factory import ProductClients
 from orders.adapters.product_clients.fallback import CanaryFallback
 from orders.adapters.product_clients.metrics import CANARY_SHARE, ROUTED
@@ -77,6 +79,8 @@ class ProductClientRouter:
         self._modes = choosable_modes(clients.startup)
         self._monotonic = monotonic
         self._warned: dict[ProductsClientMode, float] = {}
+        # Labelled children, looked up once: ``labels()`` costs more than the rest of ``choose``.
+        self._routed_children: dict[tuple[ProductsClientMode, str], Counter] = {}
         self._flags_seen: FeatureFlags | None = None
         self._shadow_view: ProductServiceClient | None = None
         self._shadow_rate: float | None = None
@@ -117,8 +121,14 @@ class ProductClientRouter:
             self._warn_unbuilt(mode)
             served = self._clients.startup
         client, label = self._pick(served, flags, user_id, holding=holding)
-        ROUTED.labels(mode.value, label).inc()
+        self._routed(mode, label).inc()
         return client
+
+    def _routed(self, mode: ProductsClientMode, client: str) -> Counter:
+        child = self._routed_children.get((mode, client))
+        if child is None:
+            child = self._routed_children[(mode, client)] = ROUTED.labels(mode.value, client)
+        return child
 
     def _pick(
         self, mode: ProductsClientMode, flags: FeatureFlags, user_id: str, *, holding: bool
