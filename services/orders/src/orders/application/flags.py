@@ -151,25 +151,35 @@ def validate_change(
 
 
 def effective_flags(
-    defaults: FeatureFlags, values: Mapping[str, object]
+    defaults: FeatureFlags,
+    values: Mapping[str, object],
+    *,
+    choosable: frozenset[ProductsClientMode] = frozenset(ProductsClientMode),
 ) -> tuple[FeatureFlags, dict[str, str]]:
     """``defaults`` with every valid value applied, and why each other one was left out.
 
     Each value is checked on its own, so one bad stored value never hides the
-    others; a value that no longer validates (a limit lowered, a flag removed)
-    leaves its flag at the default.
+    others; a value that no longer validates (a limit lowered, a flag removed,
+    a products_client whose clients this process did not build) leaves its flag
+    at the default.
     """
     applied: dict[str, object] = {}
     ignored: dict[str, str] = {}
     for name in sorted(values):
         try:
-            apply_overrides(defaults, {name: values[name]})
+            flags = apply_overrides(defaults, {name: values[name]})
         except ValidationError as error:
             ignored[name] = _problem(error)
         except ValueError as error:
             ignored[name] = str(error)
         else:
-            applied[name] = values[name]
+            if name == "products_client" and flags.products_client not in choosable:
+                ignored[name] = (
+                    f"{flags.products_client.value} is not built in this process"
+                    f" (choosable: {', '.join(sorted(choosable))})"
+                )
+            else:
+                applied[name] = values[name]
     return apply_overrides(defaults, applied), ignored
 
 

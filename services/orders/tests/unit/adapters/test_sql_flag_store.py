@@ -254,3 +254,19 @@ async def test_a_corrected_row_applies_again(store: SqlFlagStore, engine: AsyncE
     assert dict(store.ignored()) == {}
     last = (await _changes(engine))[-1]
     assert last["old_value"] == "500"
+
+
+async def test_a_stored_products_client_this_process_did_not_build_is_ignored(
+    store: SqlFlagStore, engine: AsyncEngine
+) -> None:
+    # Set while the deployment ran shadow; this process started with local only.
+    await store.change({"products_client": "canary"}, actor="ops", reason="canary")
+    local = DEFAULTS.model_copy(update={"products_client": ProductsClientMode.LOCAL})
+    local_only = SqlFlagStore(engine, local, choosable=frozenset({ProductsClientMode.LOCAL}))
+
+    await local_only.refresh()
+
+    assert local_only.current().products_client is ProductsClientMode.LOCAL
+    assert dict(local_only.ignored()) == {
+        "products_client": "canary is not built in this process (choosable: local)"
+    }

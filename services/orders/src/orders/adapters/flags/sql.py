@@ -7,8 +7,8 @@ rows and their audit rows in one transaction, holding the flags table's write
 lock, then refreshes, so the change is current in this process at once and
 in the others within their refresh interval.
 
-A stored value that no longer validates (a limit lowered since, a flag removed)
-is ignored with a warning and the default applies: requests never fail because
+A stored value that no longer validates (a limit lowered since, a flag removed, a
+products_client whose clients this process did not build) is ignored with a warning and the default applies: requests never fail because
 of a flag row.
 """
 
@@ -119,7 +119,7 @@ class SqlFlagStore:
                 values[row.name] = json.loads(row.value)
             except ValueError:
                 unreadable[row.name] = "not JSON"
-        flags, ignored = effective_flags(self._defaults, values)
+        flags, ignored = effective_flags(self._defaults, values, choosable=self._choosable)
         ignored = {**ignored, **unreadable}
         for name, problem in ignored.items():
             raw = next(row.value for row in rows if row.name == name)
