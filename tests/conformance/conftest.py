@@ -259,7 +259,12 @@ async def client(
         try:
             yield ObservedProductClient(shadow, "shadow")
             await shadow.drain()
-            # Identical data must compare equal: any mismatch is a conformance failure.
+            # Identical data must compare equal on the first read: anything but a match
+            # is a conformance failure. That includes ``settled`` (a difference a re-read
+            # did not reproduce): in production it is a read racing other requests'
+            # writes, but here nothing else writes and each test awaits every call
+            # before the next, so a difference that goes away on re-read points at the
+            # candidate (or at a test racing its own mirrored reads), not at traffic.
             assert _shadow_disagreements() == disagreements_before
         finally:
             await shadow.aclose()
@@ -305,13 +310,15 @@ async def first_then_other(
         yield (local, remote) if request.param == "local-then-http" else (remote, local)
 
 
-def _shadow_disagreements() -> float:
-    total = 0.0
+def _shadow_disagreements() -> dict[str, float]:
+    """Shadow comparisons by result, every result but ``match`` (``settled`` included)."""
+    totals: dict[str, float] = {}
     for metric in SHADOW_COMPARISONS.collect():
         for sample in metric.samples:
-            if sample.name.endswith("_total") and sample.labels["result"] != "match":
-                total += sample.value
-    return total
+            result = sample.labels["result"]
+            if sample.name.endswith("_total") and result != "match":
+                totals[result] = totals.get(result, 0.0) + sample.value
+    return totals
 
 
 @pytest.fixture

@@ -50,8 +50,9 @@ BULKHEAD_REJECTED = Counter(
 )
 SHADOW_COMPARISONS = Counter(
     "orders_product_client_shadow_comparisons_total",
-    "Shadow reads by method and result (match, mismatch, candidate_error, "
-    "candidate_timeout, skipped, sampled_out)",
+    "Shadow reads by method and result: match, settled (the answers differed and a"
+    " re-read of both agreed: a race with a write), mismatch (every re-read still"
+    " differed), candidate_error, candidate_timeout, skipped, sampled_out",
     ["method", "result"],
 )
 SHADOW_LATENCY_DELTA_SECONDS = Histogram(

@@ -7,6 +7,24 @@ field by field (or, for errors, by exception type and attributes) and the
 verdict goes to Prometheus and a structured log line. Writes go to the
 primary only, so nothing is ever reserved, confirmed or released twice.
 
+A difference is re-read before it is judged. The two sides read at different
+moments (the candidate's read crosses the network and may take far longer),
+so a write landing in between, e.g. an order reserving stock, makes two
+healthy services disagree about ``stock_available``. So when the answers
+differ, both sides are read again, concurrently, each attempt bounded by
+``timeout``, up to ``rereads`` more times (2 by default). If an attempt agrees
+the result is ``settled``: a difference a re-read did not reproduce, a race
+with a write rather than a defect. Only a difference every attempt reproduces
+is a ``mismatch``, logged with the differences of the first and the last
+attempt. An attempt the candidate fails, or that outlasts ``timeout``, does
+not agree. Only reads are ever re-read; candidate errors and timeouts are
+judged at once, never re-read. Re-reads run in the comparison's background
+task, after the caller has its answer: they never delay the caller, and the
+task keeps its ``max_in_flight`` slot until its last attempt ends (reads
+beyond the bound are ``skipped``, as before). The candidate's re-reads are
+real calls of the http path, recorded under its ``mode="http"`` series; the
+primary's are not observed.
+
 ``sample_rate`` mirrors only that fraction of reads, chosen at random per
 read; the others are counted as ``sampled_out``. The rate is the
 ``shadow_sample_rate`` flag, which changes at run time: ``with_sample_rate``
@@ -75,12 +93,16 @@ class ShadowProductClient:
         timeout: float,
         *,
         max_in_flight: int = 100,
+        rereads: int = 2,
         sample_rate: float = 1.0,
         rng: random.Random | None = None,
         tracer: Tracer | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
+        if rereads < 0:
+            raise ValueError("rereads must not be negative")
+        self._rereads = rereads
         self._sample_rate = _checked_rate(sample_rate)
         self._tracer = tracer
         self._rng = rng or random.Random()
@@ -206,32 +228,55 @@ class ShadowProductClient:
         self, method: str, read: Read[Any], primary_done: asyncio.Future[_Outcome]
     ) -> str | None:
         """The comparison's result label, or ``None`` when the caller gave up."""
-        start = time.perf_counter()
-        try:
-            async with asyncio.timeout(self._timeout):
-                value = await read(self._candidate)
-            candidate = _Outcome(value, None, time.perf_counter() - start)
-        except TimeoutError:
-            candidate = _Outcome(None, TimeoutError(), time.perf_counter() - start)
-        except Exception as exc:
-            candidate = _Outcome(None, exc, time.perf_counter() - start)
+        candidate = await self._read_side(self._candidate, read)
         primary = await primary_done
         if isinstance(primary.error, asyncio.CancelledError):
             return None  # the caller gave up; there is nothing authoritative to compare with
-        return self._judge(method, primary, candidate)
-
-    def _judge(self, method: str, primary: _Outcome, candidate: _Outcome) -> str:
-        if isinstance(candidate.error, TimeoutError):
-            return self._report(method, "candidate_timeout", primary, candidate)
-        if isinstance(candidate.error, ProductsUnavailable) or (
-            candidate.error is not None and not _is_domain_answer(candidate.error)
-        ):
-            return self._report(method, "candidate_error", primary, candidate)
+        failure = _candidate_failure(candidate)
+        if failure is not None:
+            return self._report(method, failure, primary, candidate)
         SHADOW_LATENCY_DELTA_SECONDS.labels(method).observe(candidate.seconds - primary.seconds)
-        differences = _differences(primary, candidate)
+        first = _differences(primary, candidate)
+        if not first:
+            return self._report(method, "match", primary, candidate)
+        last = first
+        for attempt in range(2, self._rereads + 2):
+            last = await self._reread(read)
+            if not last:
+                return self._report(method, "settled", primary, candidate, first, attempt=attempt)
         return self._report(
-            method, "mismatch" if differences else "match", primary, candidate, differences
+            method, "mismatch", primary, candidate, first, last=last, attempt=self._rereads + 1
         )
+
+    async def _read_side(self, client: ProductServiceClient, read: Read[Any]) -> _Outcome:
+        """One side's read, bounded by ``timeout`` (a ``TimeoutError`` outcome past it)."""
+        start = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._timeout):
+                value = await read(client)
+            return _Outcome(value, None, time.perf_counter() - start)
+        except TimeoutError:
+            return _Outcome(None, TimeoutError(), time.perf_counter() - start)
+        except Exception as exc:
+            return _Outcome(None, exc, time.perf_counter() - start)
+
+    async def _reread(self, read: Read[Any]) -> list[str]:
+        """Both sides read again at once, each bounded by ``timeout``; the differences.
+
+        An empty list means they agree now. A side that gave no answer (the
+        candidate failed or timed out, the primary failed other than with a domain
+        answer) makes the attempt inconclusive: it does not agree.
+        """
+        async with asyncio.TaskGroup() as group:
+            primary_task = group.create_task(self._read_side(self._primary, read))
+            candidate_task = group.create_task(self._read_side(self._candidate, read))
+        primary, candidate = primary_task.result(), candidate_task.result()
+        failure = _candidate_failure(candidate)
+        if failure is not None:
+            return [f"<re-read>: {failure}"]
+        if primary.error is not None and not _is_domain_answer(primary.error):
+            return [f"<re-read>: primary {type(primary.error).__name__}"]
+        return _differences(primary, candidate)
 
     def _report(
         self,
@@ -240,11 +285,16 @@ class ShadowProductClient:
         primary: _Outcome,
         candidate: _Outcome,
         differences: list[str] | None = None,
+        *,
+        last: list[str] | None = None,
+        attempt: int = 1,
     ) -> str:
         SHADOW_COMPARISONS.labels(method, result).inc()
         if result == "match":
             return result
-        logger.warning(
+        # A settled difference is a race, not a fault: worth a line, not a warning.
+        logger.log(
+            logging.INFO if result == "settled" else logging.WARNING,
             "shadow product client %s on %s",
             result,
             method,
@@ -252,6 +302,8 @@ class ShadowProductClient:
                 "shadow_method": method,
                 "shadow_result": result,
                 "shadow_differences": differences or [],
+                "shadow_last_differences": last or [],
+                "shadow_attempts": attempt,
                 "primary_error": _describe(primary.error),
                 "candidate_error": _describe(candidate.error),
                 "primary_seconds": round(primary.seconds, 6),
@@ -265,6 +317,17 @@ def _checked_rate(sample_rate: float) -> float:
     if not 0.0 <= sample_rate <= 1.0:
         raise ValueError("sample_rate must be between 0 and 1")
     return sample_rate
+
+
+def _candidate_failure(candidate: _Outcome) -> str | None:
+    """``candidate_timeout`` or ``candidate_error`` when the candidate gave no answer."""
+    if isinstance(candidate.error, TimeoutError):
+        return "candidate_timeout"
+    if isinstance(candidate.error, ProductsUnavailable) or (
+        candidate.error is not None and not _is_domain_answer(candidate.error)
+    ):
+        return "candidate_error"
+    return None
 
 
 def _is_domain_answer(exc: BaseException) -> bool:

@@ -424,3 +424,250 @@ async def test_a_view_at_another_rate_shares_the_comparisons_in_flight() -> None
     assert view.pending_comparisons == 0
     with pytest.raises(ValueError, match="sample_rate"):
         shadow.with_sample_rate(-0.1)
+
+
+# --- re-reads: a difference is read again before it is judged ------------------------
+
+
+class ChangingProducts(FakeProducts):
+    """Answers ``get_product`` and ``check_stock`` with the next stock level on each call.
+
+    The last level repeats once the list is used up; ``None`` answers ``ProductNotFound``.
+    """
+
+    def __init__(self, product_id: UUID, levels: Sequence[int | None], **kwargs: float) -> None:
+        super().__init__({}, **kwargs)  # type: ignore[arg-type]
+        self.product_id = product_id
+        self.levels = list(levels)
+
+    def _next(self) -> int | None:
+        return self.levels.pop(0) if len(self.levels) > 1 else self.levels[0]
+
+    async def get_product(self, product_id: UUID) -> Product:
+        await self._enter("get_product")
+        level = self._next()
+        if level is None:
+            raise ProductNotFound([product_id])
+        return _product(product_id).model_copy(update={"stock_available": level})
+
+    async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck:
+        await self._enter("check_stock")
+        level = self._next()
+        assert level is not None
+        return StockCheck(
+            product_id=product_id,
+            requested=quantity,
+            stock_available=level,
+            available=level >= quantity,
+        )
+
+
+def _slow_after_first(fake: FakeProducts, seconds: float) -> None:
+    """The fake answers its first call at once and every later one after ``seconds``."""
+
+    async def enter(method: str) -> None:
+        fake.calls.append(method)
+        if len(fake.calls) > 1:
+            await asyncio.sleep(seconds)
+
+    fake._enter = enter  # type: ignore[method-assign]
+
+
+def _records(caplog: pytest.LogCaptureFixture, result: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if getattr(r, "shadow_result", None) == result]
+
+
+async def test_a_difference_a_re_read_does_not_reproduce_is_settled(
+    metric: Metric, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The caller's local read saw 5; an order reserved one before the http read saw 4;
+    # read again, both sides say 4.
+    product_id = uuid4()
+    primary = ChangingProducts(product_id, [5, 4])
+    candidate = ChangingProducts(product_id, [4])
+    shadow = ShadowProductClient(primary, candidate, 1.0)
+    before = {r: _count(metric, "check_stock", r) for r in ("match", "settled", "mismatch")}
+
+    with caplog.at_level(logging.INFO, logger="orders.adapters.product_clients.shadow"):
+        check = await shadow.check_stock(product_id, 2)
+        await shadow.drain()
+
+    assert check.stock_available == 5  # the caller got the primary's first answer
+    assert primary.calls == candidate.calls == ["check_stock", "check_stock"]
+    after = {r: _count(metric, "check_stock", r) for r in ("match", "settled", "mismatch")}
+    assert after == {**before, "settled": before["settled"] + 1}
+    [record] = _records(caplog, "settled")
+    assert record.levelno == logging.INFO
+    assert record.shadow_differences == ["stock_available"]  # type: ignore[attr-defined]
+    assert record.shadow_attempts == 2  # type: ignore[attr-defined]
+    assert _records(caplog, "mismatch") == []
+
+
+async def test_a_difference_that_settles_on_the_last_re_read_is_settled(metric: Metric) -> None:
+    product_id = uuid4()
+    # Writes keep landing between the two sides' reads until the third attempt.
+    primary = ChangingProducts(product_id, [5, 4, 3])
+    candidate = ChangingProducts(product_id, [4, 3, 3])
+    shadow = ShadowProductClient(primary, candidate, 1.0)
+    before = _count(metric, "get_product", "settled")
+
+    await shadow.get_product(product_id)
+    await shadow.drain()
+
+    assert len(candidate.calls) == 3
+    assert _count(metric, "get_product", "settled") == before + 1
+
+
+async def test_a_difference_every_attempt_reproduces_is_a_mismatch_after_the_bounded_attempts(
+    metric: Metric, caplog: pytest.LogCaptureFixture
+) -> None:
+    product_id = uuid4()
+    primary = ChangingProducts(product_id, [5, 5, 7])
+    candidate = ChangingProducts(product_id, [4])
+    shadow = ShadowProductClient(primary, candidate, 1.0)
+    before = {r: _count(metric, "get_product", r) for r in ("settled", "mismatch")}
+
+    with caplog.at_level(logging.INFO, logger="orders.adapters.product_clients.shadow"):
+        await shadow.get_product(product_id)
+        await shadow.drain()
+
+    # The caller's read and the first mirrored one, then exactly two re-reads of each side.
+    assert primary.calls == candidate.calls == ["get_product"] * 3
+    assert _count(metric, "get_product", "mismatch") == before["mismatch"] + 1
+    assert _count(metric, "get_product", "settled") == before["settled"]
+    [record] = _records(caplog, "mismatch")
+    assert record.levelno == logging.WARNING
+    assert record.shadow_differences == ["stock_available"]  # type: ignore[attr-defined]
+    assert record.shadow_last_differences == ["stock_available"]  # type: ignore[attr-defined]
+    assert record.shadow_attempts == 3  # type: ignore[attr-defined]
+    assert _records(caplog, "settled") == []
+
+
+async def test_rereads_zero_judges_the_first_difference(metric: Metric) -> None:
+    product_id = uuid4()
+    primary, candidate = ChangingProducts(product_id, [5, 4]), ChangingProducts(product_id, [4])
+    shadow = ShadowProductClient(primary, candidate, 1.0, rereads=0)
+    before = _count(metric, "get_product", "mismatch")
+
+    await shadow.get_product(product_id)
+    await shadow.drain()
+
+    assert candidate.calls == ["get_product"]
+    assert _count(metric, "get_product", "mismatch") == before + 1
+    with pytest.raises(ValueError, match="rereads"):
+        ShadowProductClient(primary, candidate, 1.0, rereads=-1)
+
+
+async def test_error_versus_value_is_re_read_like_any_difference(
+    metric: Metric, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The candidate says "not found" once (a product created between the reads),
+    # then finds it: settled. A candidate that never finds it: a mismatch.
+    found_later, never_found = uuid4(), uuid4()
+    shadow_settles = ShadowProductClient(
+        ChangingProducts(found_later, [5]), ChangingProducts(found_later, [None, 5]), 1.0
+    )
+    shadow_mismatches = ShadowProductClient(
+        ChangingProducts(never_found, [5]), ChangingProducts(never_found, [None]), 1.0
+    )
+    before = {r: _count(metric, "get_product", r) for r in ("settled", "mismatch")}
+
+    with caplog.at_level(logging.INFO, logger="orders.adapters.product_clients.shadow"):
+        await shadow_settles.get_product(found_later)
+        await shadow_mismatches.get_product(never_found)
+        await shadow_settles.drain()
+        await shadow_mismatches.drain()
+
+    assert _count(metric, "get_product", "settled") == before["settled"] + 1
+    assert _count(metric, "get_product", "mismatch") == before["mismatch"] + 1
+    [settled] = _records(caplog, "settled")
+    assert settled.shadow_differences == ["<outcome>: value vs error"]  # type: ignore[attr-defined]
+    [mismatch] = _records(caplog, "mismatch")
+    assert mismatch.shadow_last_differences == [  # type: ignore[attr-defined]
+        "<outcome>: value vs error"
+    ]
+
+
+async def test_a_re_read_the_candidate_fails_does_not_settle(
+    metric: Metric, caplog: pytest.LogCaptureFixture
+) -> None:
+    product_id = uuid4()
+    primary = ChangingProducts(product_id, [5, 4])
+    candidate = ChangingProducts(product_id, [4])
+    shadow = ShadowProductClient(primary, candidate, 1.0)
+    before = _count(metric, "get_product", "mismatch")
+
+    async def unavailable_after_first(method: str) -> None:
+        candidate.calls.append(method)
+        if len(candidate.calls) > 1:
+            raise ProductsUnavailable("products went away")
+
+    candidate._enter = unavailable_after_first  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="orders.adapters.product_clients.shadow"):
+        await shadow.get_product(product_id)
+        await shadow.drain()
+
+    assert len(candidate.calls) == 3
+    assert _count(metric, "get_product", "mismatch") == before + 1
+    [record] = _records(caplog, "mismatch")
+    assert record.shadow_differences == ["stock_available"]  # type: ignore[attr-defined]
+    assert record.shadow_last_differences == [  # type: ignore[attr-defined]
+        "<re-read>: candidate_error"
+    ]
+
+
+async def test_a_re_read_is_bounded_by_the_timeout(metric: Metric) -> None:
+    product_id = uuid4()
+    primary = ChangingProducts(product_id, [5, 4])
+    candidate = ChangingProducts(product_id, [4])
+    _slow_after_first(candidate, 5.0)  # every re-read of the candidate hangs past the timeout
+    shadow = ShadowProductClient(primary, candidate, 0.05)
+    before = _count(metric, "get_product", "mismatch")
+    await shadow.get_product(product_id)
+
+    start = time.perf_counter()
+    await shadow.drain()
+
+    assert time.perf_counter() - start < 1.0  # two attempts of 0.05 s, not 5 s each
+    assert len(candidate.calls) == 3
+    assert _count(metric, "get_product", "mismatch") == before + 1
+
+
+async def test_candidate_failures_are_never_re_read(metric: Metric) -> None:
+    product_id = uuid4()
+    candidate = FakeProducts({}, error=ProductsUnavailable("down"))
+    shadow = ShadowProductClient(FakeProducts({product_id: _product(product_id)}), candidate, 1.0)
+
+    await shadow.get_product(product_id)
+    await shadow.drain()
+
+    assert candidate.calls == ["get_product"]
+
+
+async def test_re_reads_never_delay_the_caller_and_hold_their_in_flight_slot(
+    metric: Metric,
+) -> None:
+    product_id = uuid4()
+    primary = ChangingProducts(product_id, [5, 4])
+    candidate = ChangingProducts(product_id, [4])
+    _slow_after_first(candidate, 0.3)  # the re-read is slow
+    shadow = ShadowProductClient(primary, candidate, 10.0, max_in_flight=1)
+    skipped = _count(metric, "get_product", "skipped")
+    settled = _count(metric, "get_product", "settled")
+
+    await shadow.get_product(product_id)
+    await asyncio.sleep(0.02)  # the first comparison found its difference; the re-read runs
+    assert len(candidate.calls) == 2
+
+    start = time.perf_counter()
+    check = await shadow.get_product(product_id)
+    elapsed = time.perf_counter() - start
+
+    assert elapsed < 0.15  # answered by the primary while the re-read runs
+    assert check.stock_available == 4
+    # The re-reading comparison still holds the only slot: this read was not mirrored.
+    assert shadow.pending_comparisons == 1
+    assert _count(metric, "get_product", "skipped") == skipped + 1
+    await shadow.drain()
+    assert _count(metric, "get_product", "settled") == settled + 1
+    assert len(candidate.calls) == 2
