@@ -75,6 +75,12 @@ def test_dashboard_shows_the_report_figures() -> None:
         )
         assert re.search(pattern, joined), quantile
     assert 'result="mismatch"' in joined
+    # settled (a difference a re-read did not reproduce) is shown next to mismatch, and
+    # counts as a comparison wherever comparisons are the denominator, as in the report.
+    assert 'result="settled"' in joined
+    for expr in exprs:
+        if 'result=~"match|' in expr:
+            assert 'result=~"match|settled|mismatch' in expr, expr
     assert 'outcome=~"products_unavailable|error"' in joined
     assert "sum by (mode, client) (rate(orders_product_client_routed_total[5m]))" in joined
     assert "max(orders_canary_fallback_active)" in joined

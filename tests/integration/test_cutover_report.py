@@ -41,7 +41,8 @@ def _attempted(shop: Shop, orders: ServiceProcess, at_least: int) -> float | Non
     done = sum(
         value
         for labels, value in shop.metric_samples(orders, SHADOW_METRIC)
-        if labels["result"] in {"match", "mismatch", "candidate_error", "candidate_timeout"}
+        if labels["result"]
+        in {"match", "settled", "mismatch", "candidate_error", "candidate_timeout"}
     )
     return done if done >= at_least else None
 

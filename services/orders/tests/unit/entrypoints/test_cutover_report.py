@@ -183,6 +183,11 @@ def test_ratio_compares_only_the_methods_both_paths_served() -> None:
             id="a mismatch in 201 comparisons",
         ),
         pytest.param(
+            healthy().compared("get_product", "settled", 12),
+            {"shadow settled rate"},
+            id="settled in 12 of 212 comparisons, above the loose maximum",
+        ),
+        pytest.param(
             healthy().compared("lookup_products", "candidate_timeout", 3),
             {"shadow candidate failure rate"},
             id="candidate timeouts",
@@ -235,6 +240,7 @@ def test_too_few_samples_is_insufficient_data_not_a_pass() -> None:
 
     assert statuses == {
         "shadow mismatch rate": Status.INSUFFICIENT,
+        "shadow settled rate": Status.INSUFFICIENT,
         "shadow candidate failure rate": Status.INSUFFICIENT,
         "http error rate": Status.INSUFFICIENT,
         "latency p95 http/local": Status.INSUFFICIENT,
@@ -244,6 +250,60 @@ def test_too_few_samples_is_insufficient_data_not_a_pass() -> None:
     # Asking for fewer samples turns the same evidence into a verdict.
     fewer = Thresholds(min_shadow_samples=50, min_http_calls=50, min_local_calls=50)
     assert set(verdict_of(traffic, fewer).values()) == {Status.PASS}
+
+
+def test_settled_comparisons_without_a_mismatch_are_go() -> None:
+    # A real shadow run with orders flowing: 4 of 500 reads raced a reservation and
+    # a re-read agreed. Before re-reads these four were mismatches, and NO-GO.
+    traffic = (
+        healthy()
+        .compared("lookup_products", "match", 148)
+        .compared("check_stock", "match", 98)
+        .compared("get_product", "match", 50)
+        .compared("lookup_products", "settled", 2)
+        .compared("check_stock", "settled", 2)
+    )
+    evidence = Evidence.of(parse_exposition(traffic.text()))
+
+    verdict = judge(evidence, Thresholds())
+
+    assert verdict.go, verdict.reasons
+    checks = {check.name: check for check in verdict.checks}
+    # settled is agreement for the mismatch rate, and part of its sample size ...
+    assert checks["shadow mismatch rate"].value == 0
+    assert checks["shadow mismatch rate"].samples == 500
+    # ... and has its own figure, by method as well.
+    assert checks["shadow settled rate"].value == pytest.approx(4 / 500)
+    assert checks["shadow settled rate"].samples == 500
+    assert evidence.shadow["check_stock"].settled_rate == pytest.approx(0.02)
+    assert evidence.shadow["get_product"].settled_rate == 0
+
+
+def test_settled_counts_as_agreement_in_the_mismatch_rate() -> None:
+    # 1 mismatch in 150 + 50 + 1 comparisons fails a maximum of 0.004 ...
+    failing = healthy().compared("get_product", "mismatch", 1)
+    assert verdict_of(failing, Thresholds(max_mismatch_rate=0.004))["shadow mismatch rate"] is (
+        Status.FAIL
+    )
+    # ... 1 in 301 passes: the 100 settled comparisons are agreements.
+    settling = failing.compared("get_product", "settled", 100)
+    statuses = verdict_of(settling, Thresholds(max_mismatch_rate=0.004, max_settled_rate=0.5))
+    assert statuses["shadow mismatch rate"] is Status.PASS
+    assert statuses["shadow settled rate"] is Status.PASS
+    evidence = Evidence.of(parse_exposition(settling.text()))
+    assert evidence.shadow["get_product"].mismatch_rate == pytest.approx(1 / 151)
+
+
+def test_a_settled_rate_above_its_maximum_names_the_methods() -> None:
+    traffic = healthy().compared("get_product", "settled", 12)
+
+    verdict = judge(Evidence.of(parse_exposition(traffic.text())), Thresholds())
+
+    assert not verdict.go
+    [reason] = verdict.reasons
+    assert reason.startswith("shadow settled rate: 0.0566 > 0.05 (get_product 12/62)")
+    loose = judge(Evidence.of(parse_exposition(traffic.text())), Thresholds(max_settled_rate=0.06))
+    assert loose.go, loose.reasons
 
 
 def test_min_samples_zero_accepts_no_shadow_evidence() -> None:
@@ -405,6 +465,45 @@ def test_no_go_json_names_the_reasons_and_exits_1(
     assert body["shadow"]["by_method"]["get_product"]["mismatch_rate"] == pytest.approx(1 / 51)
     assert body["thresholds"]["max_mismatch_rate"] == 0.001
     assert "flags" not in body
+
+
+def test_settled_is_shown_by_method_in_text_and_json_and_its_maximum_is_an_option(
+    serve: Callable[[Served], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    traffic = healthy().compared("get_product", "settled", 2)
+    url = serve(Served([(200, traffic.text())]))
+
+    status, out, _ = report(url, capsys)
+
+    assert status == 0
+    shadow_table = out.split("Shadow comparisons by method\n")[1].split("\n\n")[0].splitlines()
+    assert shadow_table[0].split() == [
+        "method",
+        "match",
+        "settled",
+        "mismatch",
+        "cand_error",
+        "cand_timeout",
+        "mismatch_rate",
+        "settled_rate",
+        "error_rate",
+        "timeout_rate",
+    ]
+    rows = {row.split()[0]: row.split()[1:] for row in shadow_table[1:]}
+    assert rows["get_product"][:3] == ["50", "2", "0"]
+    assert rows["get_product"][5:7] == ["0.0000", "0.0385"]  # 2 / 52
+    assert rows["all"][:3] == ["200", "2", "0"]
+    assert "shadow settled rate            0.009901  <= 0.05" in out
+
+    status, out, _ = report(url, capsys, "--json", "--max-settled-rate", "0.005")
+
+    assert status == 1
+    body = json.loads(out)
+    assert body["shadow"]["total"]["settled"] == 2
+    assert body["shadow"]["by_method"]["get_product"]["settled_rate"] == pytest.approx(2 / 52)
+    assert body["shadow"]["total"]["mismatch_rate"] == 0
+    assert body["thresholds"]["max_settled_rate"] == 0.005
+    assert [reason.split(":")[0] for reason in body["reasons"]] == ["shadow settled rate"]
 
 
 def test_window_scrapes_twice_and_judges_the_traffic_in_between(

@@ -267,6 +267,7 @@ class ShadowCounts:
     """Shadow comparison results of one method (or all of them)."""
 
     match: int = 0
+    settled: int = 0
     mismatch: int = 0
     candidate_error: int = 0
     candidate_timeout: int = 0
@@ -275,8 +276,12 @@ class ShadowCounts:
 
     @property
     def compared(self) -> int:
-        """Comparisons that got two answers: match + mismatch."""
-        return self.match + self.mismatch
+        """Comparisons that got two answers: match + settled + mismatch.
+
+        ``settled`` is a difference a re-read of both sides did not reproduce (a
+        read racing a write): agreement, as far as the mismatch rate goes.
+        """
+        return self.match + self.settled + self.mismatch
 
     @property
     def attempted(self) -> int:
@@ -285,8 +290,13 @@ class ShadowCounts:
 
     @property
     def mismatch_rate(self) -> float | None:
-        """mismatch / (match + mismatch)."""
+        """mismatch / (match + settled + mismatch)."""
         return self.mismatch / self.compared if self.compared else None
+
+    @property
+    def settled_rate(self) -> float | None:
+        """settled / (match + settled + mismatch)."""
+        return self.settled / self.compared if self.compared else None
 
     @property
     def candidate_error_rate(self) -> float | None:
@@ -306,6 +316,7 @@ class ShadowCounts:
 
 _SHADOW_RESULTS = (
     "match",
+    "settled",
     "mismatch",
     "candidate_error",
     "candidate_timeout",

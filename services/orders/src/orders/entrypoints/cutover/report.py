@@ -38,7 +38,10 @@ DESCRIPTION = """\
 Read the cut-over evidence from a running orders service and print a go/no-go verdict.
 
 Figures (from /metrics; since the process started, or over --window seconds):
-  shadow mismatch rate      mismatch / (match + mismatch) of shadow comparisons, by method
+  shadow mismatch rate      mismatch / (match + settled + mismatch) of shadow comparisons,
+                            by method; settled is a difference a re-read of both sides
+                            did not reproduce (a read racing a write): agreement here
+  shadow settled rate       settled / (match + settled + mismatch), by method
   candidate failure rate    (candidate_error + candidate_timeout) / mirrored reads
   latency http vs local     p50/p95/p99 of orders_product_client_call_duration_seconds per
                             mode, estimated from the histogram buckets as PromQL's
@@ -50,9 +53,10 @@ Figures (from /metrics; since the process started, or over --window seconds):
                             answers such as insufficient_stock are not errors)
   canary                    share in force, fallback active, fallback trips, routed calls
 
-GO needs every check to pass with enough samples: shadow mismatch rate, shadow candidate
-failure rate and http error rate under their maxima, the http/local p95 and p99 ratios
-under theirs, and the canary fallback not active. Too few samples is NO-GO.
+GO needs every check to pass with enough samples: shadow mismatch rate, shadow settled
+rate (a loose maximum: races are expected, a rate far above what writes explain is not),
+shadow candidate failure rate and http error rate under their maxima, the http/local p95
+and p99 ratios under theirs, and the canary fallback not active. Too few samples is NO-GO.
 
 Exit status: 0 GO, 1 NO-GO (including insufficient data), 2 the service could not be read
 (connection refused, non-200 answer, not Prometheus text, not an orders service).
@@ -89,6 +93,13 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=defaults.max_mismatch_rate,
         help=f"highest shadow mismatch rate ({defaults.max_mismatch_rate:g})",
+    )
+    limits.add_argument(
+        "--max-settled-rate",
+        type=float,
+        default=defaults.max_settled_rate,
+        help="highest shadow settled rate: differences a re-read did not reproduce "
+        f"({defaults.max_settled_rate:g})",
     )
     limits.add_argument(
         "--max-http-error-rate",
@@ -134,6 +145,7 @@ def thresholds_of(args: argparse.Namespace) -> Thresholds:
     """The thresholds the command line asked for."""
     return Thresholds(
         max_mismatch_rate=args.max_mismatch_rate,
+        max_settled_rate=args.max_settled_rate,
         max_http_error_rate=args.max_http_error_rate,
         max_p95_ratio=args.max_p95_ratio,
         max_p99_ratio=args.max_p99_ratio,
@@ -250,12 +262,14 @@ class Report:
 def _shadow_json(counts: Any) -> dict[str, Any]:
     return {
         "match": counts.match,
+        "settled": counts.settled,
         "mismatch": counts.mismatch,
         "candidate_error": counts.candidate_error,
         "candidate_timeout": counts.candidate_timeout,
         "skipped": counts.skipped,
         "sampled_out": counts.sampled_out,
         "mismatch_rate": counts.mismatch_rate,
+        "settled_rate": counts.settled_rate,
         "candidate_error_rate": counts.candidate_error_rate,
         "candidate_timeout_rate": counts.candidate_timeout_rate,
     }
@@ -345,10 +359,12 @@ def render(report: Report) -> str:
         [
             method,
             str(c.match),
+            str(c.settled),
             str(c.mismatch),
             str(c.candidate_error),
             str(c.candidate_timeout),
             _rate(c.mismatch_rate),
+            _rate(c.settled_rate),
             _rate(c.candidate_error_rate),
             _rate(c.candidate_timeout_rate),
         ]
@@ -361,10 +377,12 @@ def render(report: Report) -> str:
         [
             "method",
             "match",
+            "settled",
             "mismatch",
             "cand_error",
             "cand_timeout",
             "mismatch_rate",
+            "settled_rate",
             "error_rate",
             "timeout_rate",
         ],
