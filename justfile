@@ -11,9 +11,14 @@ default:
 sync:
     uv sync --frozen
 
-# Start the whole stack on SQLite files: products + orders (http mode), migrated and seeded
-dev: sync
-    uv run python -m deploy.dev
+# Start the whole stack on SQLite files: products + orders (http mode; --mode local|shadow|canary), migrated and seeded
+dev *args: sync
+    uv run python -m deploy.dev "$@"
+
+# Change the run-time flags of the dev stack (orders' ./data/orders.db): just flags show | set NAME=VALUE... --reason R | history
+# APP_PRODUCTS_CLIENT says which clients the running orders built (just dev --mode canary: both)
+flags *args: sync
+    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" APP_PRODUCTS_CLIENT="${APP_PRODUCTS_CLIENT:-canary}" uv run --frozen orders flags "$@"
 
 # Orders alone in local (monolith) mode over the same SQLite data
 dev-local: sync

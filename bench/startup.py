@@ -72,7 +72,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="startup-") as tmp:
         options = Options(
-            local=False,
+            mode="http",
             host="127.0.0.1",
             products_port=free_port(),
             orders_port=free_port(),

@@ -2,7 +2,8 @@
 
 ``python -m deploy.dev`` runs products and orders (http mode) as two uvicorn
 processes; ``--local`` runs orders alone in local (monolith) mode over the same
-data. Ctrl-C or SIGTERM stops everything; a child that dies takes the runner
+data; ``--mode shadow`` or ``--mode canary`` runs both with orders holding both
+product clients, so the ``products_client`` flag can move users at run time. Ctrl-C or SIGTERM stops everything; a child that dies takes the runner
 down with a non-zero exit status.
 """
 
@@ -43,13 +44,21 @@ class DevError(Exception):
 class Options:
     """What the runner was asked to do."""
 
-    local: bool
+    mode: str
     host: str
     products_port: int
     orders_port: int
     data_dir: Path
     ready_timeout: float
     stop_timeout: float
+
+    @property
+    def local(self) -> bool:
+        """Orders alone: products runs in-process, no products service."""
+        return self.mode == "local"
+
+
+MODES = ("http", "local", "shadow", "canary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +99,13 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
     """Flags win over ``DEV_*`` environment variables, which win over the defaults."""
     parser = argparse.ArgumentParser(prog="python -m deploy.dev", description=__doc__)
     parser.add_argument(
-        "--local", action="store_true", help="orders alone, products in-process (monolith)"
+        "--mode",
+        choices=MODES,
+        default=environ.get("DEV_MODE", "http"),
+        help="orders' APP_PRODUCTS_CLIENT: http (default), local (orders alone, products"
+        " in-process), shadow or canary (both clients; the products_client flag picks per request)",
     )
+    parser.add_argument("--local", action="store_true", help="the same as --mode local")
     parser.add_argument("--host", default=environ.get("DEV_HOST", "127.0.0.1"))
     parser.add_argument(
         "--products-port", type=int, default=int(environ.get("DEV_PRODUCTS_PORT", "8001"))
@@ -106,7 +120,7 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
     parser.add_argument("--stop-timeout", type=float, default=10.0, help="seconds")
     args = parser.parse_args(list(argv))
     return Options(
-        local=args.local,
+        mode="local" if args.local else args.mode,
         host=args.host,
         products_port=args.products_port,
         orders_port=args.orders_port,
@@ -146,12 +160,12 @@ def products_service(options: Options, shared: Mapping[str, str]) -> Service:
 
 
 def orders_service(options: Options, shared: Mapping[str, str], products: Service) -> Service:
-    """Orders: http mode against the products process, or local mode over its database."""
+    """Orders in the chosen mode: against the products process, over its database, or both."""
     env = {
         **shared,
         "APP_DATABASE_URL": sqlite_url(options.data_dir / "orders.db"),
         "APP_PRODUCTS_DATABASE_URL": products.env["APP_DATABASE_URL"],
-        "APP_PRODUCTS_CLIENT": "local" if options.local else "http",
+        "APP_PRODUCTS_CLIENT": options.mode,
         "APP_PRODUCTS_URL": products.url,
     }
     return Service("orders", options.host, options.orders_port, env)
@@ -247,6 +261,15 @@ def banner(children: Sequence[Child], orders: Service, product_id: str | None) -
     lines += [
         f"  orders uses the {mode} products client",
         "",
+    ]
+    if mode in ("shadow", "canary"):
+        lines += [
+            "Move users between the clients while it runs (audited; `just flags show`):",
+            "  just flags set products_client=canary canary_share=5 --reason 'first users'",
+            "  just flags set products_client=local --reason 'back'",
+            "",
+        ]
+    lines += [
         "Tokens (same secret as the services):",
         "  just token alice                  # a customer",
         "  just token admin-user admin       # an admin",

@@ -2,7 +2,7 @@
 
 Connections per process are each engine's ``pool_size + max_overflow``. The
 engines a process opens (``<package>.main``): products one, on its database;
-orders one on its own database, one more on products' in local and shadow
+orders one on its own database, one more on products' in local, shadow and canary
 mode (the in-process facade), one more on a read replica if
 ``APP_READ_DATABASE_URL`` is set (counted here too, as if the replica were
 the same server). ``orders worker`` (one process per pod) opens the same
@@ -97,7 +97,7 @@ def demand(objects: list[Obj], deployment: Obj, problems: list[str]) -> Demand |
         workers = int(getattr(settings, "workers", None) or 1) if serving else 1
         engines = 1
         if image.package == "orders":
-            engines += env.get("APP_PRODUCTS_CLIENT", "local") in {"local", "shadow"}
+            engines += env.get("APP_PRODUCTS_CLIENT", "local") in {"local", "shadow", "canary"}
             engines += "APP_READ_DATABASE_URL" in env
         per_engine = int(settings.db_pool_size) + int(settings.db_max_overflow)
         return Demand(ref(deployment), peak_pods(objects, deployment), workers, engines, per_engine)

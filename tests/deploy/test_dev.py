@@ -15,6 +15,7 @@ from deploy.dev import (
     DevError,
     Options,
     Service,
+    banner,
     ensure_port_free,
     parse_args,
     plan,
@@ -83,6 +84,35 @@ def test_local_mode_runs_orders_over_the_products_database(tmp_path: Path) -> No
 
     assert orders.env["APP_PRODUCTS_CLIENT"] == "local"
     assert orders.env["APP_PRODUCTS_DATABASE_URL"] == products.env["APP_DATABASE_URL"]
+
+
+@pytest.mark.parametrize("mode", ["shadow", "canary"])
+def test_both_client_modes_run_products_and_give_orders_both_clients(
+    tmp_path: Path, mode: str
+) -> None:
+    options = parse_args(["--data-dir", str(tmp_path), "--mode", mode], {})
+    products, orders = plan(options, {})
+
+    assert not options.local  # products runs as its own process too
+    assert orders.env["APP_PRODUCTS_CLIENT"] == mode
+    assert orders.env["APP_PRODUCTS_URL"] == products.url
+    assert orders.env["APP_PRODUCTS_DATABASE_URL"] == products.env["APP_DATABASE_URL"]
+
+
+def test_the_mode_comes_from_dev_mode_and_local_is_mode_local() -> None:
+    assert parse_args([], {"DEV_MODE": "canary"}).mode == "canary"
+    assert parse_args(["--local"], {"DEV_MODE": "canary"}).mode == "local"
+    with pytest.raises(SystemExit):
+        parse_args(["--mode", "hybrid"], {})
+
+
+def test_both_client_modes_print_how_to_move_users(tmp_path: Path) -> None:
+    _, orders = plan(parse_args(["--data-dir", str(tmp_path), "--mode", "canary"], {}), {})
+
+    text = banner([], orders, None)
+
+    assert "just flags set products_client=canary canary_share=5" in text
+    assert "just flags" not in banner([], plan(_options(tmp_path), {})[1], None)
 
 
 def test_wildcard_host_is_reached_through_loopback(tmp_path: Path) -> None:
