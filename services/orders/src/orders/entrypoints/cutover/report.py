@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, TextIO
 
 import httpx
@@ -63,6 +63,23 @@ Exit status: 0 GO, 1 NO-GO (including insufficient data), 2 the service could no
 """
 
 
+# The help of each threshold's option, ``--`` + its ``Thresholds`` field with dashes;
+# argparse puts the field's default in place of %(default)g.
+THRESHOLD_HELP = {
+    "max_mismatch_rate": "highest shadow mismatch rate (%(default)g)",
+    "max_settled_rate": "highest shadow settled rate: differences a re-read did not reproduce"
+    " (%(default)g)",
+    "max_http_error_rate": "highest http error rate, and shadow candidate failure rate"
+    " (%(default)g)",
+    "max_p95_ratio": "highest http/local p95 latency ratio (%(default)g)",
+    "max_p99_ratio": "highest http/local p99 latency ratio (%(default)g)",
+    "min_shadow_samples": "fewest shadow comparisons for the shadow checks"
+    " (%(default)g; 0 accepts none)",
+    "min_http_calls": "fewest http calls for the error and latency checks (%(default)g)",
+    "min_local_calls": "fewest local calls for the latency checks (%(default)g)",
+}
+
+
 class Unreadable(Exception):
     """The service's evidence could not be read."""
 
@@ -88,70 +105,20 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=10.0, help="seconds for each HTTP request (10)"
     )
     limits = parser.add_argument_group("thresholds")
-    limits.add_argument(
-        "--max-mismatch-rate",
-        type=float,
-        default=defaults.max_mismatch_rate,
-        help=f"highest shadow mismatch rate ({defaults.max_mismatch_rate:g})",
-    )
-    limits.add_argument(
-        "--max-settled-rate",
-        type=float,
-        default=defaults.max_settled_rate,
-        help="highest shadow settled rate: differences a re-read did not reproduce "
-        f"({defaults.max_settled_rate:g})",
-    )
-    limits.add_argument(
-        "--max-http-error-rate",
-        type=float,
-        default=defaults.max_http_error_rate,
-        help="highest http error rate, and shadow candidate failure rate "
-        f"({defaults.max_http_error_rate:g})",
-    )
-    limits.add_argument(
-        "--max-p95-ratio",
-        type=float,
-        default=defaults.max_p95_ratio,
-        help=f"highest http/local p95 latency ratio ({defaults.max_p95_ratio:g})",
-    )
-    limits.add_argument(
-        "--max-p99-ratio",
-        type=float,
-        default=defaults.max_p99_ratio,
-        help=f"highest http/local p99 latency ratio ({defaults.max_p99_ratio:g})",
-    )
-    limits.add_argument(
-        "--min-shadow-samples",
-        type=int,
-        default=defaults.min_shadow_samples,
-        help="fewest shadow comparisons for the shadow checks "
-        f"({defaults.min_shadow_samples}; 0 accepts none)",
-    )
-    limits.add_argument(
-        "--min-http-calls",
-        type=int,
-        default=defaults.min_http_calls,
-        help=f"fewest http calls for the error and latency checks ({defaults.min_http_calls})",
-    )
-    limits.add_argument(
-        "--min-local-calls",
-        type=int,
-        default=defaults.min_local_calls,
-        help=f"fewest local calls for the latency checks ({defaults.min_local_calls})",
-    )
+    for threshold in fields(Thresholds):
+        default = getattr(defaults, threshold.name)
+        limits.add_argument(
+            f"--{threshold.name.replace('_', '-')}",
+            type=type(default),
+            default=default,
+            help=THRESHOLD_HELP[threshold.name],
+        )
 
 
 def thresholds_of(args: argparse.Namespace) -> Thresholds:
-    """The thresholds the command line asked for."""
+    """The thresholds the command line asked for (each option is named after its field)."""
     return Thresholds(
-        max_mismatch_rate=args.max_mismatch_rate,
-        max_settled_rate=args.max_settled_rate,
-        max_http_error_rate=args.max_http_error_rate,
-        max_p95_ratio=args.max_p95_ratio,
-        max_p99_ratio=args.max_p99_ratio,
-        min_shadow_samples=args.min_shadow_samples,
-        min_http_calls=args.min_http_calls,
-        min_local_calls=args.min_local_calls,
+        **{threshold.name: getattr(args, threshold.name) for threshold in fields(Thresholds)}
     )
 
 

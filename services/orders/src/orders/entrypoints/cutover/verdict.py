@@ -188,40 +188,43 @@ def _by_method(shadow: dict[str, ShadowCounts], result: str) -> str:
     )
 
 
+def _shadow_rate_check(
+    result: str,
+    by_method: dict[str, ShadowCounts],
+    maximum: float,
+    thresholds: Thresholds,
+    advice: str = "",
+) -> Check:
+    """The rate of one comparison ``result`` over every method; a failure names the methods."""
+    shadow = sum_counts(list(by_method.values()))
+    check = _rate_check(
+        f"shadow {result} rate",
+        getattr(shadow, f"{result}_rate"),
+        maximum,
+        shadow.compared,
+        thresholds.min_shadow_samples,
+        "comparisons",
+    )
+    if check.status is not Status.FAIL:
+        return check
+    return replace(check, reason=f"{check.reason} ({_by_method(by_method, result)}){advice}")
+
+
 def judge(evidence: Evidence, thresholds: Thresholds) -> Verdict:
     """Every check, in the order they are printed."""
     shadow = sum_counts(list(evidence.shadow.values()))
     http = evidence.errors.get(HTTP, ErrorRate(0, 0, 0))
-    mismatch = _rate_check(
-        "shadow mismatch rate",
-        shadow.mismatch_rate,
-        thresholds.max_mismatch_rate,
-        shadow.compared,
-        thresholds.min_shadow_samples,
-        "comparisons",
-    )
-    if mismatch.status is Status.FAIL:
-        mismatch = replace(
-            mismatch, reason=f"{mismatch.reason} ({_by_method(evidence.shadow, 'mismatch')})"
-        )
-    settled = _rate_check(
-        "shadow settled rate",
-        shadow.settled_rate,
-        thresholds.max_settled_rate,
-        shadow.compared,
-        thresholds.min_shadow_samples,
-        "comparisons",
-    )
-    if settled.status is Status.FAIL:
-        settled = replace(
-            settled,
-            reason=f"{settled.reason} ({_by_method(evidence.shadow, 'settled')}): more than"
-            " reads racing writes explain; read shadow_differences on the settled log lines",
-        )
     candidate_failures = shadow.candidate_error + shadow.candidate_timeout
     checks = [
-        mismatch,
-        settled,
+        _shadow_rate_check("mismatch", evidence.shadow, thresholds.max_mismatch_rate, thresholds),
+        _shadow_rate_check(
+            "settled",
+            evidence.shadow,
+            thresholds.max_settled_rate,
+            thresholds,
+            advice=": more than reads racing writes explain;"
+            " read shadow_differences on the settled log lines",
+        ),
         _rate_check(
             "shadow candidate failure rate",
             candidate_failures / shadow.attempted if shadow.attempted else None,
