@@ -8,29 +8,31 @@ errors, and stock conserved. Each runs local-then-http and http-then-local.
 """
 
 import asyncio
-from uuid import uuid4
+from typing import TypeVar
+from uuid import UUID
 
 import pytest
 
 from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import (
     DomainError,
-    IdempotencyKeyReused,
-    InsufficientStock,
     ReservationExpired,
     ReservationReleased,
 )
 from shop_contracts.reservations import ReservationLineRequest as Line
 from shop_contracts.reservations import ReservationStatus
 from tests.conformance.conftest import Catalogue
+from tests.conformance.scenarios import (
+    concurrent_holds_never_oversell,
+    release_by_key_racing_reserves_leaves_nothing_held,
+    reservation_key,
+    reserve_with_other_lines_is_refused,
+)
 
 pytestmark = pytest.mark.postgres
 
 Pair = tuple[ProductServiceClient, ProductServiceClient]
-
-
-def _key() -> str:
-    return f"conformance:{uuid4().hex}"
+ErrorT = TypeVar("ErrorT", bound=DomainError)
 
 
 def _problem(exc: DomainError) -> tuple[object, ...]:
@@ -38,12 +40,25 @@ def _problem(exc: DomainError) -> tuple[object, ...]:
     return (type(exc), exc.code, exc.status, exc.detail, getattr(exc, "reservation_id", None))
 
 
+async def _same_confirm_error(
+    clients: Pair, reservation_id: UUID, expected: type[ErrorT]
+) -> ErrorT:
+    """The ``expected`` error a confirm raises through each client: the same through both."""
+    errors: list[ErrorT] = []
+    for client in clients:
+        with pytest.raises(expected) as raised:
+            await client.confirm(reservation_id)
+        errors.append(raised.value)
+    assert _problem(errors[0]) == _problem(errors[1])
+    return errors[0]
+
+
 async def test_a_replay_through_the_other_client_returns_the_same_hold(
     first_then_other: Pair, catalogue: Catalogue
 ) -> None:
     first, other = first_then_other
     product = await catalogue.add(stock=5)
-    key, lines = _key(), [Line(product_id=product.id, quantity=2)]
+    key, lines = reservation_key(), [Line(product_id=product.id, quantity=2)]
 
     held = await first.reserve(key, lines)
     replayed = await other.reserve(key, lines)
@@ -56,14 +71,7 @@ async def test_a_replay_through_the_other_client_returns_the_same_hold(
 async def test_a_replay_with_other_lines_is_refused_by_the_other_client(
     first_then_other: Pair, catalogue: Catalogue
 ) -> None:
-    first, other = first_then_other
-    product = await catalogue.add(stock=5)
-    key = _key()
-    await first.reserve(key, [Line(product_id=product.id, quantity=1)])
-
-    with pytest.raises(IdempotencyKeyReused):
-        await other.reserve(key, [Line(product_id=product.id, quantity=2)])
-    assert await catalogue.stock(product.id) == 4
+    await reserve_with_other_lines_is_refused(*first_then_other, catalogue)
 
 
 async def test_concurrent_reserves_of_one_key_through_both_clients_hold_once(
@@ -71,7 +79,7 @@ async def test_concurrent_reserves_of_one_key_through_both_clients_hold_once(
 ) -> None:
     first, other = first_then_other
     product = await catalogue.add(stock=10)
-    key, lines = _key(), [Line(product_id=product.id, quantity=3)]
+    key, lines = reservation_key(), [Line(product_id=product.id, quantity=3)]
 
     results = await asyncio.gather(
         *(client.reserve(key, lines) for _ in range(8) for client in (first, other))
@@ -86,7 +94,7 @@ async def test_release_by_key_through_the_other_client_returns_the_hold(
 ) -> None:
     first, other = first_then_other
     product = await catalogue.add(stock=5)
-    key, lines = _key(), [Line(product_id=product.id, quantity=2)]
+    key, lines = reservation_key(), [Line(product_id=product.id, quantity=2)]
     held = await first.reserve(key, lines)
 
     released = await other.release_by_key(key)
@@ -103,7 +111,7 @@ async def test_a_key_retired_through_one_client_holds_nothing_through_the_other(
 ) -> None:
     first, other = first_then_other
     product = await catalogue.add(stock=5)
-    key = _key()
+    key = reservation_key()
 
     retired = await first.release_by_key(key)
     late = await other.reserve(key, [Line(product_id=product.id, quantity=2)])
@@ -118,17 +126,12 @@ async def test_confirm_after_a_release_through_the_other_client_is_the_same_erro
 ) -> None:
     first, other = first_then_other
     product = await catalogue.add(stock=4)
-    held = await first.reserve(_key(), [Line(product_id=product.id, quantity=3)])
+    held = await first.reserve(reservation_key(), [Line(product_id=product.id, quantity=3)])
     await first.release(held.id)
 
-    errors: list[ReservationReleased] = []
-    for client in (other, first):
-        with pytest.raises(ReservationReleased) as raised:
-            await client.confirm(held.id)
-        errors.append(raised.value)
+    error = await _same_confirm_error((other, first), held.id, ReservationReleased)
 
-    assert _problem(errors[0]) == _problem(errors[1])
-    assert errors[0].reservation_id == held.id
+    assert error.reservation_id == held.id
     assert await catalogue.stock(product.id) == 4
 
 
@@ -137,7 +140,7 @@ async def test_confirm_through_one_client_and_release_through_the_other_conserve
 ) -> None:
     first, other = first_then_other
     product = await catalogue.add(stock=6)
-    held = await first.reserve(_key(), [Line(product_id=product.id, quantity=4)])
+    held = await first.reserve(reservation_key(), [Line(product_id=product.id, quantity=4)])
 
     confirmed = await other.confirm(held.id)
     again = await first.confirm(held.id)
@@ -156,16 +159,12 @@ async def test_a_lapsed_hold_is_expired_through_either_client(
 ) -> None:
     first, other = first_then_other
     product = await catalogue.add(stock=5)
-    held = await first.reserve(_key(), [Line(product_id=product.id, quantity=4)])
+    held = await first.reserve(reservation_key(), [Line(product_id=product.id, quantity=4)])
     await catalogue.lapse(held.id)
 
-    errors: list[DomainError] = []
-    for client in (other, first):
-        with pytest.raises(ReservationExpired) as raised:
-            await client.confirm(held.id)
-        errors.append(raised.value)
+    error = await _same_confirm_error((other, first), held.id, ReservationExpired)
 
-    assert _problem(errors[0]) == _problem(errors[1])
+    assert error.reservation_id == held.id
     assert (await first.get_reservation(held.id)).status is ReservationStatus.EXPIRED
     assert (await other.release(held.id)).status is ReservationStatus.EXPIRED
     assert await catalogue.stock(product.id) == 5
@@ -174,34 +173,10 @@ async def test_a_lapsed_hold_is_expired_through_either_client(
 async def test_holds_through_both_clients_at_once_never_oversell(
     first_then_other: Pair, catalogue: Catalogue
 ) -> None:
-    first, other = first_then_other
-    product = await catalogue.add(stock=20)
-    line = [Line(product_id=product.id, quantity=1)]
-
-    results = await asyncio.gather(
-        *(client.reserve(_key(), line) for _ in range(30) for client in (first, other)),
-        return_exceptions=True,
-    )
-
-    held = [r for r in results if not isinstance(r, BaseException)]
-    refused = [r for r in results if isinstance(r, InsufficientStock)]
-    assert (len(held), len(refused)) == (20, 40)
-    assert await catalogue.stock(product.id) == 0
+    await concurrent_holds_never_oversell(first_then_other, catalogue)
 
 
 async def test_release_by_key_racing_a_reserve_through_the_other_client_leaves_nothing_held(
     first_then_other: Pair, catalogue: Catalogue
 ) -> None:
-    first, other = first_then_other
-    product = await catalogue.add(stock=50)
-    keys = [_key() for _ in range(10)]
-    line = [Line(product_id=product.id, quantity=1)]
-
-    await asyncio.gather(
-        *(first.reserve(key, line) for key in keys),
-        *(other.release_by_key(key) for key in keys),
-    )
-
-    for key in keys:
-        assert (await first.release_by_key(key)).status is ReservationStatus.RELEASED
-    assert await catalogue.stock(product.id) == 50
+    await release_by_key_racing_reserves_leaves_nothing_held(*first_then_other, catalogue)

@@ -1,8 +1,5 @@
 """Release by key: for a reserve whose outcome the caller does not know; same in every mode."""
 
-import asyncio
-from uuid import uuid4
-
 import pytest
 
 from orders.domain.product_client import ProductServiceClient
@@ -10,19 +7,19 @@ from shop_contracts.errors import ReservationReleased
 from shop_contracts.reservations import ReservationLineRequest as Line
 from shop_contracts.reservations import ReservationStatus
 from tests.conformance.conftest import CONNECTION_BUDGET, Catalogue
+from tests.conformance.scenarios import (
+    release_by_key_racing_reserves_leaves_nothing_held,
+    reservation_key,
+)
 
 pytestmark = pytest.mark.postgres
-
-
-def _key() -> str:
-    return f"conformance:{uuid4().hex}"
 
 
 async def test_release_by_key_returns_a_held_hold_once(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     product = await catalogue.add(stock=5)
-    key = _key()
+    key = reservation_key()
     held = await client.reserve(key, [Line(product_id=product.id, quantity=2)])
 
     released = await client.release_by_key(key)
@@ -39,7 +36,7 @@ async def test_release_by_key_returns_a_confirmed_hold(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     product = await catalogue.add(stock=5)
-    key = _key()
+    key = reservation_key()
     held = await client.reserve(key, [Line(product_id=product.id, quantity=3)])
     await client.confirm(held.id)
 
@@ -53,7 +50,7 @@ async def test_unknown_key_is_retired_so_a_late_reserve_holds_nothing(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     product = await catalogue.add(stock=5)
-    key = _key()
+    key = reservation_key()
 
     retired = await client.release_by_key(key)
     late = await client.reserve(key, [Line(product_id=product.id, quantity=2)])
@@ -68,18 +65,8 @@ async def test_unknown_key_is_retired_so_a_late_reserve_holds_nothing(
 async def test_release_by_key_racing_the_reserve_leaves_nothing_held(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
-    product = await catalogue.add(stock=50)
-    keys = [_key() for _ in range(10)]
-    line = [Line(product_id=product.id, quantity=1)]
+    await release_by_key_racing_reserves_leaves_nothing_held(client, client, catalogue)
 
-    await asyncio.gather(
-        *(client.reserve(key, line) for key in keys),
-        *(client.release_by_key(key) for key in keys),
-    )
-
-    for key in keys:
-        assert (await client.release_by_key(key)).status is ReservationStatus.RELEASED
-    assert await catalogue.stock(product.id) == 50
     # The race grew every pool of the suite: together they must fit the server's
     # connections, or products answers 503 and the breaker opens (ADR 0009).
     assert await catalogue.connections() <= CONNECTION_BUDGET

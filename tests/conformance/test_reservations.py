@@ -2,13 +2,12 @@
 
 import asyncio
 from decimal import Decimal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 
 from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import (
-    IdempotencyKeyReused,
     InsufficientStock,
     ProductNotFound,
     ReservationExpired,
@@ -18,19 +17,20 @@ from shop_contracts.errors import (
 from shop_contracts.reservations import ReservationLineRequest as Line
 from shop_contracts.reservations import ReservationStatus
 from tests.conformance.conftest import Catalogue
+from tests.conformance.scenarios import (
+    concurrent_holds_never_oversell,
+    reservation_key,
+    reserve_with_other_lines_is_refused,
+)
 
 pytestmark = pytest.mark.postgres
-
-
-def _key() -> str:
-    return f"conformance:{uuid4().hex}"
 
 
 async def test_reserve_holds_stock_and_snapshots_name_and_price(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     mug, pen = await catalogue.add(stock=10, price="4.20"), await catalogue.add(stock=3)
-    key = _key()
+    key = reservation_key()
     reservation = await client.reserve(
         key, [Line(product_id=mug.id, quantity=2), Line(product_id=pen.id, quantity=3)]
     )
@@ -47,7 +47,7 @@ async def test_same_key_and_lines_return_the_same_hold_once(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     product = await catalogue.add(stock=5)
-    key, lines = _key(), [Line(product_id=product.id, quantity=2)]
+    key, lines = reservation_key(), [Line(product_id=product.id, quantity=2)]
     first = await client.reserve(key, lines)
     again = await client.reserve(key, lines)
     assert again == first
@@ -57,12 +57,7 @@ async def test_same_key_and_lines_return_the_same_hold_once(
 async def test_same_key_with_other_lines_is_rejected(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
-    product = await catalogue.add(stock=5)
-    key = _key()
-    await client.reserve(key, [Line(product_id=product.id, quantity=1)])
-    with pytest.raises(IdempotencyKeyReused):
-        await client.reserve(key, [Line(product_id=product.id, quantity=2)])
-    assert await catalogue.stock(product.id) == 4
+    await reserve_with_other_lines_is_refused(client, client, catalogue)
 
 
 async def test_insufficient_stock_names_short_products_and_holds_nothing(
@@ -71,7 +66,8 @@ async def test_insufficient_stock_names_short_products_and_holds_nothing(
     plenty, scarce = await catalogue.add(stock=10), await catalogue.add(stock=1)
     with pytest.raises(InsufficientStock) as raised:
         await client.reserve(
-            _key(), [Line(product_id=plenty.id, quantity=2), Line(product_id=scarce.id, quantity=2)]
+            reservation_key(),
+            [Line(product_id=plenty.id, quantity=2), Line(product_id=scarce.id, quantity=2)],
         )
     assert raised.value.product_ids == [scarce.id]
     assert (await catalogue.stock(plenty.id), await catalogue.stock(scarce.id)) == (10, 1)
@@ -83,7 +79,7 @@ async def test_reserving_an_unknown_product_raises_product_not_found(
     product = await catalogue.add(stock=10)
     with pytest.raises(ProductNotFound) as raised:
         await client.reserve(
-            _key(),
+            reservation_key(),
             [Line(product_id=product.id, quantity=1), Line(product_id=missing_id, quantity=1)],
         )
     assert raised.value.product_ids == [missing_id]
@@ -94,7 +90,7 @@ async def test_confirm_is_idempotent_and_keeps_stock_taken(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     product = await catalogue.add(stock=4)
-    held = await client.reserve(_key(), [Line(product_id=product.id, quantity=3)])
+    held = await client.reserve(reservation_key(), [Line(product_id=product.id, quantity=3)])
     confirmed = await client.confirm(held.id)
     assert confirmed.status is ReservationStatus.CONFIRMED
     assert (await client.confirm(held.id)).status is ReservationStatus.CONFIRMED
@@ -106,8 +102,8 @@ async def test_release_returns_stock_once_from_held_or_confirmed(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     product = await catalogue.add(stock=6)
-    held = await client.reserve(_key(), [Line(product_id=product.id, quantity=2)])
-    confirmed = await client.reserve(_key(), [Line(product_id=product.id, quantity=3)])
+    held = await client.reserve(reservation_key(), [Line(product_id=product.id, quantity=2)])
+    confirmed = await client.reserve(reservation_key(), [Line(product_id=product.id, quantity=3)])
     await client.confirm(confirmed.id)
     assert await catalogue.stock(product.id) == 1
     for reservation in (held, confirmed):
@@ -120,7 +116,7 @@ async def test_confirming_a_released_reservation_is_refused(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     product = await catalogue.add(stock=2)
-    held = await client.reserve(_key(), [Line(product_id=product.id, quantity=1)])
+    held = await client.reserve(reservation_key(), [Line(product_id=product.id, quantity=1)])
     await client.release(held.id)
     with pytest.raises(ReservationReleased) as raised:
         await client.confirm(held.id)
@@ -131,7 +127,7 @@ async def test_confirm_after_lapse_expires_the_hold_and_returns_stock(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     product = await catalogue.add(stock=5)
-    held = await client.reserve(_key(), [Line(product_id=product.id, quantity=4)])
+    held = await client.reserve(reservation_key(), [Line(product_id=product.id, quantity=4)])
     await catalogue.lapse(held.id)
     with pytest.raises(ReservationExpired) as raised:
         await client.confirm(held.id)
@@ -155,22 +151,14 @@ async def test_unknown_reservation_raises_reservation_not_found(
 async def test_concurrent_holds_never_oversell(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
-    product = await catalogue.add(stock=20)
-    line = [Line(product_id=product.id, quantity=1)]
-    results = await asyncio.gather(
-        *(client.reserve(_key(), line) for _ in range(60)), return_exceptions=True
-    )
-    held = [r for r in results if not isinstance(r, BaseException)]
-    refused = [r for r in results if isinstance(r, InsufficientStock)]
-    assert (len(held), len(refused)) == (20, 40)
-    assert await catalogue.stock(product.id) == 0
+    await concurrent_holds_never_oversell([client], catalogue)
 
 
 async def test_concurrent_same_key_creates_one_hold(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     product = await catalogue.add(stock=10)
-    key, line = _key(), [Line(product_id=product.id, quantity=2)]
+    key, line = reservation_key(), [Line(product_id=product.id, quantity=2)]
     results = await asyncio.gather(*(client.reserve(key, line) for _ in range(15)))
     assert len({r.id for r in results}) == 1
     assert await catalogue.stock(product.id) == 8
