@@ -1,15 +1,18 @@
 """Unit fixtures: an in-memory product client and a migrated SQLite orders database."""
 
+import logging
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from fakes import FakeProductClient, RecordingNotifier
 from harness import OrdersApi, make_settings, running_api
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.payments.fake import FakePayments
+from servicekit.db import create_engine, session_factory
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +29,30 @@ def orders_db_url(migrated_template: Path, tmp_path: Path) -> str:
     path = tmp_path / "orders.db"
     shutil.copy(migrated_template, path)
     return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def engine(orders_db_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test's orders database, disposed after the test."""
+    engine = create_engine(orders_db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the test's orders database."""
+    return session_factory(engine)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For tests of the CLI, which configures the root logger: undo it after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

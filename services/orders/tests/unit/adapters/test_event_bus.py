@@ -1,18 +1,15 @@
 """The event bus seam: the envelope a subscription or the broker gets from an outbox row."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orders.adapters.events.bus import local_bus, publishing_bus
 from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.outbox.writer import append_events
 from orders.domain.events import OrderCancelled, OrderPlaced
-from servicekit.db import create_engine, session_factory
 from servicekit.events.handlers import Subscription
 from servicekit.events.publisher import RabbitPublisher
 from servicekit.requestid import set_request_id
@@ -21,18 +18,6 @@ from servicekit.tracing import tracer
 from shop_contracts import events as wire
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def engine(orders_db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(orders_db_url)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return session_factory(engine)
 
 
 def _placed() -> OrderPlaced:

@@ -3,7 +3,6 @@
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,14 +10,13 @@ from uuid import uuid4
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orders.adapters.db.tables import outbox
 from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.outbox.writer import append_events
 from orders.application.event_bus import EventBus, RetryLater
 from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced
-from servicekit.db import create_engine, session_factory
 
 
 class Clock:
@@ -32,18 +30,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-async def engine(orders_db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(orders_db_url)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return session_factory(engine)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """SqlFlagStore on SQLite: snapshot, validated and audited changes, bad rows ignored."""
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from orders.adapters.db.tables import feature_flag_changes, feature_flags
 from orders.adapters.flags.sql import SqlFlagStore
 from orders.application.flags import InvalidFlag, ProductsClientUnavailable
 from orders.config import FeatureFlags, ProductsClientMode
-from servicekit.db import create_engine
 from servicekit.requestid import set_request_id
 
 DEFAULTS = FeatureFlags(
@@ -24,13 +22,6 @@ DEFAULTS = FeatureFlags(
     shadow_sample_rate=1.0,
 )
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def engine(orders_db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(orders_db_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

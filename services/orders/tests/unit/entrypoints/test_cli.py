@@ -1,9 +1,7 @@
 """The ``orders`` command."""
 
 import json
-import logging
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,21 +10,14 @@ import uvicorn
 
 from orders.entrypoints.cli import main
 
+# The CLI configures the root logger; each test puts it back.
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
 
 @pytest.fixture(autouse=True)
 def _development(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI as a developer runs it (without APP_ENVIRONMENT a process is production)."""
     monkeypatch.setenv("APP_ENVIRONMENT", "development")
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The CLI configures the root logger; undo it after each test."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _tables(path: Path) -> set[str]:

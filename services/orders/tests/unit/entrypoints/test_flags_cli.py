@@ -1,13 +1,14 @@
 """``orders flags show | set | history`` over APP_DATABASE_URL: the API's store, validation and audit."""
 
-import logging
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orders.entrypoints.cli import main
+
+# The CLI configures the root logger; each test puts it back.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @pytest.fixture(autouse=True)
@@ -16,16 +17,6 @@ def _environment(monkeypatch: pytest.MonkeyPatch, orders_db_url: str) -> None:
     monkeypatch.setenv("APP_DATABASE_URL", orders_db_url)
     monkeypatch.setenv("APP_PRODUCTS_CLIENT", "shadow")
     monkeypatch.setenv("USER", "dana")
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The CLI configures the root logger; undo it after each test."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _audit(orders_db_url: str) -> list[tuple[object, ...]]:
