@@ -7,7 +7,7 @@ import pytest
 
 from products.facade import ProductsFacade, upgrade_products_database
 from products.testing import Catalogue, FrozenClock
-from servicekit.testing import fresh_postgres_database
+from servicekit.testing import empty_database, fresh_postgres_database
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -34,10 +34,9 @@ async def database_url(
 @pytest.fixture(params=BACKENDS)
 def isolated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty, unmigrated database of its own, for tests that look at every row."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'products.db'}"
-        return
-    with fresh_postgres_database("products") as url:
+    with empty_database(
+        request.param, sqlite_file=tmp_path / "products.db", postgres_prefix="products"
+    ) as url:
         yield url
 
 

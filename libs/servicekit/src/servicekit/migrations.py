@@ -33,3 +33,15 @@ def upgrade(script_location: Path, database_url: str, revision: str = "head") ->
 async def upgrade_async(script_location: Path, database_url: str, revision: str = "head") -> None:
     """Upgrade from async code without blocking the loop (env.py runs its own loop)."""
     await asyncio.to_thread(upgrade, script_location, database_url, revision)
+
+
+def downgrade(script_location: Path, database_url: str, revision: str) -> None:
+    """Downgrade synchronously to ``revision`` (``"base"``: every migration undone)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(script_location, database_url), revision)
+
+
+async def downgrade_async(script_location: Path, database_url: str, revision: str) -> None:
+    """Downgrade from async code without blocking the loop."""
+    await asyncio.to_thread(downgrade, script_location, database_url, revision)

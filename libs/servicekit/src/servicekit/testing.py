@@ -1,4 +1,4 @@
-"""Test helpers: throw-away PostgreSQL databases, and spans recorded in memory.
+"""Test helpers: throw-away PostgreSQL databases, a migrated schema's checks, spans in memory.
 
 Order of preference:
 
@@ -33,6 +33,7 @@ from servicekit.tracing import install_tracer_provider, new_tracer_provider, res
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from sqlalchemy import MetaData
 
 T = TypeVar("T")
 
@@ -177,6 +178,54 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         _run_sync(lambda: _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def empty_database(backend: str, *, sqlite_file: Path, postgres_prefix: str) -> Iterator[str]:
+    """An empty, unmigrated database for the block: ``sqlite_file``, or a fresh PostgreSQL one.
+
+    ``backend`` is ``"sqlite"``, or anything else for PostgreSQL (``fresh_postgres_database``).
+    """
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{sqlite_file}"
+        return
+    with fresh_postgres_database(postgres_prefix) as url:
+        yield url
+
+
+async def schema_differences(database_url: str, metadata: "MetaData") -> list[object]:
+    """What alembic's autogenerate finds between the database and ``metadata`` ([] when equal).
+
+    A service's migrations at head must leave none: they build exactly the tables
+    its adapters use.
+    """
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from servicekit.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: list(compare_metadata(MigrationContext.configure(sync), metadata))
+            )
+    finally:
+        await engine.dispose()
+
+
+async def table_names(database_url: str) -> set[str]:
+    """The names of the database's tables."""
+    from sqlalchemy import inspect
+
+    from servicekit.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from orders.adapters.db.migrate import MIGRATIONS
 from servicekit.migrations import upgrade_async
-from servicekit.testing import fresh_postgres_database
+from servicekit.testing import empty_database
 
 _ORDER = """
 INSERT INTO orders (id, user_id, customer_email, idempotency_key, request_hash,
@@ -23,10 +23,9 @@ VALUES ('00000000-0000-0000-0000-000000000001', 'alice', 'alice@example.com', 'k
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}"
-        return
-    with fresh_postgres_database("orders_minor") as url:
+    with empty_database(
+        request.param, sqlite_file=tmp_path / "orders.db", postgres_prefix="orders_minor"
+    ) as url:
         yield url
 
 
