@@ -23,6 +23,7 @@ from shop_contracts.reservations import (
 
 Metric = Callable[..., float]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+SHADOW_LOGGER = "orders.adapters.product_clients.shadow"
 LINE_PRODUCT = UUID("00000000-0000-4000-8000-000000000001")
 
 
@@ -158,7 +159,7 @@ async def test_altered_candidate_is_a_mismatch_but_caller_gets_primary(
     shadow = ShadowProductClient(primary, candidate, 1.0)
     before = _count(metric, "get_product", "mismatch")
 
-    with caplog.at_level(logging.WARNING, logger="orders.adapters.product_clients.shadow"):
+    with caplog.at_level(logging.WARNING, logger=SHADOW_LOGGER):
         product = await shadow.get_product(product_id)
         await shadow.drain()
 
@@ -462,6 +463,16 @@ class ChangingProducts(FakeProducts):
         )
 
 
+def _write_between_reads() -> tuple[UUID, ChangingProducts, ChangingProducts]:
+    """A product, its primary and its candidate: an order took one between the sides' reads.
+
+    The caller's local read saw 5; an order reserved one before the http read saw 4;
+    read again, both sides say 4.
+    """
+    product_id = uuid4()
+    return product_id, ChangingProducts(product_id, [5, 4]), ChangingProducts(product_id, [4])
+
+
 def _slow_after_first(fake: FakeProducts, seconds: float) -> None:
     """The fake answers its first call at once and every later one after ``seconds``."""
 
@@ -480,15 +491,11 @@ def _records(caplog: pytest.LogCaptureFixture, result: str) -> list[logging.LogR
 async def test_a_difference_a_re_read_does_not_reproduce_is_settled(
     metric: Metric, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The caller's local read saw 5; an order reserved one before the http read saw 4;
-    # read again, both sides say 4.
-    product_id = uuid4()
-    primary = ChangingProducts(product_id, [5, 4])
-    candidate = ChangingProducts(product_id, [4])
+    product_id, primary, candidate = _write_between_reads()
     shadow = ShadowProductClient(primary, candidate, 1.0)
     before = {r: _count(metric, "check_stock", r) for r in ("match", "settled", "mismatch")}
 
-    with caplog.at_level(logging.INFO, logger="orders.adapters.product_clients.shadow"):
+    with caplog.at_level(logging.INFO, logger=SHADOW_LOGGER):
         check = await shadow.check_stock(product_id, 2)
         await shadow.drain()
 
@@ -527,7 +534,7 @@ async def test_a_difference_every_attempt_reproduces_is_a_mismatch_after_the_bou
     shadow = ShadowProductClient(primary, candidate, 1.0)
     before = {r: _count(metric, "get_product", r) for r in ("settled", "mismatch")}
 
-    with caplog.at_level(logging.INFO, logger="orders.adapters.product_clients.shadow"):
+    with caplog.at_level(logging.INFO, logger=SHADOW_LOGGER):
         await shadow.get_product(product_id)
         await shadow.drain()
 
@@ -544,8 +551,7 @@ async def test_a_difference_every_attempt_reproduces_is_a_mismatch_after_the_bou
 
 
 async def test_rereads_zero_judges_the_first_difference(metric: Metric) -> None:
-    product_id = uuid4()
-    primary, candidate = ChangingProducts(product_id, [5, 4]), ChangingProducts(product_id, [4])
+    product_id, primary, candidate = _write_between_reads()
     shadow = ShadowProductClient(primary, candidate, 1.0, rereads=0)
     before = _count(metric, "get_product", "mismatch")
 
@@ -572,7 +578,7 @@ async def test_error_versus_value_is_re_read_like_any_difference(
     )
     before = {r: _count(metric, "get_product", r) for r in ("settled", "mismatch")}
 
-    with caplog.at_level(logging.INFO, logger="orders.adapters.product_clients.shadow"):
+    with caplog.at_level(logging.INFO, logger=SHADOW_LOGGER):
         await shadow_settles.get_product(found_later)
         await shadow_mismatches.get_product(never_found)
         await shadow_settles.drain()
@@ -591,9 +597,7 @@ async def test_error_versus_value_is_re_read_like_any_difference(
 async def test_a_re_read_the_candidate_fails_does_not_settle(
     metric: Metric, caplog: pytest.LogCaptureFixture
 ) -> None:
-    product_id = uuid4()
-    primary = ChangingProducts(product_id, [5, 4])
-    candidate = ChangingProducts(product_id, [4])
+    product_id, primary, candidate = _write_between_reads()
     shadow = ShadowProductClient(primary, candidate, 1.0)
     before = _count(metric, "get_product", "mismatch")
 
@@ -603,7 +607,7 @@ async def test_a_re_read_the_candidate_fails_does_not_settle(
             raise ProductsUnavailable("products went away")
 
     candidate._enter = unavailable_after_first  # type: ignore[method-assign]
-    with caplog.at_level(logging.WARNING, logger="orders.adapters.product_clients.shadow"):
+    with caplog.at_level(logging.WARNING, logger=SHADOW_LOGGER):
         await shadow.get_product(product_id)
         await shadow.drain()
 
@@ -617,9 +621,7 @@ async def test_a_re_read_the_candidate_fails_does_not_settle(
 
 
 async def test_a_re_read_is_bounded_by_the_timeout(metric: Metric) -> None:
-    product_id = uuid4()
-    primary = ChangingProducts(product_id, [5, 4])
-    candidate = ChangingProducts(product_id, [4])
+    product_id, primary, candidate = _write_between_reads()
     _slow_after_first(candidate, 5.0)  # every re-read of the candidate hangs past the timeout
     shadow = ShadowProductClient(primary, candidate, 0.05)
     before = _count(metric, "get_product", "mismatch")
@@ -647,9 +649,7 @@ async def test_candidate_failures_are_never_re_read(metric: Metric) -> None:
 async def test_re_reads_never_delay_the_caller_and_hold_their_in_flight_slot(
     metric: Metric,
 ) -> None:
-    product_id = uuid4()
-    primary = ChangingProducts(product_id, [5, 4])
-    candidate = ChangingProducts(product_id, [4])
+    product_id, primary, candidate = _write_between_reads()
     _slow_after_first(candidate, 0.3)  # the re-read is slow
     shadow = ShadowProductClient(primary, candidate, 10.0, max_in_flight=1)
     skipped = _count(metric, "get_product", "skipped")
