@@ -11,7 +11,7 @@ from harness import make_settings
 
 from orders.adapters.product_clients.factory import build_product_clients
 from orders.adapters.product_clients.routing import ProductClientRouter
-from orders.config import FeatureFlags, ProductsClientMode, default_flags
+from orders.config import FeatureFlags, ProductsClientMode, Settings, default_flags
 from products.facade import upgrade_products_database
 from servicekit.testing import recorded_spans
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
@@ -19,6 +19,20 @@ from shop_contracts.errors import ProductNotFound, ProductsUnavailable
 Metric = Callable[..., float]
 CALLS = "orders_product_client_call_duration_seconds_count"
 NOWHERE = "http://127.0.0.1:9"  # refused at once: the http client fails fast
+
+
+async def _settings(tmp_path: Path, mode: ProductsClientMode, **overrides: Any) -> Settings:
+    """Orders in ``mode`` over SQLite files: products' migrated, its http URL refusing."""
+    products_db = f"sqlite+aiosqlite:///{tmp_path / 'products.db'}"
+    await upgrade_products_database(products_db)
+    return make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}",
+        products_client=mode,
+        products_url=NOWHERE,
+        products_database_url=products_db,
+        run_products_sweeper=False,
+        **overrides,
+    )
 
 
 @pytest.mark.parametrize(
@@ -36,16 +50,7 @@ async def test_every_mode_records_the_same_span_and_series_under_its_mode(
     error: type[Exception],
     outcome: str,
 ) -> None:
-    products_db = f"sqlite+aiosqlite:///{tmp_path / 'products.db'}"
-    await upgrade_products_database(products_db)
-    settings = make_settings(
-        f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}",
-        products_client=mode,
-        products_url=NOWHERE,
-        products_database_url=products_db,
-        products_max_attempts=1,
-        run_products_sweeper=False,
-    )
+    settings = await _settings(tmp_path, mode, products_max_attempts=1)
     labels = {"mode": mode.value, "method": "get_product", "outcome": outcome}
     before = metric(CALLS, **labels)
 
@@ -81,15 +86,7 @@ async def test_every_mode_records_the_same_span_and_series_under_its_mode(
 async def test_the_startup_mode_decides_which_clients_are_built(
     tmp_path: Path, startup: ProductsClientMode, local: bool, http: bool
 ) -> None:
-    products_db = f"sqlite+aiosqlite:///{tmp_path / 'products.db'}"
-    await upgrade_products_database(products_db)
-    settings = make_settings(
-        f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}",
-        products_client=startup,
-        products_url=NOWHERE,
-        products_database_url=products_db,
-        run_products_sweeper=False,
-    )
+    settings = await _settings(tmp_path, startup)
 
     async with AsyncExitStack() as stack:
         clients = await build_product_clients(settings, stack)
