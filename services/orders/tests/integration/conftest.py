@@ -1,7 +1,8 @@
-"""PostgreSQL fixtures: an orders and a products database, migrated, shared by the session."""
+"""Integration fixtures: orders and products databases migrated for the session; an empty one per test."""
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from orders.adapters.db.migrate import upgrade_orders_database
 from products.facade import ProductsFacade, upgrade_products_database
 from products.testing import Catalogue
-from servicekit.testing import fresh_postgres_database
+from servicekit.testing import empty_database, fresh_postgres_database
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,15 @@ def pg_databases() -> Iterator[Databases]:
         fresh_postgres_database("products") as products_url,
     ):
         yield Databases(orders_url, products_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated orders database of the test's own, on SQLite and on PostgreSQL."""
+    with empty_database(
+        request.param, sqlite_file=tmp_path / "orders.db", postgres_prefix="orders_empty"
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

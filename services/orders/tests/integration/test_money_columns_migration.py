@@ -1,15 +1,10 @@
 """Migration 0004 renames the money columns in place: amounts written before it read back after."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from orders.adapters.db.migrate import MIGRATIONS
 from servicekit.migrations import upgrade_async
-from servicekit.testing import empty_database
 
 _ORDER = """
 INSERT INTO orders (id, user_id, customer_email, idempotency_key, request_hash,
@@ -21,21 +16,13 @@ VALUES ('00000000-0000-0000-0000-000000000001', 'alice', 'alice@example.com', 'k
 """
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with empty_database(
-        request.param, sqlite_file=tmp_path / "orders.db", postgres_prefix="orders_minor"
-    ) as url:
-        yield url
-
-
-async def test_amounts_survive_the_rename_to_minor_units(database_url: str) -> None:
-    await upgrade_async(MIGRATIONS, database_url, "0003")
-    engine = create_async_engine(database_url)
+async def test_amounts_survive_the_rename_to_minor_units(empty_database_url: str) -> None:
+    await upgrade_async(MIGRATIONS, empty_database_url, "0003")
+    engine = create_async_engine(empty_database_url)
     try:
         async with engine.begin() as connection:
             await connection.execute(text(_ORDER))
-        await upgrade_async(MIGRATIONS, database_url)
+        await upgrade_async(MIGRATIONS, empty_database_url)
         async with engine.connect() as connection:
             total = await connection.scalar(text("SELECT total_minor FROM orders"))
             columns = await connection.run_sync(
