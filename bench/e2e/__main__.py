@@ -6,8 +6,10 @@ settings (one worker, uvloop, httptools, log level WARNING, no access log, gener
 secrets) and drives each with wrk: the bare ``ceiling`` app, the ``anchor`` app (the
 same stack doing the least a quote and an order can do), orders' quote in every
 product-client mode (and through a client built per call), orders' place-order in
-local and http mode. Prints the tables and the ratios against the targets, writes
-``bench-results/bench.json`` and ``docs/bench/throughput.png``.
+local, http and canary mode (canary at 0 % and 50 %). The orders rows rotate among
+several bench users per request, half of them on http in a 50 % canary. Prints the
+tables and the ratios against the targets, writes ``bench-results/bench.json`` and
+``docs/bench/throughput.png`` (``--plot`` elsewhere).
 
     uv run python -m bench.e2e [--seconds 4] [--concurrency 1 8 32] [--scaling]
 """
@@ -40,6 +42,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy runs")
     parser.add_argument("--profile-seconds", type=float, default=6.0)
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--plot",
+        default=None,
+        metavar="PATH",
+        help="write the chart here (relative to the repository) instead of"
+        " docs/bench/throughput.png, e.g. for a run of only some apps",
+    )
     parser.add_argument(
         "--env", action="append", default=[], metavar="APP_X=V", help="setting for every service"
     )

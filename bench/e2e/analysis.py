@@ -13,6 +13,9 @@ SAMPLED_SHADOW = "shadow-0.1"
 WORKERS = "local-w2"
 RABBITMQ = "local-rabbitmq"
 TRACING = "local-tracing"
+# Canary mode (both clients built, routed per user): nobody on http, half the users on http.
+CANARY_ALL_LOCAL = "canary-0"
+CANARY_HALF = "canary-50"
 ANCHOR = "anchor"
 # Which anchor row an orders scenario is compared with: (SQLAlchemy, raw asyncpg).
 ANCHOR_ROWS = {"read": ("sa-read", "pg-read"), "write": ("sa-write", "pg-write")}
@@ -29,6 +32,10 @@ ORDERS_ROWS = (
     ("write", RABBITMQ),
     ("read", TRACING),
     ("write", TRACING),
+    ("read", CANARY_ALL_LOCAL),
+    ("write", CANARY_ALL_LOCAL),
+    ("read", CANARY_HALF),
+    ("write", CANARY_HALF),
 )
 TAIL_LIMIT = 3.0
 
@@ -77,13 +84,18 @@ _THROUGHPUT_PAIRS = (
     ("quote http / quote naive", ("read", "http"), ("read", "naive"), 40.0),
 )
 # Ratios reported without a target: what a setting costs or buys (local = 1 worker,
-# local event bus, tracing off: the shipped defaults).
+# local event bus, tracing off: the shipped defaults). canary 0 % serves everyone
+# locally through the per-request router: what the run-time switch costs.
 _VARIANT_PAIRS = (
     ("quote 2 workers / quote 1 worker", ("read", WORKERS), ("read", "local")),
     ("order 2 workers / order 1 worker", ("write", WORKERS), ("write", "local")),
     ("order rabbitmq bus / order local bus", ("write", RABBITMQ), ("write", "local")),
     ("quote tracing on / quote tracing off", ("read", TRACING), ("read", "local")),
     ("order tracing on / order tracing off", ("write", TRACING), ("write", "local")),
+    ("quote canary 0 % / quote local", ("read", CANARY_ALL_LOCAL), ("read", "local")),
+    ("order canary 0 % / order local", ("write", CANARY_ALL_LOCAL), ("write", "local")),
+    ("quote canary 50 % / quote local", ("read", CANARY_HALF), ("read", "local")),
+    ("order canary 50 % / order local", ("write", CANARY_HALF), ("write", "local")),
 )
 
 

@@ -2,14 +2,26 @@
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
-from bench.e2e.analysis import RABBITMQ, SAMPLED_SHADOW, TRACING, WORKERS, rps
+from bench.e2e.analysis import (
+    CANARY_ALL_LOCAL,
+    CANARY_HALF,
+    RABBITMQ,
+    SAMPLED_SHADOW,
+    TRACING,
+    WORKERS,
+    rps,
+)
 from bench.e2e.load import Cell
 from bench.e2e.paths import PLOT
 
 
-def plot(cells: Sequence[Cell], levels: Sequence[int]) -> None:
-    """Throughput against concurrency, read and write path (``docs/bench/throughput.png``)."""
+def plot(cells: Sequence[Cell], levels: Sequence[int], path: Path = PLOT) -> None:
+    """Throughput against concurrency, read and write path (``docs/bench/throughput.png``).
+
+    Only the rows measured are drawn.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,6 +39,8 @@ def plot(cells: Sequence[Cell], levels: Sequence[int]) -> None:
             ("read", "naive", "quote, client per call"),
             ("read", WORKERS, "quote, local, 2 workers"),
             ("read", TRACING, "quote, local, tracing on"),
+            ("read", CANARY_ALL_LOCAL, "quote, canary 0 % (router, all local)"),
+            ("read", CANARY_HALF, "quote, canary 50 % of users on http"),
         ],
         write_ax: [
             ("anchor", "sa-write", "anchor: SQLAlchemy transaction, no app"),
@@ -35,6 +49,8 @@ def plot(cells: Sequence[Cell], levels: Sequence[int]) -> None:
             ("write", WORKERS, "place order, local, 2 workers"),
             ("write", RABBITMQ, "place order, local, events to RabbitMQ"),
             ("write", TRACING, "place order, local, tracing on"),
+            ("write", CANARY_ALL_LOCAL, "place order, canary 0 % (router, all local)"),
+            ("write", CANARY_HALF, "place order, canary 50 % of users on http"),
         ],
     }
     for ax, lines in series.items():
@@ -58,6 +74,6 @@ def plot(cells: Sequence[Cell], levels: Sequence[int]) -> None:
         f"orders throughput, one uvicorn worker per process unless marked, {os.cpu_count()} CPUs"
     )
     fig.tight_layout()
-    PLOT.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(PLOT, dpi=110)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,5 +1,6 @@
 """What the benchmark runs against: a catalogue with plenty of stock, and past orders."""
 
+import itertools
 import random
 import uuid
 from collections.abc import Sequence
@@ -11,9 +12,39 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.e2e.servers import Secrets, Server
+from orders.adapters.product_clients.routing import on_http
 
 BENCH_USER = "bench-user"
 STOCK = 100_000_000
+# The orders rows rotate among this many users, so a canary splits their traffic.
+BENCH_USERS = 8
+# The canary share the bench users are chosen for (the ``canary-50`` rows).
+CANARY_SHARE = 50
+
+
+def bench_users(count: int = BENCH_USERS, share: int = CANARY_SHARE) -> list[str]:
+    """``count`` user ids, exactly half of them on http under a ``share`` % canary.
+
+    The first ids of the form ``bench-user-N`` on each side of the canary
+    (``orders.adapters.product_clients.routing.on_http``), alternating http,
+    local, http, ...: the same users every run, and a load generator that
+    rotates through them per request sends every other request to http.
+    """
+    if count < 2 or count % 2:
+        raise ValueError(f"an even number of users, at least 2 (got {count})")
+    if not 0 < share < 100:
+        raise ValueError(f"a share strictly between 0 and 100 splits users (got {share})")
+    half = count // 2
+    http: list[str] = []
+    local: list[str] = []
+    for n in itertools.count():
+        user = f"{BENCH_USER}-{n}"
+        side = http if on_http(user, share) else local
+        if len(side) < half:
+            side.append(user)
+        if len(http) == len(local) == half:
+            break
+    return [user for pair in zip(http, local, strict=True) for user in pair]
 
 
 def load_catalogue(products: Server, keys: Secrets, count: int) -> list[str]:

@@ -6,8 +6,17 @@ import os
 from typing import Any
 
 from bench.e2e import analysis, chart, report
-from bench.e2e.analysis import ANCHOR, RABBITMQ, SAMPLED_SHADOW, TRACING, WORKERS
-from bench.e2e.data import BENCH_USER, STOCK, load_catalogue
+from bench.e2e.analysis import (
+    ANCHOR,
+    CANARY_ALL_LOCAL,
+    CANARY_HALF,
+    RABBITMQ,
+    SAMPLED_SHADOW,
+    TRACING,
+    WORKERS,
+)
+from bench.e2e.canary import canary_facts, describe
+from bench.e2e.data import CANARY_SHARE, STOCK, bench_users, load_catalogue
 from bench.e2e.databases import (
     Databases,
     migrate_orders,
@@ -34,20 +43,34 @@ from bench.e2e.sinks import RABBITMQ_URL, OtlpSink, bench_exchange, delete_excha
 
 # Orders apps: name -> (APP_PRODUCTS_CLIENT, extra settings). "shadow" runs at the
 # shipped default (every read mirrored); shadow-0.1 mirrors a random tenth of reads.
-# The variants of local mode (settings filled in per run by ``_variant_env``): two
+# Canary mode builds both clients and routes per user: canary-50 sends half the
+# bench users (``data.bench_users``) to http, canary-0 nobody (the router's cost).
+# The variants of local mode (settings filled in per run by ``variant_env``): two
 # worker processes, events published to RabbitMQ, tracing on.
 ORDERS_APPS: dict[str, tuple[str, dict[str, str]]] = {
     "local": ("local", {}),
     "http": ("http", {}),
     "shadow": ("shadow", {}),
     SAMPLED_SHADOW: ("shadow", {"APP_SHADOW_SAMPLE_RATE": "0.1"}),
+    CANARY_ALL_LOCAL: ("canary", {"APP_CANARY_SHARE": "0"}),
+    CANARY_HALF: ("canary", {"APP_CANARY_SHARE": str(CANARY_SHARE)}),
     WORKERS: ("local", {}),
     RABBITMQ: ("local", {}),
     TRACING: ("local", {}),
 }
 # Which orders apps serve which scenario (events are only published by orders placed).
-READ_APPS = ("local", "http", "shadow", SAMPLED_SHADOW, WORKERS, TRACING)
-WRITE_APPS = ("local", "http", WORKERS, RABBITMQ, TRACING)
+READ_APPS = (
+    "local",
+    "http",
+    "shadow",
+    SAMPLED_SHADOW,
+    CANARY_ALL_LOCAL,
+    CANARY_HALF,
+    WORKERS,
+    TRACING,
+)
+WRITE_APPS = ("local", "http", CANARY_ALL_LOCAL, CANARY_HALF, WORKERS, RABBITMQ, TRACING)
+CANARY_APPS = (CANARY_ALL_LOCAL, CANARY_HALF)
 APPS = ("ceiling", ANCHOR, *ORDERS_APPS, "naive")
 # The anchor app's rows: name -> (wrk kind, path).
 ANCHOR_ROWS = {
@@ -65,7 +88,7 @@ def workers_supported() -> bool:
 
 def uses_products(target: Target) -> bool:
     """Whether the products process serves part of this target's requests."""
-    return target.name in ("http", "shadow", SAMPLED_SHADOW, "naive")
+    return target.name in ("http", "shadow", SAMPLED_SHADOW, CANARY_HALF, "naive")
 
 
 async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]:
@@ -115,7 +138,8 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
         naive = naive_server(orders("naive", naive_db))
         ceiling = ceiling_server()
         anchor = anchor_server(anchor_db)
-        token = keys.token(BENCH_USER)
+        users = bench_users()
+        tokens = [keys.token(user) for user in users]
         targets = [
             Target("ceiling", "bare", ceiling, lua_script("ceiling", "get-path", path="/ceiling"))
         ]
@@ -124,15 +148,21 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
             for name, (kind, path) in ANCHOR_ROWS.items()
         ]
         for name, server in (*((n, apps[n]) for n in READ_APPS), ("naive", naive)):
-            script = lua_script(f"read-{name}", "quote", token=token, ids=catalogue)
+            script = lua_script(f"read-{name}", "quote", tokens=tokens, ids=catalogue)
             targets.append(Target("read", name, server, script))
         for name in WRITE_APPS:
-            script = lua_script(f"write-{name}", "order", token=token, ids=catalogue)
+            script = lua_script(f"write-{name}", "order", tokens=tokens, ids=catalogue)
             targets.append(Target("write", name, apps[name], script))
 
         cells: list[Cell] = []
         profiled: dict[str, Any] = {}
         outboxes: dict[str, Any] = {}
+        canaries: dict[str, Any] = {}
+        print(
+            f"{len(users)} bench users, {len(users) // 2} of them on http at a "
+            f"{CANARY_SHARE} % canary; each request takes the next user in turn",
+            flush=True,
+        )
         load_before = os.getloadavg()
         print(f"measuring ({args.seconds:g} s per cell; load {load_before[0]:.2f})", flush=True)
         # One app under load at a time (plus products): the two cores and the
@@ -143,6 +173,9 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
                 mine = [t for t in targets if t.server is server]
                 with running([server]):
                     cells += _measure_app(server, mine, products, args)
+                    for name in (n for n in CANARY_APPS if apps[n] is server):
+                        canaries[name] = canary_facts(server)
+                        print(describe(name, canaries[name]), flush=True)
                     if server in (apps["local"], apps[RABBITMQ]):
                         name = next(n for n, app in apps.items() if app is server)
                         outboxes[name] = await outbox_drain(orders_dbs[name])
@@ -167,8 +200,9 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
     print("\n" + report.checks_table(checks))
     print("\n" + report.checks_table(cpu_checks))
     print(f"\nload average (1 min): {load_before[0]:.2f} -> {load_after[0]:.2f}")
-    chart.plot(cells, args.concurrency)
-    print(f"wrote {PLOT.relative_to(ROOT)}")
+    plot_path = (ROOT / args.plot).resolve() if args.plot else PLOT
+    chart.plot(cells, args.concurrency, plot_path)
+    print(f"wrote {plot_path.relative_to(ROOT)}")
     if profiled:
         print_profile(profiled)
     return {
@@ -180,6 +214,8 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
             "catalogue_size": args.products,
             "wrk_threads": 1,
             "env_overrides": dict(keys.tuning),
+            "users": users,
+            "canary_share_users_chosen_for": CANARY_SHARE,
         },
         "cells": [vars(c) for c in cells],
         "anchor_ratios": anchored,
@@ -187,6 +223,7 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
         "cpu_checks": cpu_checks,
         "profile": profiled,
         "outbox_after_load": outboxes,
+        "canary": canaries,
         "tracing_sink": {"exports": sink.requests, "bytes": sink.bytes},
         "postgres": facts,
     }

@@ -144,7 +144,7 @@ async def scaling(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]:
             (endpoint, size): lua_script(
                 f"scaling-{endpoint}-{size}",
                 kind,
-                token=token,
+                tokens=[token],
                 ids=setup[size]["catalogue"],
                 orders=setup[size]["mine"],
             )
