@@ -106,10 +106,12 @@ def ratios(cells: Sequence[Cell], levels: Sequence[int]) -> list[dict[str, Any]]
     for c in levels:
         judged = c == judged_at
         for name, top, bottom, bound in _THROUGHPUT_PAIRS:
+            if find(cells, *top, c) is None or find(cells, *bottom, c) is None:
+                continue  # a run of some apps (--apps): no verdict on rows it did not measure
             value = _ratio(rps(cells, *top, c), rps(cells, *bottom, c))
             checks.append(_check(c, name, value, f">= {bound:g}", value >= bound, judged))
         for name, top, bottom in _VARIANT_PAIRS:
-            if find(cells, *top, c) is None:
+            if find(cells, *top, c) is None or find(cells, *bottom, c) is None:
                 continue
             value = _ratio(rps(cells, *top, c), rps(cells, *bottom, c))
             checks.append(_check(c, name, value, "no target", True, False) | {"target": ""})
@@ -168,6 +170,8 @@ def cpu_ratios(cells: Sequence[Cell], levels: Sequence[int]) -> list[dict[str, A
     rows: list[dict[str, Any]] = []
     for c in levels:
         for name, top, bottom, bound in _THROUGHPUT_PAIRS:
+            if find(cells, *top, c) is None or find(cells, *bottom, c) is None:
+                continue
             value = _ratio(
                 core_capacity(find(cells, *top, c)), core_capacity(find(cells, *bottom, c))
             )

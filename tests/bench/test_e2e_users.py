@@ -1,4 +1,4 @@
-"""The end-to-end bench's users: a 50 % canary splits them, and wrk rotates among them."""
+"""The end-to-end bench: users a 50 % canary splits, wrk rotating among them, the canary rows."""
 
 import itertools
 import shutil
@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
+from bench.e2e.analysis import ANCHOR, CANARY_ALL_LOCAL, ratios
 from bench.e2e.canary import facts_from_metrics
 from bench.e2e.data import bench_users
-from bench.e2e.load import lua_text, wrk
+from bench.e2e.load import Cell, lua_text, wrk
 from orders.adapters.product_clients.metrics import PRODUCT_CLIENT_CALL_SECONDS, ROUTED
 from orders.adapters.product_clients.routing import on_http
 
@@ -134,3 +135,22 @@ def test_the_canary_facts_read_orders_own_metrics() -> None:
     assert after["http_calls_failed"] - before["http_calls_failed"] == 1
     assert after["http_calls_over_1.0s"] - before["http_calls_over_1.0s"] == 1
     assert after["fallback_trips"] == before["fallback_trips"]
+
+
+def _cell(scenario: str, target: str, rps: float) -> Cell:
+    return Cell(scenario, target, 32, 8.0, int(8 * rps), 0, rps, 10.0, 20.0, 25.0, 30.0, 2.0)
+
+
+def test_a_run_of_some_apps_judges_only_the_rows_it_measured() -> None:
+    cells = [
+        _cell(ANCHOR, "sa-read", 400),
+        _cell("read", "local", 300),
+        _cell("read", CANARY_ALL_LOCAL, 270),
+    ]
+
+    checks = {check["check"]: check for check in ratios(cells, [32])}
+
+    assert checks["quote local / anchor SQLAlchemy read"]["value"] == 0.75
+    assert checks["quote local / anchor SQLAlchemy read"]["met"] is False
+    assert checks["quote canary 0 % / quote local"]["value"] == 0.9
+    assert not any("shadow" in name or "http" in name for name in checks)
