@@ -2,10 +2,13 @@
 
 Judged per process over a sliding window (``APP_CANARY_FALLBACK_WINDOW_SECONDS``)
 of the calls the router sent to http in canary or http run-time mode (only when
-local is built, so there is somewhere to fall back to). A call failed when its
-outcome (``metrics.outcome_of``) is ``products_unavailable`` or ``error``;
-domain answers (``insufficient_stock``, ``product_not_found``, ...) are
-successes. With at least ``APP_CANARY_FALLBACK_MIN_CALLS`` calls in the window,
+local is built, so there is somewhere to fall back to). Only what happens once
+the call holds a bulkhead slot is judged: its latency is measured from the slot
+(``bulkhead.on_slot``), and a bulkhead rejection (``BulkheadFull``) is not
+recorded at all — queueing in orders is back-pressure, never a products failure
+(ADR 0009). A call failed when its outcome (``metrics.outcome_of``) is
+``products_unavailable`` or ``error``; domain answers (``insufficient_stock``,
+``product_not_found``, ...) are successes. With at least ``APP_CANARY_FALLBACK_MIN_CALLS`` calls in the window,
 an error rate above ``APP_CANARY_FALLBACK_MAX_ERROR_RATE`` or a p95 latency above
 ``APP_CANARY_FALLBACK_MAX_P95_SECONDS`` trips it:
 
@@ -32,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
+from orders.adapters.product_clients.http.bulkhead import BulkheadFull, on_slot
 from orders.adapters.product_clients.metrics import (
     CANARY_FALLBACK_ACTIVE,
     CANARY_FALLBACK_TRIPS,
@@ -300,7 +304,11 @@ class CanaryFallback:
 
 
 class GuardedProductClient:
-    """A routed http client whose every call's latency and outcome feed the fallback."""
+    """A routed http client whose every call's latency and outcome feed the fallback.
+
+    The latency runs from the moment the call holds a bulkhead slot (from its
+    start if it never took one); a ``BulkheadFull`` rejection is not recorded.
+    """
 
     def __init__(
         self,
@@ -354,13 +362,20 @@ class GuardedProductClient:
 
     async def _judged(self, call: Callable[[], Awaitable[T]]) -> T:
         generation = self._fallback.generation
-        start = self._timer()
-        try:
-            result = await call()
-        except asyncio.CancelledError:
-            raise  # the caller gave up: says nothing about products
-        except BaseException as exc:
-            self._fallback.record(self._timer() - start, outcome_of(exc), generation)
-            raise
-        self._fallback.record(self._timer() - start, outcome_of(None), generation)
+        start = [self._timer()]
+
+        def slot_taken() -> None:
+            start[-1] = self._timer()  # the wait for the slot is orders' queueing
+
+        with on_slot(slot_taken):
+            try:
+                result = await call()
+            except asyncio.CancelledError:
+                raise  # the caller gave up: says nothing about products
+            except BulkheadFull:
+                raise  # orders' back-pressure, never a products failure (ADR 0009)
+            except BaseException as exc:
+                self._fallback.record(self._timer() - start[-1], outcome_of(exc), generation)
+                raise
+        self._fallback.record(self._timer() - start[-1], outcome_of(None), generation)
         return result

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from orders.adapters.product_clients.breaker import CircuitBreaker
-from orders.adapters.product_clients.http import HttpProductClient, RetryPolicy
+from orders.adapters.product_clients.http import Bulkhead, HttpProductClient, RetryPolicy
 from orders.config import Settings
 from servicekit.settings import Environment
 
@@ -123,6 +123,7 @@ class ClientFactory:
         failure_threshold: int = 5,
         reset_seconds: float = 5.0,
         breaker_name: str = "test",
+        bulkhead: Bulkhead | None = None,
     ) -> HttpProductClient:
         http = httpx.AsyncClient(
             base_url=BASE_URL, transport=httpx.MockTransport(self.router.async_handler)
@@ -141,6 +142,7 @@ class ClientFactory:
                 sleep=self.sleeps,
             ),
             deadline_seconds=deadline_seconds,
+            bulkhead=bulkhead,
         )
 
 

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+import httpx
 import pytest
+import respx
 from fakes import FakeProductClient
 
 from orders.adapters.flags.memory import InMemoryFlagStore
@@ -19,11 +21,14 @@ from orders.adapters.product_clients.fallback import (
     GuardedProductClient,
     p95,
 )
+from orders.adapters.product_clients.http import Bulkhead, HttpProductClient
+from orders.adapters.product_clients.http.bulkhead import BulkheadFull
+from orders.adapters.product_clients.observed import ObservedProductClient
 from orders.adapters.product_clients.routing import ProductClientRouter
 from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import FeatureFlags, ProductsClientMode
 from orders.domain.product_client import ProductServiceClient
-from shop_contracts.errors import InsufficientStock, ProductsUnavailable
+from shop_contracts.errors import ErrorCode, InsufficientStock, ProductsUnavailable
 from shop_contracts.reservations import ReservationLineRequest
 
 Metric = Callable[..., float]
@@ -276,3 +281,107 @@ async def test_a_cancelled_call_is_not_judged() -> None:
         await task
 
     assert fallback.stats().calls == 0
+
+
+class Timer:
+    """The guard's monotonic timer: moves only when products 'takes time'."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _guarded_http(
+    make_client: Callable[..., HttpProductClient], fallback: CanaryFallback, bulkhead: Bulkhead
+) -> tuple[ProductServiceClient, Timer]:
+    timer = Timer()
+    http = make_client(bulkhead=bulkhead, max_attempts=1)
+    observed = ObservedProductClient(http, ProductsClientMode.HTTP.value)
+    return GuardedProductClient(observed, fallback, timer=timer), timer
+
+
+async def test_waiting_for_a_bulkhead_slot_is_not_judged(
+    make_client: Callable[..., HttpProductClient],
+    router: respx.Router,
+    product_body: Callable[..., dict[str, Any]],
+) -> None:
+    fallback, store, _ = _setup()
+    guarded, timer = _guarded_http(make_client, fallback, Bulkhead(1, 30.0))
+    product_id = uuid4()
+
+    async def slow_but_healthy(_: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)  # let the burst queue behind this call
+        timer.now += 0.2
+        return httpx.Response(200, json=product_body(product_id))
+
+    router.get(f"/products/{product_id}").mock(side_effect=slow_but_healthy)
+
+    # 30 at once through one slot: the last waits 5.8 s in orders, products takes 0.2 s each.
+    await asyncio.gather(*(guarded.get_product(product_id) for _ in range(30)))
+
+    assert timer.now == pytest.approx(6.0)
+    stats = fallback.stats()
+    assert (stats.calls, stats.failures) == (30, 0)
+    assert stats.p95_seconds == pytest.approx(0.2)
+    assert not _holding(fallback)
+    assert store.writes == []
+
+
+async def test_a_bulkhead_rejection_is_not_a_products_failure(
+    make_client: Callable[..., HttpProductClient],
+    router: respx.Router,
+    product_body: Callable[..., dict[str, Any]],
+) -> None:
+    fallback, store, _ = _setup()
+    guarded, _ = _guarded_http(make_client, fallback, Bulkhead(1, 0.001))
+    product_id = uuid4()
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def holds_the_slot(_: httpx.Request) -> httpx.Response:
+        held.set()
+        await release.wait()
+        return httpx.Response(200, json=product_body(product_id))
+
+    router.get(f"/products/{product_id}").mock(side_effect=holds_the_slot)
+    holder = asyncio.create_task(guarded.get_product(product_id))
+    await held.wait()
+
+    for _ in range(20):
+        with pytest.raises(ProductsUnavailable) as raised:
+            await guarded.get_product(product_id)
+        # API users see the same problem as before: code, status, Retry-After.
+        assert isinstance(raised.value, BulkheadFull)
+        assert (raised.value.code, raised.value.status) == (ErrorCode.PRODUCTS_UNAVAILABLE, 503)
+        assert raised.value.retry_after == 1
+
+    assert fallback.stats().calls == 0
+    assert not _holding(fallback)
+    release.set()
+    await holder
+    assert (fallback.stats().calls, fallback.stats().failures) == (1, 0)
+    assert store.writes == []
+
+
+@pytest.mark.parametrize("broken", ["5xx", "refused"])
+async def test_products_failing_behind_the_bulkhead_still_trips_it(
+    broken: str, make_client: Callable[..., HttpProductClient], router: respx.Router
+) -> None:
+    fallback, store, _ = _setup()
+    guarded, _ = _guarded_http(make_client, fallback, Bulkhead(1, 30.0))
+    product_id = uuid4()
+    route = router.get(f"/products/{product_id}")
+    if broken == "5xx":
+        route.mock(return_value=httpx.Response(503))
+    else:
+        route.mock(side_effect=httpx.ConnectError("connection refused"))
+
+    for _ in range(LIMITS.min_calls):
+        with pytest.raises(ProductsUnavailable) as raised:
+            await guarded.get_product(product_id)
+        assert not isinstance(raised.value, BulkheadFull)
+
+    assert _holding(fallback)
+    await fallback.settled()
+    assert store.current().canary_share == 0

@@ -4,12 +4,16 @@ A burst larger than the bulkhead queues here, in orders, instead of piling
 onto products (whose own pool would then make every call slow) or onto the
 connection pool (where a wait looks exactly like products not accepting
 connections). Waiting here is back-pressure, never a products failure: the
-circuit breaker does not hear about it. Policy and numbers: ADR 0009.
+circuit breaker does not hear about it, and neither does the canary fallback:
+a rejection is a ``BulkheadFull`` (to API users exactly a ``ProductsUnavailable``)
+and ``on_slot`` lets a caller time a call from the moment it holds a slot.
+Policy and numbers: ADR 0009.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 
 from orders.adapters.product_clients.metrics import (
     BULKHEAD_IN_FLIGHT,
@@ -17,6 +21,26 @@ from orders.adapters.product_clients.metrics import (
     BULKHEAD_WAITING,
 )
 from shop_contracts.errors import ProductsUnavailable
+
+_on_slot: ContextVar[Callable[[], None] | None] = ContextVar("bulkhead_on_slot", default=None)
+
+
+class BulkheadFull(ProductsUnavailable):
+    """No slot freed up in time: orders' own back-pressure, not a products failure.
+
+    API users see exactly a ``ProductsUnavailable`` (same code, status, title and
+    Retry-After); the canary fallback tells it apart and does not count it.
+    """
+
+
+@contextmanager
+def on_slot(hook: Callable[[], None]) -> Iterator[None]:
+    """Call ``hook`` whenever a call made in this context (this task) takes a slot."""
+    token = _on_slot.set(hook)
+    try:
+        yield
+    finally:
+        _on_slot.reset(token)
 
 
 class Bulkhead:
@@ -45,7 +69,7 @@ class Bulkhead:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot for the body; ``ProductsUnavailable`` when none frees up in time."""
+        """Hold one slot for the body; ``BulkheadFull`` when none frees up in time."""
         self._waiting += 1
         BULKHEAD_WAITING.inc()
         try:
@@ -53,7 +77,7 @@ class Bulkhead:
                 await self._slots.acquire()
         except TimeoutError:
             BULKHEAD_REJECTED.inc()
-            raise ProductsUnavailable(
+            raise BulkheadFull(
                 f"all {self._limit} connections to products stayed busy for "
                 f"{self._max_wait:g}s; try again shortly",
                 retry_after=1,
@@ -64,6 +88,9 @@ class Bulkhead:
         self._in_flight += 1
         BULKHEAD_IN_FLIGHT.inc()
         try:
+            hook = _on_slot.get()
+            if hook is not None:
+                hook()
             yield
         finally:
             self._in_flight -= 1
