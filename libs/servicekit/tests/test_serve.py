@@ -1,14 +1,18 @@
 """``serve``: how many workers, and the multiprocess metrics directory they share."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from prometheus_client import Counter, values
+from prometheus_client import Counter, Gauge, values
 from pydantic import SecretStr
 
+from servicekit.app import install_plumbing
 from servicekit.metrics import metrics_router
 from servicekit.serve import MULTIPROC_DIR_ENV, prepare_metrics_dir, worker_count
 from servicekit.settings import Environment, ServiceSettings
@@ -92,3 +96,57 @@ async def test_metrics_sum_every_worker_file_in_multiprocess_mode(
         body = (await client.get("/metrics")).text
 
     assert "serve_test_jobs_total 7.0" in body
+
+
+def _worker_gauge(pid: int, value: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue(lambda: pid))  # type: ignore[no-untyped-call]
+    gauge = Gauge("serve_test_active", "active", registry=None, multiprocess_mode="livemax")
+    gauge.set(value)
+
+
+def _dead_pid() -> int:
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(finished.stdout)
+
+
+async def _scrape(app: FastAPI) -> str:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        return (await client.get("/metrics")).text
+
+
+async def test_a_dead_workers_live_gauges_leave_the_metrics(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A worker that died with the gauge at 1, and this live one at 0: livemax is 0.
+    monkeypatch.setenv(MULTIPROC_DIR_ENV, str(tmp_path))
+    dead = _dead_pid()
+    _worker_gauge(dead, 1, monkeypatch)
+    _worker_gauge(os.getpid(), 0, monkeypatch)
+    app = FastAPI()
+    app.include_router(metrics_router())
+
+    body = await _scrape(app)
+
+    assert "serve_test_active 0.0" in body
+    assert not (tmp_path / f"gauge_livemax_{dead}.db").exists()
+    assert (tmp_path / f"gauge_livemax_{os.getpid()}.db").exists()
+
+
+async def test_a_worker_drops_its_live_gauges_when_its_lifespan_ends(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(MULTIPROC_DIR_ENV, str(tmp_path))
+    app = FastAPI()
+    install_plumbing(app, ServiceSettings(environment=Environment.TESTING), "svc")
+
+    async with LifespanManager(app):
+        _worker_gauge(os.getpid(), 1, monkeypatch)
+        assert (tmp_path / f"gauge_livemax_{os.getpid()}.db").exists()
+
+    assert not (tmp_path / f"gauge_livemax_{os.getpid()}.db").exists()

@@ -12,7 +12,7 @@ from servicekit.http import (
     SecurityHeadersMiddleware,
 )
 from servicekit.logging import ensure_logging
-from servicekit.metrics import MetricsMiddleware, metrics_router
+from servicekit.metrics import MetricsMiddleware, metrics_router, release_gauges_on_shutdown
 from servicekit.problems import UnhandledErrorMiddleware, install_problem_handlers
 from servicekit.requestid import RequestIdMiddleware
 from servicekit.settings import ServiceSettings
@@ -31,6 +31,8 @@ def install_plumbing(
     request id → unhandled-error guard → metrics → header limit → body limit → security
     headers → CORS → app, so every response, even a 413 or a 431, carries the request id
     and is measured, and every log line of a traced request carries its trace id.
+    In multiprocess metrics mode, the worker's ``live*`` gauges are dropped when its
+    lifespan ends.
     """
     ensure_logging(service, settings.log_level, settings.log_json)
     configure_tracing(service)
@@ -39,6 +41,7 @@ def install_plumbing(
     install_problem_handlers(app)
     app.include_router(health_router())
     app.include_router(metrics_router())
+    release_gauges_on_shutdown(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

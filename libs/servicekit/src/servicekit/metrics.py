@@ -6,8 +6,12 @@ process-global; the ``service`` label keeps two services in one process apart.
 
 import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -15,7 +19,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -70,14 +74,71 @@ class MetricsMiddleware:
             HTTP_REQUESTS.labels(self.service, f"{status // 100}xx").inc()
 
 
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def prune_dead_workers(directory: Path) -> list[int]:
+    """Drop the ``live*`` gauge files of worker processes that no longer exist.
+
+    A worker that exits cleanly drops its own (``release_worker_gauges``); one that
+    crashed or was killed leaves them, and ``livemax`` would show its last values
+    until the whole service restarts. Returns the pids pruned.
+    """
+    pruned: list[int] = []
+    for path in directory.glob("gauge_live*_*.db"):
+        pid_text = path.stem.rsplit("_", 1)[1]
+        if not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        if pid != os.getpid() and pid not in pruned and not _alive(pid):
+            mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+            pruned.append(pid)
+    return pruned
+
+
+def release_worker_gauges() -> None:
+    """Multiprocess mode: drop this process's ``live*`` gauges (it is shutting down)."""
+    directory = os.environ.get(MULTIPROC_DIR_ENV)
+    if directory:
+        mark_process_dead(os.getpid(), directory)  # type: ignore[no-untyped-call]
+
+
+def release_gauges_on_shutdown(app: FastAPI) -> None:
+    """Wrap ``app``'s lifespan so a worker's live gauges leave with it."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            release_worker_gauges()
+
+    app.router.lifespan_context = lifespan
+
+
 def metrics_router() -> APIRouter:
     """``GET /metrics`` in the Prometheus text format."""
     router = APIRouter(tags=["operations"])
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            # N workers (servicekit.serve): the sum of every worker's samples.
+        directory = os.environ.get(MULTIPROC_DIR_ENV)
+        if directory:
+            # N workers (servicekit.serve): the sum of every worker's samples, without
+            # the live gauges of workers that died.
+            prune_dead_workers(Path(directory))
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

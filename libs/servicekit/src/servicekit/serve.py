@@ -4,7 +4,8 @@ With more than one worker, prometheus-client runs in multiprocess mode: every
 worker writes its samples to files under ``PROMETHEUS_MULTIPROC_DIR`` and
 ``/metrics`` (any worker) sums them. The directory is emptied on start, since
 files of an earlier run would be summed in too; without the variable a fresh
-temporary directory is made and removed on exit. With one worker the
+temporary directory is made and removed on exit. A worker's ``live*`` gauges
+leave with it (``servicekit.metrics``). With one worker the
 variable is dropped and the in-memory registry serves, as in tests.
 """
 

@@ -202,7 +202,15 @@ async def _start(
     app.state.readiness["database"] = lambda: ping(engine)
     app.state.readiness["products"] = products_readiness
 
-    tasks = [PeriodicTask("flags-refresh", settings.flags_refresh_seconds, flag_store.refresh)]
+    async def refresh_flags() -> None:
+        await flag_store.refresh()
+        if router is not None:
+            # Every tick, requests or not: an idle worker's gauges follow the store.
+            router.publish(flag_store.current())
+
+    if router is not None:
+        router.publish(flag_store.current())
+    tasks = [PeriodicTask("flags-refresh", settings.flags_refresh_seconds, refresh_flags)]
     if settings.run_outbox_relay:
         relay = OutboxRelay(
             sessions,

@@ -1,20 +1,29 @@
 """Canary routing through the API: each request's product calls go to one client only."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 import pytest
 from fakes import FakeProductClient
 from harness import OrdersApi, make_settings, running_api
+from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orders.adapters.flags.sql import SqlFlagStore
 from orders.adapters.product_clients.factory import ProductClients
+from orders.adapters.product_clients.fallback import FALLBACK_ACTOR
 from orders.adapters.product_clients.routing import on_http
 from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.application.place_order import _releases_in_flight
-from orders.config import ProductsClientMode
+from orders.config import FeatureFlags, ProductsClientMode, default_flags
 from orders.domain.product_client import ProductServiceClient
 
 USERS = [f"user-{n}" for n in range(24)]
+
+
+def metric(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
 
 
 def _twins() -> tuple[FakeProductClient, FakeProductClient]:
@@ -115,3 +124,46 @@ async def test_readiness_reports_the_run_time_mode_and_share(canary_api: OrdersA
     assert response.status_code == 200
     report = response.json()["checks"]["products"]
     assert (report["status"], report["mode"], report["canary_share"]) == ("up", "canary", 50)
+
+
+async def _eventually(read: Callable[[], float], expected: float, within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while read() != expected:
+        assert asyncio.get_running_loop().time() < deadline, f"{read()} never became {expected}"
+        await asyncio.sleep(0.02)
+
+
+async def test_an_idle_process_gauges_follow_changes_made_elsewhere(
+    orders_db_url: str, engine: AsyncEngine, twins: tuple[FakeProductClient, FakeProductClient]
+) -> None:
+    local, http = twins
+    clients = ProductClients(
+        ProductsClientMode.CANARY,
+        local=local,
+        http=http,
+        shadow=ShadowProductClient(local, http, 1.0),
+    )
+    settings = make_settings(
+        orders_db_url,
+        products_client=ProductsClientMode.CANARY,
+        canary_share=50,
+        flags_refresh_seconds=0.05,
+    )
+    share = partial(metric, "orders_flags_canary_share")
+    active = partial(metric, "orders_canary_fallback_active")
+    # Another process (worker, replica, the CLI) writing the same flags table.
+    elsewhere = SqlFlagStore(engine, default_flags(settings, FeatureFlags()))
+    async with running_api(settings, product_clients=clients):
+        # No request is made: the gauges follow the store on the refresh tick alone.
+        await _eventually(share, 50)
+        await elsewhere.change({"products_client": "local"}, actor="ops", reason="back")
+        await _eventually(share, 0)
+        await elsewhere.change(
+            {"products_client": "canary", "canary_share": 0},
+            actor=FALLBACK_ACTOR,
+            reason="tripped in another worker",
+        )
+        await _eventually(active, 1)
+        await elsewhere.change({"canary_share": 20}, actor="ops", reason="re-open")
+        await _eventually(active, 0)
+        await _eventually(share, 20)

@@ -91,8 +91,9 @@ ROUTED = Counter(
 )
 CANARY_SHARE = Gauge(
     "orders_flags_canary_share",
-    "Percent of users routed to http in canary mode, as in force in this process"
-    " (0 while the canary fallback holds)",
+    "Percent of users this process routes to http: the canary share in canary mode, 100 in"
+    " http mode, 0 in local and shadow modes and while the canary fallback holds; set on"
+    " every flag refresh",
     multiprocess_mode="livemax",
 )
 CANARY_FALLBACK_ACTIVE = Gauge(

@@ -111,10 +111,7 @@ class ProductClientRouter:
         """The client that serves this request (and every product call it makes)."""
         holding = self._holding()
         if flags is not self._flags_seen:
-            self._flags_seen = flags
-            CANARY_SHARE.set(0 if holding else flags.canary_share)
-            if self._fallback is not None:
-                self._fallback.publish_active()
+            self.publish(flags)
         mode = flags.products_client
         served = mode
         if mode not in self._modes:
@@ -123,6 +120,30 @@ class ProductClientRouter:
         client, label = self._pick(served, flags, user_id, holding=holding)
         self._routed(mode, label).inc()
         return client
+
+    def routed_share(self, flags: FeatureFlags) -> int:
+        """The percent of users these flags send to http here (0 while the fallback holds)."""
+        if self._holding():
+            return 0
+        served = flags.products_client
+        if served not in self._modes:
+            served = self._clients.startup
+        if served is ProductsClientMode.HTTP:
+            return 100
+        if served is ProductsClientMode.CANARY:
+            return flags.canary_share
+        return 0  # local, or shadow (local answers; http only sees mirrored reads)
+
+    def publish(self, flags: FeatureFlags) -> None:
+        """Set this process's routing gauges from ``flags`` and the fallback's state.
+
+        Called on every flag refresh tick (``main``), so an idle worker's gauges follow
+        the store within one refresh interval, and by ``choose`` when the flags change.
+        """
+        self._flags_seen = flags
+        CANARY_SHARE.set(self.routed_share(flags))
+        if self._fallback is not None:
+            self._fallback.publish_active()
 
     def _routed(self, mode: ProductsClientMode, client: str) -> Counter:
         child = self._routed_children.get((mode, client))
@@ -201,8 +222,7 @@ class ProductClientRouter:
                 "candidate": http or {"mode": ProductsClientMode.HTTP.value},
             }
             state = self._fallback.state() if self._fallback is not None else None
-            if self._fallback is not None:
-                self._fallback.publish_active()
+            self.publish(flags)
             if state is not None:
                 # Still ready (local serves everyone), but not "up": an operator decides.
                 details["status"] = "degraded"

@@ -178,3 +178,39 @@ def test_clients_need_the_shadow_when_both_are_built() -> None:
         )
     with pytest.raises(ValueError, match="at least one"):
         ProductClients(ProductsClientMode.LOCAL)
+
+
+@pytest.mark.parametrize(
+    ("mode", "share", "routed"),
+    [
+        (ProductsClientMode.LOCAL, 50, 0),
+        (ProductsClientMode.SHADOW, 50, 0),
+        (ProductsClientMode.CANARY, 50, 50),
+        (ProductsClientMode.HTTP, 50, 100),
+    ],
+)
+def test_the_share_gauge_is_the_share_routed_to_http(
+    mode: ProductsClientMode, share: int, routed: int, metric: Metric
+) -> None:
+    clients, _, _ = _both()
+    router = ProductClientRouter(clients)
+    router.publish(_flags(ProductsClientMode.CANARY, 7))
+
+    router.choose(_flags(mode, share), "alice")
+
+    assert metric("orders_flags_canary_share") == routed
+
+
+def test_the_share_gauge_of_a_mode_not_built_is_the_startup_modes(metric: Metric) -> None:
+    router = ProductClientRouter(
+        ProductClients(ProductsClientMode.LOCAL, local=FakeProductClient())
+    )
+
+    router.publish(_flags(ProductsClientMode.CANARY, 50))
+    assert metric("orders_flags_canary_share") == 0
+
+    http_only = ProductClientRouter(
+        ProductClients(ProductsClientMode.HTTP, http=FakeProductClient())
+    )
+    http_only.publish(_flags(ProductsClientMode.LOCAL, 0))
+    assert metric("orders_flags_canary_share") == 100
