@@ -192,10 +192,24 @@ class FlagOverrideView(BaseModel):
     reason: str
 
 
+class FallbackView(BaseModel):
+    """The canary fallback in force: it set the canary share to 0 (or is writing it)."""
+
+    at: datetime = Field(description="When it tripped")
+    reason: str = Field(description="The http path's figures and the thresholds they breached")
+    pending: bool = Field(
+        description="true while its write of canary_share 0 is not in the store yet: this"
+        " process routes everyone to local although `effective` still shows the old share"
+    )
+
+
 class FlagsView(BaseModel):
     """The flags in force in this process, and where each comes from."""
 
-    effective: dict[str, Any] = Field(description="The flags requests read now")
+    effective: dict[str, Any] = Field(
+        description="The flags requests read now (while `fallback` is pending, this process"
+        " routes everyone to local whatever canary_share says)"
+    )
     defaults: dict[str, Any] = Field(
         description="The environment's values (FEATURE_*, APP_PRODUCTS_CLIENT, APP_CANARY_SHARE,"
         " APP_SHADOW_SAMPLE_RATE), in force where no override is"
@@ -209,11 +223,18 @@ class FlagsView(BaseModel):
         description="The products_client modes this process built the clients for"
         " (APP_PRODUCTS_CLIENT: local or http allow only themselves, shadow or canary all)"
     )
+    fallback: FallbackView | None = Field(
+        default=None,
+        description="The canary fallback, while it holds the share at 0 in this process"
+        " (tripped here and writing, or the last to set canary_share); null otherwise."
+        " Only an operator's change of canary_share clears it",
+    )
 
 
-def flags_view(store: AdminFlagStore) -> FlagsView:
+def flags_view(store: AdminFlagStore, fallback: FallbackView | None = None) -> FlagsView:
     """What ``GET /admin/flags`` answers."""
     return FlagsView(
+        fallback=fallback,
         effective=store.current().model_dump(mode="json"),
         defaults=store.defaults.model_dump(mode="json"),
         overrides={

@@ -99,3 +99,37 @@ def _p95(report: dict[str, Any]) -> str:
     # The latency is whatever the refused connections took; the rest of the reason is exact.
     reason: str = report["fallback"]["reason"]
     return reason.split("p95 ")[1].split("s ")[0]
+
+
+async def test_the_admin_flags_show_the_fallback_until_an_operator_reopens(
+    products_down_api: tuple[OrdersApi, FakeProductClient],
+) -> None:
+    api, local = products_down_api
+    mug = local.add(stock=10)
+    router: ProductClientRouter = api.app.state.product_router
+    assert router.fallback is not None
+    admin = api.auth("root", "admin")
+    before = (await api.http.get("/api/v1/admin/flags", headers=admin)).json()
+    assert before["fallback"] is None
+
+    for n in range(MIN_CALLS):
+        await api.place(f"user-{n}", [(mug.id, 1)])
+    await router.fallback.settled()
+
+    tripped = (await api.http.get("/api/v1/admin/flags", headers=admin)).json()
+    state = router.fallback.state()
+    assert state is not None
+    assert tripped["fallback"] == {
+        "at": tripped["overrides"]["canary_share"]["updated_at"],
+        "reason": state.reason,
+        "pending": False,
+    }
+    assert tripped["fallback"]["reason"].startswith("http error rate 1.000 (max 0.05)")
+
+    reopened = await api.http.patch(
+        "/api/v1/admin/flags",
+        json={"changes": {"canary_share": 5}, "reason": "products is back"},
+        headers=admin,
+    )
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["fallback"] is None

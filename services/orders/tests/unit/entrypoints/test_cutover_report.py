@@ -535,6 +535,11 @@ def test_flags_are_shown_with_a_token_and_a_missing_endpoint_is_left_out(
         },
         "ignored": {"max_items_per_order": "stored 0 is below 1"},
         "choosable_products_clients": ["local", "http", "shadow", "canary"],
+        "fallback": {
+            "at": "2026-12-01T10:05:00Z",
+            "reason": "http error rate 0.5",
+            "pending": True,
+        },
     }
     served = Served([(200, healthy().text())], flags=(200, json.dumps(flags)))
     url = serve(served)
@@ -544,6 +549,10 @@ def test_flags_are_shown_with_a_token_and_a_missing_endpoint_is_left_out(
     assert "override canary_share = 5 by alice at 2026-12-01T10:00:00Z: first users" in out
     assert "ignored stored max_items_per_order: stored 0 is below 1" in out
     assert "products_client may be: local, http, shadow, canary" in out
+    assert (
+        "canary fallback holds since 2026-12-01T10:05:00Z"
+        " (pending: its write is not in the store yet): http error rate 0.5" in out
+    )
     assert served.authorizations == ["Bearer T0K"]
     _, out, _ = report(url, capsys, "--token", "T0K", "--json")
     assert json.loads(out)["flags"] == flags

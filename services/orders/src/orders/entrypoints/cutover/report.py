@@ -292,6 +292,12 @@ def _flag_lines(flags: Mapping[str, Any]) -> list[str]:
     choosable = flags.get("choosable_products_clients")
     if isinstance(choosable, list):
         lines.append(f"  products_client may be: {', '.join(map(str, choosable))}")
+    fallback = flags.get("fallback")
+    if isinstance(fallback, Mapping):
+        pending = " (pending: its write is not in the store yet)" if fallback.get("pending") else ""
+        lines.append(
+            f"  canary fallback holds since {fallback.get('at')}{pending}: {fallback.get('reason')}"
+        )
     if len(lines) == 1:
         lines.append(f"  {json.dumps(flags, sort_keys=True)}")
     return lines

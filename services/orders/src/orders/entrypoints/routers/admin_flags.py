@@ -5,9 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema
 
+from orders.adapters.product_clients.routing import ProductClientRouter
 from orders.application.flags import (
     FLAG_NAMES,
     AdminFlagStore,
+    FallbackView,
     FlagChangeView,
     FlagsView,
     flags_view,
@@ -27,6 +29,17 @@ async def _store(request: Request) -> AdminFlagStore:
 
 
 FlagStoreDep = Annotated[AdminFlagStore, Depends(_store)]
+
+
+def _fallback(request: Request) -> FallbackView | None:
+    """The canary fallback in force in this process (both clients built), if any."""
+    router: ProductClientRouter | None = request.app.state.product_router
+    fallback = router.fallback if router is not None else None
+    state = fallback.state() if fallback is not None else None
+    if state is None:
+        return None
+    return FallbackView(at=state.at, reason=state.reason, pending=state.pending)
+
 
 _FLAGS = ", ".join(sorted(FLAG_NAMES))
 
@@ -77,20 +90,21 @@ class FlagChangesIn(BaseModel):
 
 
 @router.get("", response_model=FlagsView, responses=problem_responses(401, 403))
-async def get_flags(_admin: AdminPrincipal, store: FlagStoreDep) -> FlagsView:
+async def get_flags(_admin: AdminPrincipal, store: FlagStoreDep, request: Request) -> FlagsView:
     """The flags in force in this process, their defaults and overrides (admin only).
 
     Other processes read the same table and apply a change within
-    `APP_FLAGS_REFRESH_SECONDS`.
+    `APP_FLAGS_REFRESH_SECONDS`. `fallback` shows the canary fallback while it
+    holds the share at 0, including a trip whose write is still pending.
     """
-    return flags_view(store)
+    return flags_view(store, _fallback(request))
 
 
 @router.patch(
     "", response_model=FlagsView, responses=problem_responses(400, 401, 403, 409, 413, 422)
 )
 async def change_flags(
-    admin: AdminPrincipal, body: FlagChangesIn, store: FlagStoreDep
+    admin: AdminPrincipal, body: FlagChangesIn, store: FlagStoreDep, request: Request
 ) -> FlagsView:
     """Set or reset flags, all or none, audited with the caller and the reason (admin only).
 
@@ -100,7 +114,7 @@ async def change_flags(
     The answer is the flags after the change, already in force in this process.
     """
     await store.change(body.changes, actor=admin.user_id, reason=body.reason)
-    return flags_view(store)
+    return flags_view(store, _fallback(request))
 
 
 @router.get(
