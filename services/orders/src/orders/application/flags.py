@@ -18,6 +18,8 @@ from orders.config import FeatureFlags, ProductsClientMode
 from shop_contracts.errors import DomainError, ErrorCode
 
 FLAG_NAMES = frozenset(FeatureFlags.model_fields)
+CANARY_FLAGS = ("canary_share", "products_client")
+"""The flags the canary fallback writes: an operator's change to either ends its say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,19 @@ class FlagStore(Protocol):
         self, updates: Mapping[str, object | None], *, actor: str, reason: str
     ) -> FeatureFlags:
         """Set (or, with ``None``, reset to the default) each named flag; audited."""
+        ...
+
+    async def close_canary(self, *, actor: str, reason: str, tripped_at: datetime) -> bool:
+        """The canary fallback's write, decided under the store's write lock.
+
+        In one change: unless someone other than ``actor`` changed ``canary_share``
+        or ``products_client`` after ``tripped_at`` (an operator took over: the
+        write would override them), set ``canary_share`` to 0 and, when the
+        stored ``products_client`` is ``http``, ``products_client`` to ``canary``;
+        audited as ``actor``. True when the store has the fallback's write
+        (written now, or already by an earlier attempt); False when skipped. A
+        write that committed counts even if re-reading the flags afterwards fails.
+        """
         ...
 
 

@@ -1,7 +1,9 @@
 """SqlFlagStore on SQLite: snapshot, validated and audited changes, bad rows ignored."""
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from harness import SteppingClock
@@ -10,6 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.db.tables import feature_flag_changes, feature_flags
 from orders.adapters.flags.sql import SqlFlagStore
+from orders.adapters.product_clients.fallback import (
+    FALLBACK_ACTOR,
+    CanaryFallback,
+    FallbackThresholds,
+)
 from orders.application.flags import InvalidFlag, ProductsClientUnavailable
 from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.requestid import set_request_id
@@ -261,3 +268,150 @@ async def test_a_stored_products_client_this_process_did_not_build_is_ignored(
     assert dict(local_only.ignored()) == {
         "products_client": "canary is not built in this process (choosable: local)"
     }
+
+
+LIMITS = FallbackThresholds(window_seconds=60, min_calls=10, max_error_rate=0.2, max_p95_seconds=1)
+
+
+async def _no_sleep(_: float) -> None:
+    await asyncio.sleep(0)
+
+
+def _holding(fallback: CanaryFallback) -> bool:
+    # A call, not the property: mypy would narrow the property across the steps.
+    return fallback.holding
+
+
+def _trip(fallback: CanaryFallback) -> None:
+    for _ in range(LIMITS.min_calls):
+        fallback.record(0.01, "error")
+
+
+async def test_the_fallback_decides_on_the_stored_mode_not_a_stale_snapshot(
+    store: SqlFlagStore, engine: AsyncEngine, clock: SteppingClock
+) -> None:
+    await store.change(
+        {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
+    )
+    other = SqlFlagStore(engine, DEFAULTS, clock=clock)  # another process
+    await other.change({"products_client": "http"}, actor="bob", reason="all in")
+    assert store.current().products_client is ProductsClientMode.CANARY  # not refreshed yet
+    clock.now += timedelta(seconds=1)
+    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=_no_sleep)
+
+    _trip(fallback)
+    await fallback.settled()
+
+    assert (store.current().products_client, store.current().canary_share) == (
+        ProductsClientMode.CANARY,
+        0,
+    )
+    fallback_rows = [str(c["name"]) for c in await _changes(engine) if c["actor"] == FALLBACK_ACTOR]
+    assert sorted(fallback_rows) == ["canary_share", "products_client"]
+    assert not fallback.holding
+
+
+@pytest.mark.parametrize(
+    "operator_change", [{"canary_share": 20}, {"canary_share": None}, {"products_client": None}]
+)
+async def test_close_canary_is_skipped_after_an_operator_change(
+    operator_change: dict[str, object | None],
+    store: SqlFlagStore,
+    engine: AsyncEngine,
+    clock: SteppingClock,
+) -> None:
+    await store.change(
+        {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
+    )
+    tripped_at = clock.now + timedelta(seconds=1)
+    clock.now += timedelta(seconds=2)
+    other = SqlFlagStore(engine, DEFAULTS, clock=clock)
+    await other.change(operator_change, actor="bob", reason="taking over")
+    before = await _changes(engine)
+
+    written = await store.close_canary(
+        actor=FALLBACK_ACTOR, reason="http broken", tripped_at=tripped_at
+    )
+
+    assert not written
+    assert await _changes(engine) == before
+
+
+async def test_close_canary_after_an_earlier_operator_change_writes(
+    store: SqlFlagStore, engine: AsyncEngine, clock: SteppingClock
+) -> None:
+    await store.change({"canary_share": 50}, actor="alice", reason="canary")
+    clock.now += timedelta(seconds=1)
+
+    assert await store.close_canary(actor=FALLBACK_ACTOR, reason="broken", tripped_at=clock.now)
+    # Again (a retry whose first attempt committed): nothing more is written.
+    assert await store.close_canary(actor=FALLBACK_ACTOR, reason="broken", tripped_at=clock.now)
+
+    rows = [c for c in await _changes(engine) if c["actor"] == FALLBACK_ACTOR]
+    assert [(c["name"], c["new_value"]) for c in rows] == [("canary_share", "0")]
+    assert store.current().canary_share == 0
+
+
+class RefreshFailsOnce(SqlFlagStore):
+    """Commits, then cannot re-read: the database went away between the two."""
+
+    failures = 0
+
+    async def refresh(self) -> FeatureFlags:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("connection lost")
+        return await super().refresh()
+
+
+async def test_a_committed_write_whose_refresh_fails_is_not_written_twice(
+    engine: AsyncEngine, clock: SteppingClock
+) -> None:
+    store = RefreshFailsOnce(engine, DEFAULTS, clock=clock)
+    await store.change(
+        {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
+    )
+    clock.now += timedelta(seconds=1)
+    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=_no_sleep)
+    store.failures = 1
+
+    _trip(fallback)
+    await fallback.settled()
+
+    rows = [c for c in await _changes(engine) if c["actor"] == FALLBACK_ACTOR]
+    assert [c["name"] for c in rows] == ["canary_share"]
+    assert store.current().canary_share == 50  # the snapshot has not caught up
+    assert _holding(fallback)  # so this process keeps everyone local until it does
+    await store.refresh()
+    assert store.current().canary_share == 0
+    assert not _holding(fallback)
+
+
+async def test_an_operator_change_seen_through_refresh_ends_the_hold(
+    store: SqlFlagStore, engine: AsyncEngine, clock: SteppingClock
+) -> None:
+    await store.change({"products_client": "canary", "canary_share": 50}, actor="alice", reason="c")
+    woken = asyncio.Event()
+
+    async def never(_: float) -> None:
+        await woken.wait()
+
+    class Down(SqlFlagStore):
+        async def close_canary(self, **_: Any) -> bool:
+            raise ConnectionError("database is down")
+
+    down = Down(engine, DEFAULTS, clock=clock)
+    await down.refresh()
+    fallback = CanaryFallback(down, LIMITS, clock=clock, sleep=never)
+    _trip(fallback)
+    await asyncio.sleep(0)
+    assert _holding(fallback)
+
+    clock.now += timedelta(seconds=5)
+    await store.change({"canary_share": 10}, actor="bob", reason="fixed")
+    assert _holding(fallback)  # not seen yet
+    await down.refresh()
+
+    assert not _holding(fallback)
+    assert fallback.state() is None
+    await fallback.aclose()

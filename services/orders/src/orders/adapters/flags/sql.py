@@ -13,9 +13,11 @@ of a flag row.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orders.adapters.db.tables import feature_flag_changes, feature_flags
 from orders.application.flags import (
+    CANARY_FLAGS,
     FlagChangeView,
     FlagOverride,
     effective_flags,
@@ -41,6 +44,12 @@ logger = logging.getLogger(__name__)
 # one change at a time. SHARE ROW EXCLUSIVE conflicts with itself and with writes,
 # not with the refresh's SELECT, so readers never wait.
 _SERIALISE_CHANGES = text("LOCK TABLE feature_flags IN SHARE ROW EXCLUSIVE MODE")
+
+
+async def _lock(connection: AsyncConnection) -> None:
+    # SQLite's BEGIN IMMEDIATE already holds the database's only write lock.
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_SERIALISE_CHANGES)
 
 
 def _decode(text: str | None) -> Any:
@@ -154,16 +163,68 @@ class SqlFlagStore:
         stored = validate_change(self._defaults, updates, choosable=self._choosable)
         if stored:
             async with self._engine.begin() as connection:
+                await _lock(connection)
                 await self._write(connection, stored, actor, reason)
         return await self.refresh()
+
+    async def close_canary(self, *, actor: str, reason: str, tripped_at: datetime) -> bool:
+        """The fallback's write, decided in its transaction from the stored rows.
+
+        Skipped (False) when the audit trail shows someone other than ``actor``
+        changed ``canary_share`` or ``products_client`` (set or reset) after
+        ``tripped_at``. ``products_client`` becomes ``canary`` when the stored
+        one (or, with none stored, the default) is ``http``. Once committed it
+        is True even if the refresh afterwards fails: the next periodic refresh
+        brings it, and a retry would write a second row.
+        """
+        changes = feature_flag_changes
+        async with self._engine.begin() as connection:
+            await _lock(connection)
+            latest = (
+                await connection.execute(
+                    select(changes.c.actor, changes.c.changed_at)
+                    .where(changes.c.name.in_(CANARY_FLAGS), changes.c.actor != actor)
+                    .order_by(changes.c.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if latest is not None and latest.changed_at > tripped_at:
+                return False
+            rows = {
+                row.name: row
+                for row in await connection.execute(
+                    select(feature_flags).where(feature_flags.c.name.in_(CANARY_FLAGS))
+                )
+            }
+            share = rows.get("canary_share")
+            if share is not None and share.updated_by == actor and share.updated_at >= tripped_at:
+                return True  # an earlier attempt committed
+            values: dict[str, Any] = {}
+            mode = rows.get("products_client")
+            if mode is not None:
+                # Unreadable: the default applies, as in refresh().
+                with contextlib.suppress(ValueError):
+                    values["products_client"] = json.loads(mode.value)
+            flags, _ = effective_flags(self._defaults, values, choosable=self._choosable)
+            updates: dict[str, object | None] = {"canary_share": 0}
+            if flags.products_client is ProductsClientMode.HTTP:
+                updates["products_client"] = ProductsClientMode.CANARY.value
+            stored = validate_change(self._defaults, updates, choosable=self._choosable)
+            await self._write(connection, stored, actor, reason)
+        try:
+            await self.refresh()
+        except Exception:
+            logger.warning(
+                "canary fallback's write committed; re-reading the flags failed (the next"
+                " refresh brings it)",
+                exc_info=True,
+            )
+        return True
 
     async def _write(
         self, connection: AsyncConnection, stored: Mapping[str, Any], actor: str, reason: str
     ) -> None:
         names = sorted(stored)
-        # SQLite's BEGIN IMMEDIATE already holds the database's only write lock.
-        if connection.dialect.name == "postgresql":
-            await connection.execute(_SERIALISE_CHANGES)
         locked = await connection.execute(
             select(feature_flags.c.name, feature_flags.c.value).where(
                 feature_flags.c.name.in_(names)

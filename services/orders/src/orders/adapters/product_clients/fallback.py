@@ -14,11 +14,17 @@ an error rate above ``APP_CANARY_FALLBACK_MAX_ERROR_RATE`` or a p95 latency abov
 
 - this process routes everyone to local at once;
 - a background task writes ``canary_share=0`` (and ``products_client=canary`` if
-  it was ``http``) through the flag store as ``canary-fallback``, with the
+  the stored one is ``http``) through the flag store as ``canary-fallback``
+  (``FlagStore.close_canary``: decided under the store's write lock), with the
   numbers and thresholds as the reason, retrying until the write lands; the
-  other processes follow at their next refresh;
+  other processes follow at their next refresh. The write is conditional: if
+  an operator changed ``canary_share`` or ``products_client`` after the trip, it
+  is skipped and the operator's flags stand. On shutdown a write still retrying
+  gets one bounded, shielded final attempt (an error is logged if it fails);
 - a warning is logged and ``orders_canary_fallback_trips_total`` counts it.
 
+This process holds everyone on local from the trip until its flag snapshot
+shows the fallback's write, or shows an operator's change to either flag.
 The window starts empty after a trip. The fallback never raises the share:
 only an operator does, and that also ends the ``degraded`` report, which lasts
 while the ``canary_share`` override was last written by ``canary-fallback``.
@@ -44,8 +50,8 @@ from orders.adapters.product_clients.metrics import (
     CANARY_SHARE,
     outcome_of,
 )
-from orders.application.flags import FlagStore
-from orders.config import ProductsClientMode, Settings
+from orders.application.flags import CANARY_FLAGS, FlagOverride, FlagStore
+from orders.config import Settings
 from orders.domain.product_client import ProductServiceClient
 from servicekit.clock import Clock, utc_now
 from shop_contracts.errors import ErrorCode
@@ -62,6 +68,7 @@ MAX_SAMPLES = 10_000
 """The window keeps at most this many calls (the newest): bounded memory at any rate."""
 _GAUGE_INTERVAL = timedelta(seconds=1)
 _MAX_RETRY_SECONDS = 30.0
+_FINAL_ATTEMPT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,18 +139,22 @@ class CanaryFallback:
         *,
         clock: Clock = utc_now,
         retry_seconds: float = 1.0,
+        final_attempt_seconds: float = _FINAL_ATTEMPT_SECONDS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
         self._thresholds = thresholds
         self._clock = clock
         self._retry_seconds = retry_seconds
+        self._final_attempt_seconds = final_attempt_seconds
         self._sleep = sleep
         self._window: deque[_Call] = deque()
         self._failures = 0
         # Calls slower than max_p95_seconds: p95 > max iff they are more than 5 %.
         self._slow = 0
         self._tripped: FallbackState | None = None
+        # The canary flags' overrides as this process saw them at the trip.
+        self._seen_at_trip: dict[str, FlagOverride | None] = {}
         self._write: asyncio.Task[None] | None = None
         self._generation = 0
         self._gauges_at: datetime | None = None
@@ -155,8 +166,35 @@ class CanaryFallback:
 
     @property
     def holding(self) -> bool:
-        """Tripped, and the store does not say so yet: this process routes everyone local."""
-        return self._tripped is not None
+        """Tripped, and the flags here do not say so yet: this process routes everyone local.
+
+        The hold ends once this process's flag snapshot shows the fallback's
+        write, or an operator's change to ``canary_share`` or ``products_client``.
+        """
+        tripped = self._tripped
+        if tripped is None:
+            return False
+        if self._hold_over(tripped):
+            self._tripped = None
+            return False
+        return True
+
+    def _hold_over(self, tripped: FallbackState) -> bool:
+        overrides = self._store.overrides()
+        for name in CANARY_FLAGS:
+            now = overrides.get(name)
+            if now != self._seen_at_trip.get(name) and (
+                now is None or (now.updated_by != FALLBACK_ACTOR and now.updated_at > tripped.at)
+            ):
+                return True  # an operator changed it since the trip: their flags stand
+        if tripped.pending:
+            return False
+        share = overrides.get("canary_share")
+        return (
+            share is not None
+            and share.updated_by == FALLBACK_ACTOR
+            and share.updated_at >= tripped.at
+        )
 
     @property
     def generation(self) -> int:
@@ -193,8 +231,8 @@ class CanaryFallback:
         )
 
     def state(self) -> FallbackState | None:
-        """The fallback in force: tripped here and pending, or last to set the share."""
-        if self._tripped is not None:
+        """The fallback in force: tripped here and holding, or last to set the share."""
+        if self.holding:
             return self._tripped
         override = self._store.overrides().get("canary_share")
         if override is None or override.updated_by != FALLBACK_ACTOR:
@@ -213,12 +251,51 @@ class CanaryFallback:
             await asyncio.shield(self._write)
 
     async def aclose(self) -> None:
-        """Cancel a write still retrying and wait for it (call on shutdown)."""
+        """On shutdown: stop a write still retrying, then make one bounded final attempt.
+
+        The final attempt is shielded from the shutdown's own cancellation and
+        bounded by ``final_attempt_seconds``; if it fails, an error is logged
+        (the trip is then lost for the other processes: an operator must set
+        ``canary_share`` to 0).
+        """
         task, self._write = self._write, None
         if task is None:
             return
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        tripped = self._tripped
+        if tripped is None or not tripped.pending:
+            return
+        final = asyncio.get_running_loop().create_task(self._close(tripped))
+        done, _ = await asyncio.wait({final}, timeout=self._final_attempt_seconds)
+        if not done:
+            final.cancel()
+            await asyncio.gather(final, return_exceptions=True)
+            problem: BaseException | str = f"no answer within {self._final_attempt_seconds:g}s"
+        else:
+            error = final.exception()
+            if error is None:
+                return
+            problem = error
+        logger.error(
+            "canary fallback could not write canary_share=0 before shutdown (%s);"
+            " other processes keep the canary open: set it by hand (%s)",
+            problem,
+            tripped.reason,
+        )
+
+    async def _close(self, tripped: FallbackState) -> None:
+        written = await self._store.close_canary(
+            actor=FALLBACK_ACTOR, reason=tripped.reason, tripped_at=tripped.at
+        )
+        if not written:
+            logger.warning(
+                "canary fallback's write skipped: canary_share or products_client was"
+                " changed after the trip by an operator, whose flags stand",
+                extra={"fallback_reason": tripped.reason},
+            )
+        if self._tripped is tripped:  # still this trip's hold
+            self._tripped = FallbackState(tripped.at, tripped.reason) if written else None
 
     def _drop(self, call: _Call) -> None:
         self._failures -= call.failed
@@ -258,6 +335,8 @@ class CanaryFallback:
             f" (min {limits.min_calls})"
         )
         now = self._clock()
+        overrides = self._store.overrides()
+        self._seen_at_trip = {name: overrides.get(name) for name in CANARY_FLAGS}
         self._tripped = FallbackState(now, reason, pending=True)
         self._generation += 1
         self._window.clear()
@@ -281,16 +360,15 @@ class CanaryFallback:
                 "fallback_window_seconds": limits.window_seconds,
             },
         )
-        self._write = asyncio.get_running_loop().create_task(self._write_share(reason))
+        if self._write is not None:
+            self._write.cancel()  # an earlier trip's write, overtaken by an operator
+        self._write = asyncio.get_running_loop().create_task(self._write_share(self._tripped))
 
-    async def _write_share(self, reason: str) -> None:
+    async def _write_share(self, tripped: FallbackState) -> None:
         delay = self._retry_seconds
         while True:
-            updates: dict[str, object] = {"canary_share": 0}
-            if self._store.current().products_client is ProductsClientMode.HTTP:
-                updates["products_client"] = ProductsClientMode.CANARY.value
             try:
-                await self._store.change(updates, actor=FALLBACK_ACTOR, reason=reason)
+                await self._close(tripped)
             except Exception:
                 logger.exception(
                     "canary fallback could not write the share; retrying in %.1fs", delay
@@ -298,9 +376,7 @@ class CanaryFallback:
                 await self._sleep(delay)
                 delay = min(delay * 2, _MAX_RETRY_SECONDS)
                 continue
-            break
-        # The store has it now: routing follows the flags (share 0) from here on.
-        self._tripped = None
+            return
 
 
 class GuardedProductClient:

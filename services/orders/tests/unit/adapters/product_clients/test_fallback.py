@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -246,22 +246,121 @@ async def test_it_never_raises_the_share_and_an_operator_ends_it(metric: Metric)
     assert metric("orders_canary_fallback_active") == 0
 
 
-async def test_aclose_cancels_a_write_still_retrying() -> None:
+def _blocked_sleep() -> tuple[Callable[[float], Awaitable[None]], asyncio.Event]:
+    wake = asyncio.Event()
+
+    async def sleep(_: float) -> None:
+        await wake.wait()
+        wake.clear()
+
+    return sleep, wake
+
+
+async def test_aclose_makes_one_final_attempt_at_a_write_still_retrying() -> None:
     clock = Clock()
-    store = FailingStore(FeatureFlags(products_client=ProductsClientMode.CANARY), 10**6, clock)
-    blocked = asyncio.Event()
-
-    async def wait_forever(_: float) -> None:
-        await blocked.wait()
-
-    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=wait_forever)
+    store = FailingStore(FeatureFlags(products_client=ProductsClientMode.CANARY), 1, clock)
+    sleep, _ = _blocked_sleep()
+    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=sleep)
     _record(fallback, *["error"] * 10)
     await asyncio.sleep(0)
+    assert len(store.writes) == 1  # failed; the retry waits
 
     await fallback.aclose()
 
-    assert len(store.writes) == 1
+    assert len(store.writes) == 2
+    assert store.current().canary_share == 0
+    assert store.overrides()["canary_share"].updated_by == FALLBACK_ACTOR
+
+
+async def test_a_final_attempt_that_fails_is_logged_as_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    store = FailingStore(FeatureFlags(products_client=ProductsClientMode.CANARY), 10**6, clock)
+    sleep, _ = _blocked_sleep()
+    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=sleep)
+    _record(fallback, *["error"] * 10)
+    await asyncio.sleep(0)
+
+    with caplog.at_level(logging.ERROR, "orders.adapters.product_clients.fallback"):
+        await fallback.aclose()
+
+    assert len(store.writes) == 2
+    errors = [r for r in caplog.records if "before shutdown" in r.getMessage()]
+    assert len(errors) == 1
+    assert errors[0].levelno == logging.ERROR
+    assert "could not write canary_share=0 before shutdown (database is down)" in (
+        errors[0].getMessage()
+    )
     assert _holding(fallback)  # nothing landed: this process keeps routing local
+
+
+async def test_a_final_attempt_is_bounded() -> None:
+    clock = Clock()
+    store = FailingStore(FeatureFlags(products_client=ProductsClientMode.CANARY), 1, clock)
+    sleep, _ = _blocked_sleep()
+    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=sleep, final_attempt_seconds=0.01)
+    _record(fallback, *["error"] * 10)
+    await asyncio.sleep(0)
+    hung = asyncio.Event()
+
+    async def hangs(**_: object) -> bool:
+        await hung.wait()
+        return True
+
+    store.close_canary = hangs  # type: ignore[method-assign]
+
+    await fallback.aclose()  # returns although the store never answers
+
+    assert not hung.is_set()
+    assert _holding(fallback)
+
+
+async def test_an_operator_change_after_the_trip_wins_over_a_late_write(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fallback, store, clock = _setup(failures=1)
+    sleep, wake = _blocked_sleep()
+    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=sleep)
+    _record(fallback, *["error"] * 10)
+    await asyncio.sleep(0)
+    assert len(store.writes) == 1  # failed; the retry waits
+    assert _holding(fallback)
+
+    clock.advance(5)
+    await store.change({"canary_share": 10}, actor="alice", reason="products fixed")
+    assert not _holding(fallback)  # the operator's flags stand at once
+
+    with caplog.at_level(logging.WARNING, "orders.adapters.product_clients.fallback"):
+        wake.set()
+        await fallback.settled()
+
+    assert len(store.writes) == 2  # alice's; the fallback's retry wrote nothing
+    assert store.current().canary_share == 10
+    assert store.overrides()["canary_share"].updated_by == "alice"
+    assert fallback.state() is None
+    assert any("write skipped" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_operator_reset_of_the_mode_after_the_trip_also_wins() -> None:
+    fallback, store, clock = _setup()
+    sleep, wake = _blocked_sleep()
+    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=sleep)
+    await store.change({"products_client": "http"}, actor="alice", reason="go http")
+    store.failures = 1
+    _record(fallback, *["error"] * 10)
+    await asyncio.sleep(0)
+
+    clock.advance(5)
+    await store.change({"products_client": None}, actor="bob", reason="back to default")
+    assert not _holding(fallback)
+    wake.set()
+    await fallback.settled()
+
+    assert store.current() == store.current().model_copy(
+        update={"products_client": ProductsClientMode.CANARY, "canary_share": 50}
+    )
+    assert [w[1] for w in store.writes] == ["alice", FALLBACK_ACTOR, "bob"]
 
 
 async def test_a_cancelled_call_is_not_judged() -> None:
