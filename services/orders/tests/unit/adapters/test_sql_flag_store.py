@@ -106,12 +106,27 @@ async def test_a_change_is_current_at_once_stored_and_audited(
     ]
 
 
-async def test_values_are_stored_in_their_validated_form(store: SqlFlagStore) -> None:
-    await store.change({"max_items_per_order": "7"}, actor="ops", reason="r")
+async def test_values_are_stored_in_their_validated_form(
+    store: SqlFlagStore, engine: AsyncEngine
+) -> None:
+    await store.change(
+        {"shadow_sample_rate": 1, "products_client": ProductsClientMode.CANARY},
+        actor="ops",
+        reason="r",
+    )
 
     changes, _ = await store.history(1, 10)
-    assert store.current().max_items_per_order == 7
-    assert changes[0].new_value == 7
+    assert store.current().shadow_sample_rate == 1.0
+    assert {c.name: c.new_value for c in changes} == {
+        "shadow_sample_rate": 1.0,
+        "products_client": "canary",
+    }
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(feature_flags.c.name, feature_flags.c.value))).all()
+    assert sorted(map(tuple, rows)) == [
+        ("products_client", '"canary"'),
+        ("shadow_sample_rate", "1.0"),
+    ]
 
 
 async def test_reset_deletes_the_override_and_audits_the_old_value(
@@ -155,6 +170,10 @@ async def test_history_is_newest_first_and_paginated(
         ({"shadow_sample_rate": "often"}, "shadow_sample_rate"),
         ({"products_client": "grpc"}, "products_client"),
         ({"canary_share": 10, "confirmation_email": "maybe"}, "confirmation_email"),
+        ({"max_items_per_order": "7"}, "max_items_per_order"),
+        ({"max_items_per_order": True}, "max_items_per_order"),
+        ({"canary_share": 5.5}, "canary_share"),
+        ({"confirmation_email": 0}, "confirmation_email"),
     ],
 )
 async def test_invalid_changes_are_refused_and_write_nothing(
@@ -233,6 +252,43 @@ async def test_a_stored_value_that_no_longer_validates_is_ignored_with_one_warni
         "stored flag max_items_per_order",
         "stored flag retired_flag",
     ]
+
+
+async def test_a_stored_value_of_another_type_is_ignored_not_coerced(
+    store: SqlFlagStore, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Rows written by hand: read by the same strict rule as a change.
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(feature_flags),
+            [
+                {"name": n, "value": v, "updated_by": "x", "updated_at": T0, "reason": "r"}
+                for n, v in [
+                    ("max_items_per_order", "true"),
+                    ("canary_share", '"5"'),
+                    ("confirmation_email", "0"),
+                    ("shadow_sample_rate", "0"),
+                ]
+            ],
+        )
+
+    with caplog.at_level(logging.WARNING, logger="orders.adapters.flags.sql"):
+        await store.refresh()
+
+    flags = store.current()
+    assert (
+        flags.max_items_per_order,
+        flags.canary_share,
+        flags.confirmation_email,
+        flags.shadow_sample_rate,
+    ) == (50, 0, True, 0.0)
+    assert dict(store.ignored()) == {
+        "max_items_per_order": "Input should be a valid integer",
+        "canary_share": "Input should be a valid integer",
+        "confirmation_email": "Input should be a valid boolean",
+    }
+    assert set(store.overrides()) == {"shadow_sample_rate"}
+    assert len(caplog.records) == 3
 
 
 async def test_a_corrected_row_applies_again(store: SqlFlagStore, engine: AsyncEngine) -> None:

@@ -95,6 +95,14 @@ async def test_null_resets_to_the_default(api: OrdersApi) -> None:
         ({"max_items_per_order": 0}, "max_items_per_order"),
         ({"canary_share": "half"}, "canary_share"),
         ({"products_client": "carrier-pigeon"}, "products_client"),
+        # No coercion: each value must have its flag's JSON type.
+        ({"canary_share": True}, "canary_share"),
+        ({"canary_share": "5"}, "canary_share"),
+        ({"canary_share": 5.5}, "canary_share"),
+        ({"max_items_per_order": True}, "max_items_per_order"),
+        ({"confirmation_email": 0}, "confirmation_email"),
+        ({"confirmation_email": "off"}, "confirmation_email"),
+        ({"shadow_sample_rate": True}, "shadow_sample_rate"),
     ],
 )
 async def test_unknown_flag_or_bad_value_is_invalid_flag(
@@ -105,10 +113,18 @@ async def test_unknown_flag_or_bad_value_is_invalid_flag(
     assert response.status_code == 422
     problem = response.json()
     assert (problem["code"], problem["flag"]) == ("invalid_flag", flag)
-    assert problem["invalid_params"][0]["name"] == flag
+    assert problem["invalid_params"][0]["name"] == f"changes.{flag}"
     assert response.headers["content-type"] == "application/problem+json"
     history = (await api.http.get(f"{FLAGS}/history", headers=_admin(api))).json()
     assert history["total"] == 0
+
+
+async def test_an_integer_is_a_valid_sample_rate(api: OrdersApi) -> None:
+    response = await _patch(api, {"shadow_sample_rate": 0})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["effective"]["shadow_sample_rate"] == 0.0
+    assert response.json()["overrides"]["shadow_sample_rate"]["value"] == 0.0
 
 
 @pytest.mark.parametrize("reason", [None, "", "   ", "x" * 501])

@@ -57,6 +57,31 @@ def test_set_show_and_history(capsys: pytest.CaptureFixture[str], orders_db_url:
     ]
 
 
+def test_values_parse_as_json_into_each_flags_type(orders_db_url: str) -> None:
+    assert (
+        main(
+            [
+                "flags",
+                "set",
+                "canary_share=5",
+                "confirmation_email=false",
+                "products_client=canary",
+                "shadow_sample_rate=1",
+                "--reason",
+                "r",
+            ]
+        )
+        == 0
+    )
+
+    assert [(name, new) for name, _, new, *_ in _audit(orders_db_url)] == [
+        ("canary_share", "5"),
+        ("confirmation_email", "false"),
+        ("products_client", '"canary"'),
+        ("shadow_sample_rate", "1.0"),
+    ]
+
+
 def test_null_resets_and_actor_can_be_named(orders_db_url: str) -> None:
     assert main(["flags", "set", "max_items_per_order=3", "--reason", "r1"]) == 0
     assert (
@@ -75,6 +100,12 @@ def test_null_resets_and_actor_can_be_named(orders_db_url: str) -> None:
         (["new_checkout=true"], "new_checkout: unknown flag"),
         (["canary_share=150"], "canary_share: Input should be less than or equal to 100"),
         (["confirmation_email=perhaps"], "confirmation_email: Input should be a valid boolean"),
+        # VALUE is JSON when it parses: a quoted number is a string, refused for an integer.
+        (['canary_share="5"'], "canary_share: Input should be a valid integer"),
+        (["canary_share=true"], "canary_share: Input should be a valid integer"),
+        (["max_items_per_order=true"], "max_items_per_order: Input should be a valid integer"),
+        (["confirmation_email=0"], "confirmation_email: Input should be a valid boolean"),
+        (["confirmation_email=off"], "confirmation_email: Input should be a valid boolean"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

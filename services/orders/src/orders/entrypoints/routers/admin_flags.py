@@ -12,6 +12,7 @@ from orders.application.flags import (
     FallbackView,
     FlagChangeView,
     FlagsView,
+    flag_annotation,
     flags_view,
 )
 from orders.config import FeatureFlags
@@ -48,10 +49,7 @@ def _changes_schema() -> dict[str, Any]:
     """Each flag with its type and bounds (as ``FeatureFlags`` checks them), or null."""
     properties = {}
     for name, field in sorted(FeatureFlags.model_fields.items()):
-        annotation: Any = (
-            Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
-        )
-        value = TypeAdapter(annotation).json_schema()
+        value = TypeAdapter(flag_annotation(name)).json_schema()
         value.pop("title", None)
         value.pop("description", None)
         properties[name] = {
@@ -63,8 +61,11 @@ def _changes_schema() -> dict[str, Any]:
         "properties": properties,
         "additionalProperties": False,
         "minProperties": 1,
-        "description": "Flag name → new value, or null to reset it to its default. An unknown"
-        " name or a value the flag cannot take is 422 `invalid_flag`.",
+        "description": "Flag name → new value, or null to reset it to its default. Values are"
+        ' not coerced: a value of another type (`true` for a number, `"5"` for an integer,'
+        " `0` for a boolean) is refused; a number is judged by its value (`1` is a valid float,"
+        " `5.0` a valid integer). An unknown name or a"
+        " value the flag cannot take is 422 `invalid_flag`.",
         "examples": [{"products_client": "canary", "canary_share": 5}],
     }
 
@@ -108,8 +109,10 @@ async def change_flags(
 ) -> FlagsView:
     """Set or reset flags, all or none, audited with the caller and the reason (admin only).
 
-    A value is checked like the environment's: an unknown flag or a value it
-    cannot take is 422 `invalid_flag` (`flag` names it); a `products_client`
+    Each value must have its flag's JSON type (no coercion: `true` is not 1,
+    `"5"` not 5, `0` not false); an unknown flag or a value it cannot take is
+    422 `invalid_flag` (`flag` names it, `invalid_params[].name` is its body
+    path, `changes.<flag>`); a `products_client`
     whose clients this deployment did not build is 409 `products_client_unavailable`.
     The answer is the flags after the change, already in force in this process.
     """
