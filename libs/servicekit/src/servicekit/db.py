@@ -113,10 +113,33 @@ def create_engine(
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(_SQLITE_DEFERRED):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     instrument_engine(engine)
     return engine
+
+
+# Execution option read by the SQLite "begin" hook: BEGIN DEFERRED instead of IMMEDIATE.
+_SQLITE_DEFERRED = "servicekit_sqlite_deferred"
+
+
+def read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """A view of ``engine`` (same pool) for reads only, which never wait for a writer.
+
+    On PostgreSQL it is ``autocommit_engine``. On SQLite its transactions
+    ``BEGIN DEFERRED``: in WAL mode such a reader sees the last committed data
+    without taking (or queueing for) the write lock that ``BEGIN IMMEDIATE``
+    takes, so a frequent read (a cache refresh) neither waits behind a
+    writer's transaction nor holds writers up. Never write through it: a
+    deferred transaction that upgrades to a writer is what ``BEGIN IMMEDIATE``
+    exists to avoid ("database is locked").
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_SQLITE_DEFERRED: True})
+    return autocommit_engine(engine)
 
 
 def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
@@ -126,7 +149,8 @@ def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
     snapshot: on PostgreSQL no ``BEGIN`` / ``ROLLBACK`` round trips. Never use
     it for writes that must commit together. On SQLite the engine itself is
     returned (switching pysqlite's isolation mode per checkout would change the
-    connection's transaction handling for the writers sharing the pool).
+    connection's transaction handling for the writers sharing the pool); for
+    reads on SQLite that must not wait for writers, see ``read_engine``.
     """
     if engine.dialect.name == "sqlite":
         return engine

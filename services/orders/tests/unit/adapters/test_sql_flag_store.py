@@ -471,3 +471,21 @@ async def test_an_operator_change_seen_through_refresh_ends_the_hold(
     assert not _holding(fallback)
     assert fallback.state() is None
     await fallback.aclose()
+
+
+async def test_a_refresh_on_sqlite_never_waits_for_a_writer(
+    store: SqlFlagStore, engine: AsyncEngine
+) -> None:
+    # An order write holds SQLite's one write lock (BEGIN IMMEDIATE) and has not
+    # committed: the refresh reads the last committed rows without queueing behind it.
+    async with engine.begin() as writer:
+        await writer.execute(
+            insert(feature_flags).values(
+                name="canary_share", value="5", updated_by="x", updated_at=T0, reason="r"
+            )
+        )
+        # Without a deferred read it waits for the lock (busy_timeout: 30 s).
+        flags = await asyncio.wait_for(store.refresh(), timeout=10)
+
+    assert flags.canary_share == 0  # the uncommitted row is not seen
+    assert (await store.refresh()).canary_share == 5

@@ -34,7 +34,7 @@ from orders.application.flags import (
 )
 from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.clock import Clock, utc_now
-from servicekit.db import autocommit_engine
+from servicekit.db import read_engine
 from servicekit.requestid import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 # Changes are rare and must see each other's rows, including a row another change
 # is inserting or deleting (a row lock cannot cover a row that does not exist yet):
 # one change at a time. SHARE ROW EXCLUSIVE conflicts with itself and with writes,
-# not with the refresh's SELECT, so readers never wait.
+# not with the refresh's SELECT, so readers never wait (on SQLite the refresh is a
+# deferred read, servicekit.db.read_engine: it takes no write lock either).
 _SERIALISE_CHANGES = text("LOCK TABLE feature_flags IN SHARE ROW EXCLUSIVE MODE")
 
 
@@ -73,7 +74,8 @@ class SqlFlagStore:
         clock: Clock = utc_now,
     ) -> None:
         self._engine = engine
-        self._reads = autocommit_engine(engine)
+        # Reads never wait for writers (on SQLite a deferred BEGIN, not IMMEDIATE).
+        self._reads = read_engine(engine)
         self._defaults = defaults
         self._choosable = choosable
         self._clock = clock
