@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from orders.entrypoints.cli import main
 from orders.entrypoints.cutover.evidence import (
     CALLS,
+    Snapshot,
     difference,
     histogram_quantile,
     latency,
@@ -67,7 +68,8 @@ class Traffic:
         Gauge("orders_canary_fallback_active", "active", registry=self.registry).set(
             1 if fallback_active else 0
         )
-        Counter("orders_canary_fallback_trips", "trips", registry=self.registry).inc(trips)
+        self.trips = Counter("orders_canary_fallback_trips", "trips", registry=self.registry)
+        self.trips.inc(trips)
         routed = Counter(
             "orders_product_client_routed", "routed", ["mode", "client"], registry=self.registry
         )
@@ -217,6 +219,11 @@ def test_ratio_compares_only_the_methods_both_paths_served() -> None:
             {"canary fallback inactive"},
             id="fallback active",
         ),
+        pytest.param(
+            healthy().canary(share=50, fallback_active=False, trips=1),
+            {"canary fallback inactive"},
+            id="fallback tripped, re-opened since",
+        ),
     ],
 )
 def test_each_reason_for_no_go_fails_its_own_check(traffic: Traffic, failing: set[str]) -> None:
@@ -354,27 +361,66 @@ def test_window_judges_only_the_difference_between_two_scrapes() -> None:
     assert checks["http error rate"].value == pytest.approx(0.1)
 
 
-def test_window_treats_a_counter_that_went_down_as_reset_and_keeps_the_later_gauge() -> None:
+def test_a_restart_during_the_window_makes_the_later_scrape_alone_the_window() -> None:
+    # 50 fast calls before; the process restarts and makes 60 slower ones. Per
+    # series, the low buckets went down (reset) and the high ones up (not reset):
+    # subtracting some and not others would count 10 calls, all in the wrong place.
     before = (
         Traffic()
-        .call("http", "get_product", 0.004, 50)
+        .call("http", "get_product", 0.0008, 50)
         .canary(share=5, fallback_active=False, trips=0)
     )
     after = (
         Traffic()
-        .call("http", "get_product", 0.004, 20)
+        .call("http", "get_product", 0.004, 60)
         .canary(share=50, fallback_active=True, trips=1)
     )
 
-    window = Evidence.of(
-        difference(parse_exposition(after.text()), parse_exposition(before.text()))
-    )
+    snapshot = difference(parse_exposition(after.text()), parse_exposition(before.text()))
+    window = Evidence.of(snapshot)
 
-    assert window.errors["http"].calls == 20  # the process restarted: all 20 are new
+    assert snapshot.restarted
+    assert window.errors["http"].calls == 60
+    http, _, _ = window.latency.by_method["get_product"]
+    assert http.percentiles[0.5] == pytest.approx(0.0025 + 0.0025 * 30 / 60)
     assert window.canary.share == 50
     assert window.canary.fallback_active is True
     assert window.canary.fallback_trips == 1
-    assert window.canary.routed == {}  # 100 routed before and after: none in between
+    assert window.canary.routed == {("canary", "http"): 30, ("canary", "local"): 70}
+
+
+def test_a_changed_process_start_time_is_a_restart() -> None:
+    def scrape(started: float) -> str:
+        traffic = Traffic().call("http", "get_product", 0.004, 50)
+        Gauge("process_start_time_seconds", "start", registry=traffic.registry).set(started)
+        return traffic.text()
+
+    same = difference(parse_exposition(scrape(100.0)), parse_exposition(scrape(100.0)))
+    restarted = difference(parse_exposition(scrape(200.0)), parse_exposition(scrape(100.0)))
+
+    assert (same.restarted, restarted.restarted) == (False, True)
+    assert Evidence.of(same).errors == {}
+    assert Evidence.of(restarted).errors["http"].calls == 50
+
+
+def test_a_trip_within_the_window_fails_the_fallback_check_and_an_older_one_does_not() -> None:
+    traffic = healthy().canary(share=50, fallback_active=False, trips=1)
+    earlier = parse_exposition(traffic.text())
+    unchanged = difference(parse_exposition(traffic.text()), earlier)
+    traffic.trips.inc()
+    tripped = difference(parse_exposition(traffic.text()), earlier)
+
+    def fallback_check(snapshot: Snapshot) -> tuple[Status, str]:
+        checks = judge(Evidence.of(snapshot), Thresholds(), span="over a 60 s window").checks
+        check = next(c for c in checks if c.name == "canary fallback inactive")
+        return check.status, check.reason
+
+    assert fallback_check(unchanged) == (Status.PASS, "canary fallback inactive: yes")
+    assert fallback_check(tripped) == (
+        Status.FAIL,
+        "canary fallback inactive: the fallback tripped 1 time(s) over a 60 s window"
+        " (re-opened since); judge a --window after the re-opening",
+    )
 
 
 # --- the command -----------------------------------------------------------------------
@@ -517,7 +563,26 @@ def test_window_scrapes_twice_and_judges_the_traffic_in_between(
     body = json.loads(out)
     assert status == 1
     assert body["window_seconds"] == 0.05
+    assert body["restarted_during_window"] is False
     assert body["errors"]["http"] == {"calls": 5, "errors": 5, "cancelled": 0, "rate": 1.0}
+
+
+def test_a_window_the_service_restarted_in_says_so(
+    serve: Callable[[Served], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = healthy().call("http", "lookup_products", 0.004, 500).text()
+    second = healthy().text()
+    url = serve(Served([(200, first), (200, second), (200, first), (200, second)]))
+
+    status, out, _ = report(url, capsys, "--window", "0.05")
+
+    assert status == 0
+    assert out.splitlines()[0] == (
+        f"Cut-over report for {url} (over a 0.05 s window during which the service"
+        " restarted: the figures are everything since that restart)"
+    )
+    _, out, _ = report(url, capsys, "--window", "0.05", "--json")
+    assert json.loads(out)["restarted_during_window"] is True
 
 
 def test_flags_are_shown_with_a_token_and_a_missing_endpoint_is_left_out(

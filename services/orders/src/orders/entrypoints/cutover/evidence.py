@@ -11,7 +11,7 @@ the bucket the rank falls in. They are estimates bounded by the bucket edges.
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -21,6 +21,7 @@ CANARY_SHARE = "orders_flags_canary_share"
 FALLBACK_ACTIVE = "orders_canary_fallback_active"
 FALLBACK_TRIPS = "orders_canary_fallback_trips_total"
 ROUTED = "orders_product_client_routed_total"
+PROCESS_START = "process_start_time_seconds"
 
 # Every metric family the report reads (the dashboard uses the same names).
 METRIC_FAMILIES = (
@@ -51,6 +52,9 @@ class Snapshot:
     samples: Mapping[str, Mapping[LabelSet, float]]
     cumulative: frozenset[str] = frozenset()
     families: frozenset[str] = frozenset()
+    # A window's difference only: the service restarted in between, so this is the
+    # later scrape alone (everything since the restart).
+    restarted: bool = False
 
     def series(self, name: str) -> list[tuple[dict[str, str], float]]:
         """Every (labels, value) of one sample name (e.g. ``..._bucket``)."""
@@ -75,23 +79,42 @@ def parse_exposition(text: str) -> Snapshot:
     return Snapshot(samples, frozenset(cumulative), frozenset(families))
 
 
+def restarted_between(later: Snapshot, earlier: Snapshot) -> bool:
+    """Whether the service restarted between two scrapes.
+
+    ``process_start_time_seconds`` changed (when exported: one worker), or a
+    cumulative series went down or disappeared (counters only grow while the
+    process lives).
+    """
+    started = (earlier.samples.get(PROCESS_START, {}), later.samples.get(PROCESS_START, {}))
+    if all(started) and started[0] != started[1]:
+        return True
+    for name in earlier.cumulative:
+        after = later.samples.get(name, {})
+        for labels, value in earlier.samples.get(name, {}).items():
+            if after.get(labels, -math.inf) < value:
+                return True
+    return False
+
+
 def difference(later: Snapshot, earlier: Snapshot) -> Snapshot:
     """What happened between two scrapes: counters subtract, gauges keep the later value.
 
-    A counter that went down was reset (the process restarted): its later value
-    is the increase, as PromQL's ``increase`` assumes.
+    If the service restarted in between (``restarted_between``), subtracting is
+    meaningless (some series would be reset and others not, and histogram buckets
+    would mix both): the later scrape alone is the window, marked ``restarted``.
     """
+    if restarted_between(later, earlier):
+        return replace(later, restarted=True)
     samples: dict[str, dict[LabelSet, float]] = {}
     for name, by_labels in later.samples.items():
         if name not in later.cumulative:
             samples[name] = dict(by_labels)
             continue
         before = earlier.samples.get(name, {})
-        delta: dict[LabelSet, float] = {}
-        for labels, value in by_labels.items():
-            previous = before.get(labels, 0.0)
-            delta[labels] = value - previous if value >= previous else value
-        samples[name] = delta
+        samples[name] = {
+            labels: value - before.get(labels, 0.0) for labels, value in by_labels.items()
+        }
     return Snapshot(samples, later.cumulative, later.families)
 
 

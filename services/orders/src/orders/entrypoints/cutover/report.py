@@ -37,7 +37,8 @@ FLAGS_PATH = f"{paths.API_PREFIX}/admin/flags"
 DESCRIPTION = """\
 Read the cut-over evidence from a running orders service and print a go/no-go verdict.
 
-Figures (from /metrics; since the process started, or over --window seconds):
+Figures (from /metrics; since the process started, or over --window seconds; a restart
+during the window makes the later scrape alone the figures, and the report says so):
   shadow mismatch rate      mismatch / (match + settled + mismatch) of shadow comparisons,
                             by method; settled is a difference a re-read of both sides
                             did not reproduce (a read racing a write): agreement here
@@ -51,12 +52,13 @@ Figures (from /metrics; since the process started, or over --window seconds):
                             shadow client's local answers, mode="shadow")
   error rate by mode        outcome products_unavailable or error / all calls (domain
                             answers such as insufficient_stock are not errors)
-  canary                    share in force, fallback active, fallback trips, routed calls
+  canary                    share routed to http, fallback active, fallback trips, routed calls
 
 GO needs every check to pass with enough samples: shadow mismatch rate, shadow settled
 rate (a loose maximum: races are expected, a rate far above what writes explain is not),
 shadow candidate failure rate and http error rate under their maxima, the http/local p95
-and p99 ratios under theirs, and the canary fallback not active. Too few samples is NO-GO.
+and p99 ratios under theirs, and the canary fallback neither active nor tripped in the
+judged figures. Too few samples is NO-GO.
 
 Exit status: 0 GO, 1 NO-GO (including insufficient data), 2 the service could not be read
 (connection refused, non-200 answer, not Prometheus text, not an orders service).
@@ -168,6 +170,9 @@ class Report:
     evidence: Evidence
     verdict: Verdict
     flags: dict[str, Any] | None
+    # --window only: the service restarted during the window, so the figures are
+    # the later scrape alone (everything since the restart).
+    restarted: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The JSON form (``--json``)."""
@@ -177,6 +182,7 @@ class Report:
         body: dict[str, Any] = {
             "url": self.url,
             "window_seconds": self.window_seconds,
+            "restarted_during_window": self.restarted,
             "verdict": "GO" if self.verdict.go else "NO-GO",
             "reasons": self.verdict.reasons,
             "checks": [check.as_json() for check in self.verdict.checks],
@@ -303,14 +309,21 @@ def _flag_lines(flags: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _span(window: float | None, restarted: bool) -> str:
+    if window is None:
+        return "since the process started"
+    if restarted:
+        return (
+            f"over a {window:g} s window during which the service restarted:"
+            " the figures are everything since that restart"
+        )
+    return f"over a {window:g} s window"
+
+
 def render(report: Report) -> str:
     """The human-readable report."""
     evidence, latency = report.evidence, report.evidence.latency
-    span = (
-        f"over a {report.window_seconds:g} s window"
-        if report.window_seconds is not None
-        else "since the process started"
-    )
+    span = _span(report.window_seconds, report.restarted)
     out = [f"Cut-over report for {report.url} ({span})", ""]
     if report.flags is not None:
         out += [*_flag_lines(report.flags), ""]
@@ -444,7 +457,11 @@ def build_report(
     timeout: float = 10.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Report:
-    """Scrape (twice with a window), read the flags, judge; ``Unreadable`` on failure."""
+    """Scrape (twice with a window), read the flags, judge; ``Unreadable`` on failure.
+
+    A restart during the window (``evidence.restarted_between``) makes the later
+    scrape alone the figures; the report says so (``restarted``).
+    """
     with httpx.Client(timeout=timeout) as client:
         snapshot = scrape(client, url)
         if window is not None:
@@ -452,7 +469,8 @@ def build_report(
             snapshot = difference(scrape(client, url), snapshot)
         flags = read_flags(client, url, token) if token else None
     evidence = Evidence.of(snapshot)
-    return Report(url, window, thresholds, evidence, judge(evidence, thresholds), flags)
+    verdict = judge(evidence, thresholds, span=_span(window, snapshot.restarted))
+    return Report(url, window, thresholds, evidence, verdict, flags, snapshot.restarted)
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -165,18 +165,35 @@ def _ratio_check(
     return Check(name, value, threshold, samples, Status.PASS, f"{name}: {value:.2f}")
 
 
-def _fallback_check(canary: CanaryState) -> Check:
+def _fallback_check(canary: CanaryState, span: str) -> Check:
+    """Fails while the fallback holds, and when it tripped at all in the judged figures.
+
+    A trip means the http path breached the fallback's thresholds during the
+    figures judged, even if an operator has re-opened the canary since: judge a
+    ``--window`` that starts after the re-opening instead.
+    """
     name = "canary fallback inactive"
+    threshold = "== 0"
     if canary.fallback_active is None:
-        return Check(name, None, "== 0", None, Status.PASS, f"{name}: not exported by this process")
-    value = 1.0 if canary.fallback_active else 0.0
-    if canary.fallback_active:
-        trips = canary.fallback_trips if canary.fallback_trips is not None else "?"
-        reason = (
-            f"{name}: the fallback closed the canary ({trips} trip(s)); an operator must re-open it"
+        return Check(
+            name, None, threshold, None, Status.PASS, f"{name}: not exported by this process"
         )
-        return Check(name, value, "== 0", None, Status.FAIL, reason)
-    return Check(name, value, "== 0", None, Status.PASS, f"{name}: yes")
+    value = 1.0 if canary.fallback_active else 0.0
+    trips = canary.fallback_trips
+    if canary.fallback_active:
+        shown = trips if trips is not None else "?"
+        reason = (
+            f"{name}: the fallback closed the canary ({shown} trip(s) {span});"
+            " an operator must re-open it"
+        )
+        return Check(name, value, threshold, None, Status.FAIL, reason)
+    if trips:
+        reason = (
+            f"{name}: the fallback tripped {trips} time(s) {span} (re-opened since);"
+            " judge a --window after the re-opening"
+        )
+        return Check(name, value, threshold, None, Status.FAIL, reason)
+    return Check(name, value, threshold, None, Status.PASS, f"{name}: yes")
 
 
 def _by_method(shadow: dict[str, ShadowCounts], result: str) -> str:
@@ -210,8 +227,10 @@ def _shadow_rate_check(
     return replace(check, reason=f"{check.reason} ({_by_method(by_method, result)}){advice}")
 
 
-def judge(evidence: Evidence, thresholds: Thresholds) -> Verdict:
-    """Every check, in the order they are printed."""
+def judge(
+    evidence: Evidence, thresholds: Thresholds, *, span: str = "since the process started"
+) -> Verdict:
+    """Every check, in the order they are printed; ``span`` says what the figures cover."""
     shadow = sum_counts(list(evidence.shadow.values()))
     http = evidence.errors.get(HTTP, ErrorRate(0, 0, 0))
     candidate_failures = shadow.candidate_error + shadow.candidate_timeout
@@ -243,6 +262,6 @@ def judge(evidence: Evidence, thresholds: Thresholds) -> Verdict:
         ),
         _ratio_check(0.95, evidence.latency, thresholds.max_p95_ratio, thresholds),
         _ratio_check(0.99, evidence.latency, thresholds.max_p99_ratio, thresholds),
-        _fallback_check(evidence.canary),
+        _fallback_check(evidence.canary, span),
     ]
     return Verdict(checks)
