@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "service_unavailable"
     INVALID_FLAG = "invalid_flag"
     PRODUCTS_CLIENT_UNAVAILABLE = "products_client_unavailable"
+    RESERVED_ACTOR = "reserved_actor"
 
 
 class _OpenSet:

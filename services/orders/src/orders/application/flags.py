@@ -19,6 +19,8 @@ from orders.config import FeatureFlags, ProductsClientMode
 from shop_contracts.errors import DomainError, ErrorCode
 
 FLAG_NAMES = frozenset(FeatureFlags.model_fields)
+FALLBACK_ACTOR = "canary-fallback"
+"""The canary fallback's name in the audit trail; no person or tool may change flags under it."""
 CANARY_FLAGS = ("canary_share", "products_client")
 """The flags the canary fallback writes: an operator's change to either ends its say."""
 
@@ -169,6 +171,31 @@ class ProductsClientUnavailable(DomainError):
 
     def extensions(self) -> dict[str, Any]:
         return {"flag": "products_client", "choosable": [m.value for m in self.choosable]}
+
+
+class ReservedActor(DomainError):
+    """A change made under the canary fallback's name, which only the fallback may use."""
+
+    code = ErrorCode.RESERVED_ACTOR
+    status = 422
+    title = "Reserved actor"
+
+    def __init__(self, actor: str) -> None:
+        self.actor = actor
+        super().__init__(
+            f"actor {actor!r} is reserved for the canary fallback (readiness and the admin"
+            " view treat its changes as the fallback holding the canary at 0); change flags"
+            " under your own name"
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        return {"actor": self.actor}
+
+
+def check_actor(actor: str) -> None:
+    """Refuse (``ReservedActor``) a person or tool changing flags as the canary fallback."""
+    if actor.strip().casefold() == FALLBACK_ACTOR:
+        raise ReservedActor(actor)
 
 
 def _problem(error: ValidationError) -> str:

@@ -14,7 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from orders.adapters.flags.sql import SqlFlagStore
-from orders.application.flags import InvalidFlag, ProductsClientUnavailable
+from orders.application.flags import (
+    InvalidFlag,
+    ProductsClientUnavailable,
+    ReservedActor,
+    check_actor,
+)
 from orders.config import FeatureFlags, Settings, choosable_modes, default_flags
 from servicekit.db import create_engine
 from shop_contracts.limits import MAX_KEY_LENGTH, MAX_REASON_LENGTH
@@ -40,7 +45,8 @@ def add_flags_arguments(commands: "argparse._SubParsersAction[argparse.ArgumentP
     change.add_argument(
         "--actor",
         default=os.environ.get("USER") or "cli",
-        help="who (recorded in the audit trail; default: $USER or 'cli')",
+        help="who (recorded in the audit trail; default: $USER or 'cli'; canary-fallback is"
+        " reserved)",
     )
     history = actions.add_parser("history", help="the latest changes, newest first")
     history.add_argument(
@@ -135,6 +141,7 @@ def _check(args: argparse.Namespace) -> None:
             raise BadInput(f"--reason must be 1..{MAX_REASON_LENGTH} characters, not blank")
         if not args.actor.strip() or len(args.actor) > MAX_KEY_LENGTH:
             raise BadInput(f"--actor must be 1..{MAX_KEY_LENGTH} characters")
+        check_actor(args.actor)
         parse_assignments(args.assignments)
 
 
@@ -143,7 +150,7 @@ def run_flags(settings: Settings, args: argparse.Namespace) -> int:
     try:
         _check(args)
         asyncio.run(_run(settings, args))
-    except (BadInput, InvalidFlag, ProductsClientUnavailable) as error:
+    except (BadInput, InvalidFlag, ProductsClientUnavailable, ReservedActor) as error:
         print(f"orders flags: {error}", file=sys.stderr)
         return 2
     return 0

@@ -274,3 +274,17 @@ def test_every_admin_flags_route_is_documented() -> None:
         assert op.get("description"), key
         assert {"401", "403"} <= set(op["responses"]), key
     assert {"400", "409", "422"} <= set(operations[("patch", FLAGS)]["responses"])
+
+
+@pytest.mark.parametrize("subject", ["canary-fallback", "Canary-Fallback"])
+async def test_the_fallbacks_name_is_reserved(api: OrdersApi, subject: str) -> None:
+    body = {"changes": {"canary_share": 0}, "reason": "pretend to be the fallback"}
+
+    response = await api.http.patch(FLAGS, json=body, headers=_admin(api, subject))
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert (problem["code"], problem["actor"]) == ("reserved_actor", subject)
+    assert "reserved for the canary fallback" in problem["detail"]
+    history = await api.http.get(f"{FLAGS}/history", headers=_admin(api))
+    assert history.json()["total"] == 0

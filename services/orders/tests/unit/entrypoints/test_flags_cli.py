@@ -146,3 +146,15 @@ def test_a_products_client_this_environment_did_not_build_is_refused(
 def test_history_limit_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flags", "history", "--limit", "0"]) == 2
     assert capsys.readouterr().err == "orders flags: --limit must be 1..100\n"
+
+
+def test_the_fallbacks_name_is_reserved(
+    capsys: pytest.CaptureFixture[str], orders_db_url: str
+) -> None:
+    argv = ["flags", "set", "canary_share=0", "--reason", "r", "--actor", "canary-fallback"]
+
+    assert main(argv) == 2
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("orders flags: actor 'canary-fallback' is reserved for the canary")
+    assert _audit(orders_db_url) == []

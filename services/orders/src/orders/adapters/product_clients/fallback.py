@@ -50,7 +50,7 @@ from orders.adapters.product_clients.metrics import (
     CANARY_SHARE,
     outcome_of,
 )
-from orders.application.flags import CANARY_FLAGS, FlagOverride, FlagStore
+from orders.application.flags import CANARY_FLAGS, FALLBACK_ACTOR, FlagOverride, FlagStore
 from orders.config import Settings
 from orders.domain.product_client import ProductServiceClient
 from servicekit.clock import Clock, utc_now
@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-FALLBACK_ACTOR = "canary-fallback"
+__all__ = ["FALLBACK_ACTOR", "CanaryFallback", "FallbackThresholds", "GuardedProductClient"]
 FAILED_OUTCOMES = frozenset({ErrorCode.PRODUCTS_UNAVAILABLE.value, "error"})
 MAX_SAMPLES = 10_000
 """The window keeps at most this many calls (the newest): bounded memory at any rate."""

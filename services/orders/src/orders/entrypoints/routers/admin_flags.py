@@ -12,6 +12,7 @@ from orders.application.flags import (
     FallbackView,
     FlagChangeView,
     FlagsView,
+    check_actor,
     flag_annotation,
     flags_view,
 )
@@ -114,8 +115,11 @@ async def change_flags(
     422 `invalid_flag` (`flag` names it, `invalid_params[].name` is its body
     path, `changes.<flag>`); a `products_client`
     whose clients this deployment did not build is 409 `products_client_unavailable`.
+    The caller's subject `canary-fallback` is reserved for the canary fallback
+    (readiness treats that actor's changes as the fallback's): 422 `reserved_actor`.
     The answer is the flags after the change, already in force in this process.
     """
+    check_actor(admin.user_id)
     await store.change(body.changes, actor=admin.user_id, reason=body.reason)
     return flags_view(store, _fallback(request))
 
