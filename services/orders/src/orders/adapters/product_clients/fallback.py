@@ -41,7 +41,8 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
-from orders.adapters.product_clients.http.bulkhead import BulkheadFull, on_slot
+from orders.adapters.product_clients.backpressure import BulkheadFull
+from orders.adapters.product_clients.http.bulkhead import on_slot
 from orders.adapters.product_clients.metrics import (
     CANARY_FALLBACK_ACTIVE,
     CANARY_FALLBACK_TRIPS,

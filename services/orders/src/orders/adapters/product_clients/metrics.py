@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from orders.adapters.product_clients.backpressure import BulkheadFull
 from shop_contracts.errors import DomainError
 
 PRODUCT_CLIENT_CALL_SECONDS = Histogram(
@@ -117,10 +118,20 @@ CANARY_HTTP_WINDOW_P95_SECONDS = Gauge(
 )
 
 
+QUEUE_FULL = "queue_full"
+
+
 def outcome_of(exc: BaseException | None) -> str:
-    """A bounded label for how a call ended: ``ok``, a problem code, or ``error``."""
+    """A bounded label for how a call ended: ``ok``, a problem code, ``queue_full`` or ``error``.
+
+    ``queue_full`` is orders' own bulkhead refusing the call (``BulkheadFull``):
+    the caller sees ``products_unavailable``, but products was never asked, so
+    the cut-over report does not count it against products.
+    """
     if exc is None:
         return "ok"
+    if isinstance(exc, BulkheadFull):
+        return QUEUE_FULL
     if isinstance(exc, DomainError):
         return exc.code.value
     return "error"

@@ -51,7 +51,8 @@ during the window makes the later scrape alone the figures, and the report says 
                             (the local path: mode="local" and, for shadow reads, the
                             shadow client's local answers, mode="shadow")
   error rate by mode        outcome products_unavailable or error / all calls (domain
-                            answers such as insufficient_stock are not errors)
+                            answers such as insufficient_stock are not errors, nor is
+                            queue_full: orders' own bulkhead refusing a call)
   canary                    share routed to http, fallback active, fallback trips, routed calls
 
 GO needs every check to pass with enough samples: shadow mismatch rate, shadow settled

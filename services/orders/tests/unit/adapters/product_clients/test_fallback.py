@@ -13,6 +13,7 @@ import respx
 from fakes import FakeProductClient
 
 from orders.adapters.flags.memory import InMemoryFlagStore
+from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.factory import ProductClients
 from orders.adapters.product_clients.fallback import (
     FALLBACK_ACTOR,
@@ -22,7 +23,6 @@ from orders.adapters.product_clients.fallback import (
     p95,
 )
 from orders.adapters.product_clients.http import Bulkhead, HttpProductClient
-from orders.adapters.product_clients.http.bulkhead import BulkheadFull
 from orders.adapters.product_clients.observed import ObservedProductClient
 from orders.adapters.product_clients.routing import ProductClientRouter
 from orders.adapters.product_clients.shadow import ShadowProductClient

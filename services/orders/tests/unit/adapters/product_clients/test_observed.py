@@ -9,11 +9,13 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.observed import ObservedProductClient
 from orders.adapters.product_clients.shadow import ShadowProductClient
 from servicekit.testing import recorded_spans
 from servicekit.tracing import tracer
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
+from shop_contracts.products import Product
 from shop_contracts.reservations import ReservationLineRequest
 
 Metric = Callable[..., float]
@@ -98,6 +100,39 @@ async def test_call_latency_is_recorded_under_the_mode_and_outcome(
     before = metric(CALLS, **labels)
 
     with pytest.raises(ProductNotFound):
+        await client.get_product(uuid4())
+
+    assert metric(CALLS, **labels) == before + 1
+
+
+class _Refusing(FakeProductClient):
+    """Every ``get_product`` raises the given error."""
+
+    def __init__(self, error: ProductsUnavailable) -> None:
+        super().__init__()
+        self.error = error
+
+    async def get_product(self, product_id: object) -> Product:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (BulkheadFull("no slot freed up in time", retry_after=1), "queue_full"),
+        (ProductsUnavailable("products is down", retry_after=1), "products_unavailable"),
+    ],
+)
+async def test_orders_own_queue_refusing_is_not_recorded_as_products_unavailable(
+    metric: Metric, error: ProductsUnavailable, outcome: str
+) -> None:
+    # The caller sees products_unavailable either way; the series (and so the cut-over
+    # report's http error rate) tells orders' back-pressure from products failing.
+    client = ObservedProductClient(_Refusing(error), "http")
+    labels = {"mode": "http", "method": "get_product", "outcome": outcome}
+    before = metric(CALLS, **labels)
+
+    with pytest.raises(ProductsUnavailable):
         await client.get_product(uuid4())
 
     assert metric(CALLS, **labels) == before + 1

@@ -15,22 +15,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 
+from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.metrics import (
     BULKHEAD_IN_FLIGHT,
     BULKHEAD_REJECTED,
     BULKHEAD_WAITING,
 )
-from shop_contracts.errors import ProductsUnavailable
 
 _on_slot: ContextVar[Callable[[], None] | None] = ContextVar("bulkhead_on_slot", default=None)
-
-
-class BulkheadFull(ProductsUnavailable):
-    """No slot freed up in time: orders' own back-pressure, not a products failure.
-
-    API users see exactly a ``ProductsUnavailable`` (same code, status, title and
-    Retry-After); the canary fallback tells it apart and does not count it.
-    """
 
 
 @contextmanager

@@ -1,0 +1,15 @@
+"""Orders' own back-pressure on the way to products, as an error its observers can tell apart.
+
+Its own module (no imports of the clients or their metrics), so that both the
+bulkhead that raises it and the metrics that label it can import it.
+"""
+
+from shop_contracts.errors import ProductsUnavailable
+
+
+class BulkheadFull(ProductsUnavailable):
+    """No slot freed up in time: orders' own back-pressure, not a products failure.
+
+    API users see exactly a ``ProductsUnavailable`` (same code, status, title and
+    Retry-After); the canary fallback tells it apart and does not count it.
+    """
