@@ -8,22 +8,17 @@ errors, and stock conserved. Each runs local-then-http and http-then-local.
 """
 
 import asyncio
-from typing import TypeVar
-from uuid import UUID
 
 import pytest
 
 from orders.domain.product_client import ProductServiceClient
-from shop_contracts.errors import (
-    DomainError,
-    ReservationExpired,
-    ReservationReleased,
-)
 from shop_contracts.reservations import ReservationLineRequest as Line
 from shop_contracts.reservations import ReservationStatus
 from tests.conformance.conftest import Catalogue
 from tests.conformance.scenarios import (
+    a_lapsed_hold_is_expired,
     concurrent_holds_never_oversell,
+    confirm_after_a_release_is_refused,
     release_by_key_racing_reserves_leaves_nothing_held,
     reservation_key,
     reserve_with_other_lines_is_refused,
@@ -32,25 +27,6 @@ from tests.conformance.scenarios import (
 pytestmark = pytest.mark.postgres
 
 Pair = tuple[ProductServiceClient, ProductServiceClient]
-ErrorT = TypeVar("ErrorT", bound=DomainError)
-
-
-def _problem(exc: DomainError) -> tuple[object, ...]:
-    """What a caller can see of an error: its type, code, status, detail and subject."""
-    return (type(exc), exc.code, exc.status, exc.detail, getattr(exc, "reservation_id", None))
-
-
-async def _same_confirm_error(
-    clients: Pair, reservation_id: UUID, expected: type[ErrorT]
-) -> ErrorT:
-    """The ``expected`` error a confirm raises through each client: the same through both."""
-    errors: list[ErrorT] = []
-    for client in clients:
-        with pytest.raises(expected) as raised:
-            await client.confirm(reservation_id)
-        errors.append(raised.value)
-    assert _problem(errors[0]) == _problem(errors[1])
-    return errors[0]
 
 
 async def test_a_replay_through_the_other_client_returns_the_same_hold(
@@ -124,15 +100,7 @@ async def test_a_key_retired_through_one_client_holds_nothing_through_the_other(
 async def test_confirm_after_a_release_through_the_other_client_is_the_same_error(
     first_then_other: Pair, catalogue: Catalogue
 ) -> None:
-    first, other = first_then_other
-    product = await catalogue.add(stock=4)
-    held = await first.reserve(reservation_key(), [Line(product_id=product.id, quantity=3)])
-    await first.release(held.id)
-
-    error = await _same_confirm_error((other, first), held.id, ReservationReleased)
-
-    assert error.reservation_id == held.id
-    assert await catalogue.stock(product.id) == 4
+    await confirm_after_a_release_is_refused(*first_then_other, catalogue)
 
 
 async def test_confirm_through_one_client_and_release_through_the_other_conserve_stock(
@@ -157,17 +125,7 @@ async def test_confirm_through_one_client_and_release_through_the_other_conserve
 async def test_a_lapsed_hold_is_expired_through_either_client(
     first_then_other: Pair, catalogue: Catalogue
 ) -> None:
-    first, other = first_then_other
-    product = await catalogue.add(stock=5)
-    held = await first.reserve(reservation_key(), [Line(product_id=product.id, quantity=4)])
-    await catalogue.lapse(held.id)
-
-    error = await _same_confirm_error((other, first), held.id, ReservationExpired)
-
-    assert error.reservation_id == held.id
-    assert (await first.get_reservation(held.id)).status is ReservationStatus.EXPIRED
-    assert (await other.release(held.id)).status is ReservationStatus.EXPIRED
-    assert await catalogue.stock(product.id) == 5
+    await a_lapsed_hold_is_expired(*first_then_other, catalogue)
 
 
 async def test_holds_through_both_clients_at_once_never_oversell(

@@ -10,15 +10,15 @@ from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import (
     InsufficientStock,
     ProductNotFound,
-    ReservationExpired,
     ReservationNotFound,
-    ReservationReleased,
 )
 from shop_contracts.reservations import ReservationLineRequest as Line
 from shop_contracts.reservations import ReservationStatus
 from tests.conformance.conftest import Catalogue
 from tests.conformance.scenarios import (
+    a_lapsed_hold_is_expired,
     concurrent_holds_never_oversell,
+    confirm_after_a_release_is_refused,
     reservation_key,
     reserve_with_other_lines_is_refused,
 )
@@ -115,28 +115,13 @@ async def test_release_returns_stock_once_from_held_or_confirmed(
 async def test_confirming_a_released_reservation_is_refused(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
-    product = await catalogue.add(stock=2)
-    held = await client.reserve(reservation_key(), [Line(product_id=product.id, quantity=1)])
-    await client.release(held.id)
-    with pytest.raises(ReservationReleased) as raised:
-        await client.confirm(held.id)
-    assert raised.value.reservation_id == held.id
+    await confirm_after_a_release_is_refused(client, client, catalogue)
 
 
 async def test_confirm_after_lapse_expires_the_hold_and_returns_stock(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
-    product = await catalogue.add(stock=5)
-    held = await client.reserve(reservation_key(), [Line(product_id=product.id, quantity=4)])
-    await catalogue.lapse(held.id)
-    with pytest.raises(ReservationExpired) as raised:
-        await client.confirm(held.id)
-    assert raised.value.reservation_id == held.id
-    assert (await client.get_reservation(held.id)).status is ReservationStatus.EXPIRED
-    assert await catalogue.stock(product.id) == 5
-    # Releasing a lapsed hold is a no-op that reports its state.
-    assert (await client.release(held.id)).status is ReservationStatus.EXPIRED
-    assert await catalogue.stock(product.id) == 5
+    await a_lapsed_hold_is_expired(client, client, catalogue)
 
 
 @pytest.mark.parametrize("operation", ["confirm", "release", "get_reservation"])
