@@ -11,10 +11,19 @@ import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from orders.config import Settings
+from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.main import create_app
 from servicekit.auth import mint_user_token
 from servicekit.settings import Environment
+
+FLAG_DEFAULTS = FeatureFlags(
+    confirmation_email=True,
+    max_items_per_order=50,
+    products_client=ProductsClientMode.SHADOW,
+    canary_share=0,
+    shadow_sample_rate=1.0,
+)
+"""The defaults the flag tests start from: a shadow process, nothing overridden yet."""
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from harness import SteppingClock
+from harness import FLAG_DEFAULTS, SteppingClock
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,14 +21,19 @@ from orders.application.flags import InvalidFlag, ProductsClientUnavailable
 from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.requestid import set_request_id
 
-DEFAULTS = FeatureFlags(
-    confirmation_email=True,
-    max_items_per_order=50,
-    products_client=ProductsClientMode.SHADOW,
-    canary_share=0,
-    shadow_sample_rate=1.0,
-)
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+async def _store_rows(engine: AsyncEngine, rows: list[tuple[str, str]]) -> None:
+    """Flag rows written by hand (name, stored JSON text), as if by another version or a person."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(feature_flags),
+            [
+                {"name": n, "value": v, "updated_by": "x", "updated_at": T0, "reason": "r"}
+                for n, v in rows
+            ],
+        )
 
 
 @pytest.fixture
@@ -38,7 +43,7 @@ def clock() -> SteppingClock:
 
 @pytest.fixture
 async def store(engine: AsyncEngine, clock: SteppingClock) -> SqlFlagStore:
-    store = SqlFlagStore(engine, DEFAULTS, clock=clock)
+    store = SqlFlagStore(engine, FLAG_DEFAULTS, clock=clock)
     await store.refresh()
     return store
 
@@ -57,7 +62,7 @@ async def test_nothing_stored_is_the_defaults_and_the_snapshot_is_kept(
     first = store.current()
     await store.refresh()
 
-    assert first == DEFAULTS
+    assert first == FLAG_DEFAULTS
     assert store.current() is first  # nothing changed: the same object, nothing rebuilt
     assert dict(store.overrides()) == {}
 
@@ -185,11 +190,11 @@ async def test_invalid_changes_are_refused_and_write_nothing(
     assert refused.value.flag == flag
     assert refused.value.extensions()["flag"] == flag
     assert await _changes(engine) == []
-    assert store.current() == DEFAULTS
+    assert store.current() == FLAG_DEFAULTS
 
 
 async def test_a_products_client_without_its_clients_is_refused(engine: AsyncEngine) -> None:
-    store = SqlFlagStore(engine, DEFAULTS, choosable=frozenset({ProductsClientMode.LOCAL}))
+    store = SqlFlagStore(engine, FLAG_DEFAULTS, choosable=frozenset({ProductsClientMode.LOCAL}))
 
     with pytest.raises(ProductsClientUnavailable) as refused:
         await store.change({"products_client": "http"}, actor="ops", reason="r")
@@ -206,7 +211,7 @@ async def test_a_change_needs_a_reason(store: SqlFlagStore) -> None:
 async def test_another_store_sees_a_change_on_its_next_refresh(
     store: SqlFlagStore, engine: AsyncEngine
 ) -> None:
-    other = SqlFlagStore(engine, DEFAULTS)
+    other = SqlFlagStore(engine, FLAG_DEFAULTS)
     await other.refresh()
 
     await store.change({"confirmation_email": False}, actor="ops", reason="mail outage")
@@ -220,19 +225,15 @@ async def test_another_store_sees_a_change_on_its_next_refresh(
 async def test_a_stored_value_that_no_longer_validates_is_ignored_with_one_warning(
     store: SqlFlagStore, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(
-            insert(feature_flags),
-            [
-                {"name": n, "value": v, "updated_by": "x", "updated_at": T0, "reason": "r"}
-                for n, v in [
-                    ("max_items_per_order", "500"),
-                    ("retired_flag", "true"),
-                    ("canary_share", "not json"),
-                    ("shadow_sample_rate", "0.25"),
-                ]
-            ],
-        )
+    await _store_rows(
+        engine,
+        [
+            ("max_items_per_order", "500"),
+            ("retired_flag", "true"),
+            ("canary_share", "not json"),
+            ("shadow_sample_rate", "0.25"),
+        ],
+    )
 
     with caplog.at_level(logging.WARNING, logger="orders.adapters.flags.sql"):
         await store.refresh()
@@ -258,19 +259,15 @@ async def test_a_stored_value_of_another_type_is_ignored_not_coerced(
     store: SqlFlagStore, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Rows written by hand: read by the same strict rule as a change.
-    async with engine.begin() as connection:
-        await connection.execute(
-            insert(feature_flags),
-            [
-                {"name": n, "value": v, "updated_by": "x", "updated_at": T0, "reason": "r"}
-                for n, v in [
-                    ("max_items_per_order", "true"),
-                    ("canary_share", '"5"'),
-                    ("confirmation_email", "0"),
-                    ("shadow_sample_rate", "0"),
-                ]
-            ],
-        )
+    await _store_rows(
+        engine,
+        [
+            ("max_items_per_order", "true"),
+            ("canary_share", '"5"'),
+            ("confirmation_email", "0"),
+            ("shadow_sample_rate", "0"),
+        ],
+    )
 
     with caplog.at_level(logging.WARNING, logger="orders.adapters.flags.sql"):
         await store.refresh()
@@ -315,7 +312,7 @@ async def test_a_stored_products_client_this_process_did_not_build_is_ignored(
 ) -> None:
     # Set while the deployment ran shadow; this process started with local only.
     await store.change({"products_client": "canary"}, actor="ops", reason="canary")
-    local = DEFAULTS.model_copy(update={"products_client": ProductsClientMode.LOCAL})
+    local = FLAG_DEFAULTS.model_copy(update={"products_client": ProductsClientMode.LOCAL})
     local_only = SqlFlagStore(engine, local, choosable=frozenset({ProductsClientMode.LOCAL}))
 
     await local_only.refresh()
@@ -349,7 +346,7 @@ async def test_the_fallback_decides_on_the_stored_mode_not_a_stale_snapshot(
     await store.change(
         {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
     )
-    other = SqlFlagStore(engine, DEFAULTS, clock=clock)  # another process
+    other = SqlFlagStore(engine, FLAG_DEFAULTS, clock=clock)  # another process
     await other.change({"products_client": "http"}, actor="bob", reason="all in")
     assert store.current().products_client is ProductsClientMode.CANARY  # not refreshed yet
     clock.now += timedelta(seconds=1)
@@ -381,7 +378,7 @@ async def test_close_canary_is_skipped_after_an_operator_change(
     )
     tripped_at = clock.now + timedelta(seconds=1)
     clock.now += timedelta(seconds=2)
-    other = SqlFlagStore(engine, DEFAULTS, clock=clock)
+    other = SqlFlagStore(engine, FLAG_DEFAULTS, clock=clock)
     await other.change(operator_change, actor="bob", reason="taking over")
     before = await _changes(engine)
 
@@ -423,7 +420,7 @@ class RefreshFailsOnce(SqlFlagStore):
 async def test_a_committed_write_whose_refresh_fails_is_not_written_twice(
     engine: AsyncEngine, clock: SteppingClock
 ) -> None:
-    store = RefreshFailsOnce(engine, DEFAULTS, clock=clock)
+    store = RefreshFailsOnce(engine, FLAG_DEFAULTS, clock=clock)
     await store.change(
         {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
     )
@@ -456,7 +453,7 @@ async def test_an_operator_change_seen_through_refresh_ends_the_hold(
         async def close_canary(self, **_: Any) -> bool:
             raise ConnectionError("database is down")
 
-    down = Down(engine, DEFAULTS, clock=clock)
+    down = Down(engine, FLAG_DEFAULTS, clock=clock)
     await down.refresh()
     fallback = CanaryFallback(down, LIMITS, clock=clock, sleep=never)
     _trip(fallback)

@@ -3,17 +3,10 @@
 from typing import Any
 
 import pytest
+from harness import FLAG_DEFAULTS
 
 from orders.application.flags import InvalidFlag, flag_value, validate_change
-from orders.config import FeatureFlags, ProductsClientMode
-
-DEFAULTS = FeatureFlags(
-    confirmation_email=True,
-    max_items_per_order=50,
-    products_client=ProductsClientMode.SHADOW,
-    canary_share=0,
-    shadow_sample_rate=1.0,
-)
+from orders.config import ProductsClientMode
 
 
 @pytest.mark.parametrize(
@@ -38,8 +31,8 @@ DEFAULTS = FeatureFlags(
     ],
 )
 def test_a_value_of_the_flags_json_type_is_accepted(name: str, value: Any, stored: Any) -> None:
-    assert validate_change(DEFAULTS, {name: value}) == {name: stored}
-    assert type(validate_change(DEFAULTS, {name: value})[name]) is type(stored)
+    assert validate_change(FLAG_DEFAULTS, {name: value}) == {name: stored}
+    assert type(validate_change(FLAG_DEFAULTS, {name: value})[name]) is type(stored)
 
 
 @pytest.mark.parametrize(
@@ -79,14 +72,14 @@ def test_a_value_of_the_flags_json_type_is_accepted(name: str, value: Any, store
 )
 def test_a_value_of_another_type_or_out_of_bounds_is_refused(name: str, value: Any) -> None:
     with pytest.raises(InvalidFlag) as refused:
-        validate_change(DEFAULTS, {name: value})
+        validate_change(FLAG_DEFAULTS, {name: value})
 
     assert refused.value.flag == name
 
 
 def test_an_unknown_flag_is_refused_even_as_a_reset() -> None:
     with pytest.raises(InvalidFlag, match="unknown flag"):
-        validate_change(DEFAULTS, {"enable_new_checkout": None})
+        validate_change(FLAG_DEFAULTS, {"enable_new_checkout": None})
 
 
 def test_flag_value_gives_the_flags_own_type() -> None:
@@ -97,7 +90,7 @@ def test_flag_value_gives_the_flags_own_type() -> None:
 
 def test_the_problem_names_the_body_path_and_keeps_the_flag() -> None:
     with pytest.raises(InvalidFlag) as refused:
-        validate_change(DEFAULTS, {"canary_share": True})
+        validate_change(FLAG_DEFAULTS, {"canary_share": True})
 
     assert refused.value.extensions() == {
         "flag": "canary_share",
