@@ -2,18 +2,17 @@
 
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 from fakes import FakeProductClient
-from harness import OrdersApi, make_settings, running_api
+from harness import OrdersApi, canary_clients, make_settings, running_api
 from prometheus_client import REGISTRY
 
-from orders.adapters.product_clients.factory import ProductClients
 from orders.adapters.product_clients.http import HttpClientConfig, build_http_product_client
 from orders.adapters.product_clients.observed import ObservedProductClient
 from orders.adapters.product_clients.routing import ProductClientRouter
-from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import ProductsClientMode, Settings
 
 MIN_CALLS = 4
@@ -47,14 +46,18 @@ async def products_down_api(
         remote = ObservedProductClient(
             build_http_product_client(HttpClientConfig.from_settings(settings), raw), "http"
         )
-        clients = ProductClients(
-            ProductsClientMode.CANARY,
-            local=local,
-            http=remote,
-            shadow=ShadowProductClient(local, remote, 1.0),
-        )
-        async with running_api(settings, product_clients=clients) as api:
+        async with running_api(settings, product_clients=canary_clients(local, remote)) as api:
             yield api, local
+
+
+async def _place_until_the_fallback_trips(api: OrdersApi, product_id: UUID) -> list[httpx.Response]:
+    """One order each for ``MIN_CALLS`` users, all on http (100 %) with products refusing every
+    connection; then the fallback has judged them and its flag change has landed."""
+    router: ProductClientRouter = api.app.state.product_router
+    assert router.fallback is not None
+    placed = [await api.place(f"user-{n}", [(product_id, 1)]) for n in range(MIN_CALLS)]
+    await router.fallback.settled()
+    return placed
 
 
 async def test_products_failing_trips_the_fallback_and_orders_go_local(
@@ -62,16 +65,11 @@ async def test_products_failing_trips_the_fallback_and_orders_go_local(
 ) -> None:
     api, local = products_down_api
     mug = local.add(stock=10)
-    router: ProductClientRouter = api.app.state.product_router
-    assert router.fallback is not None
     trips = metric("orders_canary_fallback_trips_total")
 
-    # Everyone is on http (100 %), and products refuses every connection.
-    for n in range(MIN_CALLS):
-        failed = await api.place(f"user-{n}", [(mug.id, 1)])
+    for failed in await _place_until_the_fallback_trips(api, mug.id):
         assert failed.status_code == 503, failed.text
         assert failed.json()["code"] == "products_unavailable"
-    await router.fallback.settled()
 
     assert metric("orders_canary_fallback_trips_total") == trips + 1
     assert metric("orders_canary_fallback_active") == 1
@@ -112,9 +110,7 @@ async def test_the_admin_flags_show_the_fallback_until_an_operator_reopens(
     before = (await api.http.get("/api/v1/admin/flags", headers=admin)).json()
     assert before["fallback"] is None
 
-    for n in range(MIN_CALLS):
-        await api.place(f"user-{n}", [(mug.id, 1)])
-    await router.fallback.settled()
+    await _place_until_the_fallback_trips(api, mug.id)
 
     tripped = (await api.http.get("/api/v1/admin/flags", headers=admin)).json()
     state = router.fallback.state()

@@ -6,15 +6,13 @@ from functools import partial
 
 import pytest
 from fakes import FakeProductClient
-from harness import OrdersApi, make_settings, running_api
+from harness import OrdersApi, canary_clients, make_settings, running_api
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.flags.sql import SqlFlagStore
-from orders.adapters.product_clients.factory import ProductClients
 from orders.adapters.product_clients.fallback import FALLBACK_ACTOR
 from orders.adapters.product_clients.routing import on_http
-from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.application.place_order import _releases_in_flight
 from orders.config import FeatureFlags, ProductsClientMode, default_flags
 from orders.domain.product_client import ProductServiceClient
@@ -45,12 +43,7 @@ async def canary_api(
     orders_db_url: str, twins: tuple[FakeProductClient, FakeProductClient]
 ) -> AsyncIterator[OrdersApi]:
     local, http = twins
-    clients = ProductClients(
-        ProductsClientMode.CANARY,
-        local=local,
-        http=http,
-        shadow=ShadowProductClient(local, http, 1.0),
-    )
+    clients = canary_clients(local, http)
     settings = make_settings(
         orders_db_url, products_client=ProductsClientMode.CANARY, canary_share=50
     )
@@ -137,12 +130,7 @@ async def test_an_idle_process_gauges_follow_changes_made_elsewhere(
     orders_db_url: str, engine: AsyncEngine, twins: tuple[FakeProductClient, FakeProductClient]
 ) -> None:
     local, http = twins
-    clients = ProductClients(
-        ProductsClientMode.CANARY,
-        local=local,
-        http=http,
-        shadow=ShadowProductClient(local, http, 1.0),
-    )
+    clients = canary_clients(local, http)
     settings = make_settings(
         orders_db_url,
         products_client=ProductsClientMode.CANARY,
