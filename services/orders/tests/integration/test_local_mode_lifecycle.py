@@ -22,17 +22,9 @@ from shop_contracts.errors import ProductsUnavailable
 from shop_contracts.reservations import Reservation
 
 from .conftest import Databases, local_mode
+from .events_support import scalar
 
 pytestmark = pytest.mark.postgres
-
-
-async def _scalar(url: str, sql: str, **params: object) -> object:
-    engine = create_engine(url, pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            return (await conn.execute(text(sql), params)).scalar_one()
-    finally:
-        await engine.dispose()
 
 
 async def _reservation_statuses(databases: Databases, product_id: UUID) -> list[str]:
@@ -68,7 +60,7 @@ async def test_repository_failure_after_reserve_releases_stock_and_stores_no_ord
     assert await catalogue.stock(product) == 4
     assert await _reservation_statuses(migrated, product.id) == ["released"]
     assert (
-        await _scalar(migrated.orders, "SELECT count(*) FROM orders WHERE user_id = 'unlucky'") == 0
+        await scalar(migrated.orders, "SELECT count(*) FROM orders WHERE user_id = 'unlucky'") == 0
     )
 
 
@@ -141,7 +133,7 @@ async def test_reconciler_confirms_or_fails_orders_left_pending(
         await products.aclose()
 
     assert (report.confirmed, report.failed) == (1, 1)
-    statuses = await _scalar(
+    statuses = await scalar(
         migrated.orders,
         "SELECT string_agg(status, ',' ORDER BY created_at) FROM orders WHERE user_id = 'recon'",
     )
@@ -151,7 +143,7 @@ async def test_reconciler_confirms_or_fails_orders_left_pending(
 
 async def _reservation_of(databases: Databases, order_id: str) -> str:
     return str(
-        await _scalar(
+        await scalar(
             databases.orders, "SELECT reservation_id FROM orders WHERE id = :id", id=UUID(order_id)
         )
     )
