@@ -31,7 +31,8 @@ from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.depth import record_outbox_depth
 from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.product_clients.factory import ProductClients, build_product_clients
-from orders.adapters.product_clients.fallback import CanaryFallback, FallbackThresholds
+from orders.adapters.product_clients.fallback import CanaryFallback
+from orders.adapters.product_clients.fallback_window import FallbackThresholds
 from orders.adapters.product_clients.routing import ProductClientRouter
 from orders.application.place_order import AfterReserveHook
 from orders.application.unit_of_work import UnitOfWork

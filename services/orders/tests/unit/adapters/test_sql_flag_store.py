@@ -12,12 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.db.tables import feature_flag_changes, feature_flags
 from orders.adapters.flags.sql import SqlFlagStore
-from orders.adapters.product_clients.fallback import (
-    FALLBACK_ACTOR,
-    CanaryFallback,
-    FallbackThresholds,
-)
-from orders.application.flags import InvalidFlag, ProductsClientUnavailable
+from orders.adapters.product_clients.fallback import CanaryFallback
+from orders.adapters.product_clients.fallback_window import FallbackThresholds
+from orders.application.flags import FALLBACK_ACTOR, InvalidFlag, ProductsClientUnavailable
 from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.requestid import set_request_id
 

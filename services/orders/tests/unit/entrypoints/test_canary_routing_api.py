@@ -11,8 +11,8 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.flags.sql import SqlFlagStore
-from orders.adapters.product_clients.fallback import FALLBACK_ACTOR
 from orders.adapters.product_clients.routing import on_http
+from orders.application.flags import FALLBACK_ACTOR
 from orders.application.place_order import _releases_in_flight
 from orders.config import FeatureFlags, ProductsClientMode, default_flags
 from orders.domain.product_client import ProductServiceClient

@@ -33,77 +33,36 @@ while the ``canary_share`` override was last written by ``canary-fallback``.
 import asyncio
 import logging
 import math
-import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
-from uuid import UUID
 
-from orders.adapters.product_clients.backpressure import BulkheadFull
-from orders.adapters.product_clients.http.bulkhead import on_slot
+from orders.adapters.product_clients.fallback_window import (
+    FAILED_OUTCOMES,
+    MAX_SAMPLES,
+    FallbackThresholds,
+    WindowStats,
+    p95,
+)
+from orders.adapters.product_clients.guarded import GuardedProductClient
 from orders.adapters.product_clients.metrics import (
     CANARY_FALLBACK_ACTIVE,
     CANARY_FALLBACK_TRIPS,
     CANARY_HTTP_WINDOW_ERROR_RATE,
     CANARY_HTTP_WINDOW_P95_SECONDS,
     CANARY_SHARE,
-    outcome_of,
 )
 from orders.application.flags import CANARY_FLAGS, FALLBACK_ACTOR, FlagOverride, FlagStore
-from orders.config import Settings
 from orders.domain.product_client import ProductServiceClient
 from servicekit.clock import Clock, utc_now
-from shop_contracts.errors import ErrorCode
-from shop_contracts.products import Product, ProductLookup, StockCheck
-from shop_contracts.reservations import Reservation, ReservationLineRequest
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-__all__ = ["FALLBACK_ACTOR", "CanaryFallback", "FallbackThresholds", "GuardedProductClient"]
-FAILED_OUTCOMES = frozenset({ErrorCode.PRODUCTS_UNAVAILABLE.value, "error"})
-MAX_SAMPLES = 10_000
-"""The window keeps at most this many calls (the newest): bounded memory at any rate."""
+__all__ = ["CanaryFallback", "FallbackState"]
 _GAUGE_INTERVAL = timedelta(seconds=1)
 _MAX_RETRY_SECONDS = 30.0
 _FINAL_ATTEMPT_SECONDS = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class FallbackThresholds:
-    """When the http path counts as broken (``APP_CANARY_FALLBACK_*``)."""
-
-    window_seconds: float
-    min_calls: int
-    max_error_rate: float
-    max_p95_seconds: float
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "FallbackThresholds":
-        """The thresholds the settings give."""
-        return cls(
-            window_seconds=settings.canary_fallback_window_seconds,
-            min_calls=settings.canary_fallback_min_calls,
-            max_error_rate=settings.canary_fallback_max_error_rate,
-            max_p95_seconds=settings.canary_fallback_max_p95_seconds,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class WindowStats:
-    """The http path's calls in the window."""
-
-    calls: int
-    failures: int
-    p95_seconds: float
-
-    @property
-    def error_rate(self) -> float:
-        """Failures / calls (0 without calls)."""
-        return self.failures / self.calls if self.calls else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +79,6 @@ class _Call:
     at: datetime
     seconds: float
     failed: bool
-
-
-def p95(seconds: Sequence[float]) -> float:
-    """Nearest-rank 95th percentile (0 without samples)."""
-    if not seconds:
-        return 0.0
-    ordered = sorted(seconds)
-    return ordered[math.ceil(0.95 * len(ordered)) - 1]
 
 
 class CanaryFallback:
@@ -378,81 +329,3 @@ class CanaryFallback:
                 delay = min(delay * 2, _MAX_RETRY_SECONDS)
                 continue
             return
-
-
-class GuardedProductClient:
-    """A routed http client whose every call's latency and outcome feed the fallback.
-
-    The latency runs from the moment the call holds a bulkhead slot (from its
-    start if it never took one); a ``BulkheadFull`` rejection is not recorded.
-    """
-
-    def __init__(
-        self,
-        inner: ProductServiceClient,
-        fallback: CanaryFallback,
-        *,
-        timer: Callable[[], float] = time.perf_counter,
-    ) -> None:
-        self._inner = inner
-        self._fallback = fallback
-        self._timer = timer
-
-    @property
-    def inner(self) -> ProductServiceClient:
-        """The http path's client."""
-        return self._inner
-
-    async def get_product(self, product_id: UUID) -> Product:
-        """One product."""
-        return await self._judged(lambda: self._inner.get_product(product_id))
-
-    async def lookup_products(self, product_ids: Sequence[UUID]) -> ProductLookup:
-        """Many products in one round trip."""
-        return await self._judged(lambda: self._inner.lookup_products(product_ids))
-
-    async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck:
-        """Whether ``quantity`` units are available now."""
-        return await self._judged(lambda: self._inner.check_stock(product_id, quantity))
-
-    async def reserve(
-        self, reservation_key: str, lines: Sequence[ReservationLineRequest]
-    ) -> Reservation:
-        """Hold stock for every line or none."""
-        return await self._judged(lambda: self._inner.reserve(reservation_key, lines))
-
-    async def confirm(self, reservation_id: UUID) -> Reservation:
-        """Make a hold permanent."""
-        return await self._judged(lambda: self._inner.confirm(reservation_id))
-
-    async def release(self, reservation_id: UUID) -> Reservation:
-        """Return a hold's stock."""
-        return await self._judged(lambda: self._inner.release(reservation_id))
-
-    async def release_by_key(self, reservation_key: str) -> Reservation:
-        """Return whatever is held under a key and retire the key."""
-        return await self._judged(lambda: self._inner.release_by_key(reservation_key))
-
-    async def get_reservation(self, reservation_id: UUID) -> Reservation:
-        """A reservation's current state."""
-        return await self._judged(lambda: self._inner.get_reservation(reservation_id))
-
-    async def _judged(self, call: Callable[[], Awaitable[T]]) -> T:
-        generation = self._fallback.generation
-        start = [self._timer()]
-
-        def slot_taken() -> None:
-            start[-1] = self._timer()  # the wait for the slot is orders' queueing
-
-        with on_slot(slot_taken):
-            try:
-                result = await call()
-            except asyncio.CancelledError:
-                raise  # the caller gave up: says nothing about products
-            except BulkheadFull:
-                raise  # orders' back-pressure, never a products failure (ADR 0009)
-            except BaseException as exc:
-                self._fallback.record(self._timer() - start[-1], outcome_of(exc), generation)
-                raise
-        self._fallback.record(self._timer() - start[-1], outcome_of(None), generation)
-        return result

@@ -15,17 +15,14 @@ from fakes import FakeProductClient
 from orders.adapters.flags.memory import InMemoryFlagStore
 from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.factory import ProductClients
-from orders.adapters.product_clients.fallback import (
-    FALLBACK_ACTOR,
-    CanaryFallback,
-    FallbackThresholds,
-    GuardedProductClient,
-    p95,
-)
+from orders.adapters.product_clients.fallback import CanaryFallback
+from orders.adapters.product_clients.fallback_window import FallbackThresholds, p95
+from orders.adapters.product_clients.guarded import GuardedProductClient
 from orders.adapters.product_clients.http import Bulkhead, HttpProductClient
 from orders.adapters.product_clients.observed import ObservedProductClient
 from orders.adapters.product_clients.routing import ProductClientRouter
 from orders.adapters.product_clients.shadow import ShadowProductClient
+from orders.application.flags import FALLBACK_ACTOR
 from orders.config import FeatureFlags, ProductsClientMode
 from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import ErrorCode, InsufficientStock, ProductsUnavailable
