@@ -16,12 +16,11 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from orders.entrypoints.cli import main
-from orders.entrypoints.cutover.evidence import (
-    CALLS,
+from orders.entrypoints.cutover.evidence import CALLS, latency
+from orders.entrypoints.cutover.exposition import (
     Snapshot,
     difference,
     histogram_quantile,
-    latency,
     parse_exposition,
 )
 from orders.entrypoints.cutover.verdict import Evidence, Status, Thresholds, judge

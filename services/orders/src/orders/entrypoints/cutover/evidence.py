@@ -1,19 +1,19 @@
-"""The cut-over figures, computed from orders' ``/metrics`` (Prometheus text exposition).
+"""The cut-over figures, computed from orders' ``/metrics``.
 
-A ``Snapshot`` is one scrape; ``difference`` subtracts an earlier one from a later
-one (counters and histogram series; gauges keep the later value), so the figures
-can be about a window of recent traffic instead of everything since start-up.
+The figures are read from an ``exposition.Snapshot``: one scrape, or the
+difference of two (a window of recent traffic).
 
 Percentiles come from the ``orders_product_client_call_duration_seconds`` buckets
-the way PromQL's ``histogram_quantile`` computes them: linear interpolation inside
-the bucket the rank falls in. They are estimates bounded by the bucket edges.
+the way PromQL's ``histogram_quantile`` computes them (``exposition.histogram_quantile``):
+linear interpolation inside the bucket the rank falls in. They are estimates
+bounded by the bucket edges.
 """
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from prometheus_client.parser import text_string_to_metric_families
+from orders.entrypoints.cutover.exposition import Snapshot, histogram_quantile
 
 CALLS = "orders_product_client_call_duration_seconds"
 SHADOW = "orders_product_client_shadow_comparisons_total"
@@ -21,7 +21,6 @@ CANARY_SHARE = "orders_flags_canary_share"
 FALLBACK_ACTIVE = "orders_canary_fallback_active"
 FALLBACK_TRIPS = "orders_canary_fallback_trips_total"
 ROUTED = "orders_product_client_routed_total"
-PROCESS_START = "process_start_time_seconds"
 
 # Every metric family the report reads (the dashboard uses the same names).
 METRIC_FAMILIES = (
@@ -40,111 +39,6 @@ PERCENTILES = (0.5, 0.95, 0.99)
 HTTP = "http"
 LOCAL = "local"
 SHADOW_MODE = "shadow"
-_CUMULATIVE_TYPES = frozenset({"counter", "histogram", "summary", "gaugehistogram"})
-
-LabelSet = frozenset[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One scrape: sample name → label set → value; which sample names only grow."""
-
-    samples: Mapping[str, Mapping[LabelSet, float]]
-    cumulative: frozenset[str] = frozenset()
-    families: frozenset[str] = frozenset()
-    # A window's difference only: the service restarted in between, so this is the
-    # later scrape alone (everything since the restart).
-    restarted: bool = False
-
-    def series(self, name: str) -> list[tuple[dict[str, str], float]]:
-        """Every (labels, value) of one sample name (e.g. ``..._bucket``)."""
-        return [(dict(labels), value) for labels, value in self.samples.get(name, {}).items()]
-
-
-def parse_exposition(text: str) -> Snapshot:
-    """Parse Prometheus text; ``ValueError`` if it is not the exposition format."""
-    samples: dict[str, dict[LabelSet, float]] = {}
-    cumulative: set[str] = set()
-    families: set[str] = set()
-    for family in text_string_to_metric_families(text):
-        families.add(family.name)
-        for sample in family.samples:
-            if sample.name.endswith("_created"):
-                continue  # a timestamp, not a count
-            if family.type in _CUMULATIVE_TYPES:
-                cumulative.add(sample.name)
-            labels = frozenset(sample.labels.items())
-            by_labels = samples.setdefault(sample.name, {})
-            by_labels[labels] = by_labels.get(labels, 0.0) + float(sample.value)
-    return Snapshot(samples, frozenset(cumulative), frozenset(families))
-
-
-def restarted_between(later: Snapshot, earlier: Snapshot) -> bool:
-    """Whether the service restarted between two scrapes.
-
-    ``process_start_time_seconds`` changed (when exported: one worker), or a
-    cumulative series went down or disappeared (counters only grow while the
-    process lives).
-    """
-    started = (earlier.samples.get(PROCESS_START, {}), later.samples.get(PROCESS_START, {}))
-    if all(started) and started[0] != started[1]:
-        return True
-    for name in earlier.cumulative:
-        after = later.samples.get(name, {})
-        for labels, value in earlier.samples.get(name, {}).items():
-            if after.get(labels, -math.inf) < value:
-                return True
-    return False
-
-
-def difference(later: Snapshot, earlier: Snapshot) -> Snapshot:
-    """What happened between two scrapes: counters subtract, gauges keep the later value.
-
-    If the service restarted in between (``restarted_between``), subtracting is
-    meaningless (some series would be reset and others not, and histogram buckets
-    would mix both): the later scrape alone is the window, marked ``restarted``.
-    """
-    if restarted_between(later, earlier):
-        return replace(later, restarted=True)
-    samples: dict[str, dict[LabelSet, float]] = {}
-    for name, by_labels in later.samples.items():
-        if name not in later.cumulative:
-            samples[name] = dict(by_labels)
-            continue
-        before = earlier.samples.get(name, {})
-        samples[name] = {
-            labels: value - before.get(labels, 0.0) for labels, value in by_labels.items()
-        }
-    return Snapshot(samples, later.cumulative, later.families)
-
-
-def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
-    """The q-quantile of cumulative ``(upper bound, count)`` buckets, as PromQL computes it.
-
-    ``None`` when there are no observations or no ``+Inf`` bucket. A rank in the
-    ``+Inf`` bucket answers the highest finite bound; in the first bucket the lower
-    edge is 0 (for a positive bound).
-    """
-    ordered = sorted(buckets)
-    if len(ordered) < 2 or not math.isinf(ordered[-1][0]):
-        return None
-    # Counts are cumulative; a scrape racing an observation may break monotony.
-    bounds = [bound for bound, _ in ordered]
-    counts: list[float] = []
-    for _, count in ordered:
-        counts.append(max(count, counts[-1]) if counts else count)
-    total = counts[-1]
-    if total <= 0:
-        return None
-    rank = q * total
-    b = next((i for i in range(len(counts) - 1) if counts[i] >= rank), len(counts) - 1)
-    if b == len(counts) - 1:
-        return bounds[-2]
-    if b == 0 and bounds[0] <= 0:
-        return bounds[0]
-    start = 0.0 if b == 0 else bounds[b - 1]
-    below = 0.0 if b == 0 else counts[b - 1]
-    return start + (bounds[b] - start) * ((rank - below) / (counts[b] - below))
 
 
 @dataclass(frozen=True)

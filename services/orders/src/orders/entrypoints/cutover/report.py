@@ -17,7 +17,8 @@ from typing import Any, TextIO
 
 import httpx
 
-from orders.entrypoints.cutover.evidence import CALLS, Snapshot, difference, parse_exposition
+from orders.entrypoints.cutover.evidence import CALLS
+from orders.entrypoints.cutover.exposition import Snapshot, difference, parse_exposition
 from orders.entrypoints.cutover.render import Report, describe_span, render
 from orders.entrypoints.cutover.verdict import Evidence, Thresholds, judge
 from shop_contracts import paths
@@ -165,7 +166,7 @@ def build_report(
 ) -> Report:
     """Scrape (twice with a window), read the flags, judge; ``Unreadable`` on failure.
 
-    A restart during the window (``evidence.restarted_between``) makes the later
+    A restart during the window (``exposition.restarted_between``) makes the later
     scrape alone the figures; the report says so (``restarted``).
     """
     with httpx.Client(timeout=timeout) as client:

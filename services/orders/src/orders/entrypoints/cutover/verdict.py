@@ -22,13 +22,13 @@ from orders.entrypoints.cutover.evidence import (
     ErrorRate,
     LatencyComparison,
     ShadowCounts,
-    Snapshot,
     canary_state,
     compare_latency,
     error_rates,
     shadow_counts,
     sum_counts,
 )
+from orders.entrypoints.cutover.exposition import Snapshot
 
 
 @dataclass(frozen=True)
