@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 from harness import FLAG_DEFAULTS
 
-from orders.application.flags import InvalidFlag, flag_value, validate_change
+from orders.application.flag_values import flag_value, validate_change
+from orders.application.flags import InvalidFlag
 from orders.config import ProductsClientMode
 
 

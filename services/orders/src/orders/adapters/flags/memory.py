@@ -4,12 +4,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 
-from orders.application.flags import (
-    CANARY_FLAGS,
-    FlagOverride,
-    apply_overrides,
-    validate_change,
-)
+from orders.application.flag_values import apply_overrides, validate_change
+from orders.application.flags import CANARY_FLAGS, FlagOverride
 from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.clock import Clock, utc_now
 

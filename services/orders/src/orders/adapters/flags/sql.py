@@ -25,13 +25,9 @@ from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orders.adapters.db.tables import feature_flag_changes, feature_flags
-from orders.application.flags import (
-    CANARY_FLAGS,
-    FlagChangeView,
-    FlagOverride,
-    effective_flags,
-    validate_change,
-)
+from orders.application.flag_values import effective_flags, validate_change
+from orders.application.flag_views import FlagChangeView
+from orders.application.flags import CANARY_FLAGS, FlagOverride
 from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.clock import Clock, utc_now
 from servicekit.db import read_engine

@@ -6,16 +6,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema
 
 from orders.adapters.product_clients.routing import ProductClientRouter
-from orders.application.flags import (
-    FLAG_NAMES,
-    AdminFlagStore,
-    FallbackView,
-    FlagChangeView,
-    FlagsView,
-    check_actor,
-    flag_annotation,
-    flags_view,
-)
+from orders.application.flag_values import flag_annotation
+from orders.application.flag_views import FallbackView, FlagChangeView, FlagsView, flags_view
+from orders.application.flags import FLAG_NAMES, AdminFlagStore, check_actor
 from orders.config import FeatureFlags
 from orders.entrypoints.deps import AdminPrincipal
 from servicekit.problems import problem_responses
