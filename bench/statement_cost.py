@@ -47,7 +47,18 @@ async def main(url: str) -> None:
             statement = text("select * from products where id = any(:ids)")
             (await conn.execute(statement, {"ids": ids})).all()
 
+    async def driver_sql() -> None:
+        async with autocommit.connect() as conn:
+            (await conn.exec_driver_sql(RAW, (ids,))).all()
+
+    async def pooled_driver() -> None:
+        async with engine.connect() as conn:
+            raw_conn = await conn.get_raw_connection()
+            await raw_conn.driver_connection.fetch(RAW, ids)
+
     ways: dict[str, Callable[[], Awaitable[None]]] = {
+        "SQLAlchemy exec_driver_sql": driver_sql,
+        "SQLAlchemy pool + asyncpg": pooled_driver,
         "asyncpg": raw,
         "SQLAlchemy Core select()": core,
         "SQLAlchemy Core text()": core_text,

@@ -16,6 +16,7 @@ service configured in a process names it.
 
 import os
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -175,3 +176,17 @@ def link_to(traceparent: str | None) -> list[trace.Link]:
         _TRACE_CONTEXT.extract({"traceparent": traceparent})
     ).get_span_context()
     return [trace.Link(context)] if context.is_valid else []
+
+
+_NO_SPAN = nullcontext()
+
+
+def statement_span(sql: str) -> AbstractContextManager[Any]:
+    """A client span for one SQL statement sent past SQLAlchemy, as ``instrument_engine`` records."""
+    if _State.provider is None:
+        return _NO_SPAN
+    return _State.provider.get_tracer(__name__).start_as_current_span(
+        sql.split(" ", 1)[0],
+        kind=trace.SpanKind.CLIENT,
+        attributes={"db.system": "postgresql", "db.statement": sql},
+    )

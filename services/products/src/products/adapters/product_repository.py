@@ -2,31 +2,29 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.dialects import postgresql
 
 from products.adapters.tables import products, reservation_lines, reservations
 from products.domain.product import Product
-from servicekit.db import insert_or_ignore
+from servicekit.sql import Row, Sql
 from shop_contracts.limits import MAX_STOCK
 from shop_contracts.money import from_minor, to_minor
 
 
-def _to_product(row: Row[Any]) -> Product:
+def _to_product(row: Row) -> Product:
     return Product(
-        id=row.id,
-        sku=row.sku,
-        name=row.name,
-        description=row.description,
-        price=from_minor(row.price_minor),
-        currency=row.currency,
-        stock_available=row.stock,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=row["id"],
+        sku=row["sku"],
+        name=row["name"],
+        description=row["description"],
+        price=from_minor(row["price_minor"]),
+        currency=row["currency"],
+        stock_available=row["stock"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -41,7 +39,8 @@ def _matches(query: str | None) -> ColumnElement[bool] | None:
 
 
 # Hot statements are built once: building one per call (and its cache key) costs
-# more CPU than executing it (ADR 0011).
+# more CPU than executing it, and servicekit.sql compiles each once (ADR 0011, 0022).
+_GET = select(products).where(products.c.id == bindparam("id"))
 _GET_MANY = select(products).where(products.c.id.in_(bindparam("ids", expanding=True)))
 _TAKE_STOCK = (
     update(products)
@@ -49,82 +48,93 @@ _TAKE_STOCK = (
     .values(stock=products.c.stock - bindparam("quantity"))
     .returning(products.c.id)
 )
+_PUT_BACK = (
+    update(products)
+    .where(products.c.id == bindparam("product_id"))
+    .values(stock=products.c.stock + bindparam("quantity"))
+)
+_ADD = (
+    postgresql.insert(products)  # ON CONFLICT DO NOTHING; compiles for SQLite too
+    .values({column.name: bindparam(column.name) for column in products.c})
+    .on_conflict_do_nothing()
+    .returning(products.c.id)
+)
+_UPDATE = (
+    update(products)
+    .where(products.c.id == bindparam("product_id"))
+    .values(
+        name=bindparam("name"),
+        description=bindparam("description"),
+        price_minor=bindparam("price_minor"),
+        currency=bindparam("currency"),
+        updated_at=bindparam("updated_at"),
+    )
+)
 
 
 class SqlProductRepository:
     """``ProductRepository`` over one SQLAlchemy connection."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def get(self, product_id: UUID) -> Product | None:
-        row = (
-            await self._connection.execute(select(products).where(products.c.id == product_id))
-        ).first()
+        row = await self._sql.first(_GET, {"id": product_id})
         return None if row is None else _to_product(row)
 
     async def get_many(self, product_ids: Sequence[UUID]) -> dict[UUID, Product]:
         if not product_ids:
             return {}
-        rows = await self._connection.execute(_GET_MANY, {"ids": list(set(product_ids))})
-        return {row.id: _to_product(row) for row in rows}
+        rows = await self._sql.rows(_GET_MANY, {"ids": list(set(product_ids))})
+        return {row["id"]: _to_product(row) for row in rows}
 
     async def search(self, query: str | None, offset: int, limit: int) -> tuple[list[Product], int]:
         condition = _matches(query)
         page = select(products).order_by(products.c.sku).offset(offset).limit(limit)
-        count = select(func.count()).select_from(products)
+        count = select(func.count().label("total")).select_from(products)
         if condition is not None:
             page = page.where(condition)
             count = count.where(condition)
-        rows = await self._connection.execute(page)
-        total = (await self._connection.execute(count)).scalar_one()
+        rows = await self._sql.rows(page)
+        counted = await self._sql.first(count)
+        total = 0 if counted is None else int(counted["total"])
         return [_to_product(row) for row in rows], total
 
     async def add(self, product: Product) -> bool:
-        statement = (
-            insert_or_ignore(self._connection, products)
-            .values(
-                id=product.id,
-                sku=product.sku,
-                name=product.name,
-                description=product.description,
-                price_minor=to_minor(product.price),
-                currency=product.currency,
-                stock=product.stock_available,
-                created_at=product.created_at,
-                updated_at=product.updated_at,
-            )
-            .returning(products.c.id)
-        )
-        return (await self._connection.execute(statement)).first() is not None
+        row = {
+            "id": product.id,
+            "sku": product.sku,
+            "name": product.name,
+            "description": product.description,
+            "price_minor": to_minor(product.price),
+            "currency": product.currency,
+            "stock": product.stock_available,
+            "created_at": product.created_at,
+            "updated_at": product.updated_at,
+        }
+        return await self._sql.first(_ADD, row) is not None
 
     async def update(self, product: Product) -> None:
-        await self._connection.execute(
-            update(products)
-            .where(products.c.id == product.id)
-            .values(
-                name=product.name,
-                description=product.description,
-                price_minor=to_minor(product.price),
-                currency=product.currency,
-                updated_at=product.updated_at,
-            )
+        await self._sql.execute(
+            _UPDATE,
+            {
+                "product_id": product.id,
+                "name": product.name,
+                "description": product.description,
+                "price_minor": to_minor(product.price),
+                "currency": product.currency,
+                "updated_at": product.updated_at,
+            },
         )
 
     async def take_stock(self, product_id: UUID, quantity: int) -> bool:
         # One statement decides and decrements; PostgreSQL re-checks the WHERE
         # after waiting on a concurrent writer's row lock, so it can never oversell.
-        taken = await self._connection.execute(
-            _TAKE_STOCK, {"product_id": product_id, "quantity": quantity}
-        )
-        return taken.first() is not None
+        taken = await self._sql.first(_TAKE_STOCK, {"product_id": product_id, "quantity": quantity})
+        return taken is not None
 
     async def put_back_stock(self, product_id: UUID, quantity: int) -> None:
-        await self._connection.execute(
-            update(products)
-            .where(products.c.id == product_id)
-            .values(stock=products.c.stock + quantity)
-        )
+        await self._sql.execute(_PUT_BACK, {"product_id": product_id, "quantity": quantity})
 
     async def adjust_stock(self, product_id: UUID, delta: int, now: datetime) -> Product | None:
         # Units on hand are the available ones plus those held: releasing a hold
@@ -149,5 +159,5 @@ class SqlProductRepository:
             .values(stock=products.c.stock + delta, updated_at=now)
             .returning(*products.c)
         )
-        row = (await self._connection.execute(statement)).first()
+        row = await self._sql.first(statement)
         return None if row is None else _to_product(row)

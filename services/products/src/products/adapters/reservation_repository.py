@@ -5,12 +5,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, bindparam, insert, select, update
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.dialects import postgresql
 
 from products.adapters.tables import reservation_lines, reservations
 from products.domain.reservation import Reservation, ReservationLine, ReservationStatus
-from servicekit.db import insert_or_ignore
+from servicekit.sql import Row, Sql
 from shop_contracts.money import from_minor, to_minor
 
 _LINE_COLUMNS = (
@@ -32,46 +31,74 @@ _WITH_LINES = (
 )
 _BY_ID = _WITH_LINES.where(reservations.c.id == bindparam("id"))
 _BY_KEY = _WITH_LINES.where(reservations.c.reservation_key == bindparam("key"))
+# ON CONFLICT DO NOTHING on the unique key: on PostgreSQL a concurrent insert of the
+# same key waits for the first to commit, then does nothing. Compiles for SQLite too.
+_CLAIM = (
+    postgresql.insert(reservations)
+    .values({column.name: bindparam(column.name) for column in reservations.c})
+    .on_conflict_do_nothing()
+    .returning(reservations.c.id)
+)
+_INSERT_LINES = insert(reservation_lines).values(
+    {column.name: bindparam(column.name) for column in reservation_lines.c}
+)
+_CHANGE = (
+    update(reservations)
+    .where(
+        reservations.c.id == bindparam("reservation_id"),
+        reservations.c.status.in_(bindparam("from_statuses", expanding=True)),
+    )
+    .values(status=bindparam("to_status"), updated_at=bindparam("now"))
+    .returning(reservations.c.id)
+)
+_CHANGE_BY_LAPSE = {
+    None: _CHANGE,
+    True: _CHANGE.where(reservations.c.expires_at <= bindparam("now")),
+    False: _CHANGE.where(reservations.c.expires_at > bindparam("now")),
+}
+_LAPSED = (
+    select(reservations.c.id)
+    .where(
+        reservations.c.status == ReservationStatus.HELD.value,
+        reservations.c.expires_at <= bindparam("now"),
+    )
+    .order_by(reservations.c.expires_at)
+    .limit(bindparam("limit"))
+)
 
 
-def _to_line(row: Row[Any]) -> ReservationLine:
+def _to_line(row: Row) -> ReservationLine:
     return ReservationLine(
-        product_id=row.product_id,
-        quantity=row.quantity,
-        product_name=row.product_name,
-        unit_price=from_minor(row.unit_price_minor),
-        currency=row.currency,
+        product_id=row["product_id"],
+        quantity=row["quantity"],
+        product_name=row["product_name"],
+        unit_price=from_minor(row["unit_price_minor"]),
+        currency=row["currency"],
     )
 
 
 class SqlReservationRepository:
     """``ReservationRepository`` over one SQLAlchemy connection."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def add_if_key_free(self, reservation: Reservation) -> bool:
-        # ON CONFLICT DO NOTHING on the unique key: on PostgreSQL a concurrent
-        # insert of the same key waits for the first to commit, then does nothing.
-        claim = (
-            insert_or_ignore(self._connection, reservations)
-            .values(
-                id=reservation.id,
-                reservation_key=reservation.key,
-                request_hash=reservation.request_hash,
-                status=reservation.status.value,
-                expires_at=reservation.expires_at,
-                created_at=reservation.created_at,
-                updated_at=reservation.created_at,
-            )
-            .returning(reservations.c.id)
-        )
-        if (await self._connection.execute(claim)).first() is None:
+        row = {
+            "id": reservation.id,
+            "reservation_key": reservation.key,
+            "request_hash": reservation.request_hash,
+            "status": reservation.status.value,
+            "expires_at": reservation.expires_at,
+            "created_at": reservation.created_at,
+            "updated_at": reservation.created_at,
+        }
+        if await self._sql.first(_CLAIM, row) is None:
             return False
         if not reservation.lines:
             return True  # a retired key (see Reservation.retires_key)
-        await self._connection.execute(
-            insert(reservation_lines),
+        await self._sql.execute_many(
+            _INSERT_LINES,
             [
                 {
                     "reservation_id": reservation.id,
@@ -93,18 +120,18 @@ class SqlReservationRepository:
         return await self._one(_BY_KEY, {"key": key})
 
     async def _one(self, statement: Select[Any], parameters: dict[str, Any]) -> Reservation | None:
-        rows = (await self._connection.execute(statement, parameters)).all()
+        rows = await self._sql.rows(statement, parameters)
         if not rows:
             return None
         row = rows[0]
         return Reservation(
-            id=row.id,
-            key=row.reservation_key,
-            request_hash=row.request_hash,
-            status=ReservationStatus(row.status),
-            expires_at=row.expires_at,
-            created_at=row.created_at,
-            lines=tuple(_to_line(line) for line in rows if line.product_id is not None),
+            id=row["id"],
+            key=row["reservation_key"],
+            request_hash=row["request_hash"],
+            status=ReservationStatus(row["status"]),
+            expires_at=row["expires_at"],
+            created_at=row["created_at"],
+            lines=tuple(_to_line(line) for line in rows if line["product_id"] is not None),
         )
 
     async def change_status(
@@ -116,29 +143,14 @@ class SqlReservationRepository:
         *,
         lapsed: bool | None = None,
     ) -> bool:
-        statement = (
-            update(reservations)
-            .where(
-                reservations.c.id == reservation_id,
-                reservations.c.status.in_([s.value for s in from_statuses]),
-            )
-            .values(status=to_status.value, updated_at=now)
-            .returning(reservations.c.id)
-        )
-        if lapsed is True:
-            statement = statement.where(reservations.c.expires_at <= now)
-        elif lapsed is False:
-            statement = statement.where(reservations.c.expires_at > now)
-        return (await self._connection.execute(statement)).first() is not None
+        params = {
+            "reservation_id": reservation_id,
+            "from_statuses": sorted(status.value for status in from_statuses),
+            "to_status": to_status.value,
+            "now": now,
+        }
+        return await self._sql.first(_CHANGE_BY_LAPSE[lapsed], params) is not None
 
     async def lapsed_ids(self, now: datetime, limit: int) -> list[UUID]:
-        rows = await self._connection.execute(
-            select(reservations.c.id)
-            .where(
-                reservations.c.status == ReservationStatus.HELD.value,
-                reservations.c.expires_at <= now,
-            )
-            .order_by(reservations.c.expires_at)
-            .limit(limit)
-        )
-        return list(rows.scalars())
+        rows = await self._sql.rows(_LAPSED, {"now": now, "limit": limit})
+        return [row["id"] for row in rows]

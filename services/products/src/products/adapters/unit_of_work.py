@@ -3,13 +3,14 @@
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from products.adapters.inbox_repository import SqlInbox
 from products.adapters.product_repository import SqlProductRepository
 from products.adapters.reservation_repository import SqlReservationRepository
 from products.domain.errors import InvalidInput
 from servicekit.db_errors import database_unavailable, value_rejected
+from servicekit.sql import Sql
 from shop_contracts.errors import ProductsUnavailable
 
 
@@ -23,32 +24,34 @@ class SqlAlchemyUnitOfWork:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._connection: AsyncConnection | None = None
+        self._sql: Sql | None = None
 
     @property
-    def connection(self) -> AsyncConnection:
-        if self._connection is None:
+    def sql(self) -> Sql:
+        if self._sql is None:
             raise RuntimeError("unit of work used outside its 'async with' block")
-        return self._connection
+        return self._sql
 
     @property
     def products(self) -> SqlProductRepository:
-        return SqlProductRepository(self.connection)
+        return SqlProductRepository(self.sql)
 
     @property
     def reservations(self) -> SqlReservationRepository:
-        return SqlReservationRepository(self.connection)
+        return SqlReservationRepository(self.sql)
 
     @property
     def inbox(self) -> SqlInbox:
-        return SqlInbox(self.connection)
+        return SqlInbox(self.sql)
 
     async def __aenter__(self) -> Self:
+        sql = Sql(self._engine)
         try:
-            self._connection = await self._engine.connect()
+            await sql.__aenter__()
         except Exception as exc:
             _translate(exc)
             raise
+        self._sql = sql
         return self
 
     async def __aexit__(
@@ -57,14 +60,14 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        connection, self._connection = self.connection, None
+        sql, self._sql = self.sql, None
         # Closing rolls back whatever was not committed.
-        await connection.close()
+        await sql.__aexit__(exc_type, exc, tb)
         if exc is not None:
             _translate(exc)
 
     async def commit(self) -> None:
-        await self.connection.commit()
+        await self.sql.commit()
 
 
 def _translate(exc: BaseException) -> None:

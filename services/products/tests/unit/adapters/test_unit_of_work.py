@@ -23,7 +23,16 @@ class _Connection:
         self.closed = True
 
 
+class _Dialect:
+    name = "sqlite"
+
+
 class _Engine:
+    dialect = _Dialect()
+
+    def get_execution_options(self) -> dict[str, object]:
+        return {}
+
     def __init__(self, refuse: BaseException | None = None) -> None:
         self.connection = _Connection()
         self._refuse = refuse

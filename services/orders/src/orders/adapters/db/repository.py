@@ -5,20 +5,35 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orders.adapters.db.mapping import item_rows, order_row, to_order
 from orders.adapters.db.tables import order_items, orders
 from orders.domain.errors import ConcurrentModification, DuplicateOrder
 from orders.domain.order import Order
 from orders.domain.status import OrderStatus
-from servicekit.db import insert_or_ignore
+from servicekit.sql import Row, Sql
 
-# Hot statements are built once: building one per call (and its cache key) costs
-# more CPU than executing it (ADR 0011).
+# Statements are built once: building one per call (and its cache key) costs more
+# CPU than executing it, and servicekit.sql compiles each once (ADR 0011, ADR 0022).
+_BY_ID = select(orders).where(orders.c.id == bindparam("id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()  # dropped on SQLite, where BEGIN IMMEDIATE serialises
 _BY_KEY = select(orders).where(
     orders.c.user_id == bindparam("user_id"), orders.c.idempotency_key == bindparam("key")
+)
+_ITEMS = select(order_items).where(order_items.c.order_id.in_(bindparam("ids", expanding=True)))
+# ON CONFLICT on the idempotency key instead of a savepoint around a plain insert:
+# the same answer for a twin that committed first (on PostgreSQL the insert waits
+# for it), two round trips fewer per order. It compiles for SQLite as well.
+_CLAIM = (
+    postgresql.insert(orders)
+    .values({column.name: bindparam(column.name) for column in orders.c})
+    .on_conflict_do_nothing(index_elements=[orders.c.user_id, orders.c.idempotency_key])
+    .returning(orders.c.id)
+)
+_INSERT_ITEMS = insert(order_items).values(
+    {column.name: bindparam(column.name) for column in order_items.c}
 )
 # What a placed order's lifecycle changes; the rest of the row is written once.
 _SAVE = (
@@ -37,19 +52,15 @@ _SAVE = (
 class SqlAlchemyOrderRepository:
     """Orders in the service's own database; remembers what it loaded for the outbox."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
         self.seen: dict[UUID, Order] = {}
 
     async def get_by_id(self, order_id: UUID) -> Order | None:
-        return await self._one(select(orders).where(orders.c.id == order_id))
+        return await self._one(_BY_ID, {"id": order_id})
 
     async def get_with_items(self, order_id: UUID, *, for_update: bool = False) -> Order | None:
-        stmt = select(orders).where(orders.c.id == order_id)
-        if for_update:
-            # Dropped on SQLite, where BEGIN IMMEDIATE already serialises writers.
-            stmt = stmt.with_for_update()
-        return await self._one(stmt)
+        return await self._one(_BY_ID_LOCKED if for_update else _BY_ID, {"id": order_id})
 
     async def get_by_idempotency_key(self, user_id: str, idempotency_key: str) -> Order | None:
         return await self._one(_BY_KEY, {"user_id": user_id, "key": idempotency_key})
@@ -57,20 +68,20 @@ class SqlAlchemyOrderRepository:
     async def list_ids_by_status(
         self, status: OrderStatus, *, created_before: datetime, limit: int
     ) -> list[UUID]:
-        result = await self._connection.execute(
+        rows = await self._sql.rows(
             select(orders.c.id)
             .where(orders.c.status == status.value, orders.c.created_at < created_before)
             .order_by(orders.c.created_at)
             .limit(limit)
         )
-        return list(result.scalars())
+        return [row["id"] for row in rows]
 
     async def save(self, order: Order) -> None:
         self.seen[order.id] = order
         if order.version == 0:
             await self._insert(order)
             return
-        result = await self._connection.execute(
+        changed = await self._sql.execute(
             _SAVE,
             {
                 "order_id": order.id,
@@ -82,50 +93,31 @@ class SqlAlchemyOrderRepository:
                 "new_updated_at": order.updated_at,
             },
         )
-        if result.rowcount != 1:
+        if changed != 1:
             raise ConcurrentModification(f"order {order.id} changed since it was loaded")
         order.version += 1
 
     async def _insert(self, order: Order) -> None:
-        # ON CONFLICT on the idempotency key instead of a savepoint around a plain
-        # insert: the same answer for a twin that committed first (on PostgreSQL the
-        # insert waits for it), two round trips fewer per order.
-        claim = (
-            insert_or_ignore(
-                self._connection,
-                orders,
-                index_elements=[orders.c.user_id, orders.c.idempotency_key],
-            )
-            .values(**order_row(order), version=1)
-            .returning(orders.c.id)
-        )
         duplicate = DuplicateOrder(f"order for key {order.idempotency_key!r} exists")
         try:
-            claimed = (await self._connection.execute(claim)).first()
+            claimed = await self._sql.first(_CLAIM, {**order_row(order), "version": 1})
         except IntegrityError as exc:
             raise duplicate from exc
         if claimed is None:
             raise duplicate
-        await self._connection.execute(insert(order_items), item_rows(order))
+        await self._sql.execute_many(_INSERT_ITEMS, item_rows(order))
         order.version = 1
 
-    async def _one(
-        self, stmt: Select[Any], parameters: dict[str, Any] | None = None
-    ) -> Order | None:
-        row = (await self._connection.execute(stmt, parameters)).mappings().first()
+    async def _one(self, stmt: Select[Any], parameters: dict[str, Any]) -> Order | None:
+        row = await self._sql.first(stmt, parameters)
         if row is None:
             return None
         return (await self._hydrate([row]))[0]
 
-    async def _hydrate(self, rows: list[Any]) -> list[Order]:
+    async def _hydrate(self, rows: list[Row]) -> list[Order]:
         if not rows:
             return []
-        ids = [row["id"] for row in rows]
-        items = (
-            await self._connection.execute(
-                select(order_items).where(order_items.c.order_id.in_(ids))
-            )
-        ).mappings()
+        items = await self._sql.rows(_ITEMS, {"ids": [row["id"] for row in rows]})
         by_order: dict[UUID, list[Any]] = {}
         for item in items:
             by_order.setdefault(item["order_id"], []).append(item)

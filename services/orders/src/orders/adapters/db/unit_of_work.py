@@ -1,21 +1,18 @@
-"""SQLAlchemy unit of work: orders and their outbox rows commit together."""
+"""SQL unit of work: orders and their outbox rows commit together."""
 
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.db.repository import SqlAlchemyOrderRepository
-from orders.adapters.outbox.writer import append_events
+from orders.adapters.outbox.writer import INSERT_OUTBOX, outbox_rows
 from servicekit.clock import Clock, utc_now
+from servicekit.sql import Sql
 
 
 class SqlAlchemyUnitOfWork:
-    """One connection, one transaction; exiting without commit rolls back.
-
-    SQLAlchemy Core on a pooled connection, no ORM session: the repository
-    issues its own statements and keeps no identity map beyond ``seen``.
-    """
+    """One connection, one transaction (none on an autocommit engine); exiting without commit rolls back."""
 
     orders: SqlAlchemyOrderRepository
 
@@ -24,8 +21,9 @@ class SqlAlchemyUnitOfWork:
         self._clock = clock
 
     async def __aenter__(self) -> Self:
-        self._connection: AsyncConnection = await self._engine.connect()
-        self.orders = SqlAlchemyOrderRepository(self._connection)
+        self._sql = Sql(self._engine)
+        await self._sql.__aenter__()
+        self.orders = SqlAlchemyOrderRepository(self._sql)
         return self
 
     async def __aexit__(
@@ -34,15 +32,12 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self._connection.rollback()
-        finally:
-            await self._connection.close()
+        await self._sql.__aexit__(exc_type, exc, tb)
 
     async def commit(self) -> None:
         # Events recorded by the aggregates go into the outbox in this same transaction.
         events = [event for order in self.orders.seen.values() for event in order.events]
-        await append_events(self._connection, events, self._clock())
-        await self._connection.commit()
+        await self._sql.execute_many(INSERT_OUTBOX, outbox_rows(events, self._clock()))
+        await self._sql.commit()
         for order in self.orders.seen.values():
             order.events.clear()

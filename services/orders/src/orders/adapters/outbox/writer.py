@@ -3,8 +3,9 @@
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orders.adapters.db.tables import outbox
@@ -14,11 +15,25 @@ from orders.domain.events import DomainEvent
 from servicekit.requestid import current_request_id
 from servicekit.tracing import current_traceparent
 
+_COLUMNS = (
+    "id", "event_type", "payload", "status", "attempts", "completed_handlers",
+    "created_at", "next_attempt_at", "trace_context", "request_id",
+)  # fmt: skip
+INSERT_OUTBOX = insert(outbox).values({name: bindparam(name) for name in _COLUMNS})
+
 
 async def append_events(
     session: AsyncConnection | AsyncSession, events: Iterable[DomainEvent], now: datetime
 ) -> int:
     """Insert one pending row per event, with the request's id and traceparent; returns how many."""
+    rows = outbox_rows(events, now)
+    if rows:
+        await session.execute(INSERT_OUTBOX, rows)
+    return len(rows)
+
+
+def outbox_rows(events: Iterable[DomainEvent], now: datetime) -> list[dict[str, Any]]:
+    """One pending outbox row per event, with the request's id and traceparent."""
     rows = []
     traceparent = current_traceparent()
     request_id = current_request_id()
@@ -38,6 +53,4 @@ async def append_events(
                 "request_id": request_id,
             }
         )
-    if rows:
-        await session.execute(insert(outbox), rows)
-    return len(rows)
+    return rows

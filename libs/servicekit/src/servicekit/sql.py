@@ -1,0 +1,233 @@
+"""Prebuilt Core statements run on asyncpg directly on PostgreSQL, through SQLAlchemy elsewhere (ADR 0022)."""
+
+import re
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeVar, cast
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from servicekit.tracing import statement_span
+
+_T = TypeVar("_T")
+Row = Mapping[str, Any]
+Params = Mapping[str, Any]
+
+# ``$n`` placeholders, and expanding ``IN`` lists, in the order they appear.
+_PLACEHOLDER = re.compile(r"IN \(__\[POSTCOMPILE_(\w+)\]\)|\$\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    # Values bound in the statement itself (``column == 5``), used when params omit them.
+    defaults: Mapping[str, Any]
+
+
+# By identity, dropped with the statement: a statement built per call compiles per call.
+_compiled: dict[int, tuple["weakref.ref[ClauseElement]", _Compiled]] = {}
+
+
+def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
+    """The statement as asyncpg takes it: ``$n`` placeholders, lists bound as arrays."""
+    key = id(statement)
+    cached = _compiled.get(key)
+    if cached is not None and cached[0]() is statement:
+        return cached[1]
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+    names = tuple(compiled.positiontup or ())
+    # SQLAlchemy numbers the plain parameters $1.. in order and leaves expanding ones
+    # for later; here every parameter is numbered by its place in ``names``.
+    plain = [i for i, name in enumerate(names, start=1) if not compiled.binds[name].expanding]
+
+    def renumber(match: re.Match[str]) -> str:
+        if match.group(1):
+            return f"= ANY(${names.index(match.group(1)) + 1})"
+        return f"${plain[int(match.group(0)[1:]) - 1]}"
+
+    sql = _PLACEHOLDER.sub(renumber, compiled.string)
+    bind_processors = compiled._bind_processors
+    processors = tuple(bind_processors.get(name) for name in names)
+    defaults = {
+        name: compiled.binds[name].effective_value
+        for name in names
+        if compiled.binds[name].callable is not None or compiled.binds[name].value is not None
+    }
+    result = _Compiled(
+        sql, names, cast(tuple[Callable[[Any], Any] | None, ...], processors), defaults
+    )
+    _compiled[key] = (weakref.ref(statement, lambda _: _compiled.pop(key, None)), result)
+    return result
+
+
+def _arguments(compiled: _Compiled, params: Params) -> list[Any]:
+    arguments = []
+    for name, processor in zip(compiled.names, compiled.processors, strict=True):
+        value = params[name] if name in params else compiled.defaults[name]
+        if processor is not None:
+            value = [processor(v) for v in value] if isinstance(value, list) else processor(value)
+        arguments.append(value)
+    return arguments
+
+
+def _rowcount(status: str) -> int:
+    # asyncpg answers a command with its tag: "UPDATE 1", "INSERT 0 3", "DELETE 0".
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class Sql:
+    """One pooled connection that runs prebuilt statements, in a transaction or not.
+
+    On PostgreSQL each statement goes straight to the asyncpg connection under
+    SQLAlchemy's pool: compiled once, about a quarter of the CPU of the same
+    statement through SQLAlchemy's execution layer (BENCHMARKS.md, "Cost per
+    statement"). Elsewhere (SQLite) statements run through SQLAlchemy as usual.
+    Statements must be built once (module constants): the compiled form is
+    cached by identity. Rows are mappings by column name.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, transaction: bool | None = None) -> None:
+        self._engine = engine
+        if transaction is None:
+            # An autocommit view of the engine (servicekit.db.autocommit_engine) runs each
+            # statement on its own, here as there.
+            transaction = engine.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+        self._transaction = transaction
+        self._connection: AsyncConnection | None = None
+        self._adapted: Any = None
+        self._driver: Any = None
+        self._open: Any = None
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._engine.dialect
+
+    async def __aenter__(self) -> Self:
+        self._connection = await self._engine.connect()
+        if self._engine.dialect.name != "postgresql":
+            return self
+        try:
+            raw = await self._connection.get_raw_connection()
+            self._adapted = raw.dbapi_connection
+            self._driver = raw.driver_connection
+            if self._transaction:
+                self._open = self._driver.transaction()
+                await self._run("BEGIN", self._open.start())
+        except BaseException:
+            await self._connection.invalidate()
+            await self._connection.close()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._require(), None
+        driver, self._driver = self._driver, None
+        open_transaction, self._open = self._open, None
+        try:
+            if open_transaction is not None and not connection.invalidated:
+                with suppress(Exception):  # a failed rollback discards the connection below
+                    await open_transaction.rollback()
+        finally:
+            # A connection whose transaction state is unknown never goes back to the pool.
+            if (
+                driver is not None
+                and not connection.invalidated
+                and (driver.is_closed() or driver.is_in_transaction())
+            ):
+                await connection.invalidate()
+            # Closing rolls back whatever SQLAlchemy began and was not committed.
+            await connection.close()
+
+    async def _run(self, sql: str, call: Awaitable[_T]) -> _T:
+        """Await a driver call; its errors become SQLAlchemy's, as if SQLAlchemy had run it."""
+        try:
+            with statement_span(sql):
+                return await call
+        except Exception as error:
+            raise await self._translated(error, sql) from error
+
+    async def _translated(self, error: Exception, sql: str) -> Exception:
+        dialect = self.dialect
+        try:
+            self._adapted._handle_exception(error)
+        except Exception as dbapi_error:
+            error = dbapi_error
+        dbapi_base = dialect.loaded_dbapi.Error
+        if not isinstance(error, dbapi_base):
+            return error
+        disconnect = dialect.is_disconnect(error, self._adapted, None)
+        if disconnect and self._connection is not None and not self._connection.invalidated:
+            await self._connection.invalidate(error)
+        return sa_exc.DBAPIError.instance(
+            sql, None, error, dbapi_base, connection_invalidated=disconnect, dialect=dialect
+        )
+
+    def _require(self) -> AsyncConnection:
+        if self._connection is None:
+            raise RuntimeError("Sql used outside its 'async with' block")
+        return self._connection
+
+    async def commit(self) -> None:
+        """Commit what this block wrote (nothing to do outside a transaction)."""
+        if self._driver is None:
+            await self._require().commit()
+            return
+        if self._open is not None:
+            open_transaction, self._open = self._open, None
+            await self._run("COMMIT", open_transaction.commit())
+
+    async def rows(self, statement: ClauseElement, params: Params | None = None) -> list[Row]:
+        """Every row the statement returns."""
+        if self._driver is None:
+            result = await self._require().execute(statement, dict(params or {}))  # type: ignore[call-overload]
+            return list(result.mappings().all())
+        compiled = _compile(statement, self.dialect)
+        arguments = _arguments(compiled, params or {})
+        records = await self._run(compiled.sql, self._driver.fetch(compiled.sql, *arguments))
+        return cast(list[Row], records)
+
+    async def first(self, statement: ClauseElement, params: Params | None = None) -> Row | None:
+        """The first row the statement returns, if any."""
+        if self._driver is None:
+            result = await self._require().execute(statement, dict(params or {}))  # type: ignore[call-overload]
+            return cast(Row | None, result.mappings().first())
+        compiled = _compile(statement, self.dialect)
+        arguments = _arguments(compiled, params or {})
+        record = await self._run(compiled.sql, self._driver.fetchrow(compiled.sql, *arguments))
+        return cast(Row | None, record)
+
+    async def execute(self, statement: ClauseElement, params: Params | None = None) -> int:
+        """Run a statement that returns no rows; how many rows it changed."""
+        if self._driver is None:
+            result = await self._require().execute(statement, dict(params or {}))  # type: ignore[call-overload]
+            return int(result.rowcount)
+        compiled = _compile(statement, self.dialect)
+        arguments = _arguments(compiled, params or {})
+        status = await self._run(compiled.sql, self._driver.execute(compiled.sql, *arguments))
+        return _rowcount(status)
+
+    async def execute_many(self, statement: ClauseElement, rows: Sequence[Params]) -> None:
+        """Run a statement once per parameter set, in one round trip."""
+        if not rows:
+            return
+        if self._driver is None:
+            await self._require().execute(statement, [dict(row) for row in rows])  # type: ignore[call-overload]
+            return
+        compiled = _compile(statement, self.dialect)
+        arguments = [_arguments(compiled, row) for row in rows]
+        await self._run(compiled.sql, self._driver.executemany(compiled.sql, arguments))
