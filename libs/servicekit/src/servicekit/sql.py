@@ -96,13 +96,19 @@ class Sql:
     cached by identity. Rows are mappings by column name.
     """
 
-    def __init__(self, engine: AsyncEngine, *, transaction: bool | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, transaction: bool | None = None, lazy: bool = False
+    ) -> None:
         self._engine = engine
         if transaction is None:
             # An autocommit view of the engine (servicekit.db.autocommit_engine) runs each
             # statement on its own, here as there.
             transaction = engine.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
         self._transaction = transaction
+        # Lazy: BEGIN goes out with the first statement, so a block whose only write
+        # is one statement can send it alone (``first_alone``) in one round trip.
+        self._lazy = lazy
+        self._began = False
         self._connection: AsyncConnection | None = None
         self._adapted: Any = None
         self._driver: Any = None
@@ -120,9 +126,8 @@ class Sql:
             raw = await self._connection.get_raw_connection()
             self._adapted = raw.dbapi_connection
             self._driver = raw.driver_connection
-            if self._transaction:
-                self._open = self._driver.transaction()
-                await self._run("BEGIN", self._open.start())
+            if self._transaction and not self._lazy:
+                await self._begin()
         except BaseException:
             await self._connection.invalidate()
             await self._connection.close()
@@ -177,6 +182,39 @@ class Sql:
             sql, None, error, dbapi_base, connection_invalidated=disconnect, dialect=dialect
         )
 
+    async def _begin(self) -> None:
+        self._began = True
+        self._open = self._driver.transaction()
+        await self._run("BEGIN", self._open.start())
+
+    async def _ready(self) -> Any:
+        """The driver connection, inside this block's transaction if it has one."""
+        if self._transaction and not self._began:
+            await self._begin()
+        return self._driver
+
+    @property
+    def alone_possible(self) -> bool:
+        """Whether ``first_alone`` may run now: PostgreSQL, and nothing sent in this block yet."""
+        return self._driver is not None and not self._began
+
+    async def rows_alone(self, sql: str, *arguments: Any) -> list[Row]:
+        """Run one hand-written PostgreSQL statement as its own transaction; its rows.
+
+        For work that is one statement (data-modifying CTEs make several writes one
+        atomic statement): no BEGIN or COMMIT round trip. Only while
+        ``alone_possible``; a later statement in the block begins a new transaction.
+        """
+        if not self.alone_possible:
+            raise RuntimeError("rows_alone runs only on PostgreSQL, before anything else is sent")
+        records = await self._run(sql, self._driver.fetch(sql, *arguments))
+        return cast(list[Row], records)
+
+    async def first_alone(self, sql: str, *arguments: Any) -> Row | None:
+        """``rows_alone``'s first row, if any."""
+        rows = await self.rows_alone(sql, *arguments)
+        return rows[0] if rows else None
+
     def _require(self) -> AsyncConnection:
         if self._connection is None:
             raise RuntimeError("Sql used outside its 'async with' block")
@@ -190,6 +228,7 @@ class Sql:
         if self._open is not None:
             open_transaction, self._open = self._open, None
             await self._run("COMMIT", open_transaction.commit())
+        self._began = False  # a later statement begins a new transaction, as SQLAlchemy's would
 
     async def rows(self, statement: ClauseElement, params: Params | None = None) -> list[Row]:
         """Every row the statement returns."""
@@ -198,7 +237,9 @@ class Sql:
             return list(result.mappings().all())
         compiled = _compile(statement, self.dialect)
         arguments = _arguments(compiled, params or {})
-        records = await self._run(compiled.sql, self._driver.fetch(compiled.sql, *arguments))
+        records = await self._run(
+            compiled.sql, (await self._ready()).fetch(compiled.sql, *arguments)
+        )
         return cast(list[Row], records)
 
     async def first(self, statement: ClauseElement, params: Params | None = None) -> Row | None:
@@ -208,7 +249,9 @@ class Sql:
             return cast(Row | None, result.mappings().first())
         compiled = _compile(statement, self.dialect)
         arguments = _arguments(compiled, params or {})
-        record = await self._run(compiled.sql, self._driver.fetchrow(compiled.sql, *arguments))
+        record = await self._run(
+            compiled.sql, (await self._ready()).fetchrow(compiled.sql, *arguments)
+        )
         return cast(Row | None, record)
 
     async def execute(self, statement: ClauseElement, params: Params | None = None) -> int:
@@ -218,7 +261,9 @@ class Sql:
             return int(result.rowcount)
         compiled = _compile(statement, self.dialect)
         arguments = _arguments(compiled, params or {})
-        status = await self._run(compiled.sql, self._driver.execute(compiled.sql, *arguments))
+        status = await self._run(
+            compiled.sql, (await self._ready()).execute(compiled.sql, *arguments)
+        )
         return _rowcount(status)
 
     async def execute_many(self, statement: ClauseElement, rows: Sequence[Params]) -> None:
@@ -230,4 +275,4 @@ class Sql:
             return
         compiled = _compile(statement, self.dialect)
         arguments = [_arguments(compiled, row) for row in rows]
-        await self._run(compiled.sql, self._driver.executemany(compiled.sql, arguments))
+        await self._run(compiled.sql, (await self._ready()).executemany(compiled.sql, arguments))

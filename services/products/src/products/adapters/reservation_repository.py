@@ -56,6 +56,17 @@ _CHANGE_BY_LAPSE = {
     True: _CHANGE.where(reservations.c.expires_at <= bindparam("now")),
     False: _CHANGE.where(reservations.c.expires_at > bindparam("now")),
 }
+# PostgreSQL: held → confirmed and the confirmed hold with its lines, one statement.
+_CONFIRM_ALONE = """
+WITH confirmed AS (
+    UPDATE reservations SET status = 'confirmed', updated_at = $2
+    WHERE id = $1 AND status = 'held' AND expires_at > $2
+    RETURNING *
+)
+SELECT confirmed.*, l.product_id, l.quantity, l.product_name, l.unit_price_minor, l.currency
+FROM confirmed LEFT OUTER JOIN reservation_lines AS l ON l.reservation_id = confirmed.id
+ORDER BY l.product_id
+"""
 _LAPSED = (
     select(reservations.c.id)
     .where(
@@ -74,6 +85,22 @@ def _to_line(row: Row) -> ReservationLine:
         product_name=row["product_name"],
         unit_price=from_minor(row["unit_price_minor"]),
         currency=row["currency"],
+    )
+
+
+def _reservation(rows: list[Row]) -> Reservation | None:
+    """The reservation from its rows joined with its lines (none for a retired key)."""
+    if not rows:
+        return None
+    row = rows[0]
+    return Reservation(
+        id=row["id"],
+        key=row["reservation_key"],
+        request_hash=row["request_hash"],
+        status=ReservationStatus(row["status"]),
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+        lines=tuple(_to_line(line) for line in rows if line["product_id"] is not None),
     )
 
 
@@ -119,20 +146,18 @@ class SqlReservationRepository:
     async def get_by_key(self, key: str) -> Reservation | None:
         return await self._one(_BY_KEY, {"key": key})
 
-    async def _one(self, statement: Select[Any], parameters: dict[str, Any]) -> Reservation | None:
-        rows = await self._sql.rows(statement, parameters)
-        if not rows:
+    async def confirm_if_held(self, reservation_id: UUID, now: datetime) -> Reservation | None:
+        if self._sql.alone_possible:
+            return _reservation(await self._sql.rows_alone(_CONFIRM_ALONE, reservation_id, now))
+        held = frozenset({ReservationStatus.HELD})
+        if not await self.change_status(
+            reservation_id, held, ReservationStatus.CONFIRMED, now, lapsed=False
+        ):
             return None
-        row = rows[0]
-        return Reservation(
-            id=row["id"],
-            key=row["reservation_key"],
-            request_hash=row["request_hash"],
-            status=ReservationStatus(row["status"]),
-            expires_at=row["expires_at"],
-            created_at=row["created_at"],
-            lines=tuple(_to_line(line) for line in rows if line["product_id"] is not None),
-        )
+        return await self.get(reservation_id)
+
+    async def _one(self, statement: Select[Any], parameters: dict[str, Any]) -> Reservation | None:
+        return _reservation(await self._sql.rows(statement, parameters))
 
     async def change_status(
         self,

@@ -45,7 +45,7 @@ class SqlAlchemyUnitOfWork:
         return SqlInbox(self.sql)
 
     async def __aenter__(self) -> Self:
-        sql = Sql(self._engine)
+        sql = Sql(self._engine, lazy=True)
         try:
             await sql.__aenter__()
         except Exception as exc:

@@ -77,6 +77,10 @@ class ReservationRepository(Protocol):
         """
         ...
 
+    async def confirm_if_held(self, reservation_id: UUID, now: datetime) -> Reservation | None:
+        """Held and not lapsed → confirmed, returned; ``None`` (nothing changed) otherwise."""
+        ...
+
     async def lapsed_ids(self, now: datetime, limit: int) -> list[UUID]:
         """Ids of held reservations whose expiry has passed, oldest first."""
         ...

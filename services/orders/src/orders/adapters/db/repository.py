@@ -32,6 +32,64 @@ _CLAIM = (
     .on_conflict_do_nothing(index_elements=[orders.c.user_id, orders.c.idempotency_key])
     .returning(orders.c.id)
 )
+# PostgreSQL: a whole write of one order (the row, its items, its outbox events) as
+# one statement, atomic on its own: no BEGIN / COMMIT round trips (ADR 0022). The
+# events are written only if the order's row is (the CTEs select FROM it).
+_INSERT_ALONE = """
+WITH written AS (
+    INSERT INTO orders (id, user_id, customer_email, idempotency_key, request_hash,
+                        reservation_id, status, currency, total_minor, payment_id,
+                        cancel_reason, version, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13)
+    ON CONFLICT (user_id, idempotency_key) DO NOTHING
+    RETURNING id
+), items AS (
+    INSERT INTO order_items (order_id, line_no, product_id, product_name, quantity,
+                             unit_price_minor, currency)
+    SELECT written.id, i.* FROM written, unnest($14::int[], $15::uuid[], $16::varchar[],
+        $17::int[], $18::bigint[], $19::varchar[]) AS i
+), events AS (
+    INSERT INTO outbox (id, event_type, payload, status, attempts, completed_handlers,
+                        created_at, next_attempt_at, trace_context, request_id)
+    SELECT e.* FROM written, unnest($20::uuid[], $21::varchar[], $22::text[], $23::varchar[],
+        $24::int[], $25::text[], $26::timestamptz[], $27::timestamptz[], $28::varchar[],
+        $29::varchar[]) AS e
+)
+SELECT id FROM written
+"""
+_UPDATE_ALONE = """
+WITH written AS (
+    UPDATE orders SET status = $1, payment_id = $2, cancel_reason = $3, updated_at = $4,
+                      version = $5
+    WHERE id = $6 AND version = $7
+    RETURNING id
+), events AS (
+    INSERT INTO outbox (id, event_type, payload, status, attempts, completed_handlers,
+                        created_at, next_attempt_at, trace_context, request_id)
+    SELECT e.* FROM written, unnest($8::uuid[], $9::varchar[], $10::text[], $11::varchar[],
+        $12::int[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::varchar[],
+        $17::varchar[]) AS e
+)
+SELECT id FROM written
+"""
+_ORDER_COLUMNS = (
+    "id", "user_id", "customer_email", "idempotency_key", "request_hash", "reservation_id",
+    "status", "currency", "total_minor", "payment_id", "cancel_reason", "created_at",
+    "updated_at",
+)  # fmt: skip
+_ITEM_COLUMNS = (
+    "line_no", "product_id", "product_name", "quantity", "unit_price_minor", "currency"
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    "id", "event_type", "payload", "status", "attempts", "completed_handlers", "created_at",
+    "next_attempt_at", "trace_context", "request_id",
+)  # fmt: skip
+
+
+def _columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> list[list[Any]]:
+    return [[row[name] for row in rows] for name in names]
+
+
 _INSERT_ITEMS = insert(order_items).values(
     {column.name: bindparam(column.name) for column in order_items.c}
 )
@@ -55,6 +113,9 @@ class SqlAlchemyOrderRepository:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
         self.seen: dict[UUID, Order] = {}
+        # Saved orders are written when the unit of work commits (or before a read),
+        # so a unit of work whose only write is one order can send it as one statement.
+        self._unwritten: list[Order] = []
 
     async def get_by_id(self, order_id: UUID) -> Order | None:
         return await self._one(_BY_ID, {"id": order_id})
@@ -68,6 +129,7 @@ class SqlAlchemyOrderRepository:
     async def list_ids_by_status(
         self, status: OrderStatus, *, created_before: datetime, limit: int
     ) -> list[UUID]:
+        await self.flush()
         rows = await self._sql.rows(
             select(orders.c.id)
             .where(orders.c.status == status.value, orders.c.created_at < created_before)
@@ -77,10 +139,57 @@ class SqlAlchemyOrderRepository:
         return [row["id"] for row in rows]
 
     async def save(self, order: Order) -> None:
+        """Write the order when the unit of work commits: new, or version-checked."""
         self.seen[order.id] = order
+        if order not in self._unwritten:
+            self._unwritten.append(order)
+
+    async def flush(self) -> None:
+        """Write the saved orders now, in the unit of work's transaction."""
+        while self._unwritten:
+            order = self._unwritten.pop(0)
+            if order.version == 0:
+                await self._insert(order)
+            else:
+                await self._update(order)
+
+    async def write_alone(self, events: list[dict[str, Any]]) -> bool:
+        """Write the one saved order and its outbox rows as one statement, if that is possible.
+
+        False (nothing written) unless this is PostgreSQL, nothing was sent in this
+        unit of work yet, and exactly one order was saved; the caller then writes
+        the usual way.
+        """
+        if len(self._unwritten) != 1 or not self._sql.alone_possible:
+            return False
+        order = self._unwritten.pop()
+        event_columns = _columns(events, _EVENT_COLUMNS)
         if order.version == 0:
-            await self._insert(order)
-            return
+            row = order_row(order)
+            items = _columns(item_rows(order), _ITEM_COLUMNS)
+            arguments = [row[name] for name in _ORDER_COLUMNS]
+            written = await self._sql.first_alone(_INSERT_ALONE, *arguments, *items, *event_columns)
+            if written is None:
+                raise DuplicateOrder(f"order for key {order.idempotency_key!r} exists")
+            order.version = 1
+            return True
+        written = await self._sql.first_alone(
+            _UPDATE_ALONE,
+            order.status.value,
+            order.payment_id,
+            order.cancel_reason,
+            order.updated_at,
+            order.version + 1,
+            order.id,
+            order.version,
+            *event_columns,
+        )
+        if written is None:
+            raise ConcurrentModification(f"order {order.id} changed since it was loaded")
+        order.version += 1
+        return True
+
+    async def _update(self, order: Order) -> None:
         changed = await self._sql.execute(
             _SAVE,
             {
@@ -109,6 +218,7 @@ class SqlAlchemyOrderRepository:
         order.version = 1
 
     async def _one(self, stmt: Select[Any], parameters: dict[str, Any]) -> Order | None:
+        await self.flush()  # read what this unit of work saved
         row = await self._sql.first(stmt, parameters)
         if row is None:
             return None

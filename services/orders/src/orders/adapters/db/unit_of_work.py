@@ -21,7 +21,7 @@ class SqlAlchemyUnitOfWork:
         self._clock = clock
 
     async def __aenter__(self) -> Self:
-        self._sql = Sql(self._engine)
+        self._sql = Sql(self._engine, lazy=True)
         await self._sql.__aenter__()
         self.orders = SqlAlchemyOrderRepository(self._sql)
         return self
@@ -37,7 +37,10 @@ class SqlAlchemyUnitOfWork:
     async def commit(self) -> None:
         # Events recorded by the aggregates go into the outbox in this same transaction.
         events = [event for order in self.orders.seen.values() for event in order.events]
-        await self._sql.execute_many(INSERT_OUTBOX, outbox_rows(events, self._clock()))
-        await self._sql.commit()
+        rows = outbox_rows(events, self._clock())
+        if not await self.orders.write_alone(rows):
+            await self.orders.flush()
+            await self._sql.execute_many(INSERT_OUTBOX, rows)
+            await self._sql.commit()
         for order in self.orders.seen.values():
             order.events.clear()

@@ -138,6 +138,12 @@ async def confirm_reservation(
 ) -> Reservation:
     """Held → confirmed (idempotent); a lapsed hold is expired on the spot and refused."""
     async with uow:
+        # The common case, a live hold, is one conditional update (one round trip on
+        # PostgreSQL, ADR 0022); anything else is decided on the state as read.
+        confirmed = await uow.reservations.confirm_if_held(command.reservation_id, clock())
+        if confirmed is not None:
+            await uow.commit()
+            return confirmed
         # Every status change is conditional; when another process wins the race
         # we re-read and decide again on the state it left.
         for _ in range(_MAX_ROUNDS):
