@@ -60,7 +60,7 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     defaults = {
         name: compiled.binds[name].effective_value
         for name in names
-        if compiled.binds[name].callable is not None or compiled.binds[name].value is not None
+        if not compiled.binds[name].required
     }
     result = _Compiled(
         sql, names, cast(tuple[Callable[[Any], Any] | None, ...], processors), defaults

@@ -181,7 +181,7 @@ async def _start(
 
     subscriptions = (
         confirmation_email(
-            sessions, notifications, clock, enabled=lambda: flag_store.current().confirmation_email
+            engine, notifications, clock, enabled=lambda: flag_store.current().confirmation_email
         ),
         *subscriptions_of_products,
     )

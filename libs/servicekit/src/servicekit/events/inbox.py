@@ -10,10 +10,12 @@ waits for the first to commit and then sees the conflict.
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Column, MetaData, String, Table, Uuid
+from sqlalchemy import Column, MetaData, String, Table, Uuid, bindparam
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from servicekit.db import insert_or_ignore
+from servicekit.sql import Sql
 from servicekit.sqltypes import UtcDateTime
 
 INBOX_TABLE = "inbox"
@@ -43,3 +45,24 @@ async def claim(
     )
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def claim_statement(inbox: Table) -> postgresql.Insert:
+    """``claim``'s statement for ``claim_in``; build it once per table (it compiles for SQLite too)."""
+    return (
+        postgresql.insert(inbox)
+        .values(
+            event_id=bindparam("event_id"),
+            consumer=bindparam("consumer"),
+            processed_at=bindparam("processed_at"),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def claim_in(
+    sql: Sql, statement: postgresql.Insert, event_id: UUID, consumer: str, now: datetime
+) -> bool:
+    """``claim`` through ``servicekit.sql``, with ``statement`` from ``claim_statement``."""
+    params = {"event_id": event_id, "consumer": consumer, "processed_at": now}
+    return await sql.execute(statement, params) == 1

@@ -29,7 +29,7 @@ from orders.config import (
 from orders.domain.ports import NotificationPort
 from products.facade import ProductsFacade
 from servicekit.clock import utc_now
-from servicekit.db import create_engine, session_factory
+from servicekit.db import create_engine
 from servicekit.events.handlers import Subscription
 from servicekit.events.runner import ConsumerGroup
 from servicekit.events.settings import EventBusMode
@@ -64,7 +64,7 @@ async def _subscriptions(
         notifications = notifications_backend(settings, http)
     found = [
         confirmation_email(
-            session_factory(engine),
+            engine,
             notifications,
             utc_now,
             enabled=lambda: flag_store.current().confirmation_email,

@@ -2,19 +2,22 @@
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.db.tables import inbox
 from orders.application.event_handlers import ORDER_CONFIRMATION_EMAIL, send_order_confirmation
 from orders.domain.ports import NotificationPort
 from servicekit.clock import Clock
 from servicekit.events.handlers import IntegrationHandler, Subscription
-from servicekit.events.inbox import claim
+from servicekit.events.inbox import claim_in, claim_statement
+from servicekit.sql import Sql
 from shop_contracts.events import IntegrationEvent, OrderPlaced
+
+_CLAIM = claim_statement(inbox)
 
 
 def inbox_guarded(
-    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     name: str,
     effect: Callable[[IntegrationEvent], Awaitable[None]],
     clock: Clock,
@@ -27,17 +30,17 @@ def inbox_guarded(
     """
 
     async def handle(event: IntegrationEvent) -> None:
-        async with sessions() as session:
-            if not await claim(session, inbox, event.id, name, clock()):
+        async with Sql(engine) as sql:
+            if not await claim_in(sql, _CLAIM, event.id, name, clock()):
                 return
             await effect(event)
-            await session.commit()
+            await sql.commit()
 
     return handle
 
 
 def confirmation_email(
-    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     notifications: NotificationPort,
     clock: Clock,
     *,
@@ -55,5 +58,5 @@ def confirmation_email(
     return Subscription(
         ORDER_CONFIRMATION_EMAIL,
         (OrderPlaced,),
-        inbox_guarded(sessions, ORDER_CONFIRMATION_EMAIL, send, clock),
+        inbox_guarded(engine, ORDER_CONFIRMATION_EMAIL, send, clock),
     )
