@@ -73,7 +73,7 @@ async def quote(_principal: CurrentPrincipal, body: CartIn, orders: OrdersDep) -
     return await orders.quote(body.lines())
 
 
-@router.get("", response_model=Page[OrderListItem], responses=problem_responses(401, 422))
+@router.get("", response_model=Page[OrderListItem], responses=problem_responses(401, 422, 503))
 async def list_orders(
     principal: CurrentPrincipal,
     orders: OrdersDep,
@@ -89,7 +89,7 @@ async def list_orders(
     )
 
 
-@router.get("/summary", response_model=OrderSummaryView, responses=problem_responses(401, 422))
+@router.get("/summary", response_model=OrderSummaryView, responses=problem_responses(401, 422, 503))
 async def order_summary(
     principal: CurrentPrincipal,
     orders: OrdersDep,
@@ -117,7 +117,7 @@ async def order_summary(
 
 
 @router.get(
-    route("/{order_id}"), response_model=OrderView, responses=problem_responses(401, 404, 422)
+    route("/{order_id}"), response_model=OrderView, responses=problem_responses(401, 404, 422, 503)
 )
 async def get_order(order: OwnedOrder) -> OrderView:
     """One of the caller's orders with its items."""
