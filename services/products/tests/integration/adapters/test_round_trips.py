@@ -17,7 +17,6 @@ from sqlalchemy.engine import make_url
 from products.facade import ProductsFacade
 from products.testing import Catalogue
 from servicekit.testing import asyncpg_connect_args
-from shop_contracts.errors import ProductsUnavailable
 from shop_contracts.reservations import ReservationLineRequest
 
 
