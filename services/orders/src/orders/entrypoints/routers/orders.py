@@ -48,7 +48,14 @@ async def place_order(
     orders: OrdersDep,
     response: Response,
 ) -> OrderView:
-    """Reserve stock and place an order (idempotent per Idempotency-Key)."""
+    """Reserve stock and place an order (idempotent per Idempotency-Key).
+
+    Once the order is saved, the answer is that order as it stands: `confirmed`;
+    `pending` when it could not be settled yet (the reconciler settles it: read it
+    again); `failed` when the hold lapsed before confirmation (place again with a
+    new key). A 503 saved nothing that a retry with the same key and body will not
+    report: retry it after `Retry-After`.
+    """
     placed = await orders.place_order(
         PlaceOrder(
             user_id=principal.user_id,
