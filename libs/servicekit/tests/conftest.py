@@ -2,10 +2,12 @@
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 
 from servicekit.app import install_plumbing
 from servicekit.deps import AdminPrincipal, CurrentPrincipal, ServiceCaller
@@ -59,6 +61,22 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             raise ConnectionError("sorry, too many clients already")
         except ConnectionError as exc:
             raise ProductsUnavailable("The products database is unavailable") from exc
+
+    @router.get("/database-down")
+    async def database_down() -> None:
+        # What asyncpg raises, unwrapped, while the server is down.
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+
+    @router.get("/connection-lost")
+    async def connection_lost() -> None:
+        orig = asyncpg.exceptions.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation"
+        )
+        raise sa_exc.InterfaceError("SELECT 1", {}, orig)
+
+    @router.get("/constraint")
+    async def constraint() -> None:
+        raise sa_exc.IntegrityError("INSERT", {}, Exception("duplicate key value"))
 
     app.include_router(router)
     install_plumbing(app, settings, "kit-test")

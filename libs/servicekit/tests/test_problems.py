@@ -79,3 +79,26 @@ async def test_a_503_without_a_cause_logs_nothing(
 
     assert response.status_code == 503
     assert "answered 503" not in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/database-down", "/connection-lost"])
+async def test_a_database_outage_is_503_database_unavailable(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="servicekit.problems"):
+        response = await client.get(path)
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert response.headers["retry-after"] == "1"
+    body = response.json()
+    assert body["code"] == "database_unavailable"
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert "127.0.0.1" not in response.text
+    assert f"GET {path} answered 503: database unavailable" in caplog.text
+
+
+async def test_a_database_error_that_is_no_outage_stays_500(client: httpx.AsyncClient) -> None:
+    response = await client.get("/constraint")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"

@@ -46,6 +46,7 @@ class ErrorCode(StrEnum):
     INVALID_FLAG = "invalid_flag"
     PRODUCTS_CLIENT_UNAVAILABLE = "products_client_unavailable"
     RESERVED_ACTOR = "reserved_actor"
+    DATABASE_UNAVAILABLE = "database_unavailable"
 
 
 class _OpenSet:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -75,11 +76,12 @@ def create_engine(
     writers upgrade their read locks at once; taking the write lock up front
     makes concurrent writers queue on ``busy_timeout`` instead.
 
-    On PostgreSQL there is no pre-ping (it cost a round trip per checkout):
-    connections are recycled after ``POOL_RECYCLE_SECONDS``, and a statement
+    On PostgreSQL there is no pre-ping round trip (SQLAlchemy's cost three per
+    checkout, ADR 0008); instead a checkout refuses a connection the server has
+    closed, at no round trip (``refuse_closed_connections``, ADR 0019).
+    Connections are recycled after ``POOL_RECYCLE_SECONDS``, and a statement
     that fails on a dead connection invalidates it and the whole pool's older
-    connections, so the request that hit it fails (callers map that to 503)
-    and the next one gets a fresh connection. See ADR 0008.
+    connections (callers map that failure to 503).
 
     With tracing on, every statement is a span (``servicekit.tracing``).
 
@@ -96,6 +98,7 @@ def create_engine(
             connect_args=tls_connect_args(url),
             echo=echo,
         )
+        refuse_closed_connections(engine)
         instrument_engine(engine)
         return engine
     _prepare_sqlite_file(url)
@@ -120,6 +123,24 @@ def create_engine(
 
     instrument_engine(engine)
     return engine
+
+
+def refuse_closed_connections(engine: AsyncEngine) -> None:
+    """Never hand out a pooled asyncpg connection whose socket the server has closed.
+
+    A restart, ``pg_terminate_backend`` or an idle timeout closes the server's end;
+    asyncpg notices the closed socket as soon as the event loop runs, without a
+    query. Checking that flag at checkout costs no round trip (a pre-ping costs
+    three), and raising ``DisconnectionError`` makes the pool replace the
+    connection before the request sees it. A server that vanished without closing
+    the socket is still found only by the first statement (ADR 0019).
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        raw = getattr(dbapi_connection, "_connection", None)  # under SQLAlchemy's adapter
+        if raw is not None and raw.is_closed():
+            raise sa_exc.DisconnectionError("the server closed this pooled connection")
 
 
 # Execution option read by the SQLite "begin" hook: BEGIN DEFERRED instead of IMMEDIATE.

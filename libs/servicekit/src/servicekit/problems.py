@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.db_errors import RETRY_AFTER_SECONDS, database_unavailable
 from servicekit.requestid import current_request_id
 from shop_contracts.errors import DomainError, ErrorCode, Problem, ProductsUnavailable
 
@@ -179,6 +180,18 @@ def _allowed_methods(request: Request) -> str:
     )
 
 
+def _database_unavailable(path: str) -> ProblemResponse:
+    return problem_response(
+        503,
+        ErrorCode.DATABASE_UNAVAILABLE,
+        "Database unavailable",
+        "The service's database cannot be reached right now; retry with the same"
+        " request (and Idempotency-Key) after the Retry-After delay.",
+        instance=path,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def _internal_error(path: str) -> ProblemResponse:
     return problem_response(
         500,
@@ -190,7 +203,11 @@ def _internal_error(path: str) -> ProblemResponse:
 
 
 class UnhandledErrorMiddleware:
-    """Turn an exception no handler took into a 500 problem, inside the request-id scope.
+    """Turn an exception no handler took into a problem, inside the request-id scope.
+
+    A database outage (``servicekit.db_errors``) is a 503 ``database_unavailable``
+    with ``Retry-After``, in every service and on every route: the same request
+    may succeed once the database answers again. Anything else is a 500.
 
     Starlette sends such errors to its outermost ServerErrorMiddleware, which
     runs after the request id is gone; catching them here keeps the id in the
@@ -214,11 +231,23 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
-            logger.exception("unhandled error on %s %s", scope.get("method"), scope["path"])
+        except Exception as exc:
+            if database_unavailable(exc):
+                # Expected while the database restarts: the cause, without a traceback.
+                logger.warning(
+                    "%s %s answered 503: database unavailable: %s: %s",
+                    scope.get("method"),
+                    scope["path"],
+                    type(exc).__name__,
+                    exc,
+                )
+                answer = _database_unavailable(scope["path"])
+            else:
+                logger.exception("unhandled error on %s %s", scope.get("method"), scope["path"])
+                answer = _internal_error(scope["path"])
             if started:
                 raise
-            await _internal_error(scope["path"])(scope, receive, send)
+            await answer(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -241,7 +270,8 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     431: "Request header fields too large",
     422: "Request validation failed",
-    503: "A dependency is unavailable; retry after the Retry-After delay",
+    503: "A dependency is unavailable (`database_unavailable`, `products_unavailable`);"
+    " retry after the Retry-After delay, a write with the same Idempotency-Key",
 }
 
 

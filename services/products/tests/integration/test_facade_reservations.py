@@ -193,6 +193,25 @@ async def test_confirm_after_lapse_expires_the_hold_and_returns_stock(
     assert await catalogue.stock(product) == 5
 
 
+async def test_replaying_a_lapsed_hold_expires_it_before_the_sweeper_does(
+    facade: ProductsFacade, catalogue: Catalogue, clock: FrozenClock
+) -> None:
+    product = await catalogue.add(stock=5)
+    key = _key()
+    first = await facade.reserve(key, [_line(product.id, 3)])
+    clock.advance(61)  # past expires_at; no sweeper has run
+
+    replay = await facade.reserve(key, [_line(product.id, 3)])
+    again = await facade.reserve(key, [_line(product.id, 3)])
+
+    assert (replay.id, replay.status) == (first.id, ReservationStatus.EXPIRED)
+    assert again == replay
+    assert await catalogue.stock(product) == 5
+    with pytest.raises(ReservationExpired):
+        await facade.confirm(first.id)
+    assert await catalogue.stock(product) == 5
+
+
 async def test_release_of_an_expired_reservation_changes_nothing(
     facade: ProductsFacade, catalogue: Catalogue, clock: FrozenClock
 ) -> None:

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orders.application.commands import PlaceOrder
 from orders.application.settle import settle_pending
@@ -226,17 +226,21 @@ async def _compensate(products: ProductServiceClient, reservation: Reservation) 
 async def _confirm(
     uow: UnitOfWorkFactory, products: ProductServiceClient, order: Order, clock: Clock
 ) -> Order:
+    # The order is durable: whatever fails from here on, the answer is that order
+    # (pending when it could not be settled; the reconciler settles it), so one key
+    # has one answer once the order exists (ADR 0019).
     try:
         await products.confirm(order.reservation_id)
-    except ProductsUnavailable:
+    except (ReservationExpired, ReservationReleased, ReservationNotFound):
+        return await _settled_or_pending(uow, order, clock, confirmed=False)
+    except Exception:
+        # ProductsUnavailable, or products' database failing under LocalProductClient.
         logger.warning(
-            "products unavailable at confirm; the reconciler will retry",
+            "confirm failed; the order stays pending and the reconciler will retry",
+            exc_info=True,
             extra={"order_id": str(order.id)},
         )
         return order
-    except (ReservationExpired, ReservationReleased, ReservationNotFound):
-        await settle_pending(uow, order.id, confirmed=False, clock=clock)
-        raise
     return await _settle_confirmed(uow, order, clock)
 
 
@@ -245,11 +249,35 @@ async def _settle_confirmed(uow: UnitOfWorkFactory, order: Order, clock: Clock) 
     # optimistic version check instead of reloading it under a row lock (two
     # statements fewer, ADR 0011). Whoever changed it meanwhile (a cancel, the
     # reconciler) fails the check, and the locked path decides on the state they left.
-    order.confirm(clock())
+    # A copy, so that the pending order in hand is still the answer if the save fails.
+    confirmed = replace(order, events=list(order.events))
+    confirmed.confirm(clock())
     try:
         async with uow() as unit:
-            await unit.orders.save(order)
+            await unit.orders.save(confirmed)
             await unit.commit()
     except ConcurrentModification:
-        return await settle_pending(uow, order.id, confirmed=True, clock=clock)
-    return order
+        return await _settled_or_pending(uow, order, clock, confirmed=True)
+    except Exception:
+        logger.warning(
+            "settling a confirmed order failed; it stays pending until the reconciler runs",
+            exc_info=True,
+            extra={"order_id": str(order.id)},
+        )
+        return order
+    return confirmed
+
+
+async def _settled_or_pending(
+    uow: UnitOfWorkFactory, order: Order, clock: Clock, *, confirmed: bool
+) -> Order:
+    """The order as the locked settle leaves it; the pending order if the settle fails."""
+    try:
+        return await settle_pending(uow, order.id, confirmed=confirmed, clock=clock)
+    except Exception:
+        logger.warning(
+            "settling the order failed; it stays pending until the reconciler runs",
+            exc_info=True,
+            extra={"order_id": str(order.id)},
+        )
+        return order

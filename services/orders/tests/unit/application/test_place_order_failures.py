@@ -1,15 +1,18 @@
 """Try/confirm/cancel: what happens when a step after the reservation fails."""
 
 from collections.abc import Sequence
+from uuid import UUID
 
 import pytest
 from fakes import FakeProductClient
 from harness import OrdersApi, make_settings, running_api
 from sqlalchemy import Table, func, select
+from sqlalchemy.exc import OperationalError
 
 from orders.adapters.db.repository import SqlAlchemyOrderRepository
 from orders.adapters.db.tables import orders, outbox
 from orders.domain.order import Order
+from orders.domain.status import OrderStatus
 from servicekit.db import create_engine
 from shop_contracts.reservations import Reservation, ReservationLineRequest, ReservationStatus
 
@@ -116,7 +119,7 @@ async def test_products_down_at_confirm_leaves_the_order_pending_for_the_reconci
     assert products.statuses() == [ReservationStatus.HELD]
 
 
-async def test_reservation_lapsed_before_confirm_fails_the_order_with_409(
+async def test_reservation_lapsed_before_confirm_answers_the_failed_order_every_time(
     api: OrdersApi, products: FakeProductClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mug = products.add(stock=3)
@@ -132,10 +135,12 @@ async def test_reservation_lapsed_before_confirm_fails_the_order_with_409(
         response = await api.place("alice", [(mug.id, 1)], key="k")
     replay = await api.place("alice", [(mug.id, 1)], key="k")
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "reservation_expired"
+    # The order was saved before confirm refused the hold: the answer is that order,
+    # the same one every replay of the key gets (ADR 0019).
+    assert response.status_code == 201
+    assert response.json()["status"] == "failed"
     assert replay.status_code == 200
-    assert replay.json()["status"] == "failed"
+    assert replay.json() == response.json()
     assert products.stock[mug.id] == 3
 
 
@@ -173,3 +178,86 @@ async def test_reserve_that_surely_held_nothing_leaves_the_key_usable(
     assert "release_by_key" not in products.calls
     assert retry.status_code == 201
     assert products.stock[mug.id] == 1
+
+
+def _connection_lost() -> Exception:
+    return OperationalError("UPDATE orders", {}, ConnectionResetError(104, "reset by peer"))
+
+
+async def test_settle_failing_after_confirm_answers_the_order_pending(
+    api: OrdersApi, products: FakeProductClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mug = products.add(stock=3)
+    original_save = SqlAlchemyOrderRepository.save
+
+    async def settle_fails(self: SqlAlchemyOrderRepository, order: Order) -> None:
+        if order.status is OrderStatus.CONFIRMED:
+            raise _connection_lost()
+        await original_save(self, order)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SqlAlchemyOrderRepository, "save", settle_fails)
+        response = await api.place("alice", [(mug.id, 1)], key="k")
+    replay = await api.place("alice", [(mug.id, 1)], key="k")
+
+    # Saved and confirmed at products: never a 500, the order is the answer.
+    assert response.status_code == 201
+    assert response.json()["status"] == "pending"
+    assert products.statuses() == [ReservationStatus.CONFIRMED]
+    assert replay.status_code == 200
+    assert replay.json()["id"] == response.json()["id"]
+
+
+async def test_confirm_failing_unexpectedly_answers_the_order_pending(
+    api: OrdersApi, products: FakeProductClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mug = products.add(stock=3)
+
+    async def confirm_breaks(reservation_id: UUID) -> Reservation:
+        raise _connection_lost()  # products' database, under LocalProductClient
+
+    monkeypatch.setattr(products, "confirm", confirm_breaks)
+    response = await api.place("alice", [(mug.id, 1)])
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "pending"
+    assert products.statuses() == [ReservationStatus.HELD]
+
+
+async def test_settle_failing_after_a_refused_confirm_answers_the_order_pending(
+    api: OrdersApi, products: FakeProductClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mug = products.add(stock=3)
+    original_reserve = products.reserve
+
+    async def reserve_then_lapse(key: str, lines: Sequence[ReservationLineRequest]) -> Reservation:
+        reservation = await original_reserve(key, lines)
+        products.expire(reservation.id)
+        return reservation
+
+    async def settle_fails(*args: object, **kwargs: object) -> Order:
+        raise _connection_lost()
+
+    monkeypatch.setattr(products, "reserve", reserve_then_lapse)
+    monkeypatch.setattr("orders.application.place_order.settle_pending", settle_fails)
+    response = await api.place("alice", [(mug.id, 1)])
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "pending"
+
+
+async def test_orders_database_down_is_503_database_unavailable(
+    api: OrdersApi, products: FakeProductClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mug = products.add(stock=3)
+
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError(111, "Connect call failed")
+
+    monkeypatch.setattr(SqlAlchemyOrderRepository, "get_by_idempotency_key", refused)
+    placed = await api.place("alice", [(mug.id, 1)], key="k")
+
+    assert placed.status_code == 503
+    assert placed.headers["retry-after"] == "1"
+    assert placed.json()["code"] == "database_unavailable"
+    assert products.calls == []  # nothing was reserved

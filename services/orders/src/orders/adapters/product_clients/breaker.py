@@ -4,15 +4,21 @@ closed → open after ``failure_threshold`` consecutive failures; open fails fas
 with ``ProductsUnavailable`` (``retry_after`` = seconds left, rounded up) and no
 network call; after ``reset_seconds`` it turns half-open and lets exactly one
 probe through at a time; the probe's success closes it, its failure re-opens it.
+With a ``readiness`` check, an open breaker also asks it every
+``readiness_interval`` seconds and closes as soon as it says ready, so the
+breaker follows products' recovery instead of waiting the whole reset (ADR 0019).
 
 Async-safe because every state change is synchronous (no ``await`` inside), so
 no two coroutines of one event loop can interleave inside a transition. It is
 not meant to be shared across threads.
 """
 
+import asyncio
+import contextlib
+import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -20,6 +26,10 @@ from orders.adapters.product_clients.metrics import BREAKER_STATE, BREAKER_TRANS
 from shop_contracts.errors import ProductsUnavailable
 
 Clock = Callable[[], float]
+Readiness = Callable[[], Awaitable[bool]]
+"""Whether products answers ready now (a failure to ask is "not ready")."""
+
+logger = logging.getLogger(__name__)
 
 
 class BreakerState(IntEnum):
@@ -48,6 +58,8 @@ class CircuitBreaker:
         *,
         name: str = "products",
         clock: Clock = time.monotonic,
+        readiness: Readiness | None = None,
+        readiness_interval: float = 0.25,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
@@ -65,6 +77,9 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._probe_in_flight = False
+        self._readiness = readiness
+        self._readiness_interval = readiness_interval
+        self._watcher: asyncio.Task[None] | None = None
         BREAKER_STATE.labels(name).set(BreakerState.CLOSED)
 
     @property
@@ -127,8 +142,46 @@ class CircuitBreaker:
         self._probe_in_flight = False
         if state is BreakerState.OPEN:
             self._opened_at = self._clock()
+            self._watch_readiness()
         BREAKER_STATE.labels(self._name).set(state)
         BREAKER_TRANSITIONS.labels(self._name, state.name.lower()).inc()
+
+    def _watch_readiness(self) -> None:
+        if self._readiness is None or (self._watcher is not None and not self._watcher.done()):
+            return
+        try:
+            self._watcher = asyncio.get_running_loop().create_task(self._until_ready())
+        except RuntimeError:
+            return  # no event loop (a synchronous caller): the reset time alone decides
+
+    async def _until_ready(self) -> None:
+        assert self._readiness is not None
+        while not self._closed():
+            await asyncio.sleep(self._readiness_interval)
+            if self._closed():
+                return
+            try:
+                ready = await self._readiness()
+            except Exception:
+                ready = False
+            # A probe call admitted meanwhile may have decided already.
+            if ready and not self._closed():
+                logger.info(
+                    "products answers ready; closing the breaker", extra={"breaker": self._name}
+                )
+                self._transition(BreakerState.CLOSED)
+
+    def _closed(self) -> bool:
+        # A call, so that mypy does not carry narrowing across the awaits.
+        return self._state is BreakerState.CLOSED
+
+    async def aclose(self) -> None:
+        """Stop watching products' readiness (at shutdown)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None and not watcher.done():
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
 
 def _ceil_seconds(seconds: float) -> int:

@@ -89,6 +89,7 @@ async def build_product_clients(settings: Settings, stack: AsyncExitStack) -> Pr
     http = build_http_client(config)
     stack.push_async_callback(http.aclose)
     remote = build_http_product_client(config, http)
+    stack.push_async_callback(remote.breaker.aclose)
     observed_http = ObservedProductClient(remote, ProductsClientMode.HTTP.value, spans)
     if local is None:
         return ProductClients(

@@ -84,7 +84,7 @@ class FlagChangesIn(BaseModel):
     )
 
 
-@router.get("", response_model=FlagsView, responses=problem_responses(401, 403))
+@router.get("", response_model=FlagsView, responses=problem_responses(401, 403, 503))
 async def get_flags(_admin: AdminPrincipal, store: FlagStoreDep, request: Request) -> FlagsView:
     """The flags in force in this process, their defaults and overrides (admin only).
 
@@ -96,7 +96,7 @@ async def get_flags(_admin: AdminPrincipal, store: FlagStoreDep, request: Reques
 
 
 @router.patch(
-    "", response_model=FlagsView, responses=problem_responses(400, 401, 403, 409, 413, 422)
+    "", response_model=FlagsView, responses=problem_responses(400, 401, 403, 409, 413, 422, 503)
 )
 async def change_flags(
     admin: AdminPrincipal, body: FlagChangesIn, store: FlagStoreDep, request: Request
@@ -118,7 +118,7 @@ async def change_flags(
 
 
 @router.get(
-    "/history", response_model=Page[FlagChangeView], responses=problem_responses(401, 403, 422)
+    "/history", response_model=Page[FlagChangeView], responses=problem_responses(401, 403, 422, 503)
 )
 async def flag_history(
     _admin: AdminPrincipal,

@@ -41,7 +41,7 @@ async def pay_order(order_id: UUID, principal: CurrentPrincipal, orders: OrdersD
 @router.patch(
     route("/{order_id}/status"),
     response_model=OrderView,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def update_status(
     order_id: UUID, _admin: AdminPrincipal, body: StatusUpdateIn, orders: OrdersDep

@@ -48,7 +48,14 @@ async def place_order(
     orders: OrdersDep,
     response: Response,
 ) -> OrderView:
-    """Reserve stock and place an order (idempotent per Idempotency-Key)."""
+    """Reserve stock and place an order (idempotent per Idempotency-Key).
+
+    Once the order is saved, the answer is that order as it stands: `confirmed`;
+    `pending` when it could not be settled yet (the reconciler settles it: read it
+    again); `failed` when the hold lapsed before confirmation (place again with a
+    new key). A 503 saved nothing that a retry with the same key and body will not
+    report: retry it after `Retry-After`.
+    """
     placed = await orders.place_order(
         PlaceOrder(
             user_id=principal.user_id,
@@ -73,7 +80,7 @@ async def quote(_principal: CurrentPrincipal, body: CartIn, orders: OrdersDep) -
     return await orders.quote(body.lines())
 
 
-@router.get("", response_model=Page[OrderListItem], responses=problem_responses(401, 422))
+@router.get("", response_model=Page[OrderListItem], responses=problem_responses(401, 422, 503))
 async def list_orders(
     principal: CurrentPrincipal,
     orders: OrdersDep,
@@ -89,7 +96,7 @@ async def list_orders(
     )
 
 
-@router.get("/summary", response_model=OrderSummaryView, responses=problem_responses(401, 422))
+@router.get("/summary", response_model=OrderSummaryView, responses=problem_responses(401, 422, 503))
 async def order_summary(
     principal: CurrentPrincipal,
     orders: OrdersDep,
@@ -117,7 +124,7 @@ async def order_summary(
 
 
 @router.get(
-    route("/{order_id}"), response_model=OrderView, responses=problem_responses(401, 404, 422)
+    route("/{order_id}"), response_model=OrderView, responses=problem_responses(401, 404, 422, 503)
 )
 async def get_order(order: OwnedOrder) -> OrderView:
     """One of the caller's orders with its items."""

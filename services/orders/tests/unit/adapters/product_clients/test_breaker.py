@@ -1,5 +1,8 @@
 """CircuitBreaker state machine, driven by a fake clock."""
 
+import asyncio
+from collections.abc import Callable
+
 import pytest
 from prometheus_client import REGISTRY
 
@@ -178,3 +181,74 @@ def test_failures_beyond_the_threshold_do_not_extend_the_open_period() -> None:
 def test_rejects_nonsense_configuration(threshold: int, reset: float) -> None:
     with pytest.raises(ValueError, match="must be"):
         CircuitBreaker(threshold, reset)
+
+
+class Readiness:
+    """Products' readiness as the breaker asks it: not ready until told, or broken."""
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.broken = False
+        self.asked = 0
+
+    async def __call__(self) -> bool:
+        self.asked += 1
+        if self.broken:
+            raise ConnectionRefusedError(111, "products is down")
+        return self.ready
+
+
+def _watched(clock: Clock, readiness: Readiness) -> CircuitBreaker:
+    return CircuitBreaker(
+        1, 600.0, name="unit", clock=clock, readiness=readiness, readiness_interval=0.01
+    )
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met")
+
+
+async def test_an_open_breaker_closes_as_soon_as_products_answers_ready() -> None:
+    readiness = Readiness()
+    breaker = _watched(Clock(), readiness)
+    _trip(breaker, 1)
+
+    await _until(lambda: readiness.asked >= 3)
+    assert _state(breaker) is BreakerState.OPEN  # long before the 600 s reset
+    readiness.ready = True
+    await _until(lambda: _state(breaker) is BreakerState.CLOSED)
+
+    assert not breaker.acquire().probe
+    await breaker.aclose()
+
+
+async def test_a_readiness_check_that_fails_keeps_the_breaker_open() -> None:
+    readiness = Readiness()
+    readiness.broken = True
+    breaker = _watched(Clock(), readiness)
+    _trip(breaker, 1)
+
+    await _until(lambda: readiness.asked >= 3)
+
+    assert _state(breaker) is BreakerState.OPEN
+    with pytest.raises(ProductsUnavailable):
+        breaker.acquire()
+    await breaker.aclose()
+
+
+async def test_the_breaker_stops_asking_once_closed() -> None:
+    readiness = Readiness()
+    readiness.ready = True
+    breaker = _watched(Clock(), readiness)
+    _trip(breaker, 1)
+    await _until(lambda: _state(breaker) is BreakerState.CLOSED)
+    asked = readiness.asked
+
+    await asyncio.sleep(0.05)
+
+    assert readiness.asked == asked
+    await breaker.aclose()

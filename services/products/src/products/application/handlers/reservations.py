@@ -86,7 +86,9 @@ async def reserve_stock(
         # Claim the key before touching stock: a concurrent request with the same
         # key waits on the unique index and then sees this one instead of holding twice.
         if not await uow.reservations.add_if_key_free(reservation):
-            return ReserveOutcome(await _replay(uow, command.key, fingerprint), created=False)
+            return ReserveOutcome(
+                await _replay(uow, command.key, fingerprint, clock), created=False
+            )
         short = [
             line.product_id
             for line in lines
@@ -98,17 +100,26 @@ async def reserve_stock(
     return ReserveOutcome(reservation, created=True)
 
 
-async def _replay(uow: UnitOfWork, key: str, fingerprint: str) -> Reservation:
-    existing = await uow.reservations.get_by_key(key)
-    if existing is None:
-        # The insert conflicted, so a committed row with this key exists; not seeing it
-        # means the isolation level is weaker than read committed.
-        raise RuntimeError(f"reservation key {key!r} conflicted but no reservation is visible")
-    if existing.retires_key:
-        return existing  # released by key before this hold arrived: nothing is held
-    if existing.request_hash != fingerprint:
-        raise IdempotencyKeyReused(f"Reservation key {key!r} was used with different lines")
-    return existing
+async def _replay(uow: UnitOfWork, key: str, fingerprint: str, clock: Clock) -> Reservation:
+    for _ in range(_MAX_ROUNDS):
+        existing = await uow.reservations.get_by_key(key)
+        if existing is None:
+            # The insert conflicted, so a committed row with this key exists; not seeing
+            # it means the isolation level is weaker than read committed.
+            raise RuntimeError(f"reservation key {key!r} conflicted but no reservation is visible")
+        if existing.retires_key:
+            return existing  # released by key before this hold arrived: nothing is held
+        if existing.request_hash != fingerprint:
+            raise IdempotencyKeyReused(f"Reservation key {key!r} was used with different lines")
+        now = clock()
+        if not existing.is_lapsed(now):
+            return existing
+        # Past its expiry a hold is expired whether or not the sweeper came by: never
+        # replay it as held (the caller would build on stock it no longer has).
+        if await _expire(uow, existing, now):
+            await uow.commit()
+            return replace(existing, status=ReservationStatus.EXPIRED)
+    raise RuntimeError(f"reservation key {key!r} kept changing during replay")
 
 
 async def _load(uow: UnitOfWork, reservation_id: UUID) -> Reservation:

@@ -11,6 +11,10 @@ from orders.config import HttpTransport
 from servicekit.tracing import instrument_http_client
 from shop_contracts import paths
 
+READINESS_INTERVAL_SECONDS = 0.25
+"""How often an open breaker asks products' ``/health/ready`` (ADR 0019)."""
+READINESS_TIMEOUT_SECONDS = 1.0
+
 
 def build_transport(kind: HttpTransport, max_connections: int) -> httpx.AsyncBaseTransport:
     """The transport under the pooled client, with its connection limit.
@@ -54,10 +58,22 @@ def build_http_product_client(
     The bulkhead admits as many calls as the pool has connections, so no call
     ever waits for a connection inside the transport (ADR 0009).
     """
+    ready_url = config.base_url.rstrip("/") + "/health/ready"
+
+    async def products_ready() -> bool:
+        # Past the bulkhead and the breaker: one small GET, while the breaker is open.
+        response = await http.get(ready_url, timeout=READINESS_TIMEOUT_SECONDS)
+        return response.status_code == 200
+
     return HttpProductClient(
         http,
         service_token=config.service_token,
-        breaker=CircuitBreaker(config.breaker_failure_threshold, config.breaker_reset_seconds),
+        breaker=CircuitBreaker(
+            config.breaker_failure_threshold,
+            config.breaker_reset_seconds,
+            readiness=products_ready,
+            readiness_interval=READINESS_INTERVAL_SECONDS,
+        ),
         bulkhead=Bulkhead(config.max_connections, config.queue_timeout),
         retry=config.retry,
         deadline_seconds=config.deadline_seconds,
