@@ -5,8 +5,9 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
+from shop_contracts.currencies import ISO_4217
 from shop_contracts.limits import STORED_AMOUNT_DIGITS
 
 CENT = Decimal("0.01")
@@ -81,7 +82,39 @@ PriceAmount = Annotated[
 CurrencyCode = Annotated[
     str, Field(pattern=r"^[A-Z]{3}$", min_length=3, max_length=3, examples=["EUR"])
 ]
-"""ISO 4217 alphabetic currency code."""
+"""A currency code as read back: three capital letters, whatever a row was stored with."""
+
+
+def _iso_4217(value: str) -> str:
+    if value not in ISO_4217:
+        raise ValueError("must be the ISO 4217 code of a current currency, e.g. EUR")
+    return value
+
+
+def _iso_4217_documented(schema: dict[str, Any]) -> None:
+    # The enum is the whole rule, so a client (or a fuzzer) generating from the
+    # document sends only what is accepted.
+    for constraint in ("pattern", "minLength", "maxLength"):
+        schema.pop(constraint, None)
+    schema.update(
+        enum=sorted(ISO_4217),
+        description="ISO 4217 code of a current currency (list one; no funds, metals or "
+        "test codes)",
+    )
+
+
+IsoCurrencyCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Z]{3}$",
+        min_length=3,
+        max_length=3,
+        examples=["EUR"],
+        json_schema_extra=_iso_4217_documented,
+    ),
+    AfterValidator(_iso_4217),
+]
+"""A currency a price is given in (requests): an ISO 4217 code of a current currency."""
 
 
 def _stored_documented(schema: dict[str, Any]) -> None:
