@@ -51,10 +51,24 @@ def _plain_decimal_string(pattern: str) -> Callable[[Any], Any]:
     return check
 
 
+DECIMAL_NOTE = (
+    "A decimal string (`format: decimal`, OpenAPI format registry): read it into a "
+    "decimal type, never a binary float"
+)
+"""Every money schema says how to read it: generators that know no ``decimal`` format
+(openapi-python-client among them) hand it over as a plain string (ADR 0006)."""
+
+
 def _documented(pattern: str) -> Callable[[dict[str, Any]], None]:
     def document(schema: dict[str, Any]) -> None:
         schema.pop("anyOf", None)
-        schema.update(type="string", pattern=pattern, format="decimal", example="19.99")
+        schema.update(
+            type="string",
+            pattern=pattern,
+            format="decimal",
+            example="19.99",
+            description=DECIMAL_NOTE,
+        )
 
     return document
 
@@ -123,7 +137,7 @@ def _stored_documented(schema: dict[str, Any]) -> None:
         example="19.99",
         pattern=rf"^-?\d{{1,{STORED_AMOUNT_DIGITS - 2}}}\.\d{{2}}$",
         description="Any amount a 64-bit number of cents holds; orders accepted today stay "
-        "within the order total limit",
+        f"within the order total limit. {DECIMAL_NOTE}",
     )
 
 
@@ -138,7 +152,10 @@ so a row written under an older, looser rule never makes a read fail."""
 
 def _sum_documented(schema: dict[str, Any]) -> None:
     schema.update(
-        format="decimal", example="19.99", pattern=r"^-?\d+\.\d{2}$", description="Unbounded sum"
+        format="decimal",
+        example="19.99",
+        pattern=r"^-?\d+\.\d{2}$",
+        description=f"Unbounded sum. {DECIMAL_NOTE}",
     )
 
 
