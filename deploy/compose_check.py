@@ -112,9 +112,10 @@ def build_problems(name: str, service: Service, project_dir: Path) -> tuple[list
     return problems, path
 
 
-def _settings_classes(package: str) -> list[type[BaseSettings]]:
+def _settings_classes(package: str, *, offline: bool = False) -> list[type[BaseSettings]]:
     config = importlib.import_module(f"{package}.config")
-    classes = [getattr(config, name, None) for name in ("Settings", "FeatureFlags")]
+    settings = "OfflineSettings" if offline else "Settings"
+    classes = [getattr(config, name, None) for name in (settings, "FeatureFlags")]
     return [cls for cls in classes if isinstance(cls, type) and issubclass(cls, BaseSettings)]
 
 
@@ -123,10 +124,19 @@ def _env_name(cls: type[BaseSettings], field: str) -> str:
 
 
 def settings_problems(
-    name: str, package: str, env: Mapping[str, str], variables: Mapping[str, str]
+    name: str,
+    package: str,
+    env: Mapping[str, str],
+    variables: Mapping[str, str],
+    *,
+    offline: bool = False,
 ) -> list[str]:
-    """Unknown ``APP_*``/``FEATURE_*`` variables, and values the settings reject."""
-    classes = _settings_classes(package)
+    """Unknown ``APP_*``/``FEATURE_*`` variables, and values the settings reject.
+
+    ``offline``: the process authenticates no one (a migration, the event worker)
+    and is judged by ``<package>.config.OfflineSettings``, which asks no auth secrets.
+    """
+    classes = _settings_classes(package, offline=offline)
     known = {_env_name(cls, field): (cls, field) for cls in classes for field in cls.model_fields}
     problems = [
         f"{name}: {key} is not a field of {package}.config Settings/FeatureFlags"

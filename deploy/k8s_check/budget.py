@@ -58,8 +58,10 @@ class Demand:
         )
 
 
-def _settings(package: str, env: dict[str, str]) -> ServiceSettings:
-    cls: type[ServiceSettings] = importlib.import_module(f"{package}.config").Settings
+def _settings(package: str, env: dict[str, str], *, offline: bool) -> ServiceSettings:
+    # The worker authenticates no one and is given no auth secrets (pods.py).
+    config = importlib.import_module(f"{package}.config")
+    cls: type[ServiceSettings] = config.OfflineSettings if offline else config.Settings
     prefix = str(cls.model_config.get("env_prefix", ""))
     values: dict[str, Any] = {
         field: env[f"{prefix}{field}".upper()]
@@ -86,7 +88,7 @@ def demand(objects: list[Obj], deployment: Obj, problems: list[str]) -> Demand |
     for container, image in app_containers(deployment):
         env = environment(objects, container, problems, ref(deployment))
         try:
-            settings = _settings(image.package, env)
+            settings = _settings(image.package, env, offline=is_worker(container))
         except ValidationError:
             return None  # reported by the settings check
         serving = not is_worker(container)  # `orders worker` is one process per pod

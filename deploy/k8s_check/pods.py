@@ -7,6 +7,7 @@ from deploy.compose_check import serves_get, settings_problems
 from deploy.k8s_check.objects import (
     Image,
     app_containers,
+    containers,
     environment,
     is_worker,
     owner,
@@ -15,10 +16,12 @@ from deploy.k8s_check.objects import (
 )
 from deploy.k8s_check.render import ROOT, Obj, ref
 from deploy.otel_env import otel_env_problems
+from orders.entrypoints.worker_http import READY_PATH as WORKER_READY_PATH
 
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
 _SETTING_PREFIXES = ("APP_", "FEATURE_")
 _PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
+_AUTH_SECRETS = ("APP_JWT_SECRET", "APP_SERVICE_TOKEN")
 
 
 def entrypoint_variables() -> set[str]:
@@ -129,10 +132,10 @@ def metrics_port(container: Obj) -> int | None:
 
 
 def worker_probe_problems(workload: Obj, container: Obj) -> list[str]:
-    """The worker has no HTTP app: startup and liveness GET /metrics on its metrics port.
+    """The worker has no HTTP app: every probe GETs its metrics port.
 
-    prometheus_client's server (``--metrics-port``) is all it serves; without
-    the flag there is nothing to probe or scrape.
+    That port (``--metrics-port``) serves Prometheus and ``/health/ready``, 503
+    while a consumer is detached; without the flag there is nothing to probe.
     """
     name, port = owner(workload, container), metrics_port(container)
     if port is None:
@@ -141,7 +144,7 @@ def worker_probe_problems(workload: Obj, container: Obj) -> list[str]:
     problems = []
     if port not in declared.values():
         problems.append(f"{name}: declares no containerPort {port} (its --metrics-port)")
-    for probe_name in ("startupProbe", "livenessProbe"):
+    for probe_name in _PROBES:
         probe = container.get(probe_name)
         if probe is None or "httpGet" not in probe:
             problems.append(f"{name}: no {probe_name} with httpGet")
@@ -149,6 +152,14 @@ def worker_probe_problems(workload: Obj, container: Obj) -> list[str]:
         target = probe["httpGet"].get("port")
         if declared.get(target, target) != port:
             problems.append(f"{name}: {probe_name} port {target} is not the metrics port {port}")
+    # Liveness shows the process is up; readiness that it consumes, so a release whose
+    # worker cannot consume stops its rollout (maxSurge 0) instead of replacing a good one.
+    ready = (container.get("readinessProbe") or {}).get("httpGet", {}).get("path")
+    if ready is not None and ready != WORKER_READY_PATH:
+        problems.append(
+            f"{name}: readinessProbe path {ready} is not {WORKER_READY_PATH}, which fails "
+            "while the worker does not consume"
+        )
     annotations = workload["spec"]["template"].get("metadata", {}).get("annotations", {})
     if annotations.get("prometheus.io/scrape") != "true":
         problems.append(f"{ref(workload)}: pods are not annotated for Prometheus scraping")
@@ -172,10 +183,17 @@ def scrape_problems(workload: Obj, image: Image) -> list[str]:
     return problems
 
 
+def _offline(workload: Obj, container: Obj) -> bool:
+    """The worker and the migration Jobs, which authenticate no one."""
+    return is_worker(container) or workload["kind"] == "Job"
+
+
 def env_problems(workload: Obj, container: Obj, image: Image, env: dict[str, str]) -> list[str]:
     """Settings names and values the code accepts; other names the entrypoint reads."""
     name = owner(workload, container)
-    problems = settings_problems(name, image.package, env, {})
+    problems = settings_problems(
+        name, image.package, env, {}, offline=_offline(workload, container)
+    )
     known = entrypoint_variables()
     problems += [
         f"{name}: {key} is neither a setting nor read by {ENTRYPOINT.name}"
@@ -205,16 +223,44 @@ def serving_problems(workload: Obj, container: Obj, env: dict[str, str]) -> list
     return problems
 
 
+def pull_problems(workload: Obj) -> list[str]:
+    """A tag is pulled on every start (``Always``), unless the image is pinned by digest.
+
+    With ``IfNotPresent`` a node that has the tag keeps running what it pulled first,
+    so a re-pushed tag would never reach it.
+    """
+    return [
+        f"{ref(workload)}[{container.get('name')}]: image {container.get('image')} is a tag "
+        f"pulled {container.get('imagePullPolicy', 'IfNotPresent')}; pull it Always or pin a digest"
+        for container in containers(workload)
+        if "@sha256:" not in str(container.get("image", ""))
+        and container.get("imagePullPolicy") != "Always"
+    ]
+
+
+def unused_secret_problems(workload: Obj, container: Obj, env: dict[str, str]) -> list[str]:
+    """The worker and the migration Jobs authenticate no one: no JWT secret, no service token."""
+    if not _offline(workload, container):
+        return []
+    return [
+        f"{owner(workload, container)}: gets {key}, which it never uses"
+        for key in _AUTH_SECRETS
+        if key in env
+    ]
+
+
 def check(objects: list[Obj]) -> list[str]:
     """Problems of every container that runs one of the project's images."""
     problems: list[str] = []
     for workload in workloads(objects):
+        problems += pull_problems(workload)
         for container, image in app_containers(workload):
             env = environment(objects, container, problems, owner(workload, container))
             problems += security_problems(workload, container, image)
             problems += writable_paths_problems(workload, container, env)
             problems += resource_problems(workload, container)
             problems += env_problems(workload, container, image, env)
+            problems += unused_secret_problems(workload, container, env)
             if workload["kind"] == "Deployment":
                 if is_worker(container):
                     problems += worker_probe_problems(workload, container)

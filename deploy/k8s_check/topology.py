@@ -52,10 +52,16 @@ def deployment_problems(objects: list[Obj], deployment: Obj) -> list[str]:
     hpa = hpa_for(objects, deployment)
     if hpa is None:
         problems.append(f"{name}: no HorizontalPodAutoscaler scales it")
-    elif hpa["spec"].get("minReplicas", 1) < MIN_REPLICAS:
+        if deployment["spec"].get("replicas", 1) < MIN_REPLICAS:
+            problems.append(f"{name}: fewer than {MIN_REPLICAS} replicas")
+        return problems
+    if hpa["spec"].get("minReplicas", 1) < MIN_REPLICAS:
         problems.append(f"{ref(hpa)}: minReplicas below {MIN_REPLICAS}")
-    if deployment["spec"].get("replicas", 1) < MIN_REPLICAS:
-        problems.append(f"{name}: fewer than {MIN_REPLICAS} replicas")
+    if "replicas" in deployment["spec"]:
+        # Every `kubectl apply` would set the count back, undoing the HPA's scale-out.
+        problems.append(
+            f"{name}: sets replicas while {ref(hpa)} scales it; leave the count to the HPA"
+        )
     return problems
 
 

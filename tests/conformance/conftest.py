@@ -150,12 +150,18 @@ class Catalogue:
         token = mint_user_token(_products_settings(database_url), "catalogue-admin", ["admin"])
         self._headers = {"Authorization": f"Bearer {token}"}
 
-    async def add(self, *, stock: int = 10, price: str = "12.50") -> Product:
+    async def add(self, *, stock: int = 10, price: str = "12.50", currency: str = "EUR") -> Product:
         """A product with a unique SKU."""
         sku = f"CONF-{uuid4().hex[:12]}"
         response = await self._http.post(
             paths.API_PREFIX + paths.PRODUCTS,
-            json={"sku": sku, "name": f"Conformance {sku}", "price": price, "stock": stock},
+            json={
+                "sku": sku,
+                "name": f"Conformance {sku}",
+                "price": price,
+                "currency": currency,
+                "stock": stock,
+            },
             headers=self._headers,
         )
         assert response.status_code == 201, response.text

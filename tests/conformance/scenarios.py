@@ -21,16 +21,26 @@ from shop_contracts.errors import (
     ReservationExpired,
     ReservationReleased,
 )
+from shop_contracts.limits import MAX_ORDER_TOTAL, MAX_PRICE
 from shop_contracts.reservations import ReservationLineRequest as Line
 from shop_contracts.reservations import ReservationStatus
 from tests.conformance.conftest import Catalogue
 
 ErrorT = TypeVar("ErrorT", bound=DomainError)
 
+KEY_REUSED_DETAIL = (
+    "This key was already used with a different request; a new request needs a new key"
+)
+
 
 def reservation_key() -> str:
     """A key no other test uses."""
     return f"conformance:{uuid4().hex}"
+
+
+def consumer_view(exc: DomainError) -> dict[str, object]:
+    """What orders' consumer reads of a product client's error: the problem's members."""
+    return {"code": exc.code.value, "status": exc.status, "detail": exc.detail, **exc.extensions()}
 
 
 def _problem(exc: DomainError) -> tuple[object, ...]:
@@ -59,9 +69,67 @@ async def reserve_with_other_lines_is_refused(
     key = reservation_key()
     await first.reserve(key, [Line(product_id=product.id, quantity=1)])
 
-    with pytest.raises(IdempotencyKeyReused):
+    with pytest.raises(IdempotencyKeyReused) as raised:
         await then.reserve(key, [Line(product_id=product.id, quantity=2)])
+    assert consumer_view(raised.value) == {
+        "code": "idempotency_key_reused",
+        "status": 422,
+        "detail": KEY_REUSED_DETAIL,
+    }
     assert await catalogue.stock(product.id) == 4
+
+
+async def a_refused_hold_keeps_its_key_free(
+    first: ProductServiceClient, then: ProductServiceClient, catalogue: Catalogue
+) -> None:
+    """Holds refused through ``first`` (two currencies, past the order total, an unknown
+    product) read the same in every mode, keep nothing, and leave the key to a corrected
+    hold through ``then`` (ADR 0020)."""
+    euro, dollar = await catalogue.add(stock=5), await catalogue.add(stock=5, currency="USD")
+    gold = await catalogue.add(stock=5, price=str(MAX_PRICE))
+    unknown = uuid4()
+    refusals: list[tuple[list[Line], dict[str, object]]] = [
+        (
+            [Line(product_id=euro.id, quantity=1), Line(product_id=dollar.id, quantity=1)],
+            {
+                "code": "mixed_currencies",
+                "status": 422,
+                "detail": "The items are priced in EUR, USD; an order takes one currency: "
+                "order each currency's items separately",
+                "currencies": ["EUR", "USD"],
+            },
+        ),
+        (
+            [Line(product_id=gold.id, quantity=2)],
+            {
+                "code": "order_total_too_large",
+                "status": 422,
+                "detail": f"The order total {2 * MAX_PRICE:.2f} passes the limit of "
+                f"{MAX_ORDER_TOTAL}; order fewer units or split the order",
+            },
+        ),
+        (
+            [Line(product_id=euro.id, quantity=1), Line(product_id=unknown, quantity=1)],
+            {
+                "code": "product_not_found",
+                "status": 404,
+                "detail": f"Unknown product(s): {unknown}",
+                "product_ids": [str(unknown)],
+            },
+        ),
+    ]
+    for lines, expected in refusals:
+        key = reservation_key()
+        with pytest.raises(DomainError) as raised:
+            await first.reserve(key, lines)
+        assert consumer_view(raised.value) == expected
+
+        corrected = await then.reserve(key, [Line(product_id=euro.id, quantity=1)])
+
+        assert corrected.status is ReservationStatus.HELD
+        await then.release(corrected.id)
+    stocks = [await catalogue.stock(p.id) for p in (euro, dollar, gold)]
+    assert stocks == [5, 5, 5]
 
 
 async def concurrent_holds_never_oversell(

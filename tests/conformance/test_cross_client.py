@@ -17,6 +17,7 @@ from shop_contracts.reservations import ReservationStatus
 from tests.conformance.conftest import Catalogue
 from tests.conformance.scenarios import (
     a_lapsed_hold_is_expired,
+    a_refused_hold_keeps_its_key_free,
     concurrent_holds_never_oversell,
     confirm_after_a_release_is_refused,
     release_by_key_racing_reserves_leaves_nothing_held,
@@ -48,6 +49,12 @@ async def test_a_replay_with_other_lines_is_refused_by_the_other_client(
     first_then_other: Pair, catalogue: Catalogue
 ) -> None:
     await reserve_with_other_lines_is_refused(*first_then_other, catalogue)
+
+
+async def test_a_key_refused_through_one_client_is_free_through_the_other(
+    first_then_other: Pair, catalogue: Catalogue
+) -> None:
+    await a_refused_hold_keeps_its_key_free(*first_then_other, catalogue)
 
 
 async def test_concurrent_reserves_of_one_key_through_both_clients_hold_once(

@@ -17,6 +17,7 @@ from shop_contracts.reservations import ReservationStatus
 from tests.conformance.conftest import Catalogue
 from tests.conformance.scenarios import (
     a_lapsed_hold_is_expired,
+    a_refused_hold_keeps_its_key_free,
     concurrent_holds_never_oversell,
     confirm_after_a_release_is_refused,
     reservation_key,
@@ -58,6 +59,12 @@ async def test_same_key_with_other_lines_is_rejected(
     client: ProductServiceClient, catalogue: Catalogue
 ) -> None:
     await reserve_with_other_lines_is_refused(client, client, catalogue)
+
+
+async def test_a_refused_hold_reads_the_same_and_keeps_its_key_free(
+    client: ProductServiceClient, catalogue: Catalogue
+) -> None:
+    await a_refused_hold_keeps_its_key_free(client, client, catalogue)
 
 
 async def test_insufficient_stock_names_short_products_and_holds_nothing(

@@ -10,7 +10,9 @@ docs/adr/0006-openapi-gate.md):
   change committed together with its regenerated file.
 """
 
+import copy
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -117,3 +119,35 @@ def test_only_the_move_from_generated_operation_ids_is_accepted() -> None:
     renamed = "POST /api/v1/orders: operationId changed from 'place_order' to 'create_order'"
 
     assert _unaccepted("orders", [moved, renamed]) == [renamed]
+
+
+def test_order_status_is_closed_and_says_so() -> None:
+    # ADR 0006: a status is never added without a new API version; the gate refuses one.
+    document = current_document("orders")
+    status = document["components"]["schemas"]["OrderStatus"]
+    widened = copy.deepcopy(document)
+    widened["components"]["schemas"]["OrderStatus"]["enum"].append("on_hold")
+
+    assert "new API version" in " ".join(status["description"].split())
+    assert any("may now return ['on_hold']" in c for c in breaking_changes(document, widened))
+
+
+def _money_fields(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "\\d" in str(node.get("pattern", "")):
+            yield where, node
+        for key, value in node.items():
+            yield from _money_fields(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _money_fields(value, f"{where}/{index}")
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_amount_is_a_documented_decimal_string(service: str) -> None:
+    fields = list(_money_fields(current_document(service)["components"]))
+
+    assert fields
+    for where, schema in fields:
+        assert schema.get("format") == "decimal", where
+        assert "decimal type, never a binary float" in schema.get("description", ""), where

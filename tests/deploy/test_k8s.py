@@ -22,6 +22,7 @@ from deploy.k8s_check.render import (
     render,
     schema_problems,
 )
+from deploy.k8s_check.topology import hpa_for
 
 pytestmark = pytest.mark.skipif(
     kubectl() is None,
@@ -126,7 +127,12 @@ def test_http_orders_holds_no_products_credentials(rendered: dict[str, list[Obj]
         _container(objects, "Deployment", "orders")
     )
     for deployment in of_kind(objects, "Deployment"):
-        assert deployment["spec"]["replicas"] >= 2
+        hpa = hpa_for(objects, deployment)
+        if hpa is None:
+            assert deployment["spec"]["replicas"] >= 2
+        else:  # the HPA owns the count
+            assert "replicas" not in deployment["spec"]
+            assert hpa["spec"]["minReplicas"] >= 2
 
 
 def test_dev_postgres_runs_with_the_limits_the_budget_is_checked_against(
@@ -352,6 +358,23 @@ def _worker_probe_port(objects: list[Obj], port: int) -> None:
     _container(objects, "Deployment", "orders-worker")["livenessProbe"]["httpGet"]["port"] = port
 
 
+def _secret_env(_objects: list[Obj], container: dict[str, Any], key: str) -> None:
+    name = {"jwt-secret": "APP_JWT_SECRET", "service-token": "APP_SERVICE_TOKEN"}[key]
+    container["env"].append(
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": "shop-auth", "key": key}}}
+    )
+
+
+def test_an_image_pinned_by_digest_may_be_pulled_if_not_present(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    objects = copy.deepcopy(rendered["http"])
+    container = _container(objects, "Deployment", "orders")
+    container.update(image=f"shop/orders:0.1.0@sha256:{'0' * 64}", imagePullPolicy="IfNotPresent")
+
+    assert not [p for p in check(objects) if "pulled" in p]
+
+
 def _worker_policy_admits_orders(objects: list[Obj]) -> None:
     _get(objects, "NetworkPolicy", "orders-worker")["spec"]["ingress"][0]["from"].append(
         {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "api"}}}
@@ -548,9 +571,66 @@ def _worker_policy_admits_orders(objects: list[Obj]) -> None:
         ),
         pytest.param(
             "http",
-            lambda o: _get(o, "Deployment", "orders")["spec"].update(replicas=1),
-            "Deployment/orders: fewer than 2 replicas",
+            lambda o: _get(o, "HorizontalPodAutoscaler", "orders")["spec"].update(minReplicas=1),
+            "HorizontalPodAutoscaler/orders: minReplicas below 2",
             id="single-replica",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _get(o, "Deployment", "products")["spec"].update(replicas=2),
+            "Deployment/products: sets replicas while HorizontalPodAutoscaler/products scales it",
+            id="replicas-under-an-hpa",
+        ),
+        pytest.param(
+            "monolith",
+            lambda o: _get(o, "Deployment", "orders")["spec"].update(replicas=2),
+            "Deployment/orders: sets replicas while HorizontalPodAutoscaler/orders scales it",
+            id="orders-replicas-under-an-hpa",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "orders-worker").pop("readinessProbe"),
+            "Deployment/orders-worker[orders-worker]: no readinessProbe with httpGet",
+            id="worker-without-readiness",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "orders-worker")["readinessProbe"][
+                "httpGet"
+            ].update(path="/metrics"),
+            "readinessProbe path /metrics is not /health/ready",
+            id="worker-ready-while-not-consuming",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _container(o, "Deployment", "orders").update(imagePullPolicy="IfNotPresent"),
+            "Deployment/orders[orders]: image shop/orders:0.1.0 is a tag pulled IfNotPresent",
+            id="tag-never-pulled-again",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _migration_job(o, "products")["spec"]["template"]["spec"]["containers"][
+                0
+            ].pop("imagePullPolicy"),
+            "Job/products-migrate-0.1.0[migrate]: image shop/products:0.1.0 is a tag pulled "
+            "IfNotPresent",
+            id="job-tag-pulled-by-default",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _secret_env(o, _container(o, "Deployment", "orders-worker"), "jwt-secret"),
+            "Deployment/orders-worker[orders-worker]: gets APP_JWT_SECRET, which it never uses",
+            id="worker-given-the-jwt-secret",
+        ),
+        pytest.param(
+            "monolith",
+            lambda o: _secret_env(
+                o,
+                _migration_job(o, "orders")["spec"]["template"]["spec"]["containers"][0],
+                "service-token",
+            ),
+            "Job/orders-migrate-0.1.0[migrate]: gets APP_SERVICE_TOKEN, which it never uses",
+            id="migration-given-the-service-token",
         ),
         pytest.param(
             "http",

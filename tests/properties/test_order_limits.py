@@ -80,10 +80,11 @@ class Cart:
             return 422, "validation_error"
         if any(units > MAX_LINE_QUANTITY for units in self.merged().values()):
             return 422, "validation_error"
-        if holding and any(units > self.shelf[i][1] for i, units in self.merged().items()):
-            return 409, "insufficient_stock"
+        # Products refuses a hold past the order total before it takes any stock.
         if self.total() > MAX_ORDER_TOTAL:
             return 422, "order_total_too_large"
+        if holding and any(units > self.shelf[i][1] for i, units in self.merged().items()):
+            return 409, "insufficient_stock"
         return None
 
 

@@ -4,7 +4,8 @@ Both ``LocalProductClient`` and ``HttpProductClient`` raise exactly these
 exceptions for the same situations; that is what makes the client switchable.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
@@ -12,6 +13,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
+
+from shop_contracts.limits import MAX_ORDER_TOTAL
 
 
 class ErrorCode(StrEnum):
@@ -186,11 +189,68 @@ class ReservationReleased(ProductError):
 
 
 class IdempotencyKeyReused(DomainError):
-    """The same idempotency / reservation key was sent with a different request body."""
+    """The same idempotency / reservation key was sent with a different request body.
+
+    One detail wherever it is decided (orders' saved order, products' hold, the
+    HTTP mapping), so a consumer reads the same words in every mode and never an
+    internal key.
+    """
 
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED
     status = 422
     title = "Idempotency key reused with a different request"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This key was already used with a different request; a new request needs a new key"
+        )
+
+
+class MixedCurrencies(ProductError):
+    """Amounts in several currencies where one figure needs one: a cart, a summary.
+
+    Products refuses a hold over several currencies before anything is kept, so
+    the key stays free (ADR 0020); orders' summary refuses to add them up.
+    """
+
+    code = ErrorCode.MIXED_CURRENCIES
+    status = 422
+    title = "Amounts in several currencies"
+
+    def __init__(self, currencies: Iterable[str], detail: str | None = None) -> None:
+        self.currencies = sorted(set(currencies))
+        super().__init__(
+            detail
+            or f"The items are priced in {', '.join(self.currencies)}; "
+            "an order takes one currency: order each currency's items separately"
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        return {"currencies": self.currencies}
+
+
+class OrderTotalTooLarge(ProductError):
+    """A cart's total would pass the order total limit (``shop_contracts.limits``).
+
+    Checked where the total is first known: products' reserve (before the hold is
+    kept) and orders' quote.
+    """
+
+    code = ErrorCode.ORDER_TOTAL_TOO_LARGE
+    status = 422
+    title = "Order total too large"
+
+    def __init__(self, total: Decimal | None = None, detail: str | None = None) -> None:
+        self.total = total
+        super().__init__(
+            detail
+            or (
+                f"The order total {total:.2f} passes the limit of {MAX_ORDER_TOTAL}; "
+                "order fewer units or split the order"
+                if total is not None
+                else None
+            )
+        )
 
 
 class ProductsUnavailable(ProductError):

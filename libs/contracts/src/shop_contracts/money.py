@@ -5,8 +5,9 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
+from shop_contracts.currencies import ISO_4217
 from shop_contracts.limits import STORED_AMOUNT_DIGITS
 
 CENT = Decimal("0.01")
@@ -50,10 +51,24 @@ def _plain_decimal_string(pattern: str) -> Callable[[Any], Any]:
     return check
 
 
+DECIMAL_NOTE = (
+    "A decimal string (`format: decimal`, OpenAPI format registry): read it into a "
+    "decimal type, never a binary float"
+)
+"""Every money schema says how to read it: generators that know no ``decimal`` format
+(openapi-python-client among them) hand it over as a plain string (ADR 0006)."""
+
+
 def _documented(pattern: str) -> Callable[[dict[str, Any]], None]:
     def document(schema: dict[str, Any]) -> None:
         schema.pop("anyOf", None)
-        schema.update(type="string", pattern=pattern, format="decimal", example="19.99")
+        schema.update(
+            type="string",
+            pattern=pattern,
+            format="decimal",
+            example="19.99",
+            description=DECIMAL_NOTE,
+        )
 
     return document
 
@@ -81,7 +96,39 @@ PriceAmount = Annotated[
 CurrencyCode = Annotated[
     str, Field(pattern=r"^[A-Z]{3}$", min_length=3, max_length=3, examples=["EUR"])
 ]
-"""ISO 4217 alphabetic currency code."""
+"""A currency code as read back: three capital letters, whatever a row was stored with."""
+
+
+def _iso_4217(value: str) -> str:
+    if value not in ISO_4217:
+        raise ValueError("must be the ISO 4217 code of a current currency, e.g. EUR")
+    return value
+
+
+def _iso_4217_documented(schema: dict[str, Any]) -> None:
+    # The enum is the whole rule, so a client (or a fuzzer) generating from the
+    # document sends only what is accepted.
+    for constraint in ("pattern", "minLength", "maxLength"):
+        schema.pop(constraint, None)
+    schema.update(
+        enum=sorted(ISO_4217),
+        description="ISO 4217 code of a current currency (list one; no funds, metals or "
+        "test codes)",
+    )
+
+
+IsoCurrencyCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Z]{3}$",
+        min_length=3,
+        max_length=3,
+        examples=["EUR"],
+        json_schema_extra=_iso_4217_documented,
+    ),
+    AfterValidator(_iso_4217),
+]
+"""A currency a price is given in (requests): an ISO 4217 code of a current currency."""
 
 
 def _stored_documented(schema: dict[str, Any]) -> None:
@@ -90,7 +137,7 @@ def _stored_documented(schema: dict[str, Any]) -> None:
         example="19.99",
         pattern=rf"^-?\d{{1,{STORED_AMOUNT_DIGITS - 2}}}\.\d{{2}}$",
         description="Any amount a 64-bit number of cents holds; orders accepted today stay "
-        "within the order total limit",
+        f"within the order total limit. {DECIMAL_NOTE}",
     )
 
 
@@ -105,7 +152,10 @@ so a row written under an older, looser rule never makes a read fail."""
 
 def _sum_documented(schema: dict[str, Any]) -> None:
     schema.update(
-        format="decimal", example="19.99", pattern=r"^-?\d+\.\d{2}$", description="Unbounded sum"
+        format="decimal",
+        example="19.99",
+        pattern=r"^-?\d+\.\d{2}$",
+        description=f"Unbounded sum. {DECIMAL_NOTE}",
     )
 
 

@@ -15,7 +15,7 @@ from shop_contracts.limits import (
     MAX_STOCK,
     MAX_STORED_STOCK,
 )
-from shop_contracts.money import CurrencyCode, MoneyAmount, PriceAmount
+from shop_contracts.money import CurrencyCode, IsoCurrencyCode, MoneyAmount, PriceAmount
 from shop_contracts.numbers import WireInt
 from shop_contracts.text import NO_NUL
 
@@ -47,7 +47,7 @@ class ProductCreate(BaseModel):
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_NUL)
     description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH, pattern=NO_NUL)
     price: PriceAmount
-    currency: CurrencyCode = "EUR"
+    currency: IsoCurrencyCode = "EUR"
     stock: WireInt = Field(default=0, ge=0, le=MAX_STOCK)
 
 
@@ -59,7 +59,7 @@ class ProductUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_NUL)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH, pattern=NO_NUL)
     price: PriceAmount | None = None
-    currency: CurrencyCode | None = None
+    currency: IsoCurrencyCode | None = None
 
 
 class StockAdjustment(BaseModel):

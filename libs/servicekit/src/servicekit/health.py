@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from servicekit.docs import PUBLIC
+
 ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
 """Returns details when healthy; raises when not. Registered on ``app.state.readiness``."""
 
@@ -51,7 +53,7 @@ def health_router() -> APIRouter:
     """Liveness and readiness endpoints."""
     router = APIRouter(prefix="/health", tags=["operations"])
 
-    @router.get("/live", summary="Liveness: the process is serving requests")
+    @router.get("/live", summary="Liveness: the process is serving requests", openapi_extra=PUBLIC)
     async def liveness() -> Liveness:
         """Answers 200 while the process serves requests; it checks no dependency."""
         return Liveness(status="ok")
@@ -59,6 +61,7 @@ def health_router() -> APIRouter:
     @router.get(
         "/ready",
         summary="Readiness: database reachable, and dependencies reported",
+        openapi_extra=PUBLIC,
         responses={
             200: {"model": Readiness, "description": "Every required dependency is up"},
             503: {"model": Readiness, "description": "A required dependency is down"},

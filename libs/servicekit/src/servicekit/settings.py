@@ -1,7 +1,7 @@
 """Settings base shared by the services (``APP_`` prefix, ``.env``, secret checks)."""
 
 from enum import StrEnum
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +60,11 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     log_json: bool = True
 
+    # Each process gets only the secrets it uses: one that authenticates no one
+    # (migrations, the event worker) uses a settings class that turns this off, and
+    # runs in production without the JWT secret or the service token.
+    checks_auth_secrets: ClassVar[bool] = True
+
     @property
     def is_production(self) -> bool:
         """True when running for real users."""
@@ -72,7 +77,7 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:
-        if not self.is_production:
+        if not self.is_production or not self.checks_auth_secrets:
             return self
         weak = []
         jwt_secret = self.jwt_secret.get_secret_value()

@@ -1,7 +1,7 @@
 """Orders settings (``APP_`` prefix) and feature flags (``FEATURE_`` prefix)."""
 
 from enum import StrEnum
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -167,6 +167,17 @@ class Settings(ServiceSettings, EventBusSettings):
         if self.payments_backend is PaymentsBackend.STRIPE and not self.stripe_api_key:
             raise ValueError("APP_STRIPE_API_KEY is required with the stripe backend")
         return self
+
+
+class OfflineSettings(Settings):
+    """Settings of ``orders migrate`` and ``orders worker``: they authenticate no one.
+
+    Neither verifies a user token nor calls products over HTTP, so production
+    does not demand the JWT secret or the service token of them, and the
+    manifests give them neither.
+    """
+
+    checks_auth_secrets: ClassVar[bool] = False
 
 
 class FeatureFlags(BaseSettings):

@@ -11,12 +11,15 @@ from uuid import UUID, uuid4
 from shop_contracts.errors import (
     IdempotencyKeyReused,
     InsufficientStock,
+    MixedCurrencies,
+    OrderTotalTooLarge,
     ProductNotFound,
     ProductsUnavailable,
     ReservationExpired,
     ReservationNotFound,
     ReservationReleased,
 )
+from shop_contracts.limits import MAX_ORDER_TOTAL
 from shop_contracts.products import Product, ProductLookup, StockCheck
 from shop_contracts.reservations import (
     Reservation,
@@ -42,6 +45,9 @@ class FakeProductClient:
     call raise ``ProductsUnavailable``, or ``fail_next["confirm"] = n`` for the
     next n calls of one method; ``lose_answer["reserve"] = n`` makes the next n
     reserves take effect and then fail as a timeout after sending would.
+    Like products, a hold over several currencies or past the order total is
+    refused before anything is kept; ``checks_prices = False`` plays a products
+    that does not refuse it (orders' backstop).
     """
 
     ttl: timedelta = timedelta(minutes=15)
@@ -53,6 +59,7 @@ class FakeProductClient:
     by_key: dict[str, _Held] = field(default_factory=dict)
     by_id: dict[UUID, _Held] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    checks_prices: bool = True
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def add(
@@ -121,11 +128,13 @@ class FakeProductClient:
                 if not held.lines and held.reservation.status is ReservationStatus.RELEASED:
                     return held.reservation  # the key was released before this hold
                 if held.lines != wanted:
-                    raise IdempotencyKeyReused("reservation key reused with other lines")
+                    raise IdempotencyKeyReused()
                 return held.reservation
             missing = [pid for pid, _ in wanted if pid not in self.products]
             if missing:
                 raise ProductNotFound(missing)
+            if self.checks_prices:
+                self._check_prices(wanted)
             short = [pid for pid, qty in wanted if self.stock[pid] < qty]
             if short:
                 raise InsufficientStock(short)
@@ -156,6 +165,14 @@ class FakeProductClient:
             self.lose_answer["reserve"] -= 1
             raise ProductsUnavailable("products did not answer (fake)", maybe_applied=True)
         return reservation
+
+    def _check_prices(self, wanted: tuple[tuple[UUID, int], ...]) -> None:
+        currencies = {self.products[pid].currency for pid, _ in wanted}
+        if len(currencies) > 1:
+            raise MixedCurrencies(currencies)
+        total = sum((self.products[pid].price * qty for pid, qty in wanted), Decimal(0))
+        if total > MAX_ORDER_TOTAL:
+            raise OrderTotalTooLarge(total)
 
     def _set(self, held: _Held, status: ReservationStatus) -> Reservation:
         held.reservation = held.reservation.model_copy(update={"status": status})

@@ -1,5 +1,7 @@
 """Products settings (``APP_`` prefix) and feature flags (``FEATURE_`` prefix)."""
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,3 +26,9 @@ class Settings(ServiceSettings, EventBusSettings):
     reservation_ttl_seconds: float = Field(default=900, gt=0, le=86_400)
     sweep_interval_seconds: float = Field(default=5, gt=0, le=3_600)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
+
+
+class OfflineSettings(Settings):
+    """Settings of ``products migrate``: it authenticates no one, so needs no auth secrets."""
+
+    checks_auth_secrets: ClassVar[bool] = False

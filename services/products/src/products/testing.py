@@ -29,12 +29,23 @@ class Catalogue:
         self._products = products
 
     async def add(
-        self, *, stock: int = 10, price: str = "9.99", name: str | None = None
+        self,
+        *,
+        stock: int = 10,
+        price: str = "9.99",
+        name: str | None = None,
+        currency: str = "EUR",
     ) -> Product:
         """Create a product with a fresh SKU."""
         sku = f"T-{uuid4().hex[:12]}"
         return await self._products.create_product(
-            ProductCreate(sku=sku, name=name or f"Product {sku}", price=Decimal(price), stock=stock)
+            ProductCreate(
+                sku=sku,
+                name=name or f"Product {sku}",
+                price=Decimal(price),
+                currency=currency,
+                stock=stock,
+            )
         )
 
     async def stock(self, product: Product) -> int:

@@ -87,6 +87,17 @@ class RabbitConsumer:
         self._tag = await self._queue.consume(self._on_message)
         return self
 
+    @property
+    def consuming(self) -> bool:
+        """Attached: its consumer is registered and the connection is up (not reconnecting)."""
+        connection = self._connection
+        return (
+            self._tag is not None
+            and connection is not None
+            and not connection.is_closed
+            and connection.connected.is_set()
+        )
+
     async def aclose(self) -> None:
         """Stop consuming and close the connection (unacked messages go back to the queue)."""
         if self._connection is None:

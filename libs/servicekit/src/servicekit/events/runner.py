@@ -43,6 +43,11 @@ class ConsumerGroup:
         self._tasks: list[asyncio.Task[None]] = []
         self.started = asyncio.Event()
 
+    @property
+    def consuming(self) -> bool:
+        """Every consumer is attached to the broker right now."""
+        return all(consumer.consuming for consumer in self.consumers)
+
     def start(self) -> None:
         """Begin connecting every consumer."""
         self._tasks = [

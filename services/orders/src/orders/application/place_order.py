@@ -88,8 +88,9 @@ async def place_order(
     if dead and not reservation.lines:  # a key retired by a release-by-key: nothing to price
         return await _dead_reservation(autocommit_uow, cmd, fingerprint, reservation)
     try:
-        # The order rules on the held prices (one currency, the total limit) come
-        # first, so a retry with the same key is refused the same way.
+        # Products refuses such holds before keeping anything, so the key stays free
+        # (ADR 0020); this check of the held prices is the backstop that never saves
+        # an order breaking them, and returns the hold.
         order = _new_order(cmd, fingerprint, reservation, clock)
     except DomainError:
         if not dead:
@@ -123,7 +124,7 @@ async def _existing(
     async with autocommit_uow() as work:
         order = await work.orders.get_by_idempotency_key(cmd.user_id, cmd.idempotency_key)
     if order is not None and order.request_hash != fingerprint:
-        raise IdempotencyKeyReused("This Idempotency-Key was already used for a different order")
+        raise IdempotencyKeyReused()
     return order
 
 

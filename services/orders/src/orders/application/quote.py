@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from orders.application.views import QuoteLineView, QuoteView
-from orders.domain.errors import InvalidOrder
+from orders.domain.errors import MixedCurrencies
 from orders.domain.order import OrderLine, check_order_total, checked_cart
 from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import ProductNotFound
@@ -20,7 +20,7 @@ async def quote_cart(
     by_id = {product.id: product for product in lookup.items}
     currencies = {by_id[line.product_id].currency for line in cart}
     if len(currencies) != 1:
-        raise InvalidOrder("All items of an order must share one currency")
+        raise MixedCurrencies(currencies)
     line_totals = [by_id[line.product_id].price * line.quantity for line in cart]
     subtotal = sum(line_totals, Decimal(0))
     check_order_total(subtotal)  # before any figure is put in a (bounded) view

@@ -1,10 +1,23 @@
 """Errors the order domain raises; each carries its stable problem code."""
 
-from typing import Any
 from uuid import UUID
 
 from orders.domain.status import OrderStatus
-from shop_contracts.errors import DomainError, ErrorCode
+from shop_contracts.errors import DomainError, ErrorCode, MixedCurrencies, OrderTotalTooLarge
+
+# Products refuses a hold on the same conditions, so the very same classes serve both.
+__all__ = [
+    "ConcurrentModification",
+    "DuplicateOrder",
+    "InvalidOrder",
+    "InvalidStatusTransition",
+    "MixedCurrencies",
+    "NotificationFailed",
+    "OrderNotFound",
+    "OrderTotalTooLarge",
+    "PaymentFailed",
+    "PaymentProviderUnavailable",
+]
 
 
 class OrderNotFound(DomainError):
@@ -33,37 +46,11 @@ class InvalidStatusTransition(DomainError):
 
 
 class InvalidOrder(DomainError):
-    """The order request breaks a business rule (too many lines, mixed currencies...)."""
+    """The order request breaks a business rule (no lines, too many lines or units)."""
 
     code = ErrorCode.VALIDATION_ERROR
     status = 422
     title = "Invalid order"
-
-
-class OrderTotalTooLarge(DomainError):
-    """A line total or the order total would pass the order total limit."""
-
-    code = ErrorCode.ORDER_TOTAL_TOO_LARGE
-    status = 422
-    title = "Order total too large"
-
-
-class MixedCurrencies(DomainError):
-    """A figure was asked for over amounts in several currencies; name one."""
-
-    code = ErrorCode.MIXED_CURRENCIES
-    status = 422
-    title = "Amounts in several currencies"
-
-    def __init__(self, currencies: list[str]) -> None:
-        self.currencies = sorted(currencies)
-        super().__init__(
-            f"The orders are in {', '.join(self.currencies)}; "
-            "ask for one with the currency parameter"
-        )
-
-    def extensions(self) -> dict[str, Any]:
-        return {"currencies": self.currencies}
 
 
 class PaymentFailed(DomainError):

@@ -7,7 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from orders.domain.errors import InvalidOrder, InvalidStatusTransition, OrderTotalTooLarge
+from orders.domain.errors import (
+    InvalidOrder,
+    InvalidStatusTransition,
+    MixedCurrencies,
+    OrderTotalTooLarge,
+)
 from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced, OrderStatusChanged
 from orders.domain.money import CurrencyMismatch, Money
 from orders.domain.status import OrderStatus, can_transition
@@ -63,10 +68,7 @@ def check_order_total(total: Decimal) -> None:
     over the lines is not; checked before an order is saved (and on a quote).
     """
     if total > MAX_ORDER_TOTAL:
-        raise OrderTotalTooLarge(
-            f"The order total {total:.2f} passes the limit of {MAX_ORDER_TOTAL}; "
-            "order fewer units or split the order"
-        )
+        raise OrderTotalTooLarge(total)
 
 
 request_hash = lines_fingerprint
@@ -156,7 +158,7 @@ class Order:
             for item in self.items:
                 total = total + item.line_total
         except CurrencyMismatch as exc:
-            raise InvalidOrder("All items of an order must share one currency") from exc
+            raise MixedCurrencies(item.unit_price.currency for item in self.items) from exc
         return total
 
     def confirm(self, now: datetime) -> None:

@@ -4,7 +4,9 @@ from enum import StrEnum
 
 
 class OrderStatus(StrEnum):
-    """Where an order is in its life."""
+    """Where an order is in its life. A closed set: a new status comes only with a new
+    API version, never added to this one (ADR 0006), so a generated client may treat
+    it as an exhaustive enum."""
 
     PENDING = "pending"
     CONFIRMED = "confirmed"

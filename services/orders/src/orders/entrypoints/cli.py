@@ -4,14 +4,13 @@ import argparse
 import asyncio
 import logging
 
-from prometheus_client import start_http_server
-
 from orders.adapters.db.doctor import examine
 from orders.adapters.db.migrate import upgrade_orders_database
-from orders.config import FeatureFlags, ProductsClientMode, Settings
+from orders.config import FeatureFlags, OfflineSettings, ProductsClientMode, Settings
 from orders.entrypoints.cutover import report as cutover_report
 from orders.entrypoints.flags_cli import add_flags_arguments, run_flags
 from orders.entrypoints.worker import serve_worker
+from orders.entrypoints.worker_http import WorkerHealth, start_worker_http
 from products.facade import upgrade_products_database
 from servicekit.db import create_engine
 from servicekit.events.settings import EventBusMode
@@ -43,6 +42,10 @@ async def _doctor(settings: Settings) -> int:
     return 1 if findings else 0
 
 
+_OFFLINE_COMMANDS = frozenset({"migrate", "worker"})
+"""Commands that authenticate no one: production asks them for no auth secrets."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``orders`` command."""
     parser = argparse.ArgumentParser(prog="orders", description="Orders service")
@@ -59,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         "worker", help="consume integration events from RabbitMQ (APP_EVENT_BUS=rabbitmq)"
     )
     worker.add_argument(
-        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port"
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus /metrics and the readiness probe /health/ready on this port",
     )
     cutover = commands.add_parser("cutover", help="cut-over evidence of a running service")
     cutover_commands = cutover.add_subparsers(dest="cutover_command", required=True)
@@ -75,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "cutover":
         # Runs wherever an operator is: it needs the service's URL, not its settings.
         return cutover_report.run(args)
-    settings = Settings()
+    # The secrets a process is given are the ones it uses (deploy/k8s/README.md).
+    settings = (OfflineSettings if args.command in _OFFLINE_COMMANDS else Settings)()
     configure_logging("orders", settings.log_level, as_json=settings.log_json)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
@@ -83,9 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         if settings.event_bus is not EventBusMode.RABBITMQ:
             parser.error("the worker consumes from RabbitMQ: set APP_EVENT_BUS=rabbitmq")
+        health = None
         if args.metrics_port is not None:
-            start_http_server(args.metrics_port, addr="0.0.0.0")  # noqa: S104 - scraped
-        asyncio.run(serve_worker(settings, FeatureFlags()))
+            health = WorkerHealth()
+            start_worker_http(args.metrics_port, health)
+        asyncio.run(serve_worker(settings, FeatureFlags(), health))
         return 0
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 from orders.adapters.backends import (
@@ -27,6 +28,7 @@ from orders.config import (
     default_flags,
 )
 from orders.domain.ports import NotificationPort
+from orders.entrypoints.worker_http import BEAT_SECONDS, WorkerHealth
 from products.facade import ProductsFacade
 from servicekit.clock import utc_now
 from servicekit.db import create_engine
@@ -85,23 +87,41 @@ async def run_worker(
     stop: asyncio.Event,
     *,
     notifications: NotificationPort | None = None,
+    health: WorkerHealth | None = None,
 ) -> None:
-    """Consume until ``stop`` is set; unacknowledged messages go back to their queues."""
+    """Consume until ``stop`` is set; unacknowledged messages go back to their queues.
+
+    With ``health``, the event loop records every second whether all consumers are
+    attached: the worker's readiness probe reads it.
+    """
     if settings.event_bus is not EventBusMode.RABBITMQ:
         raise ValueError("orders worker consumes from RabbitMQ: set APP_EVENT_BUS=rabbitmq")
     async with AsyncExitStack() as stack:
         group = ConsumerGroup(settings, await _subscriptions(settings, flags, stack, notifications))
         stack.push_async_callback(group.aclose)
         group.start()
+        if health is not None:
+            beats = PeriodicTask("worker-health", BEAT_SECONDS, _beat(health, group))
+            beats.start()
+            stack.push_async_callback(beats.stop)
         logger.info("worker started", extra={"queues": [c.queues.main for c in group.consumers]})
         await stop.wait()
 
 
-async def serve_worker(settings: Settings, flags: FeatureFlags) -> None:
+def _beat(health: WorkerHealth, group: ConsumerGroup) -> Callable[[], Awaitable[None]]:
+    async def beat() -> None:
+        health.beat(group.consuming)
+
+    return beat
+
+
+async def serve_worker(
+    settings: Settings, flags: FeatureFlags, health: WorkerHealth | None = None
+) -> None:
     """``run_worker`` until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await run_worker(settings, flags, stop)
+    await run_worker(settings, flags, stop, health=health)

@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from orders.domain.errors import InvalidOrder, InvalidStatusTransition
+from orders.domain.errors import InvalidOrder, InvalidStatusTransition, MixedCurrencies
 from orders.domain.events import OrderCancelled, OrderPlaced, OrderStatusChanged
 from orders.domain.money import CurrencyMismatch, Money
 from orders.domain.order import (
@@ -59,8 +59,9 @@ def test_placing_records_order_placed_with_the_total() -> None:
 
 
 def test_an_order_needs_items_in_one_currency() -> None:
-    with pytest.raises(InvalidOrder):
-        _order(_item(currency="EUR"), _item(currency="USD"))
+    with pytest.raises(MixedCurrencies) as raised:
+        _order(_item(currency="USD"), _item(currency="EUR"))
+    assert (raised.value.code, raised.value.currencies) == ("mixed_currencies", ["EUR", "USD"])
     with pytest.raises(InvalidOrder):
         Order.place(
             user_id="a",

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 import uvicorn
+from pydantic import ValidationError
 
+from orders.config import OfflineSettings, Settings
 from orders.entrypoints.cli import main
 
 # The CLI configures the root logger; each test puts it back.
@@ -48,6 +50,23 @@ def test_migrate_in_local_mode_migrates_orders_and_products(
     assert {"products", "reservations"} <= _tables(tmp_path / "products.db")
     reported = _reported(capsys.readouterr().out)
     assert reported == ["orders database migrated", "products database migrated"]
+
+
+def test_migrate_runs_in_production_without_auth_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The migration Job is given the database URL only (deploy/k8s/base/migrations.yaml).
+    monkeypatch.setenv("APP_ENVIRONMENT", "production")
+    monkeypatch.delenv("APP_JWT_SECRET", raising=False)
+    monkeypatch.delenv("APP_SERVICE_TOKEN", raising=False)
+    monkeypatch.setenv("APP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}")
+    monkeypatch.setenv("APP_PRODUCTS_CLIENT", "http")
+
+    assert main(["migrate"]) == 0
+    assert "orders" in _tables(tmp_path / "orders.db")
+    with pytest.raises(ValidationError, match="production refuses default or short secrets"):
+        Settings()  # what serves the API still demands them
+    OfflineSettings()  # what the worker runs with does not
 
 
 def test_migrate_in_http_mode_reports_only_the_orders_database(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from products.adapters.schema import upgrade_products_database
 from products.application.demo_catalogue import demo_products
-from products.config import Settings
+from products.config import OfflineSettings, Settings
 from products.domain.errors import SkuAlreadyExists
 from products.facade import ProductsFacade
 from servicekit.logging import configure_logging
@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``products`` command."""
     args = _parser().parse_args(argv)
-    settings = Settings()
+    # Migrations authenticate no one: they run without the JWT secret and service token.
+    settings = (OfflineSettings if args.command == "migrate" else Settings)()
     configure_logging("products", settings.log_level, settings.log_json)
     if args.command == "migrate":
         asyncio.run(upgrade_products_database(settings.database_url.get_secret_value()))

@@ -149,7 +149,12 @@ class SqlOrderQueries:
                 )
             ).all()
         if len(rows) > 1:
-            raise MixedCurrencies([row[0] for row in rows])
+            currencies = sorted(str(row[0]) for row in rows)
+            raise MixedCurrencies(
+                currencies,
+                f"The orders are in {', '.join(currencies)}; "
+                "ask for one with the currency parameter",
+            )
         if not rows:
             return OrderSummaryView(
                 total_orders=0,

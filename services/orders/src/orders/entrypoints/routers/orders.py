@@ -23,7 +23,12 @@ from orders.entrypoints.deps import (
 )
 from orders.entrypoints.schemas import CartIn, IsoDate
 from servicekit.problems import problem_responses
-from shop_contracts.limits import MAX_PAGE
+from shop_contracts.limits import (
+    MAX_LINE_QUANTITY,
+    MAX_ORDER_TOTAL,
+    MAX_PAGE,
+    MAX_RESERVATION_LINES,
+)
 from shop_contracts.money import CurrencyCode
 from shop_contracts.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from shop_contracts.paths import API_PREFIX, route
@@ -31,10 +36,49 @@ from shop_contracts.paths import API_PREFIX, route
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
+CART_RULES = f"""\
+Rules the schema cannot state:
+
+- **Lines**: lines naming one product are merged; at most {MAX_LINE_QUANTITY:,} units of one
+  product summed across its lines, and at most the configured number of distinct products
+  (never more than {MAX_RESERVATION_LINES}): 422 `validation_error` otherwise.
+- **One currency**: every product of a cart is priced in one currency; a cart mixing
+  currencies is 422 `mixed_currencies`, naming them in `currencies`.
+- **Total**: at most {MAX_ORDER_TOTAL} (422 `order_total_too_large`).
+- **Lines in the response**: one per product, merged, sorted by `product_id` (not in
+  request order)."""
+
+ANSWER_RULES = """\
+Once the order is saved, the answer is that order as it stands: `confirmed`;
+`pending` when it could not be settled yet (the reconciler settles it: read it
+again); `failed` when the hold lapsed before confirmation (place again with a
+new key). A 503 saved nothing that a retry with the same key and body will not
+report: retry it after `Retry-After`."""
+
+IDEMPOTENCY_RULES = """\
+The `Idempotency-Key` (per user) belongs to the first request that executes:
+
+- the same key with the same cart (after merging lines) answers 200 with the same order;
+- the same key with a different cart is 422 `idempotency_key_reused`;
+- a request **refused** before anything is held or saved (every 4xx: an invalid cart,
+  404 `product_not_found`, 409 `insufficient_stock`, 422 `mixed_currencies` or
+  `order_total_too_large`) keeps nothing and does **not** use the key up: the corrected
+  request may send it again;
+- after a 503 the request may have executed: retry with the same key and cart. If the
+  stock held for that key is gone (409 `reservation_released` or `reservation_expired`),
+  the key is spent; place the order with a new key."""
+
+
 @router.post(
     "",
     response_model=OrderView,
     status_code=status.HTTP_201_CREATED,
+    description="Reserve stock and place an order (idempotent per Idempotency-Key).\n\n"
+    + ANSWER_RULES
+    + "\n\n"
+    + CART_RULES
+    + "\n\n"
+    + IDEMPOTENCY_RULES,
     responses={
         200: {"description": "Replay of an earlier request with the same key", "model": OrderView},
         **problem_responses(400, 401, 404, 409, 413, 422, 503),
@@ -73,6 +117,7 @@ async def place_order(
 @router.post(
     "/quote",
     response_model=QuoteView,
+    description="Price a cart with current prices; nothing is reserved.\n\n" + CART_RULES,
     responses=problem_responses(400, 401, 404, 413, 422, 503),
 )
 async def quote(_principal: CurrentPrincipal, body: CartIn, orders: OrdersDep) -> QuoteView:

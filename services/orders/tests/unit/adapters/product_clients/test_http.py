@@ -18,6 +18,8 @@ from servicekit.requestid import set_request_id
 from shop_contracts.errors import (
     IdempotencyKeyReused,
     InsufficientStock,
+    MixedCurrencies,
+    OrderTotalTooLarge,
     ProductNotFound,
     ProductsUnavailable,
     ReservationExpired,
@@ -187,6 +189,26 @@ async def test_reserve_with_reused_key_maps_to_idempotency_key_reused(
 
     with pytest.raises(IdempotencyKeyReused):
         await make_client().reserve("k", _lines())
+
+
+async def test_a_refused_hold_maps_to_the_error_local_mode_raises(
+    router: respx.Router, make_client: MakeClient, problem: ProblemFactory
+) -> None:
+    router.post("/reservations").mock(
+        side_effect=[
+            problem(422, "mixed_currencies", currencies=["EUR", "USD"]),
+            problem(422, "order_total_too_large", detail="The order total 1.00 passes it"),
+        ]
+    )
+
+    with pytest.raises(MixedCurrencies) as mixed:
+        await make_client().reserve("k", _lines())
+    with pytest.raises(OrderTotalTooLarge) as too_large:
+        await make_client().reserve("k", _lines())
+
+    assert mixed.value.detail == MixedCurrencies(["USD", "EUR"]).detail
+    assert mixed.value.currencies == ["EUR", "USD"]
+    assert too_large.value.detail == "The order total 1.00 passes it"
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 """Reserve, confirm, release and expire stock holds."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 from products.application.commands import (
@@ -15,6 +17,8 @@ from products.domain.errors import (
     IdempotencyKeyReused,
     InsufficientStock,
     InvalidInput,
+    MixedCurrencies,
+    OrderTotalTooLarge,
     ProductNotFound,
     ReservationExpired,
     ReservationNotFound,
@@ -28,7 +32,7 @@ from products.domain.reservation import (
     request_fingerprint,
 )
 from servicekit.clock import Clock
-from shop_contracts.limits import MAX_KEY_LENGTH, MAX_LINE_QUANTITY
+from shop_contracts.limits import MAX_KEY_LENGTH, MAX_LINE_QUANTITY, MAX_ORDER_TOTAL
 
 _HELD = frozenset({ReservationStatus.HELD})
 _RELEASABLE = frozenset({ReservationStatus.HELD, ReservationStatus.CONFIRMED})
@@ -89,6 +93,10 @@ async def reserve_stock(
             return ReserveOutcome(
                 await _replay(uow, command.key, fingerprint, clock), created=False
             )
+        # A hold is priced in one currency and within one order total. Refused here,
+        # before the commit, the claim above rolls back with everything else: a
+        # refusal keeps nothing, so the key stays free for a corrected request (ADR 0020).
+        _check_priced_lines(reservation.lines)
         short = [
             line.product_id
             for line in lines
@@ -98,6 +106,16 @@ async def reserve_stock(
             raise InsufficientStock(short)
         await uow.commit()
     return ReserveOutcome(reservation, created=True)
+
+
+def _check_priced_lines(lines: Sequence[ReservationLine]) -> None:
+    """``MixedCurrencies`` or ``OrderTotalTooLarge`` for lines no order could be placed on."""
+    currencies = {line.currency for line in lines}
+    if len(currencies) > 1:
+        raise MixedCurrencies(currencies)
+    total = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+    if total > MAX_ORDER_TOTAL:
+        raise OrderTotalTooLarge(total)
 
 
 async def _replay(uow: UnitOfWork, key: str, fingerprint: str, clock: Clock) -> Reservation:
@@ -110,7 +128,7 @@ async def _replay(uow: UnitOfWork, key: str, fingerprint: str, clock: Clock) -> 
         if existing.retires_key:
             return existing  # released by key before this hold arrived: nothing is held
         if existing.request_hash != fingerprint:
-            raise IdempotencyKeyReused(f"Reservation key {key!r} was used with different lines")
+            raise IdempotencyKeyReused()
         now = clock()
         if not existing.is_lapsed(now):
             return existing

@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from products.entrypoints.deps import ProductsDep
+from servicekit.docs import PUBLIC
 from servicekit.problems import problem_responses
 from shop_contracts import paths
 from shop_contracts.limits import MAX_LINE_QUANTITY, MAX_PAGE, MAX_SEARCH_LENGTH
@@ -16,7 +17,12 @@ from shop_contracts.text import NO_NUL
 router = APIRouter(tags=["products"])
 
 
-@router.get(paths.PRODUCTS, response_model=Page[Product], responses=problem_responses(422, 503))
+@router.get(
+    paths.PRODUCTS,
+    response_model=Page[Product],
+    responses=problem_responses(422, 503),
+    openapi_extra=PUBLIC,
+)
 async def list_products(
     products: ProductsDep,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
@@ -31,7 +37,10 @@ async def list_products(
 
 
 @router.get(
-    paths.route(paths.PRODUCT), response_model=Product, responses=problem_responses(404, 422, 503)
+    paths.route(paths.PRODUCT),
+    response_model=Product,
+    responses=problem_responses(404, 422, 503),
+    openapi_extra=PUBLIC,
 )
 async def get_product(product_id: UUID, products: ProductsDep) -> Product:
     """Get one product."""
@@ -42,6 +51,7 @@ async def get_product(product_id: UUID, products: ProductsDep) -> Product:
     paths.PRODUCTS_LOOKUP,
     response_model=ProductLookup,
     responses=problem_responses(400, 413, 422, 503),
+    openapi_extra=PUBLIC,
 )
 async def lookup_products(request: ProductLookupRequest, products: ProductsDep) -> ProductLookup:
     """Fetch many products in one call; unknown ids are listed in ``missing``."""
@@ -52,6 +62,7 @@ async def lookup_products(request: ProductLookupRequest, products: ProductsDep) 
     paths.route(paths.PRODUCT_STOCK),
     response_model=StockCheck,
     responses=problem_responses(404, 422, 503),
+    openapi_extra=PUBLIC,
 )
 async def check_stock(
     product_id: UUID,

@@ -7,15 +7,35 @@ from fastapi import APIRouter, Response, status
 from products.entrypoints.deps import ProductsDep, ServiceCaller
 from servicekit.problems import problem_responses
 from shop_contracts import paths
+from shop_contracts.limits import MAX_LINE_QUANTITY, MAX_ORDER_TOTAL
 from shop_contracts.reservations import Reservation, ReservationKeyRelease, ReservationRequest
 
 router = APIRouter(tags=["reservations (internal)"], dependencies=[ServiceCaller])
+
+
+RESERVE_RULES = f"""\
+Hold stock for all lines or none; the same key and lines return the same hold.
+
+Rules the schema cannot state:
+
+- **Lines**: lines naming one product are merged; at most {MAX_LINE_QUANTITY:,} units of one
+  product summed across its lines (422 `validation_error`). The hold's lines are one per
+  product, sorted by `product_id` (not in request order).
+- **One currency**: every product of a hold is priced in one currency (422
+  `mixed_currencies`, naming them in `currencies`), and the sum of price times quantity is at
+  most {MAX_ORDER_TOTAL} (422 `order_total_too_large`): no order could be placed on it.
+- **Key**: bound only when a hold is kept. The same key with the same merged lines answers
+  200 with that hold, whatever its state; with other lines, 422 `idempotency_key_reused`.
+  A refusal (404 `product_not_found`, 409 `insufficient_stock`, 422) keeps nothing, so the
+  key stays free. A key released through `reservation-releases` stays bound to its
+  released hold."""
 
 
 @router.post(
     paths.RESERVATIONS,
     response_model=Reservation,
     status_code=status.HTTP_201_CREATED,
+    description=RESERVE_RULES,
     responses={
         200: {
             "description": "Replay: the reservation made earlier with this key",

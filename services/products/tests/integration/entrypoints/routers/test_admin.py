@@ -46,7 +46,15 @@ async def test_duplicate_sku_is_a_409(
 
 
 @pytest.mark.parametrize(
-    "bad", [{"price": "-1.00"}, {"price": "1.001"}, {"stock": -1}, {"sku": ""}, {"currency": "eur"}]
+    "bad",
+    [
+        {"price": "-1.00"},
+        {"price": "1.001"},
+        {"stock": -1},
+        {"sku": ""},
+        {"currency": "eur"},
+        {"currency": "HEO"},
+    ],
 )
 async def test_invalid_product_fields_are_rejected(
     client: httpx.AsyncClient, admin: Headers, problem: Problem, bad: dict[str, Any]

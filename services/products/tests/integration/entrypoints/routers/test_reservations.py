@@ -12,6 +12,7 @@ import pytest
 from products.facade import ProductsFacade
 from products.testing import Catalogue
 from shop_contracts.errors import InsufficientStock, ProductNotFound
+from shop_contracts.limits import MAX_PRICE
 from shop_contracts.reservations import ReservationLineRequest
 
 Problem = Callable[[httpx.Response, int, str], dict[str, Any]]
@@ -67,6 +68,57 @@ async def test_same_key_with_different_lines_is_422(
     )
 
     problem(response, 422, "idempotency_key_reused")
+
+
+async def test_a_key_reused_reads_without_the_key(
+    client: httpx.AsyncClient, service: Headers, catalogue: Catalogue, problem: Problem
+) -> None:
+    product = await catalogue.add(stock=5)
+    key = f"order:someone:{uuid4().hex}"
+    await client.post("/reservations", json=_request((product.id, 1), key=key), headers=service)
+
+    response = await client.post(
+        "/reservations", json=_request((product.id, 2), key=key), headers=service
+    )
+
+    body = problem(response, 422, "idempotency_key_reused")
+    assert key not in body["detail"]
+
+
+async def test_a_hold_over_two_currencies_is_refused_and_keeps_the_key_free(
+    client: httpx.AsyncClient, service: Headers, catalogue: Catalogue, problem: Problem
+) -> None:
+    euro, dollar = await catalogue.add(stock=5), await catalogue.add(stock=5, currency="USD")
+    key = uuid4().hex
+
+    refused = await client.post(
+        "/reservations", json=_request((euro.id, 1), (dollar.id, 1), key=key), headers=service
+    )
+    corrected = await client.post(
+        "/reservations", json=_request((euro.id, 1), key=key), headers=service
+    )
+
+    assert problem(refused, 422, "mixed_currencies")["currencies"] == ["EUR", "USD"]
+    assert corrected.status_code == 201
+    assert (await catalogue.stock(euro), await catalogue.stock(dollar)) == (4, 5)
+
+
+async def test_a_hold_past_the_order_total_is_refused_and_keeps_the_key_free(
+    client: httpx.AsyncClient, service: Headers, catalogue: Catalogue, problem: Problem
+) -> None:
+    gold = await catalogue.add(stock=5, price=str(MAX_PRICE))
+    key = uuid4().hex
+
+    refused = await client.post(
+        "/reservations", json=_request((gold.id, 2), key=key), headers=service
+    )
+    corrected = await client.post(
+        "/reservations", json=_request((gold.id, 1), key=key), headers=service
+    )
+
+    problem(refused, 422, "order_total_too_large")
+    assert corrected.status_code == 201
+    assert await catalogue.stock(gold) == 4
 
 
 async def test_insufficient_stock_is_409_naming_the_products(

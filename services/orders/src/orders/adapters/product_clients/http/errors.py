@@ -22,6 +22,8 @@ from shop_contracts.errors import (
     ErrorCode,
     IdempotencyKeyReused,
     InsufficientStock,
+    MixedCurrencies,
+    OrderTotalTooLarge,
     Problem,
     ProductNotFound,
     ProductsUnavailable,
@@ -112,6 +114,14 @@ def _domain_error(expected: Expectation[Any], problem: Problem) -> Exception | N
         return InsufficientStock(problem.product_ids) if problem.product_ids else None
     if code is ErrorCode.IDEMPOTENCY_KEY_REUSED:
         return IdempotencyKeyReused()
+    if code is ErrorCode.MIXED_CURRENCIES:
+        currencies = (problem.model_extra or {}).get("currencies")
+        if not isinstance(currencies, list) or not all(isinstance(c, str) for c in currencies):
+            return None
+        return MixedCurrencies(currencies)
+    if code is ErrorCode.ORDER_TOTAL_TOO_LARGE:
+        # The figure is in products' detail only; it is the one local mode raises.
+        return OrderTotalTooLarge(detail=problem.detail)
     reservation_id = expected.reservation_id
     if reservation_id is None:
         return None
