@@ -34,7 +34,25 @@ HTTP_REQUESTS = Counter(
 )
 
 
+# Route object → its full template, found by matching once per route: matching the
+# scope against every route again on each request cost as much as routing it.
+# Each of our routers is included once, so a route has one template.
+_TEMPLATES: dict[int, tuple[Any, str]] = {}
+
+
 def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    if route is not None:
+        known = _TEMPLATES.get(id(route))
+        if known is not None and known[0] is route:
+            return known[1]
+    template = _matched_template(scope)
+    if route is not None and template != "<unmatched>":
+        _TEMPLATES[id(route)] = (route, template)
+    return template
+
+
+def _matched_template(scope: Scope) -> str:
     app = scope.get("app")
     router = getattr(app, "router", None)
     for route in getattr(router, "routes", []):
