@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import uvloop
 from sqlalchemy import select, text
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from products.adapters.schema import upgrade_products_database
 from products.adapters.tables import products
@@ -56,7 +57,15 @@ async def main(url: str) -> None:
             raw_conn = await conn.get_raw_connection()
             await raw_conn.driver_connection.fetch(RAW, ids)
 
+    async def raw_pooled() -> None:
+        fairy = await engine.raw_connection()
+        try:
+            await fairy.driver_connection.fetch(RAW, ids)
+        finally:
+            await greenlet_spawn(fairy.close)
+
     ways: dict[str, Callable[[], Awaitable[None]]] = {
+        "SQLAlchemy raw_connection + asyncpg": raw_pooled,
         "SQLAlchemy exec_driver_sql": driver_sql,
         "SQLAlchemy pool + asyncpg": pooled_driver,
         "asyncpg": raw,

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from servicekit.tracing import statement_span
 
@@ -110,6 +111,8 @@ class Sql:
         self._lazy = lazy
         self._began = False
         self._connection: AsyncConnection | None = None
+        self._fairy: Any = None
+        self._invalidated = False
         self._adapted: Any = None
         self._driver: Any = None
         self._open: Any = None
@@ -119,19 +122,21 @@ class Sql:
         return self._engine.dialect
 
     async def __aenter__(self) -> Self:
-        self._connection = await self._engine.connect()
         if self._engine.dialect.name != "postgresql":
+            self._connection = await self._engine.connect()
             return self
-        try:
-            raw = await self._connection.get_raw_connection()
-            self._adapted = raw.dbapi_connection
-            self._driver = raw.driver_connection
-            if self._transaction and not self._lazy:
+        # The pooled DBAPI connection itself, not a SQLAlchemy Connection around it: its
+        # checkout and return cost a third of one (BENCHMARKS.md, "Cost per statement").
+        self._fairy = await self._engine.raw_connection()
+        self._invalidated = False
+        self._adapted = self._fairy.dbapi_connection
+        self._driver = self._fairy.driver_connection
+        if self._transaction and not self._lazy:
+            try:
                 await self._begin()
-        except BaseException:
-            await self._connection.invalidate()
-            await self._connection.close()
-            raise
+            except BaseException:
+                await self._release()
+                raise
         return self
 
     async def __aexit__(
@@ -140,23 +145,27 @@ class Sql:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        connection, self._connection = self._require(), None
+        if self._fairy is None:
+            connection, self._connection = self._require(), None
+            # Closing rolls back whatever SQLAlchemy began and was not committed.
+            await connection.close()
+            return
+        await self._release()
+
+    async def _release(self) -> None:
+        fairy, self._fairy = self._fairy, None
         driver, self._driver = self._driver, None
         open_transaction, self._open = self._open, None
         try:
-            if open_transaction is not None and not connection.invalidated:
+            if open_transaction is not None and not self._invalidated:
                 with suppress(Exception):  # a failed rollback discards the connection below
                     await open_transaction.rollback()
         finally:
             # A connection whose transaction state is unknown never goes back to the pool.
-            if (
-                driver is not None
-                and not connection.invalidated
-                and (driver.is_closed() or driver.is_in_transaction())
-            ):
-                await connection.invalidate()
-            # Closing rolls back whatever SQLAlchemy began and was not committed.
-            await connection.close()
+            if not self._invalidated and (driver.is_closed() or driver.is_in_transaction()):
+                self._invalidated = True
+                await greenlet_spawn(fairy.invalidate)
+            await greenlet_spawn(fairy.close)
 
     async def _run(self, sql: str, call: Awaitable[_T]) -> _T:
         """Await a driver call; its errors become SQLAlchemy's, as if SQLAlchemy had run it."""
@@ -176,8 +185,9 @@ class Sql:
         if not isinstance(error, dbapi_base):
             return error
         disconnect = dialect.is_disconnect(error, self._adapted, None)
-        if disconnect and self._connection is not None and not self._connection.invalidated:
-            await self._connection.invalidate(error)
+        if disconnect and self._fairy is not None and not self._invalidated:
+            self._invalidated = True
+            await greenlet_spawn(self._fairy.invalidate, error)
         return sa_exc.DBAPIError.instance(
             sql, None, error, dbapi_base, connection_invalidated=disconnect, dialect=dialect
         )
