@@ -19,11 +19,18 @@ class PeriodicTask:
     """Calls ``job`` every ``interval_seconds``; a failed run is logged, counted and retried next tick."""
 
     def __init__(
-        self, name: str, interval_seconds: float, job: Callable[[], Awaitable[object]]
+        self,
+        name: str,
+        interval_seconds: float,
+        job: Callable[[], Awaitable[object]],
+        *,
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.name = name
         self._interval = interval_seconds
         self._job = job
+        # Set by whoever has work for the job: the next run starts at once, not a tick later.
+        self._wake = wake
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -62,5 +69,11 @@ class PeriodicTask:
 
     async def _loop(self) -> None:
         while True:
+            if self._wake is not None:
+                self._wake.clear()
             await self.run_once()
-            await asyncio.sleep(self._interval)
+            if self._wake is None:
+                await asyncio.sleep(self._interval)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)

@@ -1,5 +1,6 @@
 """SQL unit of work: orders and their outbox rows commit together."""
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -16,9 +17,17 @@ class SqlAlchemyUnitOfWork:
 
     orders: SqlAlchemyOrderRepository
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock = utc_now,
+        *,
+        on_events: Callable[[], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        # Told after a commit that wrote outbox rows (wakes this process's relay).
+        self._on_events = on_events
 
     async def __aenter__(self) -> Self:
         self._sql = Sql(self._engine, lazy=True)
@@ -42,5 +51,7 @@ class SqlAlchemyUnitOfWork:
             await self.orders.flush()
             await self._sql.execute_many(INSERT_OUTBOX, rows)
             await self._sql.commit()
+        if rows and self._on_events is not None:
+            self._on_events()
         for order in self.orders.seen.values():
             order.events.clear()
