@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from servicekit.gcfreeze import freeze_after_startup
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http import (
     BodySizeLimitMiddleware,
@@ -32,7 +33,7 @@ def install_plumbing(
     headers → CORS → app, so every response, even a 413 or a 431, carries the request id
     and is measured, and every log line of a traced request carries its trace id.
     In multiprocess metrics mode, the worker's ``live*`` gauges are dropped when its
-    lifespan ends.
+    lifespan ends; what start-up built is frozen out of the garbage collector's walks.
     """
     ensure_logging(service, settings.log_level, settings.log_json)
     configure_tracing(service)
@@ -42,6 +43,7 @@ def install_plumbing(
     app.include_router(health_router())
     app.include_router(metrics_router())
     release_gauges_on_shutdown(app)
+    freeze_after_startup(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
