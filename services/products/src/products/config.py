@@ -1,10 +1,12 @@
 """Products settings (``APP_`` prefix) and feature flags (``FEATURE_`` prefix)."""
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicekit.events.settings import EventBusSettings
-from servicekit.settings import ServiceSettings
+from servicekit.settings import ServiceSettings, weak_service_tokens
 
 
 class FeatureFlags(BaseSettings):
@@ -24,3 +26,18 @@ class Settings(ServiceSettings, EventBusSettings):
     reservation_ttl_seconds: float = Field(default=900, gt=0, le=86_400)
     sweep_interval_seconds: float = Field(default=5, gt=0, le=3_600)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
+
+    @model_validator(mode="after")
+    def _production_names_its_callers(self) -> Self:
+        # Only the configured callers reach the reservation endpoints (ADR 0021).
+        if not self.is_production:
+            return self
+        if self.service_callers is None:
+            raise ValueError("production needs APP_SERVICE_CALLERS (e.g. `orders=<token>`)")
+        weak = weak_service_tokens(self.accepted_service_callers())
+        if weak:
+            raise ValueError(
+                "production refuses default or short secrets: APP_SERVICE_CALLERS for "
+                + ", ".join(weak)
+            )
+        return self
