@@ -304,6 +304,20 @@ def _config_set(objects: list[Obj], prefix: str, key: str, value: str) -> None:
     _config(objects, prefix)[key] = value
 
 
+def _without_identity_provider(objects: list[Obj], name: str) -> None:
+    container = _container(objects, "Deployment", name)
+    container["envFrom"] = [
+        source
+        for source in container["envFrom"]
+        if not source["configMapRef"]["name"].startswith("identity-provider")
+    ]
+
+
+def _without_env(objects: list[Obj], kind: str, name: str, key: str) -> None:
+    container = _container(objects, kind, name)
+    container["env"] = [e for e in container.get("env", []) if e["name"] != key]
+
+
 def _hpa_max(objects: list[Obj], name: str, value: int) -> None:
     _get(objects, "HorizontalPodAutoscaler", name)["spec"]["maxReplicas"] = value
 
@@ -506,6 +520,34 @@ def _worker_policy_admits_orders(objects: list[Obj]) -> None:
             lambda o: _env(o, "Deployment", "orders", "APP_JWT_SECRET", "x" * 40),
             "APP_JWT_SECRET is written in the manifest",
             id="literal-secret-in-env",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _env(
+                o, "Deployment", "products", "APP_SERVICE_CALLERS", "orders=" + "x" * 40
+            ),
+            "APP_SERVICE_CALLERS is written in the manifest",
+            id="literal-service-callers-in-env",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _without_identity_provider(o, "orders"),
+            "Deployment/orders[orders]: Settings.: Value error, production verifies user tokens"
+            " with the identity provider's keys",
+            id="orders-without-the-identity-provider",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(o, "identity-provider", "APP_JWT_JWKS_URL", "http://idp/certs"),
+            "production fetches APP_JWT_JWKS_URL over https only",
+            id="jwks-over-plain-http",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _without_env(o, "Deployment", "products", "APP_SERVICE_CALLERS"),
+            "Deployment/products[products]: Settings.: Value error, production needs"
+            " APP_SERVICE_CALLERS",
+            id="products-without-its-callers",
         ),
         pytest.param(
             "http",
@@ -729,3 +771,24 @@ def test_checker_fails_a_broken_manifest(
     problems = check(objects)
 
     assert any(expected in problem for problem in problems), problems
+
+
+def test_every_service_pod_verifies_user_tokens_by_the_jwks_and_holds_no_signing_secret(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    workloads = [w for objects in rendered.values() for w in _service_workloads(objects)]
+    assert workloads
+    for workload in workloads:
+        name = workload["metadata"]["name"]
+        container = workload["spec"]["template"]["spec"]["containers"][0]
+        sources = [s["configMapRef"]["name"] for s in container.get("envFrom", [])]
+        assert any(s.startswith("identity-provider-") for s in sources), name
+        assert "APP_JWT_SECRET" not in _env_names(container), name
+
+
+def _service_workloads(objects: list[Obj]) -> list[Obj]:
+    return [
+        w
+        for w in of_kind(objects, "Deployment") + of_kind(objects, "Job")
+        if w["metadata"]["labels"].get("app.kubernetes.io/name") in ("orders", "products")
+    ]
