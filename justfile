@@ -49,7 +49,7 @@ migrate: sync
 seed: sync
     APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run products seed
 
-# Mint a dev JWT: just token USER_ID [ROLES...]  e.g. just token alice admin
+# Mint a dev user JWT signed with the key `just dev` publishes: just token USER_ID [ROLES...]  e.g. just token alice admin (--hs256: with APP_JWT_SECRET)
 token user="demo-user" *roles:
     APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run --frozen python -m servicekit.token "{{user}}" {{roles}}
 

@@ -50,11 +50,13 @@ def test_every_service_process_runs_as_production_unless_deploy_env_says_otherwi
     apps = [
         name
         for name, service in compose["services"].items()
-        if "APP_JWT_SECRET" in service.get("environment", {})
+        if "APP_JWT_JWKS_URL" in service.get("environment", {})
     ]
     assert {"products", "orders", "orders-worker", "orders-monolith", "orders-shadow"} <= set(apps)
     for name in apps:
         assert interpolate(str(service_env(compose, name)["APP_ENVIRONMENT"]), {}) == "production"
+        # User tokens by the identity provider's keys; nothing here can sign one.
+        assert "APP_JWT_SECRET" not in service_env(compose, name), name
 
 
 def test_tests_on_docker_run_the_postgresql_image_compose_runs(compose: Compose) -> None:
@@ -63,6 +65,8 @@ def test_tests_on_docker_run_the_postgresql_image_compose_runs(compose: Compose)
 
 def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
     secrets = ("POSTGRES_PASSWORD", "DB_PASSWORD", "JWT_SECRET", "SERVICE_TOKEN", "DEFAULT_PASS")
+    callers = service_env(compose, "products")["APP_SERVICE_CALLERS"]
+    assert callers.startswith("orders=${"), "products' callers are hard-coded"
     for name, service in compose["services"].items():
         for key, value in service.get("environment", {}).items():
             if key.endswith(secrets):
