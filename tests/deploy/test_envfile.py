@@ -30,8 +30,10 @@ def test_written_file_has_fresh_distinct_secrets_for_every_empty_example_value(
     assert all(len(value) >= 32 for value in filled)
     assert values["APP_ENVIRONMENT"] == "production"
     # The identity provider is configured, not generated: no secret signs user tokens here.
+    # Out of the box it is compose's dev-idp, on the compose network.
     assert "APP_JWT_SECRET" not in values
-    assert values["APP_JWT_JWKS_URL"].startswith("https://")
+    assert values["APP_JWT_JWKS_URL"] == "http://dev-idp:8080/.well-known/jwks.json"
+    assert values["APP_JWT_ALLOW_HTTP_JWKS_IN_PRODUCTION"] == "true"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 

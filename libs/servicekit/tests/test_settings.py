@@ -61,6 +61,17 @@ def test_production_jwks_needs_issuer_audience_and_https(
         ServiceSettings(environment=Environment.PRODUCTION, **{**IDP, **change})
 
 
+def test_production_fetches_a_plain_http_jwks_only_when_told() -> None:
+    # compose's dev-idp serves its JWKS on the compose network, over http.
+    http = {**IDP, "jwt_jwks_url": "http://dev-idp:8080/.well-known/jwks.json"}
+    settings = ServiceSettings(
+        environment=Environment.PRODUCTION, jwt_allow_http_jwks_in_production=True, **http
+    )
+    assert settings.verifies_with_jwks
+    with pytest.raises(ValidationError, match="APP_JWT_ALLOW_HTTP_JWKS_IN_PRODUCTION"):
+        ServiceSettings(environment=Environment.PRODUCTION, **http)
+
+
 @pytest.mark.parametrize("algorithms", ["HS256", "RS256,none", "", "RS256,HS512"])
 def test_only_public_key_algorithms_are_allowed_with_the_jwks(
     monkeypatch: pytest.MonkeyPatch, algorithms: str

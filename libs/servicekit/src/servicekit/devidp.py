@@ -4,12 +4,20 @@
 ``just token`` signs with the private half; the tests run the same server with
 keys they rotate, remove or take offline. No service imports this module: the
 services only ever hold public keys (ADR 0021).
+
+``python -m servicekit.devidp serve`` runs it alone (compose's ``dev-idp``
+service), and ``python -m servicekit.devidp token USER [ROLES...]`` signs with
+its key; both read ``DEV_JWT_KEY_FILE``, ``DEV_JWT_ISSUER`` and
+``DEV_JWT_AUDIENCE``.
 """
 
+import argparse
 import base64
 import hashlib
 import json
 import os
+import signal
+import sys
 import threading
 import time
 import uuid
@@ -219,3 +227,59 @@ class JwksServer:
                 return  # the runner and the tests print what matters
 
         return Handler
+
+
+DEFAULT_KEY_FILE = Path("data") / "dev-jwt-key.pem"
+DEFAULT_PORT = 8080
+
+
+def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m servicekit.devidp",
+        description="The development identity provider: serve its JWKS, or sign a user token"
+        " with its key (created on first use).",
+    )
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        default=Path(environ.get("DEV_JWT_KEY_FILE") or DEFAULT_KEY_FILE),
+        help="the RS256 signing key, PEM (DEV_JWT_KEY_FILE; default data/dev-jwt-key.pem)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help=f"serve the public key at {JWKS_PATH}")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    token = commands.add_parser("token", help="print a one-hour user token")
+    token.add_argument("--issuer", default=environ.get("DEV_JWT_ISSUER") or DEV_JWT_ISSUER)
+    token.add_argument("--audience", default=environ.get("DEV_JWT_AUDIENCE") or DEV_JWT_AUDIENCE)
+    token.add_argument("user_id")
+    token.add_argument("roles", nargs="*")
+    return parser
+
+
+def _serve_until_stopped(server: JwksServer) -> None:
+    # PID 1 in a container ignores SIGTERM unless a handler is installed.
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with server.running():
+        print(f"serving the development JWKS at {server.url}", file=sys.stderr, flush=True)
+        stop.wait()
+
+
+def main(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
+    """``serve`` blocks until SIGTERM or SIGINT; ``token`` prints one token."""
+    args = _parser(environ).parse_args(argv)
+    key = SigningKey.load_or_create(args.key_file)
+    if args.command == "serve":
+        server = JwksServer(args.host, args.port)
+        server.publish(key)
+        _serve_until_stopped(server)
+        return 0
+    claims = user_claims(args.user_id, args.roles, issuer=args.issuer, audience=args.audience)
+    print(key.sign(claims))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

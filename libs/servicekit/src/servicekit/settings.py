@@ -94,6 +94,11 @@ class ServiceSettings(BaseSettings):
         description="Let production verify user tokens with APP_JWT_SECRET (HS256) instead of a"
         " JWKS: every process that verifies a token can then mint one",
     )
+    jwt_allow_http_jwks_in_production: bool = Field(
+        default=False,
+        description="Let production fetch APP_JWT_JWKS_URL over plain http: only for a JWKS"
+        " on a private network, such as compose's development identity provider (dev-idp)",
+    )
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = Field(default="HS256", pattern=r"^(HS256|HS384|HS512)$")
     # The credential this process presents to another service's internal endpoints.
@@ -191,8 +196,14 @@ class ServiceSettings(BaseSettings):
             ]
             if missing:
                 raise ValueError("production verifies the JWKS path with " + ", ".join(missing))
-            if urlsplit(self.jwt_jwks_url).scheme != "https":
-                raise ValueError("production fetches APP_JWT_JWKS_URL over https only")
+            if (
+                urlsplit(self.jwt_jwks_url).scheme != "https"
+                and not self.jwt_allow_http_jwks_in_production
+            ):
+                raise ValueError(
+                    "production fetches APP_JWT_JWKS_URL over https only (plain http needs"
+                    " APP_JWT_ALLOW_HTTP_JWKS_IN_PRODUCTION=true)"
+                )
             return self
         if not self.jwt_allow_hs256_in_production:
             raise ValueError(
