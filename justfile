@@ -49,9 +49,18 @@ migrate: sync
 seed: sync
     APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run products seed
 
-# Mint a dev JWT: just token USER_ID [ROLES...]  e.g. just token alice admin
-token user="demo-user" *roles:
-    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run --frozen python -m servicekit.token "{{user}}" {{roles}}
+# Mint a dev user JWT signed with the key `just dev` publishes: just token USER_ID [ROLES...]  e.g. just token alice admin (--hs256: with APP_JWT_SECRET); for `just up`'s dev-idp: just token --up USER_ID [ROLES...]
+token *args:
+    #!/usr/bin/env sh
+    set -eu
+    if [ "${1:-}" = "--up" ]; then
+        shift
+        [ "$#" -gt 0 ] || set -- demo-user
+        # Signed inside the dev-idp container, with its key, issuer and audience.
+        exec {{compose}} exec -T dev-idp python -m servicekit.devidp token "$@"
+    fi
+    [ "$#" -gt 0 ] || set -- demo-user
+    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" exec uv run --frozen python -m servicekit.token "$@"
 
 # docker compose with the stack's secrets (deploy/.env; see docker-compose.yml)
 compose := "docker compose --env-file deploy/.env"
@@ -61,25 +70,25 @@ compose_all := compose + " --profile monolith --profile shadow --profile tracing
 env:
     uv run --no-project python -m deploy.envfile
 
-# Build and start postgres, rabbitmq, products, orders (http mode) and the orders worker in Docker; waits until healthy
+# Build and start postgres, rabbitmq, the dev identity provider, products, orders (http mode) and the orders worker in Docker; waits until healthy
 up: env
     {{compose_all}} stop orders-monolith orders-shadow
-    {{compose}} up -d --build --wait postgres rabbitmq products orders orders-worker
+    {{compose}} up -d --build --wait postgres rabbitmq dev-idp products orders orders-worker
 
 # Monolith stage in Docker: postgres + orders in local mode, no products container
 up-monolith: env
     {{compose_all}} stop orders orders-worker orders-shadow products
-    {{compose_all}} up -d --build --wait postgres orders-monolith
+    {{compose_all}} up -d --build --wait postgres dev-idp orders-monolith
 
 # Shadow mode in Docker: postgres + products + orders comparing local and HTTP reads
 up-shadow: env
     {{compose_all}} stop orders orders-worker orders-monolith
-    {{compose_all}} up -d --build --wait postgres products orders-shadow
+    {{compose_all}} up -d --build --wait postgres dev-idp products orders-shadow
 
 # http-mode stack with tracing on, plus an OpenTelemetry Collector and Jaeger (UI on :16686)
 up-tracing: env
     {{compose_all}} stop orders-monolith orders-shadow
-    OTEL_TRACES_EXPORTER=otlp {{compose_all}} up -d --build --wait postgres products orders otel-collector jaeger
+    OTEL_TRACES_EXPORTER=otlp {{compose_all}} up -d --build --wait postgres dev-idp products orders otel-collector jaeger
 
 # Stop and remove the Docker stack (keeps the database volume; `just down -v` drops it)
 down *args:

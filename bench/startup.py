@@ -76,6 +76,8 @@ def main() -> int:
             host="127.0.0.1",
             products_port=free_port(),
             orders_port=free_port(),
+            # Not served: keys are fetched on the first token, after readiness.
+            jwks_port=free_port(),
             data_dir=Path(tmp) / "data",
             ready_timeout=60.0,
             stop_timeout=5.0,

@@ -54,8 +54,9 @@ async def main(url: str) -> None:
 
     async def pooled_driver() -> None:
         async with engine.connect() as conn:
-            raw_conn = await conn.get_raw_connection()
-            await raw_conn.driver_connection.fetch(RAW, ids)
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None  # a checked-out connection has one
+            await driver.fetch(RAW, ids)
 
     async def raw_pooled() -> None:
         fairy = await engine.raw_connection()

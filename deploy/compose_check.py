@@ -21,7 +21,14 @@ problem and exits 1 if there is any. Checked:
   collector of this file, and a collector configuration that forwards traces
   to a service of this file (``deploy.compose_tracing``);
 - ``APP_EVENT_BUS=rabbitmq`` services reach the RabbitMQ service and wait for
-  it to be healthy (``deploy.compose_broker``).
+  it to be healthy (``deploy.compose_broker``);
+- a service that runs the development identity provider
+  (``python -m servicekit.devidp serve``) is not judged as the image's
+  service: it holds no ``APP_*`` settings, publishes no port, and its
+  healthcheck GETs its JWKS on the port it serves. An ``APP_JWT_JWKS_URL``
+  that names a service of this file must name such a service, at that port
+  and path, and then the issuer and audience it signs with are the ones the
+  services require.
 """
 
 import functools
@@ -52,12 +59,16 @@ from deploy.compose_env import (
 )
 from deploy.compose_tracing import tracing_problems
 from deploy.dockerfile import Dockerfile
+from servicekit.devidp import DEFAULT_PORT, JWKS_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / "deploy" / ".env.example"
 
 _SETTING_PREFIXES = ("APP_", "FEATURE_")
+DEV_IDP_MODULE = "servicekit.devidp"
+DEV_IDP_JWKS_PATH = JWKS_PATH
+DEV_IDP_DEFAULT_PORT = DEFAULT_PORT
 _URL = re.compile(r"https?://[^\s'\"]+")
 
 
@@ -326,6 +337,72 @@ def app_problems(stack: _Stack, name: str, variables: Mapping[str, str]) -> list
     problems += port_problems(name, service, image)
     problems += products_url_problems(stack, name, env)
     problems += broker_problems(stack.services, name, env, variables)
+    problems += jwks_url_problems(stack, name, env, variables)
+    return problems
+
+
+def dev_idp_port(service: Service) -> int | None:
+    """The port of ``python -m servicekit.devidp serve`` if ``service`` runs it, else None."""
+    command = service.get("command")
+    if not isinstance(command, list) or DEV_IDP_MODULE not in command or "serve" not in command:
+        return None
+    args = [str(arg) for arg in command]
+    if "--port" in args and args.index("--port") + 1 < len(args):
+        port = args[args.index("--port") + 1]
+        return int(port) if port.isdigit() else None
+    return DEV_IDP_DEFAULT_PORT
+
+
+def dev_idp_problems(stack: _Stack, name: str) -> list[str]:
+    """The development identity provider: no settings, no host port, a JWKS healthcheck."""
+    service, port = stack.services[name], dev_idp_port(stack.services[name])
+    problems: list[str] = []
+    env = service_environment(name, service, stack.project_dir, problems)
+    problems += [
+        f"{name}: the development identity provider reads no {key}"
+        for key in sorted(env)
+        if key.startswith(_SETTING_PREFIXES)
+    ]
+    if service.get("ports"):
+        problems.append(f"{name}: publishes a port; only the services need its JWKS")
+    urls = [
+        urlsplit(url)
+        for command in healthcheck_commands(service, stack.images.get(name))
+        for url in _URL.findall(command)
+    ]
+    if not any(url.path == DEV_IDP_JWKS_PATH and url.port == port for url in urls):
+        problems.append(f"{name}: healthcheck does not GET {DEV_IDP_JWKS_PATH} on port {port}")
+    return problems
+
+
+def jwks_url_problems(
+    stack: _Stack, name: str, env: Mapping[str, str], variables: Mapping[str, str]
+) -> list[str]:
+    """A JWKS URL naming a service of this file reaches the dev identity provider there."""
+    if "APP_JWT_JWKS_URL" not in env:
+        return []
+    url = urlsplit(interpolate(env["APP_JWT_JWKS_URL"], variables))
+    host = url.hostname or ""
+    if host not in stack.services:
+        return []  # an identity provider outside this file
+    idp = stack.services[host]
+    port = dev_idp_port(idp)
+    if port is None:
+        return [f"{name}: APP_JWT_JWKS_URL host {host!r} does not run {DEV_IDP_MODULE} serve"]
+    problems = []
+    if url.port != port or url.path != DEV_IDP_JWKS_PATH:
+        problems.append(
+            f"{name}: APP_JWT_JWKS_URL is not {host}'s JWKS (port {port}, {DEV_IDP_JWKS_PATH})"
+        )
+    idp_env = idp.get("environment", {})
+    for setting, signs_with in (
+        ("APP_JWT_ISSUER", "DEV_JWT_ISSUER"),
+        ("APP_JWT_AUDIENCE", "DEV_JWT_AUDIENCE"),
+    ):
+        wanted = interpolate(str(env.get(setting, "")), variables)
+        signed = interpolate(str(idp_env.get(signs_with, "")), variables)
+        if wanted != signed:
+            problems.append(f"{name}: {setting} is not the {signs_with} {host} signs with")
     return problems
 
 
@@ -340,9 +417,11 @@ def check(
     variables = read_env_file(env_example) if env_example.is_file() else {}
     stack = _Stack(compose, project_dir)
     problems += stack.problems
-    for name in stack.services:
+    for name, service in stack.services.items():
         problems += depends_on_problems(stack, name)
-        if name in stack.images:
+        if dev_idp_port(service) is not None:
+            problems += dev_idp_problems(stack, name)
+        elif name in stack.images:
             problems += app_problems(stack, name, variables)
     problems += tracing_problems(stack.services, project_dir, variables)
     return problems

@@ -4,7 +4,9 @@
 processes; ``--local`` runs orders alone in local (monolith) mode over the same
 data; ``--mode shadow`` or ``--mode canary`` runs both with orders holding both
 product clients, so the ``products_client`` flag can move users at run time. Ctrl-C or SIGTERM stops everything; a child that dies takes the runner
-down with a non-zero exit status.
+down with a non-zero exit status. The runner itself serves the development
+identity provider's JWKS (the public half of ``<data-dir>/dev-jwt-key.pem``,
+which ``just token`` signs with), and both services verify user tokens by it.
 """
 
 import argparse
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from servicekit.devidp import DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, JwksServer, SigningKey
 from servicekit.processes import (
     ProcessExited,
     ProcessNotReady,
@@ -34,6 +37,9 @@ from servicekit.settings import Environment, ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 _POLL_SECONDS = 0.25
+# The JWKS is served on loopback whatever --host says: only the services read it.
+JWKS_HOST = "127.0.0.1"
+DEV_KEY_NAME = "dev-jwt-key.pem"
 
 
 class DevError(Exception):
@@ -48,6 +54,7 @@ class Options:
     host: str
     products_port: int
     orders_port: int
+    jwks_port: int
     data_dir: Path
     ready_timeout: float
     stop_timeout: float
@@ -56,6 +63,16 @@ class Options:
     def local(self) -> bool:
         """Orders alone: products runs in-process, no products service."""
         return self.mode == "local"
+
+    @property
+    def jwks_url(self) -> str:
+        """Where the services fetch the development identity provider's keys."""
+        return f"{base_url(JWKS_HOST, self.jwks_port)}/.well-known/jwks.json"
+
+    @property
+    def key_file(self) -> Path:
+        """The development signing key (``just token`` reads the same file)."""
+        return self.data_dir / DEV_KEY_NAME
 
 
 MODES = ("http", "local", "shadow", "canary")
@@ -114,6 +131,12 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
         "--orders-port", type=int, default=int(environ.get("DEV_ORDERS_PORT", "8000"))
     )
     parser.add_argument(
+        "--jwks-port",
+        type=int,
+        default=int(environ.get("DEV_JWKS_PORT", "8002")),
+        help="port of the development identity provider's JWKS (on 127.0.0.1)",
+    )
+    parser.add_argument(
         "--data-dir", type=Path, default=Path(environ.get("DEV_DATA_DIR", ROOT / "data"))
     )
     parser.add_argument("--ready-timeout", type=float, default=60.0, help="seconds")
@@ -124,6 +147,7 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
         host=args.host,
         products_port=args.products_port,
         orders_port=args.orders_port,
+        jwks_port=args.jwks_port,
         data_dir=args.data_dir.resolve(),
         ready_timeout=args.ready_timeout,
         stop_timeout=args.stop_timeout,
@@ -135,21 +159,26 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path.resolve().as_posix()}"
 
 
-def shared_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """What both processes must agree on: environment and the two secrets.
+def shared_env(environ: Mapping[str, str], options: Options) -> dict[str, str]:
+    """What both processes must agree on: environment, the user tokens' keys, the service token.
 
-    The secrets resolve exactly as ``just token`` resolves them (``APP_*``
-    variables, then ``.env``, then servicekit's dev-only defaults), so a token
-    minted there is accepted here, and orders' service credential is the one
-    products expects.
+    Issuer and audience resolve exactly as ``just token`` resolves them
+    (``APP_*`` variables, then ``.env``, then the dev identity provider's), so
+    a token minted there is accepted here. Products accepts orders' service
+    credential because, with no ``APP_SERVICE_CALLERS``, development names
+    ``orders`` by the same ``APP_SERVICE_TOKEN``.
     """
     settings = ServiceSettings(environment=Environment.DEVELOPMENT)
     return {
         **environ,
         "APP_ENVIRONMENT": Environment.DEVELOPMENT.value,
-        "APP_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        "APP_JWT_JWKS_URL": options.jwks_url,
+        "APP_JWT_ISSUER": settings.jwt_issuer or DEV_JWT_ISSUER,
+        "APP_JWT_AUDIENCE": settings.jwt_audience or DEV_JWT_AUDIENCE,
         "APP_SERVICE_TOKEN": settings.service_token.get_secret_value(),
         "APP_LOG_JSON": environ.get("APP_LOG_JSON", "false"),
+        # Not a setting: the banner's `just token` line names the key it signs with.
+        "DEV_JWT_KEY_FILE": str(options.key_file),
     }
 
 
@@ -173,7 +202,7 @@ def orders_service(options: Options, shared: Mapping[str, str], products: Servic
 
 def plan(options: Options, environ: Mapping[str, str]) -> tuple[Service, Service]:
     """The products and orders services, configured for the chosen mode."""
-    shared = shared_env(environ)
+    shared = shared_env(environ, options)
     products = products_service(options, shared)
     return products, orders_service(options, shared, products)
 
@@ -185,6 +214,14 @@ def ensure_port_free(host: str, port: int) -> None:
             sock.bind((host, port))
         except OSError as exc:
             raise DevError(f"{host}:{port} is in use ({exc.strerror}); pick another port") from exc
+
+
+def start_identity_provider(options: Options) -> JwksServer:
+    """Serve the public half of the data directory's signing key (created on first use)."""
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    server = JwksServer(JWKS_HOST, options.jwks_port)
+    server.publish(SigningKey.load_or_create(options.key_file))
+    return server.start()
 
 
 def _cli(service: Service, *args: str) -> None:
@@ -258,6 +295,10 @@ def banner(children: Sequence[Child], orders: Service, product_id: str | None) -
         service = child.service
         lines.append(f"  {service.package:<9} {service.url}/docs   (pid {child.process.pid})")
     mode = orders.env["APP_PRODUCTS_CLIENT"]
+    key_file = Path(orders.env["DEV_JWT_KEY_FILE"])
+    token = "just token"
+    if key_file != ROOT / "data" / DEV_KEY_NAME:
+        token = f"DEV_JWT_KEY_FILE={key_file} just token"
     lines += [
         f"  orders uses the {mode} products client",
         "",
@@ -270,9 +311,9 @@ def banner(children: Sequence[Child], orders: Service, product_id: str | None) -
             "",
         ]
     lines += [
-        "Tokens (same secret as the services):",
-        "  just token alice                  # a customer",
-        "  just token admin-user admin       # an admin",
+        f"Tokens (the services verify them with the keys at {orders.env['APP_JWT_JWKS_URL']}):",
+        f"  {token} alice                  # a customer",
+        f"  {token} admin-user admin       # an admin",
         "",
         "Place an order:",
         "  TOKEN=$(just token alice)",
@@ -312,6 +353,7 @@ def run(options: Options, environ: Mapping[str, str], stop: threading.Event) -> 
     wanted = [orders] if options.local else [products, orders]
     for service in wanted:
         ensure_port_free(service.host, service.port)
+    ensure_port_free(JWKS_HOST, options.jwks_port)
     try:
         prepare(products, orders, options)
     except DevError:
@@ -319,6 +361,7 @@ def run(options: Options, environ: Mapping[str, str], stop: threading.Event) -> 
             return 0
         raise
     children: list[Child] = []
+    identity_provider = start_identity_provider(options)
     try:
         for service in wanted:
             if stop.is_set():
@@ -332,6 +375,7 @@ def run(options: Options, environ: Mapping[str, str], stop: threading.Event) -> 
         return supervise(children, stop)
     finally:
         stop_all(children, options.stop_timeout)
+        identity_provider.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

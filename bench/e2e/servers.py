@@ -35,8 +35,12 @@ class Secrets:
         """Settings every service process gets."""
         return {
             "APP_ENVIRONMENT": "production",
+            # HS256, explicitly allowed: the reference apps verify the same token, so the
+            # ratios compare like with like (production's JWKS path: ADR 0021).
+            "APP_JWT_ALLOW_HS256_IN_PRODUCTION": "true",
             "APP_JWT_SECRET": self.jwt,
             "APP_SERVICE_TOKEN": self.service,
+            "APP_SERVICE_CALLERS": f"orders={self.service}",
             "APP_LOG_LEVEL": "WARNING",
             **dict(self.tuning),
         }

@@ -69,6 +69,12 @@ def containers(workload: Obj) -> Iterator[Obj]:
     yield from spec.get("containers", [])
 
 
+def secret_placeholder(name: str) -> str:
+    """What a Secret's value stands for under ``name``: the shape the setting parses."""
+    # APP_SERVICE_CALLERS is `name=token,...`: a bare placeholder would not parse.
+    return f"orders={SECRET_PLACEHOLDER}" if name == "APP_SERVICE_CALLERS" else SECRET_PLACEHOLDER
+
+
 def environment(
     objects: list[Obj], container: Obj, problems: list[str], owner: str
 ) -> dict[str, str]:
@@ -92,7 +98,7 @@ def environment(
     for entry in container.get("env", []):
         value_from = entry.get("valueFrom", {})
         if "secretKeyRef" in value_from:
-            env[entry["name"]] = SECRET_PLACEHOLDER
+            env[entry["name"]] = secret_placeholder(entry["name"])
         elif "configMapKeyRef" in value_from:
             key = value_from["configMapKeyRef"]
             data = (named(objects, "ConfigMap", key["name"]) or {}).get("data", {})

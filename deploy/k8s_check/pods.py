@@ -21,7 +21,17 @@ from orders.entrypoints.worker_http import READY_PATH as WORKER_READY_PATH
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
 _SETTING_PREFIXES = ("APP_", "FEATURE_")
 _PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
-_AUTH_SECRETS = ("APP_JWT_SECRET", "APP_SERVICE_TOKEN")
+# What only a process that authenticates someone or calls a service uses: the JWT
+# secret, the service token, the callers it accepts, and the identity provider
+# whose keys verify user tokens (ADR 0021).
+_AUTH_SETTINGS = (
+    "APP_JWT_SECRET",
+    "APP_SERVICE_TOKEN",
+    "APP_SERVICE_CALLERS",
+    "APP_JWT_JWKS_URL",
+    "APP_JWT_ISSUER",
+    "APP_JWT_AUDIENCE",
+)
 
 
 def entrypoint_variables() -> set[str]:
@@ -239,12 +249,16 @@ def pull_problems(workload: Obj) -> list[str]:
 
 
 def unused_secret_problems(workload: Obj, container: Obj, env: dict[str, str]) -> list[str]:
-    """The worker and the migration Jobs authenticate no one: no JWT secret, no service token."""
+    """The worker and the migration Jobs authenticate no one and call no service.
+
+    So they get no JWT secret, no service token or callers, and not the identity
+    provider's settings (``OfflineSettings`` asks for none of them).
+    """
     if not _offline(workload, container):
         return []
     return [
         f"{owner(workload, container)}: gets {key}, which it never uses"
-        for key in _AUTH_SECRETS
+        for key in _AUTH_SETTINGS
         if key in env
     ]
 

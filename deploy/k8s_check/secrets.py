@@ -6,7 +6,9 @@ from deploy.k8s_check.objects import containers, of_kind, workloads
 from deploy.k8s_check.render import Obj, ref
 
 # Names whose values are secrets (a database URL carries its password).
-_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|API_KEY|DATABASE_URL|RABBITMQ_URL|BROKER_URL)$")
+_SECRET_NAME = re.compile(
+    r"(SECRET|TOKEN|CALLERS|PASSWORD|API_KEY|DATABASE_URL|RABBITMQ_URL|BROKER_URL)$"
+)
 _CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 

@@ -1,6 +1,7 @@
 """docker-compose.yml agrees with the code it deploys, and the checker catches drift."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -10,7 +11,7 @@ from deploy.compose_check import (
     check,
     schema_problems,
 )
-from deploy.compose_env import interpolate
+from deploy.compose_env import interpolate, read_env_file
 from servicekit.testing import POSTGRES_IMAGE
 from tests.deploy.compose_support import Compose, Mutation, problems_after, service_env
 
@@ -34,7 +35,7 @@ def test_repository_stack_has_no_problems(compose: Compose) -> None:
 def test_stack_runs_products_and_orders_in_http_mode_by_default(compose: Compose) -> None:
     services = compose["services"]
     default = {name for name, service in services.items() if "profiles" not in service}
-    assert default == {"postgres", "rabbitmq", "products", "orders", "orders-worker"}
+    assert default == {"postgres", "rabbitmq", "dev-idp", "products", "orders", "orders-worker"}
     assert service_env(compose, "orders")["APP_PRODUCTS_CLIENT"] == "http"
     for name in ("products", "orders", "orders-worker"):
         assert service_env(compose, name)["APP_EVENT_BUS"] == "rabbitmq"
@@ -50,11 +51,13 @@ def test_every_service_process_runs_as_production_unless_deploy_env_says_otherwi
     apps = [
         name
         for name, service in compose["services"].items()
-        if "APP_JWT_SECRET" in service.get("environment", {})
+        if "APP_JWT_JWKS_URL" in service.get("environment", {})
     ]
     assert {"products", "orders", "orders-worker", "orders-monolith", "orders-shadow"} <= set(apps)
     for name in apps:
         assert interpolate(str(service_env(compose, name)["APP_ENVIRONMENT"]), {}) == "production"
+        # User tokens by the identity provider's keys; nothing here can sign one.
+        assert "APP_JWT_SECRET" not in service_env(compose, name), name
 
 
 def test_tests_on_docker_run_the_postgresql_image_compose_runs(compose: Compose) -> None:
@@ -63,6 +66,8 @@ def test_tests_on_docker_run_the_postgresql_image_compose_runs(compose: Compose)
 
 def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
     secrets = ("POSTGRES_PASSWORD", "DB_PASSWORD", "JWT_SECRET", "SERVICE_TOKEN", "DEFAULT_PASS")
+    callers = service_env(compose, "products")["APP_SERVICE_CALLERS"]
+    assert callers.startswith("orders=${"), "products' callers are hard-coded"
     for name, service in compose["services"].items():
         for key, value in service.get("environment", {}).items():
             if key.endswith(secrets):
@@ -195,6 +200,54 @@ def test_no_secret_is_written_into_the_compose_file(compose: Compose) -> None:
             "env: ${SENDGRID_API_KEY} is used by the compose file but not listed",
             id="undocumented-variable",
         ),
+        pytest.param(
+            lambda c: service_env(c, "orders").update(
+                APP_JWT_JWKS_URL="http://dev-idp:8081/.well-known/jwks.json"
+            ),
+            "orders: APP_JWT_JWKS_URL is not dev-idp's JWKS (port 8080",
+            id="jwks-url-wrong-port",
+        ),
+        pytest.param(
+            lambda c: service_env(c, "products").update(
+                APP_JWT_JWKS_URL="http://rabbitmq:8080/.well-known/jwks.json"
+            ),
+            "products: APP_JWT_JWKS_URL host 'rabbitmq' does not run servicekit.devidp serve",
+            id="jwks-url-names-another-service",
+        ),
+        pytest.param(
+            lambda c: service_env(c, "dev-idp").update(DEV_JWT_ISSUER="someone-else"),
+            "orders: APP_JWT_ISSUER is not the DEV_JWT_ISSUER dev-idp signs with",
+            id="dev-idp-signs-for-another-issuer",
+        ),
+        pytest.param(
+            lambda c: service_env(c, "dev-idp").update(APP_ENVIRONMENT="development"),
+            "dev-idp: the development identity provider reads no APP_ENVIRONMENT",
+            id="dev-idp-given-a-setting",
+        ),
+        pytest.param(
+            lambda c: c["services"]["dev-idp"].update(ports=["127.0.0.1:8002:8080"]),
+            "dev-idp: publishes a port",
+            id="dev-idp-on-the-host",
+        ),
+        pytest.param(
+            lambda c: c["services"]["dev-idp"]["healthcheck"].update(
+                test=[
+                    "CMD",
+                    "python",
+                    "-c",
+                    "import urllib.request as r; r.urlopen('http://127.0.0.1:8080/health/ready')",
+                ]
+            ),
+            "dev-idp: healthcheck does not GET /.well-known/jwks.json on port 8080",
+            id="dev-idp-healthcheck-elsewhere",
+        ),
+        pytest.param(
+            lambda c: service_env(c, "orders").update(
+                APP_JWT_ALLOW_HTTP_JWKS_IN_PRODUCTION="false"
+            ),
+            "orders: Settings.: Value error, production fetches APP_JWT_JWKS_URL over https only",
+            id="plain-http-jwks-not-allowed",
+        ),
     ],
 )
 def test_checker_reports_drift(compose: Compose, mutate: Mutation, expected: str) -> None:
@@ -299,3 +352,38 @@ def test_checker_reports_a_copy_source_the_dockerignore_excludes(
     )
 
     assert "products: Dockerfile copies app/src, which .dockerignore excludes" in problems
+
+
+def test_the_stack_verifies_user_tokens_by_the_dev_identity_provider_out_of_the_box(
+    compose: Compose,
+) -> None:
+    variables = read_env_file(ENV_EXAMPLE)
+    dev_idp = compose["services"]["dev-idp"]
+    # Built from the orders image, which ships servicekit; holds its key, not the services.
+    assert dev_idp["build"] == compose["services"]["orders"]["build"]
+    assert dev_idp["command"][:4] == ["python", "-m", "servicekit.devidp", "serve"]
+    assert "ports" not in dev_idp
+    assert urlsplit(variables["APP_JWT_JWKS_URL"]).hostname == "dev-idp"
+    for name in ("products", "orders", "orders-worker", "orders-monolith", "orders-shadow"):
+        env = service_env(compose, name)
+        assert interpolate(str(env["APP_JWT_JWKS_URL"]), variables) == variables["APP_JWT_JWKS_URL"]
+        assert interpolate(str(env["APP_JWT_ALLOW_HTTP_JWKS_IN_PRODUCTION"]), variables) == "true"
+    # Pointed at a real provider, the flag defaults to false: https only.
+    assert (
+        interpolate(
+            str(service_env(compose, "orders")["APP_JWT_ALLOW_HTTP_JWKS_IN_PRODUCTION"]), {}
+        )
+        == "false"
+    )
+
+
+def test_checker_accepts_an_identity_provider_outside_the_file(compose: Compose) -> None:
+    def real_provider(c: Compose) -> None:
+        for name in ("products", "orders", "orders-worker", "orders-monolith", "orders-shadow"):
+            service_env(c, name).update(
+                APP_JWT_JWKS_URL="https://idp.example.com/realms/shop/protocol/openid-connect/certs",
+                APP_JWT_ISSUER="https://idp.example.com/realms/shop",
+                APP_JWT_ALLOW_HTTP_JWKS_IN_PRODUCTION="false",
+            )
+
+    assert problems_after(compose, real_provider) == []

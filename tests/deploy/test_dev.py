@@ -1,13 +1,16 @@
 """The dev runner: configuration of both processes, and supervision of real children."""
 
+import json
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 
 from deploy.dev import (
@@ -19,10 +22,14 @@ from deploy.dev import (
     ensure_port_free,
     parse_args,
     plan,
+    start_identity_provider,
     stop_all,
     supervise,
     wait_ready,
 )
+from servicekit import token
+from servicekit.devidp import DEV_JWT_AUDIENCE, DEV_JWT_ISSUER
+from servicekit.processes import free_port
 
 _IGNORE_SIGTERM = (
     "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
@@ -134,32 +141,50 @@ def test_products_url_is_dialable_for_any_listen_address(host: str, url: str) ->
     assert Service("products", host, 8001, {}).url == url
 
 
-def test_both_processes_share_the_secrets_just_token_uses(
+def test_both_processes_verify_user_tokens_by_the_runner_s_jwks_and_share_the_service_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("APP_JWT_SECRET", "j" * 40)
     monkeypatch.setenv("APP_SERVICE_TOKEN", "s" * 30)
     monkeypatch.setenv("APP_ENVIRONMENT", "production")
+    options = parse_args(["--data-dir", str(tmp_path), "--jwks-port", "9123"], {})
 
-    products, orders = plan(_options(tmp_path), {"APP_ENVIRONMENT": "production"})
+    products, orders = plan(options, {"APP_ENVIRONMENT": "production"})
 
     for service in (products, orders):
-        assert service.env["APP_JWT_SECRET"] == "j" * 40
+        assert service.env["APP_JWT_JWKS_URL"] == "http://127.0.0.1:9123/.well-known/jwks.json"
+        assert service.env["APP_JWT_ISSUER"] == DEV_JWT_ISSUER
+        assert service.env["APP_JWT_AUDIENCE"] == DEV_JWT_AUDIENCE
         assert service.env["APP_SERVICE_TOKEN"] == "s" * 30
         assert service.env["APP_ENVIRONMENT"] == "development"
+        assert "APP_JWT_SECRET" not in service.env
+    assert options.key_file == tmp_path / "dev-jwt-key.pem"
 
 
-def test_without_configured_secrets_both_use_the_dev_defaults(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_just_token_signs_with_the_key_the_runner_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("APP_JWT_SECRET", raising=False)
-    monkeypatch.delenv("APP_SERVICE_TOKEN", raising=False)
-    from servicekit.settings import DEV_JWT_SECRET, DEV_SERVICE_TOKEN
-
-    products, orders = plan(_options(tmp_path), {})
-
-    assert products.env["APP_JWT_SECRET"] == orders.env["APP_JWT_SECRET"] == DEV_JWT_SECRET
-    assert products.env["APP_SERVICE_TOKEN"] == orders.env["APP_SERVICE_TOKEN"] == DEV_SERVICE_TOKEN
+    monkeypatch.setenv("APP_ENVIRONMENT", "development")
+    monkeypatch.setenv("DEV_DATA_DIR", str(tmp_path))
+    options = parse_args(["--data-dir", str(tmp_path), "--jwks-port", str(free_port())], {})
+    server = start_identity_provider(options)
+    try:
+        assert token.main(["alice", "admin"]) == 0
+        minted = capsys.readouterr().out.strip()
+        with urllib.request.urlopen(options.jwks_url, timeout=5) as response:
+            jwks = json.load(response)
+    finally:
+        server.stop()
+    (jwk,) = jwks["keys"]
+    assert jwt.get_unverified_header(minted)["kid"] == jwk["kid"]
+    claims = jwt.decode(
+        minted,
+        jwt.PyJWK(jwk).key,
+        algorithms=["RS256"],
+        audience=DEV_JWT_AUDIENCE,
+        issuer=DEV_JWT_ISSUER,
+    )
+    assert (claims["sub"], claims["roles"]) == ("alice", ["admin"])
+    assert "PRIVATE" not in json.dumps(jwks)
 
 
 def test_uvicorn_serves_the_agreed_factory(tmp_path: Path) -> None:

@@ -27,12 +27,13 @@ class Runner:
 
     def __init__(self, data_dir: Path, *args: str) -> None:
         self.products_port, self.orders_port = free_port(), free_port()
+        self.data_dir = data_dir
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "deploy.dev", "--data-dir", str(data_dir),
                 "--products-port", str(self.products_port),
-                "--orders-port", str(self.orders_port), *args,
+                "--orders-port", str(self.orders_port), "--jwks-port", str(free_port()), *args,
             ],
             cwd=ROOT,
             env={**os.environ, "APP_LOG_JSON": "false"},
@@ -134,12 +135,12 @@ def _request(
         return error.code, error.read().decode(errors="replace")
 
 
-def _token(user: str) -> str:
-    """What ``just token USER`` prints: same module, same environment (development)."""
+def _token(runner: Runner, user: str) -> str:
+    """What ``just token USER`` prints: same module, same environment, the runner's key."""
     result = subprocess.run(
         [sys.executable, "-m", "servicekit.token", user],
         cwd=ROOT, check=True, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "APP_ENVIRONMENT": "development"},
+        env={**os.environ, "APP_ENVIRONMENT": "development", "DEV_DATA_DIR": str(runner.data_dir)},
     )  # fmt: skip
     return result.stdout.strip()
 
@@ -158,7 +159,7 @@ def test_http_mode_serves_both_and_an_order_goes_through_products(
     assert product_id in runner.output  # the printed curl example is ready to paste
     status, order = _request(
         runner.url(runner.orders_port, "/api/v1/orders"),
-        token=_token("alice"),
+        token=_token(runner, "alice"),
         body={"items": [{"product_id": product_id, "quantity": 1}]},
         headers={"Idempotency-Key": "dev-stack-test"},
     )
@@ -196,5 +197,7 @@ def test_local_mode_serves_orders_alone_over_the_same_data(runner_factory: Start
     assert set(runner.pids()) == {"orders"}
     status, _ = _request(runner.url(runner.orders_port, "/health/ready"))
     assert status == 200
-    status, orders = _request(runner.url(runner.orders_port, "/api/v1/orders"), _token("alice"))
+    status, orders = _request(
+        runner.url(runner.orders_port, "/api/v1/orders"), _token(runner, "alice")
+    )
     assert status == 200, orders

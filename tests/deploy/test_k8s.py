@@ -310,6 +310,20 @@ def _config_set(objects: list[Obj], prefix: str, key: str, value: str) -> None:
     _config(objects, prefix)[key] = value
 
 
+def _without_identity_provider(objects: list[Obj], name: str) -> None:
+    container = _container(objects, "Deployment", name)
+    container["envFrom"] = [
+        source
+        for source in container["envFrom"]
+        if not source["configMapRef"]["name"].startswith("identity-provider")
+    ]
+
+
+def _without_env(objects: list[Obj], kind: str, name: str, key: str) -> None:
+    container = _container(objects, kind, name)
+    container["env"] = [e for e in container.get("env", []) if e["name"] != key]
+
+
 def _hpa_max(objects: list[Obj], name: str, value: int) -> None:
     _get(objects, "HorizontalPodAutoscaler", name)["spec"]["maxReplicas"] = value
 
@@ -359,9 +373,24 @@ def _worker_probe_port(objects: list[Obj], port: int) -> None:
 
 
 def _secret_env(_objects: list[Obj], container: dict[str, Any], key: str) -> None:
-    name = {"jwt-secret": "APP_JWT_SECRET", "service-token": "APP_SERVICE_TOKEN"}[key]
+    name = {
+        "jwt-secret": "APP_JWT_SECRET",
+        "service-token": "APP_SERVICE_TOKEN",
+        "service-callers": "APP_SERVICE_CALLERS",
+    }[key]
     container["env"].append(
         {"name": name, "valueFrom": {"secretKeyRef": {"name": "shop-auth", "key": key}}}
+    )
+
+
+def _with_identity_provider(objects: list[Obj], container: dict[str, Any]) -> None:
+    (config_map,) = [
+        c
+        for c in of_kind(objects, "ConfigMap")
+        if c["metadata"]["name"].startswith("identity-provider-")
+    ]
+    container.setdefault("envFrom", []).append(
+        {"configMapRef": {"name": config_map["metadata"]["name"]}}
     )
 
 
@@ -532,6 +561,34 @@ def _worker_policy_admits_orders(objects: list[Obj]) -> None:
         ),
         pytest.param(
             "http",
+            lambda o: _env(
+                o, "Deployment", "products", "APP_SERVICE_CALLERS", "orders=" + "x" * 40
+            ),
+            "APP_SERVICE_CALLERS is written in the manifest",
+            id="literal-service-callers-in-env",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _without_identity_provider(o, "orders"),
+            "Deployment/orders[orders]: Settings.: Value error, production verifies user tokens"
+            " with the identity provider's keys",
+            id="orders-without-the-identity-provider",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _config_set(o, "identity-provider", "APP_JWT_JWKS_URL", "http://idp/certs"),
+            "production fetches APP_JWT_JWKS_URL over https only",
+            id="jwks-over-plain-http",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _without_env(o, "Deployment", "products", "APP_SERVICE_CALLERS"),
+            "Deployment/products[products]: Settings.: Value error, production needs"
+            " APP_SERVICE_CALLERS",
+            id="products-without-its-callers",
+        ),
+        pytest.param(
+            "http",
             lambda o: _config_set(
                 o, "orders", "APP_READ_DATABASE_URL", "postgresql+asyncpg://o:pw@db/o"
             ),
@@ -631,6 +688,30 @@ def _worker_policy_admits_orders(objects: list[Obj]) -> None:
             ),
             "Job/orders-migrate-0.1.0[migrate]: gets APP_SERVICE_TOKEN, which it never uses",
             id="migration-given-the-service-token",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _secret_env(
+                o,
+                _migration_job(o, "products")["spec"]["template"]["spec"]["containers"][0],
+                "service-callers",
+            ),
+            "Job/products-migrate-0.1.0[migrate]: gets APP_SERVICE_CALLERS, which it never uses",
+            id="migration-given-the-service-callers",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _with_identity_provider(o, _container(o, "Deployment", "orders-worker")),
+            "Deployment/orders-worker[orders-worker]: gets APP_JWT_JWKS_URL, which it never uses",
+            id="worker-given-the-identity-provider",
+        ),
+        pytest.param(
+            "http",
+            lambda o: _with_identity_provider(
+                o, _migration_job(o, "orders")["spec"]["template"]["spec"]["containers"][0]
+            ),
+            "Job/orders-migrate-0.1.0[migrate]: gets APP_JWT_ISSUER, which it never uses",
+            id="migration-given-the-identity-provider",
         ),
         pytest.param(
             "http",
@@ -809,3 +890,43 @@ def test_checker_fails_a_broken_manifest(
     problems = check(objects)
 
     assert any(expected in problem for problem in problems), problems
+
+
+def test_every_api_pod_verifies_user_tokens_by_the_jwks_and_holds_no_signing_secret(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    apis = [w for objects in rendered.values() for w in _service_workloads(objects, api=True)]
+    assert apis
+    for workload in apis:
+        name = workload["metadata"]["name"]
+        container = workload["spec"]["template"]["spec"]["containers"][0]
+        sources = [s["configMapRef"]["name"] for s in container.get("envFrom", [])]
+        assert any(s.startswith("identity-provider-") for s in sources), name
+        assert "APP_JWT_SECRET" not in _env_names(container), name
+
+
+def test_the_worker_and_the_migration_jobs_get_no_auth_settings(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    # They verify no user token and call no service (OfflineSettings asks for nothing).
+    offline = [w for objects in rendered.values() for w in _service_workloads(objects, api=False)]
+    assert {w["kind"] for w in offline} == {"Deployment", "Job"}
+    for workload in offline:
+        name = workload["metadata"]["name"]
+        container = workload["spec"]["template"]["spec"]["containers"][0]
+        sources = [s["configMapRef"]["name"] for s in container.get("envFrom", [])]
+        assert not any(s.startswith("identity-provider-") for s in sources), name
+        assert not _env_names(container) & {
+            "APP_JWT_SECRET",
+            "APP_SERVICE_TOKEN",
+            "APP_SERVICE_CALLERS",
+        }, name
+
+
+def _service_workloads(objects: list[Obj], *, api: bool) -> list[Obj]:
+    return [
+        w
+        for w in of_kind(objects, "Deployment") + of_kind(objects, "Job")
+        if w["metadata"]["labels"].get("app.kubernetes.io/name") in ("orders", "products")
+        and (w["metadata"]["labels"].get("app.kubernetes.io/component") == "api") == api
+    ]

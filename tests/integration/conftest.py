@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from servicekit.devidp import JwksServer
 from servicekit.testing import fresh_postgres_database
 from tests.integration.stack import Databases, Shop, Stack
 from tests.support.processes import run_cli
@@ -49,11 +50,13 @@ def databases() -> Iterator[Databases]:
 @pytest.fixture
 def stack(databases: Databases, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     """Processes for one test; logs under the test's tmp dir, printed if the test failed."""
-    running = Stack(databases, log_dir=tmp_path / "logs")
+    identity_provider = JwksServer().start()
+    running = Stack(databases, log_dir=tmp_path / "logs", identity_provider=identity_provider)
     try:
         yield running
     finally:
         running.stop_all()
+        identity_provider.stop()
         reports = request.node.stash.get(_REPORTS, {})
         if any(report.failed for report in reports.values()):
             print(running.logs())

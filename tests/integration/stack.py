@@ -10,10 +10,8 @@ from uuid import UUID, uuid4
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import SecretStr
 
-from servicekit.auth import mint_user_token
-from servicekit.settings import Environment, ServiceSettings
+from servicekit.devidp import JwksServer, SigningKey, user_claims
 from shop_contracts import paths
 from tests.support.processes import ServiceProcess
 
@@ -30,30 +28,51 @@ class Databases:
     orders: str
 
 
+ISSUER = "https://idp.integration.test/realms/shop"
+AUDIENCE = "shop"
+
+
 @dataclass(frozen=True)
 class Secrets:
-    """Shared by both processes, as in a deployment: user JWTs and the service credential."""
+    """As in a deployment: the identity provider's signing key, and orders' service credential."""
 
-    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    signing_key: SigningKey = field(default_factory=lambda: SigningKey.generate("RS256"))
     service_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    def auth_env(self, jwks_url: str) -> dict[str, str]:
+        """User tokens by the JWKS (issuer and audience checked); products names orders."""
+        return {
+            "APP_JWT_JWKS_URL": jwks_url,
+            "APP_JWT_ISSUER": ISSUER,
+            "APP_JWT_AUDIENCE": AUDIENCE,
+            "APP_SERVICE_TOKEN": self.service_token,
+            "APP_SERVICE_CALLERS": f"orders={self.service_token}",
+        }
 
 
 @dataclass
 class Stack:
-    """Starts products and orders processes on demand; stops every one it started."""
+    """Starts products and orders processes on demand; stops every one it started.
+
+    Both verify user tokens by the JWKS ``identity_provider`` serves, as they
+    would with Keycloak or Auth0 in front of them.
+    """
 
     databases: Databases
     log_dir: Path
+    identity_provider: JwksServer
     secrets: Secrets = field(default_factory=Secrets)
     processes: list[ServiceProcess] = field(default_factory=list)
     # Seconds a process may take to answer /health/ready (more for several workers).
     ready_timeout: float = 30.0
 
+    def __post_init__(self) -> None:
+        self.identity_provider.publish(self.secrets.signing_key)
+
     def _common(self) -> dict[str, str]:
         return {
             "APP_ENVIRONMENT": "testing",
-            "APP_JWT_SECRET": self.secrets.jwt_secret,
-            "APP_SERVICE_TOKEN": self.secrets.service_token,
+            **self.secrets.auth_env(self.identity_provider.url),
             "APP_LOG_JSON": "true",
             "APP_LOG_LEVEL": "INFO",
             "APP_DB_POOL_SIZE": "5",
@@ -103,7 +122,7 @@ class Stack:
         )
 
     def client(self) -> "Shop":
-        """A client that mints tokens with the stack's secret."""
+        """A client whose tokens are signed with the identity provider's key."""
         return Shop(self.secrets)
 
 
@@ -111,9 +130,7 @@ class Shop:
     """A thin synchronous client for both APIs (tests point it at whichever processes run)."""
 
     def __init__(self, shared: Secrets, timeout: float = 15.0) -> None:
-        self._settings = ServiceSettings(
-            environment=Environment.TESTING, jwt_secret=SecretStr(shared.jwt_secret)
-        )
+        self._signing_key = shared.signing_key
         self._service_token = shared.service_token
         self.http = httpx.Client(timeout=timeout)
 
@@ -123,8 +140,8 @@ class Shop:
 
     def auth(self, user: str, *roles: str) -> dict[str, str]:
         """A user's Authorization header."""
-        token = mint_user_token(self._settings, user, roles, email=f"{user}@example.com")
-        return {"Authorization": f"Bearer {token}"}
+        claims = user_claims(user, roles, issuer=ISSUER, audience=AUDIENCE)
+        return {"Authorization": f"Bearer {self._signing_key.sign(claims)}"}
 
     def service_auth(self) -> dict[str, str]:
         """The service credential products' internal endpoints require."""

@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
+from servicekit.devidp import JwksServer
 from tests.integration.stack import Databases, Shop, Stack, eventually
 from tests.support.owned_postgres import OwnedPostgres, owned_postgres
 from tests.support.processes import ServiceProcess, run_cli
@@ -125,11 +126,13 @@ def fault_stack(server: OwnedPostgres, tmp_path: Path) -> Iterator[Stack]:
         "migrate",
         env={**base, "APP_DATABASE_URL": databases.orders, "APP_PRODUCTS_CLIENT": "http"},
     )
-    stack = Stack(databases, log_dir=tmp_path / "logs")
+    identity_provider = JwksServer().start()
+    stack = Stack(databases, log_dir=tmp_path / "logs", identity_provider=identity_provider)
     try:
         yield stack
     finally:
         stack.stop_all()
+        identity_provider.stop()
 
 
 def _seed(server: OwnedPostgres, stack: Stack) -> list[UUID]:

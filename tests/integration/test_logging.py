@@ -35,8 +35,7 @@ def test_plain_uvicorn_process_writes_json_logs_with_the_request_id(
     env = {
         "APP_ENVIRONMENT": "testing",
         "APP_DATABASE_URL": stack.databases.products,
-        "APP_JWT_SECRET": stack.secrets.jwt_secret,
-        "APP_SERVICE_TOKEN": stack.secrets.service_token,
+        **stack.secrets.auth_env(stack.identity_provider.url),
     }
     products = ServiceProcess("products", env=env, log_dir=stack.log_dir)
     stack.processes.append(products)

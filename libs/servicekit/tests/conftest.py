@@ -1,6 +1,7 @@
 """A tiny app wired with the shared plumbing, for testing the plumbing itself."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
 import httpx
@@ -89,10 +90,26 @@ def settings() -> ServiceSettings:
     return ServiceSettings(environment=Environment.TESTING, max_body_bytes=2048, log_json=True)
 
 
-@pytest.fixture
-async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client bound to the plumbing app in-process."""
+@asynccontextmanager
+async def app_client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client bound in-process to a plumbing app built with ``settings``."""
     app = build_app(settings)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+ClientFor = Callable[[ServiceSettings], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def client_for() -> ClientFor:
+    """Builds a plumbing app with the given settings and a client for it."""
+    return app_client
+
+
+@pytest.fixture
+async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client bound to the plumbing app in-process."""
+    async with app_client(settings) as http:
         yield http

@@ -10,7 +10,6 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from prometheus_client import Counter, Gauge, values
-from pydantic import SecretStr
 
 from servicekit.app import install_plumbing
 from servicekit.metrics import metrics_router
@@ -21,8 +20,9 @@ from servicekit.settings import Environment, ServiceSettings
 def _production(workers: int | None = None) -> ServiceSettings:
     return ServiceSettings(
         environment=Environment.PRODUCTION,
-        jwt_secret=SecretStr("j" * 40),
-        service_token=SecretStr("s" * 40),
+        jwt_jwks_url="https://idp.example.com/jwks.json",
+        jwt_issuer="https://idp.example.com",
+        jwt_audience="shop",
         workers=workers,
     )
 

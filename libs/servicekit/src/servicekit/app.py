@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from servicekit.auth import user_token_verifier
 from servicekit.gcfreeze import freeze_after_startup
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http import (
@@ -26,7 +27,7 @@ def install_plumbing(
     service: str,
     readiness: Mapping[str, ReadinessCheck] | None = None,
 ) -> None:
-    """Logging, tracing, problem handlers, health, metrics, request id, headers, body limit, CORS.
+    """User tokens, logging, tracing, problem handlers, health, metrics, request id, limits, CORS.
 
     Middleware order (outermost first): [tracing, when ``OTEL_TRACES_EXPORTER`` is set] →
     request id → unhandled-error guard → metrics → header limit → body limit → security
@@ -38,6 +39,7 @@ def install_plumbing(
     ensure_logging(service, settings.log_level, settings.log_json)
     configure_tracing(service)
     app.state.settings = settings
+    app.state.user_tokens = user_token_verifier(settings)
     app.state.readiness = dict(readiness or {})
     install_problem_handlers(app)
     app.include_router(health_router())

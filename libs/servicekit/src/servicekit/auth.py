@@ -1,18 +1,15 @@
-"""User JWTs and the service credential.
-
-Users carry an HS256 JWT (``sub``, ``email``, ``roles``, ``exp``). Service-to-
-service calls carry a separate opaque bearer credential that a user token can
-never satisfy.
-"""
+"""User JWTs (identity provider's keys, or HS256 in development) and service credentials."""
 
 import hmac
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeGuard
 
 import jwt
 
+from servicekit.jwks import JwksKeyStore
 from servicekit.problems import HttpProblem
 from servicekit.settings import ServiceSettings
 from shop_contracts.errors import ErrorCode
@@ -58,20 +55,110 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
+class UserTokenVerifier(Protocol):
+    """Turns a bearer token into the user behind it, or raises a 401 problem."""
+
+    async def verify(self, token: str) -> Principal:
+        """The user behind a valid token."""
+        ...
+
+
+class SharedSecretVerifier:
+    """HS256 with ``APP_JWT_SECRET``: development and tests (production only if allowed)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+
+    async def verify(self, token: str) -> Principal:
+        """The user behind a valid token."""
+        return decode_user_token(token, self._settings)
+
+
+class JwksVerifier:
+    """The identity provider's tokens: signature by a JWKS key of an allowed algorithm."""
+
+    def __init__(self, settings: ServiceSettings, keys: JwksKeyStore) -> None:
+        self._settings = settings
+        self._keys = keys
+        self._algorithms = tuple(settings.jwt_algorithms)
+
+    async def verify(self, token: str) -> Principal:
+        """The user behind a valid token; an unknown key or a JWKS outage is a 401, never a 500."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise unauthenticated("Invalid token") from exc
+        # Checked before any key is looked up: `none`, HS256 (signed with a public
+        # key as its secret) and anything else not allowed never reach a fetch.
+        if header.get("alg") not in self._algorithms:
+            raise unauthenticated("Token algorithm is not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise unauthenticated("Token has no key id")
+        key = await self._keys.key(kid)
+        if key is None:
+            raise unauthenticated("Token is signed by an unknown key")
+        # A PyJWK verifies only with the algorithm bound to it, so an EC token
+        # naming an RSA key's kid is refused, not tried.
+        claims = _verified_claims(token, key, self._algorithms, self._settings)
+        return principal_from_claims(claims)
+
+
+def user_token_verifier(settings: ServiceSettings) -> UserTokenVerifier:
+    """The JWKS verifier when ``APP_JWT_JWKS_URL`` is set, else the HS256 one."""
+    if settings.jwt_jwks_url is None:
+        return SharedSecretVerifier(settings)
+    store = JwksKeyStore(
+        settings.jwt_jwks_url,
+        algorithms=settings.jwt_algorithms,
+        timeout=settings.jwt_jwks_timeout_seconds,
+        max_age=settings.jwt_jwks_cache_seconds,
+        min_interval=settings.jwt_jwks_min_refresh_seconds,
+    )
+    return JwksVerifier(settings, store)
+
+
 def decode_user_token(token: str, settings: ServiceSettings) -> Principal:
-    """Verify signature, algorithm, expiry and required claims; 401 on any failure."""
+    """HS256: verify signature, algorithm, expiry and required claims; 401 on any failure."""
+    claims = _verified_claims(
+        token, settings.jwt_secret.get_secret_value(), (settings.jwt_algorithm,), settings
+    )
+    return principal_from_claims(claims)
+
+
+def _verified_claims(
+    token: str, key: Any, algorithms: Collection[str], settings: ServiceSettings
+) -> dict[str, Any]:
+    required = ["sub", "exp"]
+    if settings.jwt_issuer:
+        required.append("iss")
+    if settings.jwt_audience:
+        required.append("aud")
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
-            algorithms=[settings.jwt_algorithm],
+            key,
+            algorithms=list(algorithms),
             audience=settings.jwt_audience,
-            options={"require": ["sub", "exp"]},
+            issuer=settings.jwt_issuer,
+            options={"require": required},
         )
     except jwt.ExpiredSignatureError as exc:
         raise unauthenticated("Token has expired") from exc
-    except jwt.InvalidTokenError as exc:
+    except jwt.ImmatureSignatureError as exc:
+        raise unauthenticated("Token is not yet valid") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise unauthenticated("Token is from another issuer") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise unauthenticated("Token is for another audience") from exc
+    # Every other PyJWT error, key errors included, is a refusal, not a 500.
+    except jwt.PyJWTError as exc:
         raise unauthenticated("Invalid token") from exc
+    return claims
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """The user named by verified claims; 401 if a claim cannot be stored or is of a service."""
     sub = claims.get("sub")
     roles = claims.get("roles", [])
     email = claims.get("email")
@@ -88,15 +175,25 @@ def decode_user_token(token: str, settings: ServiceSettings) -> Principal:
     return Principal(user_id=sub, email=email, roles=frozenset(roles))
 
 
-def _storable(value: object, max_length: int) -> bool:
+def _storable(value: object, max_length: int) -> TypeGuard[str]:
     return isinstance(value, str) and len(value) <= max_length and "\x00" not in value
 
 
-def verify_service_token(token: str, settings: ServiceSettings) -> None:
-    """Accept only the configured service credential (constant-time compare)."""
-    expected = settings.service_token.get_secret_value().encode()
-    if not hmac.compare_digest(token.encode(), expected):
+def identify_service_caller(token: str, settings: ServiceSettings) -> str:
+    """The configured caller this credential belongs to, or a 403.
+
+    Every configured token is compared (constant time each), so how long this
+    takes says nothing about which caller, or which of its two tokens, matched.
+    """
+    presented = token.encode()
+    caller = None
+    for name, tokens in settings.accepted_service_callers().items():
+        for expected in tokens:
+            if hmac.compare_digest(presented, expected.encode()) and caller is None:
+                caller = name
+    if caller is None:
         raise forbidden("A service credential is required for internal endpoints")
+    return caller
 
 
 def mint_user_token(
@@ -106,7 +203,7 @@ def mint_user_token(
     email: str | None = None,
     ttl_seconds: int = 3600,
 ) -> str:
-    """Create a signed user JWT (dev tooling and tests)."""
+    """An HS256 user JWT with ``APP_JWT_SECRET`` (tests of the shared-secret path)."""
     now = int(time.time())
     claims: dict[str, object] = {
         "sub": user_id,
@@ -118,6 +215,8 @@ def mint_user_token(
     }
     if settings.jwt_audience:
         claims["aud"] = settings.jwt_audience
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
     return jwt.encode(
         claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm
     )

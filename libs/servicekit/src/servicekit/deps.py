@@ -7,10 +7,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from servicekit.auth import (
     Principal,
-    decode_user_token,
+    UserTokenVerifier,
     forbidden,
+    identify_service_caller,
     unauthenticated,
-    verify_service_token,
 )
 from servicekit.settings import ServiceSettings
 
@@ -18,15 +18,16 @@ _user_bearer = HTTPBearer(
     auto_error=False,
     scheme_name="UserJWT",
     bearerFormat="JWT",
-    description="A user's JWT (HS256; `sub`, `roles`, `exp`). `just token USER [ROLES...]`"
-    " mints one for development.",
+    description="A user's JWT from the identity provider (RS256 or ES256, keys from its JWKS;"
+    " `sub`, `roles`, `exp`, `iss`, `aud`). `just token USER [ROLES...]` mints one for"
+    " development.",
 )
 _service_bearer = HTTPBearer(
     auto_error=False,
     scheme_name="ServiceToken",
     bearerFormat="opaque",
-    description="The service credential (`APP_SERVICE_TOKEN`) that orders sends to products'"
-    " internal endpoints. Never a user JWT.",
+    description="A calling service's credential (orders sends its `APP_SERVICE_TOKEN`;"
+    " products accepts the callers in `APP_SERVICE_CALLERS`). Never a user JWT.",
 )
 
 
@@ -34,6 +35,12 @@ def app_settings(request: Request) -> ServiceSettings:
     """The settings the app was created with (``app.state.settings``)."""
     settings: ServiceSettings = request.app.state.settings
     return settings
+
+
+def user_tokens(request: Request) -> UserTokenVerifier:
+    """The app's user-token verifier (``app.state.user_tokens``, set by ``install_plumbing``)."""
+    verifier: UserTokenVerifier = request.app.state.user_tokens
+    return verifier
 
 
 def _credentials(creds: HTTPAuthorizationCredentials | None) -> str:
@@ -47,7 +54,7 @@ async def current_principal(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_user_bearer)],
 ) -> Principal:
     """The user behind a valid JWT, or 401."""
-    return decode_user_token(_credentials(creds), app_settings(request))
+    return await user_tokens(request).verify(_credentials(creds))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -66,9 +73,11 @@ AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 async def service_caller(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_service_bearer)],
-) -> None:
-    """Only the service credential passes; a user token gets 403, none gets 401."""
-    verify_service_token(_credentials(creds), app_settings(request))
+) -> str:
+    """The configured caller (e.g. ``orders``); a user token or an unknown one gets 403, none 401."""
+    caller = identify_service_caller(_credentials(creds), app_settings(request))
+    request.state.service_caller = caller
+    return caller
 
 
 ServiceCaller = Depends(service_caller)

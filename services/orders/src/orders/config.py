@@ -7,7 +7,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicekit.events.settings import EventBusSettings
-from servicekit.settings import ServiceSettings
+from servicekit.settings import ServiceSettings, weak_service_tokens
 
 
 class ProductsClientMode(StrEnum):
@@ -159,6 +159,13 @@ class Settings(ServiceSettings, EventBusSettings):
     def _refuse_faults_and_missing_keys_in_production(self) -> Self:
         if self.is_production and self.fault_injection is not FaultInjection.NONE:
             raise ValueError("production refuses APP_FAULT_INJECTION")
+        # The credential orders presents to products (ADR 0021).
+        if (
+            self.is_production
+            and self.checks_auth_secrets
+            and weak_service_tokens({"orders": (self.service_token.get_secret_value(),)})
+        ):
+            raise ValueError("production refuses default or short secrets: APP_SERVICE_TOKEN")
         if (
             self.notifications_backend is NotificationsBackend.SENDGRID
             and not self.sendgrid_api_key
@@ -173,8 +180,8 @@ class OfflineSettings(Settings):
     """Settings of ``orders migrate`` and ``orders worker``: they authenticate no one.
 
     Neither verifies a user token nor calls products over HTTP, so production
-    does not demand the JWT secret or the service token of them, and the
-    manifests give them neither.
+    does not demand the identity provider's settings, the JWT secret or the
+    service token of them, and the manifests give them none of these.
     """
 
     checks_auth_secrets: ClassVar[bool] = False

@@ -1,12 +1,12 @@
 """Products settings (``APP_`` prefix) and feature flags (``FEATURE_`` prefix)."""
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicekit.events.settings import EventBusSettings
-from servicekit.settings import ServiceSettings
+from servicekit.settings import ServiceSettings, weak_service_tokens
 
 
 class FeatureFlags(BaseSettings):
@@ -27,8 +27,27 @@ class Settings(ServiceSettings, EventBusSettings):
     sweep_interval_seconds: float = Field(default=5, gt=0, le=3_600)
     features: FeatureFlags = Field(default_factory=FeatureFlags)
 
+    @model_validator(mode="after")
+    def _production_names_its_callers(self) -> Self:
+        # Only the configured callers reach the reservation endpoints (ADR 0021).
+        if not self.is_production or not self.checks_auth_secrets:
+            return self
+        if self.service_callers is None:
+            raise ValueError("production needs APP_SERVICE_CALLERS (e.g. `orders=<token>`)")
+        weak = weak_service_tokens(self.accepted_service_callers())
+        if weak:
+            raise ValueError(
+                "production refuses default or short secrets: APP_SERVICE_CALLERS for "
+                + ", ".join(weak)
+            )
+        return self
+
 
 class OfflineSettings(Settings):
-    """Settings of ``products migrate``: it authenticates no one, so needs no auth secrets."""
+    """Settings of ``products migrate``: it authenticates no one, so needs no auth settings.
+
+    It verifies no user token and serves no internal endpoint: production asks it
+    for neither the identity provider nor APP_SERVICE_CALLERS.
+    """
 
     checks_auth_secrets: ClassVar[bool] = False

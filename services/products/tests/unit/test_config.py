@@ -1,9 +1,11 @@
 """Settings come from APP_ variables and feature flags from FEATURE_ variables."""
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
-from products.config import FeatureFlags, Settings
+from products.config import FeatureFlags, OfflineSettings, Settings
 
 
 def test_defaults_match_the_documented_values(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,3 +59,34 @@ def test_a_database_password_stays_out_of_repr(monkeypatch: pytest.MonkeyPatch) 
     assert "hunter2-pw" not in repr(settings)
     assert "hunter2-pw" not in str(settings.model_dump())
     assert settings.database_url.get_secret_value().endswith("shop:hunter2-pw@db/products")
+
+
+_PRODUCTION: dict[str, Any] = {
+    "environment": "production",
+    "jwt_jwks_url": "https://idp.example.com/certs",
+    "jwt_issuer": "https://idp.example.com",
+    "jwt_audience": "shop",
+}
+
+
+def test_production_names_the_callers_of_its_internal_endpoints() -> None:
+    with pytest.raises(ValidationError, match="APP_SERVICE_CALLERS"):
+        Settings(_env_file=None, **_PRODUCTION)
+    settings = Settings(
+        _env_file=None, **_PRODUCTION, service_callers=f"orders={'a' * 30},orders={'b' * 30}"
+    )
+    assert settings.accepted_service_callers() == {"orders": ("a" * 30, "b" * 30)}
+
+
+@pytest.mark.parametrize("token", ["short", "dev-only-service-token-change-me"])
+def test_production_refuses_a_weak_caller_token(token: str) -> None:
+    with pytest.raises(ValidationError, match="APP_SERVICE_CALLERS for orders"):
+        Settings(_env_file=None, **_PRODUCTION, service_callers=f"orders={'a' * 30},orders={token}")
+
+
+def test_products_migrate_needs_neither_the_identity_provider_nor_callers() -> None:
+    # `products migrate` verifies no token and serves no internal endpoint.
+    with pytest.raises(ValidationError, match="identity provider"):
+        Settings(_env_file=None, environment="production")
+    settings = OfflineSettings(_env_file=None, environment="production")
+    assert settings.is_production

@@ -57,16 +57,30 @@ def test_migrate_runs_in_production_without_auth_secrets(
 ) -> None:
     # The migration Job is given the database URL only (deploy/k8s/base/migrations.yaml).
     monkeypatch.setenv("APP_ENVIRONMENT", "production")
-    monkeypatch.delenv("APP_JWT_SECRET", raising=False)
-    monkeypatch.delenv("APP_SERVICE_TOKEN", raising=False)
+    for name in (
+        "APP_JWT_SECRET",
+        "APP_SERVICE_TOKEN",
+        "APP_JWT_JWKS_URL",
+        "APP_JWT_ISSUER",
+        "APP_JWT_AUDIENCE",
+        "APP_JWT_ALLOW_HS256_IN_PRODUCTION",
+    ):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("APP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}")
     monkeypatch.setenv("APP_PRODUCTS_CLIENT", "http")
 
     assert main(["migrate"]) == 0
     assert "orders" in _tables(tmp_path / "orders.db")
-    with pytest.raises(ValidationError, match="production refuses default or short secrets"):
+    with pytest.raises(ValidationError, match="identity provider's keys"):
         Settings()  # what serves the API still demands them
-    OfflineSettings()  # what the worker runs with does not
+    monkeypatch.setenv("APP_JWT_JWKS_URL", "https://idp.example.com/certs")
+    monkeypatch.setenv("APP_JWT_ISSUER", "https://idp.example.com")
+    monkeypatch.setenv("APP_JWT_AUDIENCE", "shop")
+    with pytest.raises(ValidationError, match="production refuses default or short secrets"):
+        Settings()  # and the service token it presents to products
+    for name in ("APP_JWT_JWKS_URL", "APP_JWT_ISSUER", "APP_JWT_AUDIENCE"):
+        monkeypatch.delenv(name)
+    OfflineSettings()  # what the worker runs with needs none of it
 
 
 def test_migrate_in_http_mode_reports_only_the_orders_database(

@@ -91,15 +91,32 @@ def test_external_backends_refuse_to_start_without_keys(orders_db_url: str) -> N
         make_settings(orders_db_url, notifications_backend="sendgrid")
 
 
+_PRODUCTION_AUTH = {
+    "environment": "production",
+    "jwt_jwks_url": "https://idp.example.com/certs",
+    "jwt_issuer": "https://idp.example.com",
+    "jwt_audience": "shop",
+}
+
+
 def test_production_refuses_fault_injection(orders_db_url: str) -> None:
     with pytest.raises(ValueError, match="APP_FAULT_INJECTION"):
         make_settings(
             orders_db_url,
-            environment="production",
-            jwt_secret="x" * 40,
+            **_PRODUCTION_AUTH,
             service_token="y" * 40,
             fault_injection="exit_after_reserve",
         )
+
+
+@pytest.mark.parametrize("token", [None, "short"])
+def test_production_refuses_a_default_or_short_service_token(
+    orders_db_url: str, token: str | None
+) -> None:
+    extra = {} if token is None else {"service_token": token}
+    with pytest.raises(ValueError, match="APP_SERVICE_TOKEN"):
+        make_settings(orders_db_url, **_PRODUCTION_AUTH, **extra)
+    assert make_settings(orders_db_url, **_PRODUCTION_AUTH, service_token="y" * 40).is_production
 
 
 async def _products_readiness(settings: Settings) -> dict[str, Any]:
