@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from servicekit.deadlines import BudgetMiddleware
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http import (
     BodySizeLimitMiddleware,
@@ -17,6 +18,7 @@ from servicekit.problems import UnhandledErrorMiddleware, install_problem_handle
 from servicekit.requestid import RequestIdMiddleware
 from servicekit.settings import ServiceSettings
 from servicekit.tracing import configure_tracing, instrument_app
+from shop_contracts.errors import ErrorCode
 
 
 def install_plumbing(
@@ -24,6 +26,8 @@ def install_plumbing(
     settings: ServiceSettings,
     service: str,
     readiness: Mapping[str, ReadinessCheck] | None = None,
+    *,
+    budget_code: ErrorCode | None = None,
 ) -> None:
     """Logging, tracing, problem handlers, health, metrics, request id, headers, body limit, CORS.
 
@@ -31,6 +35,8 @@ def install_plumbing(
     request id → unhandled-error guard → metrics → header limit → body limit → security
     headers → CORS → app, so every response, even a 413 or a 431, carries the request id
     and is measured, and every log line of a traced request carries its trace id.
+    With ``budget_code``, requests carrying ``X-Request-Budget-Ms`` run bounded by it
+    (``servicekit.deadlines``, just inside the metrics), refused with that code once spent.
     In multiprocess metrics mode, the worker's ``live*`` gauges are dropped when its
     lifespan ends.
     """
@@ -53,6 +59,8 @@ def install_plumbing(
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_header_bytes)
+    if budget_code is not None:
+        app.add_middleware(BudgetMiddleware, code=budget_code)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)
