@@ -47,11 +47,10 @@ class HangWatch:
         self._factor = factor
         self._interval = check_interval
         self._clock = clock
-        self._in_flight: dict[int, tuple[float, asyncio.Timeout]] = {}
+        self._in_flight: dict[int, tuple[float, asyncio.Timeout, list[bool]]] = {}
         self._next = 0
         self._progress = clock()
         self._task: asyncio.Task[None] | None = None
-        self._cut: set[int] = set()
         self.hangs = 0
 
     @property
@@ -65,16 +64,19 @@ class HangWatch:
 
     @contextlib.contextmanager
     def watching(self, timeout: asyncio.Timeout) -> Iterator[Callable[[], bool]]:
-        """Watch one call whose deadline is ``timeout``; yields "was it cut by a hang?"."""
+        """Watch one call whose deadline is ``timeout``; yields "was it cut by a hang?".
+
+        The answer stays valid after the block (the caller asks once the timeout fired).
+        """
         key = self._next
         self._next += 1
-        self._in_flight[key] = (self._clock(), timeout)
+        cut = [False]
+        self._in_flight[key] = (self._clock(), timeout, cut)
         self._ensure_running()
         try:
-            yield lambda: key in self._cut
+            yield lambda: cut[0]
         finally:
             self._in_flight.pop(key, None)
-            self._cut.discard(key)
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -89,7 +91,7 @@ class HangWatch:
         """Declare a hang if the calls in flight have waited too long for any answer."""
         if not self._in_flight:
             return False
-        oldest = min(started for started, _ in self._in_flight.values())
+        oldest = min(started for started, _, _ in self._in_flight.values())
         silent = self._clock() - max(self._progress, oldest)
         stall = self.stall_seconds
         if silent < stall:
@@ -102,8 +104,8 @@ class HangWatch:
         logger.warning("products hung: %s", reason)
         self._on_hang(reason)
         loop_now = asyncio.get_running_loop().time()
-        for key, (_, timeout) in list(self._in_flight.items()):
-            self._cut.add(key)
+        for _, timeout, cut in list(self._in_flight.values()):
+            cut[0] = True
             when = timeout.when()
             if when is None or when > loop_now:
                 # An expiring timeout refuses a new deadline; it is ending anyway.
