@@ -181,11 +181,8 @@ def _kill_products_under_load(
     # Orders stays ready (reads work) but says what is true about products.
     ready = shop.http.get(f"{orders.url}/health/ready")
     assert ready.status_code == 200
-    assert ready.json()["checks"]["products"] == {
-        "status": "degraded",
-        "mode": "http",
-        "breaker": "open",
-    }
+    check = ready.json()["checks"]["products"]
+    assert (check["status"], check["mode"], check["breaker"]) == ("degraded", "http", "open")
 
     # Products comes back on the same address; the breaker lets a probe through
     # after its reset time and new orders succeed again (same key: no duplicates).

@@ -1,5 +1,6 @@
 """Run the services as real uvicorn processes for cross-service tests."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from servicekit.processes import ServerProcess, base_url, free_port, uvicorn_command
 
-__all__ = ["ROOT", "ServiceProcess", "free_port", "run_cli"]
+__all__ = ["ROOT", "ServiceProcess", "free_port", "process_tree", "run_cli", "signal_tree"]
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -86,6 +87,11 @@ class ServiceProcess:
             f"{self.package}.main:create_app", HOST, self.port, "--no-access-log"
         )
 
+    @property
+    def pid(self) -> int:
+        """The process id of the started server."""
+        return self._started().pid
+
     def _started(self) -> ServerProcess:
         if self._server is None:
             raise RuntimeError(f"{self.package} was never started")
@@ -113,3 +119,31 @@ class ServiceProcess:
         """SIGTERM, then SIGKILL if it does not exit within 10 s."""
         if self._server is not None:
             self._server.stop(timeout=10)
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every descendant alive now (from /proc; Linux only)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        # The command name may hold spaces and parentheses: the ppid follows the last ")".
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def signal_tree(process: "ServiceProcess", signum: int) -> None:
+    """Send ``signum`` to ``process`` and all its descendants (SIGSTOP freezes them all)."""
+    for pid in process_tree(process.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)

@@ -2,7 +2,8 @@
 
 It runs its own event loop in a background thread, so synchronous tests can use
 it. While holding, any chunk a client sends that contains the hold marker waits
-in the proxy until ``release``; everything else flows through untouched.
+in the proxy until ``release``; everything else flows through untouched. With
+``delay_seconds`` set, every API request waits that long first (a slowed upstream).
 """
 
 import asyncio
@@ -11,6 +12,8 @@ import time
 from typing import Any, Self
 
 from tests.support.processes import free_port
+
+_API_REQUEST = b" /api/v1/"
 
 
 class HoldingProxy:
@@ -29,6 +32,8 @@ class HoldingProxy:
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="holding-proxy", daemon=True)
         self._error: BaseException | None = None
+        # Seconds each API request waits in the proxy (a slowed products; 0: none).
+        self.delay_seconds = 0.0
 
     @property
     def url(self) -> str:
@@ -122,6 +127,8 @@ class HoldingProxy:
     ) -> None:
         try:
             while chunk := await source.read(65_536):
+                if may_hold and self.delay_seconds > 0 and _API_REQUEST in chunk:
+                    await asyncio.sleep(self.delay_seconds)
                 if may_hold and self._holding.is_set() and self._marker in chunk:
                     with self._lock:
                         self._held.append(chunk)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from servicekit.auth import user_token_verifier
+from servicekit.deadlines import BudgetMiddleware
 from servicekit.gcfreeze import freeze_after_startup
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http import (
@@ -19,6 +20,7 @@ from servicekit.problems import UnhandledErrorMiddleware, install_problem_handle
 from servicekit.requestid import RequestIdMiddleware
 from servicekit.settings import ServiceSettings
 from servicekit.tracing import configure_tracing, instrument_app
+from shop_contracts.errors import ErrorCode
 
 
 def install_plumbing(
@@ -26,6 +28,8 @@ def install_plumbing(
     settings: ServiceSettings,
     service: str,
     readiness: Mapping[str, ReadinessCheck] | None = None,
+    *,
+    budget_code: ErrorCode | None = None,
 ) -> None:
     """User tokens, logging, tracing, problem handlers, health, metrics, request id, limits, CORS.
 
@@ -33,6 +37,8 @@ def install_plumbing(
     request id → unhandled-error guard → metrics → header limit → body limit → security
     headers → CORS → app, so every response, even a 413 or a 431, carries the request id
     and is measured, and every log line of a traced request carries its trace id.
+    With ``budget_code``, requests carrying ``X-Request-Budget-Ms`` run bounded by it
+    (``servicekit.deadlines``, just inside the metrics), refused with that code once spent.
     In multiprocess metrics mode, the worker's ``live*`` gauges are dropped when its
     lifespan ends; what start-up built is frozen out of the garbage collector's walks.
     """
@@ -57,6 +63,8 @@ def install_plumbing(
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_header_bytes)
+    if budget_code is not None:
+        app.add_middleware(BudgetMiddleware, code=budget_code)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -80,7 +80,25 @@ class Settings(ServiceSettings, EventBusSettings):
     products_read_timeout: float = Field(default=5.0, gt=0, le=60)
     products_pool_timeout: float = Field(default=1.0, gt=0, le=30)
     products_deadline_seconds: float = Field(
-        default=10.0, gt=0, le=120, description="Overall budget per call, retries included"
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Overall budget per write call (reserve, confirm, release), retries"
+        " included; also the most a read may get",
+    )
+    products_read_deadline_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=120,
+        description="Overall budget per read call (product, lookup, stock, reservation),"
+        " retries included",
+    )
+    products_hang_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Calls waiting this long (at least) with no answer from products at all"
+        " mean products hangs: the breaker opens and the calls are cut",
     )
     products_max_attempts: int = Field(default=3, ge=1, le=10)
     products_retry_initial_backoff: float = Field(default=0.05, ge=0, le=5)

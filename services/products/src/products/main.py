@@ -17,6 +17,7 @@ from servicekit.docs import service_app
 from servicekit.events.runner import ConsumerGroup
 from servicekit.events.settings import EventBusMode
 from servicekit.routers import mount_routers
+from shop_contracts.errors import ErrorCode
 
 _DESCRIPTION = (
     "The product catalogue (public reads), its administration (user JWT with the"
@@ -85,6 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         products: ProductsFacade = app.state.products
         return await products.ping()
 
-    install_plumbing(app, settings, "products", readiness={"database": database_ready})
+    # Orders sends its remaining budget on every call; work past it is refused or cut (ADR 0024).
+    install_plumbing(
+        app,
+        settings,
+        "products",
+        readiness={"database": database_ready},
+        budget_code=ErrorCode.PRODUCTS_UNAVAILABLE,
+    )
     mount_routers(app, "products.entrypoints.routers")
     return app

@@ -136,7 +136,14 @@ async def test_http_mode_builds_the_http_client_and_reports_its_breaker(
 
     report = await _products_readiness(settings)
 
-    assert report == {"status": "up", "mode": "http", "breaker": "closed"}
+    # Asked before the first readiness check of products (1 s after start).
+    assert report == {
+        "status": "up",
+        "mode": "http",
+        "breaker": "closed",
+        "limit": 20,
+        "in_flight": 0,
+    }
 
 
 async def test_local_mode_runs_products_in_process_and_reports_its_database(
@@ -177,9 +184,12 @@ async def test_http_readiness_says_degraded_while_the_circuit_is_open(
     assert quote.json()["code"] == "products_unavailable"
     assert ready.status_code == 200
     assert ready.json()["checks"]["products"] == {
+        "status": "degraded",
         "mode": "http",
         "breaker": "open",
-        "status": "degraded",
+        "opened_because": "1 consecutive failures",
+        "limit": 20,
+        "in_flight": 0,
     }
 
 
@@ -199,7 +209,12 @@ async def test_shadow_mode_wraps_local_as_primary_and_http_as_candidate(
     report = await _products_readiness(settings)
 
     assert (report["status"], report["mode"], report["backend"]) == ("up", "shadow", "sqlite")
-    assert report["candidate"] == {"mode": "http", "breaker": "closed"}
+    assert report["candidate"] == {
+        "mode": "http",
+        "breaker": "closed",
+        "limit": 20,
+        "in_flight": 0,
+    }
 
 
 async def test_readiness_reports_database_and_products(

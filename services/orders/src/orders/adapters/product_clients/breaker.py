@@ -7,6 +7,9 @@ probe through at a time; the probe's success closes it, its failure re-opens it.
 With a ``readiness`` check, an open breaker also asks it every
 ``readiness_interval`` seconds and closes as soon as it says ready, so the
 breaker follows products' recovery instead of waiting the whole reset (ADR 0019).
+``start()`` keeps that check running while closed too (every ``closed_interval``),
+so the state and ``last_probe`` are current with or without user traffic; ``trip``
+opens it at once (a hang, ADR 0024) and ``on_open`` listeners hear every opening.
 
 Async-safe because every state change is synchronous (no ``await`` inside), so
 no two coroutines of one event loop can interleave inside a transition. It is
@@ -20,6 +23,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import IntEnum
 
 from orders.adapters.product_clients.metrics import BREAKER_STATE, BREAKER_TRANSITIONS
@@ -48,6 +52,20 @@ class Permit:
     probe: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What one readiness check of products saw, and when."""
+
+    at: datetime
+    ready: bool
+    seconds: float
+    error: str | None = None
+
+
+OpenListener = Callable[[str], None]
+"""Called with the reason whenever the breaker opens."""
+
+
 class CircuitBreaker:
     """Fail fast while products is unhealthy; probe once in a while to notice recovery."""
 
@@ -60,6 +78,7 @@ class CircuitBreaker:
         clock: Clock = time.monotonic,
         readiness: Readiness | None = None,
         readiness_interval: float = 0.25,
+        closed_interval: float | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
@@ -79,7 +98,12 @@ class CircuitBreaker:
         self._probe_in_flight = False
         self._readiness = readiness
         self._readiness_interval = readiness_interval
+        # None: ask only while not closed; a number: keep asking that often while closed.
+        self._closed_interval = closed_interval
         self._watcher: asyncio.Task[None] | None = None
+        self._last_probe: ProbeResult | None = None
+        self._open_reason = ""
+        self._listeners: list[OpenListener] = []
         BREAKER_STATE.labels(name).set(BreakerState.CLOSED)
 
     @property
@@ -91,6 +115,33 @@ class CircuitBreaker:
     def name(self) -> str:
         """The ``breaker`` label of this breaker's metrics."""
         return self._name
+
+    @property
+    def last_probe(self) -> ProbeResult | None:
+        """The latest readiness check's result (None before the first)."""
+        return self._last_probe
+
+    @property
+    def open_reason(self) -> str:
+        """Why the breaker last opened ("" if it never did)."""
+        return self._open_reason
+
+    def on_open(self, listener: OpenListener) -> None:
+        """Call ``listener(reason)`` whenever the breaker opens (never raises into it)."""
+        self._listeners.append(listener)
+
+    def watch(self, readiness: Readiness) -> None:
+        """Use ``readiness`` as products' readiness check (when built before it)."""
+        self._readiness = readiness
+
+    def start(self) -> None:
+        """Keep checking products' readiness from now on, in any state (needs a loop)."""
+        self._watch_readiness()
+
+    def trip(self, reason: str) -> None:
+        """Open now: products stopped answering (a hang seen by the client, ADR 0024)."""
+        if self._state is not BreakerState.OPEN:
+            self._transition(BreakerState.OPEN, reason)
 
     def acquire(self) -> Permit:
         """Leave for one call, or ``ProductsUnavailable`` at once when the circuit is open."""
@@ -124,27 +175,35 @@ class CircuitBreaker:
         if permit.generation != self._generation:
             return
         if permit.probe:
-            self._transition(BreakerState.OPEN)
+            self._transition(BreakerState.OPEN, "the half-open probe failed")
             return
         self._failures += 1
         if self._failures >= self._threshold:
-            self._transition(BreakerState.OPEN)
+            self._transition(BreakerState.OPEN, f"{self._failures} consecutive failures")
 
     def abandon(self, permit: Permit) -> None:
         """The call ended without a verdict (cancelled); free the probe slot if it held it."""
         if permit.probe and permit.generation == self._generation:
             self._probe_in_flight = False
 
-    def _transition(self, state: BreakerState) -> None:
+    def _transition(self, state: BreakerState, reason: str = "") -> None:
         self._state = state
         self._generation += 1
         self._failures = 0
         self._probe_in_flight = False
         if state is BreakerState.OPEN:
             self._opened_at = self._clock()
+            self._open_reason = reason
             self._watch_readiness()
         BREAKER_STATE.labels(self._name).set(state)
         BREAKER_TRANSITIONS.labels(self._name, state.name.lower()).inc()
+        if state is BreakerState.OPEN:
+            logger.warning("products breaker opened: %s", reason, extra={"breaker": self._name})
+            for listener in self._listeners:
+                try:
+                    listener(reason)
+                except Exception:
+                    logger.exception("a breaker listener failed")
 
     def _watch_readiness(self) -> None:
         if self._readiness is None or (self._watcher is not None and not self._watcher.done()):
@@ -155,21 +214,35 @@ class CircuitBreaker:
             return  # no event loop (a synchronous caller): the reset time alone decides
 
     async def _until_ready(self) -> None:
-        assert self._readiness is not None
-        while not self._closed():
-            await asyncio.sleep(self._readiness_interval)
+        while True:
             if self._closed():
-                return
-            try:
-                ready = await self._readiness()
-            except Exception:
-                ready = False
+                if self._closed_interval is None:
+                    return
+                await asyncio.sleep(self._closed_interval)
+            else:
+                await asyncio.sleep(self._readiness_interval)
+                if self._closed() and self._closed_interval is None:
+                    return
+            ready = await self._probe()
             # A probe call admitted meanwhile may have decided already.
             if ready and not self._closed():
                 logger.info(
                     "products answers ready; closing the breaker", extra={"breaker": self._name}
                 )
                 self._transition(BreakerState.CLOSED)
+
+    async def _probe(self) -> bool:
+        assert self._readiness is not None
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            ready = await self._readiness()
+        except Exception as exc:
+            ready, error = False, type(exc).__name__
+        self._last_probe = ProbeResult(
+            datetime.now(UTC), ready, time.perf_counter() - started, error
+        )
+        return ready
 
     def _closed(self) -> bool:
         # A call, so that mypy does not carry narrowing across the awaits.
@@ -199,6 +272,11 @@ class CallVerdicts:
     def __init__(self, breaker: CircuitBreaker) -> None:
         self._breaker = breaker
         self._permit: Permit | None = None
+
+    @property
+    def probing(self) -> bool:
+        """The attempt in progress is the half-open probe."""
+        return self._permit is not None and self._permit.probe
 
     def admit(self) -> None:
         """Leave for the next attempt (``ProductsUnavailable`` while the circuit is open)."""

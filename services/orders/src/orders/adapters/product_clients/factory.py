@@ -16,7 +16,7 @@ from typing import Any
 
 from opentelemetry.trace import Tracer
 
-from orders.adapters.product_clients.breaker import BreakerState
+from orders.adapters.product_clients.breaker import BreakerState, CircuitBreaker
 from orders.adapters.product_clients.http import (
     HttpClientConfig,
     HttpProductClient,
@@ -52,6 +52,8 @@ class ProductClients:
     # Products' event consumers, whenever products runs in this process (local built).
     subscriptions: tuple[Subscription, ...] = ()
     tracer: Tracer | None = None
+    # The http client's breaker: the canary fallback follows its openings (ADR 0024).
+    http_breaker: CircuitBreaker | None = None
 
     def __post_init__(self) -> None:
         if self.local is None and self.http is None:
@@ -90,10 +92,18 @@ async def build_product_clients(settings: Settings, stack: AsyncExitStack) -> Pr
     stack.push_async_callback(http.aclose)
     remote = build_http_product_client(config, http)
     stack.push_async_callback(remote.breaker.aclose)
+    # Products' readiness is asked in every breaker state, requests or not (ADR 0024).
+    remote.breaker.start()
+    if remote.hang_watch is not None:
+        stack.push_async_callback(remote.hang_watch.aclose)
     observed_http = ObservedProductClient(remote, ProductsClientMode.HTTP.value, spans)
     if local is None:
         return ProductClients(
-            mode, http=observed_http, http_report=_breaker_report(remote), tracer=spans
+            mode,
+            http=observed_http,
+            http_report=_breaker_report(remote),
+            tracer=spans,
+            http_breaker=remote.breaker,
         )
 
     shadow = ShadowProductClient(
@@ -114,6 +124,7 @@ async def build_product_clients(settings: Settings, stack: AsyncExitStack) -> Pr
         http_report=_breaker_report(remote),
         subscriptions=local.subscriptions(),
         tracer=spans,
+        http_breaker=remote.breaker,
     )
 
 
@@ -135,11 +146,27 @@ def _breaker_report(client: HttpProductClient) -> ReadinessCheck:
     """
 
     async def report() -> dict[str, Any]:
-        state = client.breaker.state
+        breaker = client.breaker
+        state = breaker.state
         details: dict[str, Any] = {"mode": "http", "breaker": state.name.lower()}
         if state is not BreakerState.CLOSED:
             # Ready, but not "up": new orders fail fast until products recovers.
             details["status"] = "degraded"
+            details["opened_because"] = breaker.open_reason
+        probe = breaker.last_probe
+        if probe is not None and not probe.ready:
+            details["status"] = "degraded"  # the calls may not have noticed yet
+        if probe is not None:
+            # What orders' own check of products' /health/ready saw, and when.
+            details["probe"] = {
+                "ready": probe.ready,
+                "at": probe.at.isoformat(),
+                "seconds": round(probe.seconds, 4),
+                **({"error": probe.error} if probe.error else {}),
+            }
+        bulkhead = client.bulkhead
+        details["limit"] = bulkhead.limit
+        details["in_flight"] = bulkhead.in_flight
         return details
 
     return report

@@ -175,6 +175,17 @@ class CanaryFallback:
         elif self._gauges_at is None or now - self._gauges_at >= _GAUGE_INTERVAL:
             self._publish(now)
 
+    def products_down(self, why: str) -> None:
+        """The http client saw products stop answering (its breaker opened): trip now.
+
+        The same signal the breaker acts on (a hang, or products' own failures;
+        never orders' queueing), so users on http move to local within the
+        hang limit instead of once the window fills (ADR 0024).
+        """
+        if self._tripped is not None:
+            return
+        self._trip(self.stats(), cause=f"products client breaker opened: {why}")
+
     def stats(self) -> WindowStats:
         """The window now (older calls dropped)."""
         self._expire(self._clock())
@@ -278,9 +289,9 @@ class CanaryFallback:
         CANARY_HTTP_WINDOW_ERROR_RATE.set(stats.error_rate)
         CANARY_HTTP_WINDOW_P95_SECONDS.set(stats.p95_seconds)
 
-    def _trip(self, stats: WindowStats) -> None:
+    def _trip(self, stats: WindowStats, cause: str | None = None) -> None:
         limits = self._thresholds
-        reason = (
+        reason = cause or (
             f"http error rate {stats.error_rate:.3f} (max {limits.max_error_rate}),"
             f" p95 {stats.p95_seconds:.3f}s (max {limits.max_p95_seconds}s)"
             f" over {stats.calls} calls in {limits.window_seconds:g}s"

@@ -45,6 +45,11 @@ BULKHEAD_WAITING = Gauge(
     "HTTP product client calls waiting for a bulkhead slot",
     multiprocess_mode="livesum",
 )
+BULKHEAD_LIMIT = Gauge(
+    "orders_product_client_bulkhead_limit",
+    "Calls to products allowed in flight now (the adaptive concurrency limit)",
+    multiprocess_mode="livesum",
+)
 BULKHEAD_REJECTED = Counter(
     "orders_product_client_bulkhead_rejected_total",
     "HTTP product client calls refused because no bulkhead slot freed up in time",

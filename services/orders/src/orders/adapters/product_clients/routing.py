@@ -22,7 +22,8 @@ Background work (the reconciler, event consumers) uses ``authoritative``: the
 local client when it was built, else the http one.
 
 With both clients built, the http path's routed calls (canary and http run-time
-modes) feed ``CanaryFallback``; while it holds (tripped, its write of share 0
+modes) feed ``CanaryFallback``, and so does an opening of the http client's
+breaker while users are routed to http (ADR 0024); while it holds (tripped, its write of share 0
 not yet in the store) this process routes everyone to local.
 """
 
@@ -76,6 +77,8 @@ class ProductClientRouter:
         self._routed_http = clients.http
         if fallback is not None and clients.local is not None and clients.http is not None:
             self._routed_http = fallback.guard(clients.http)
+            if clients.http_breaker is not None:
+                clients.http_breaker.on_open(self._products_down)
         self._modes = choosable_modes(clients.startup)
         self._monotonic = monotonic
         self._warned: dict[ProductsClientMode, float] = {}
@@ -144,6 +147,12 @@ class ProductClientRouter:
         CANARY_SHARE.set(self.routed_share(flags))
         if self._fallback is not None:
             self._fallback.publish_active()
+
+    def _products_down(self, why: str) -> None:
+        # Only while this process sends users to http: otherwise there is nothing to move.
+        flags = self._flags_seen
+        if self._fallback is not None and flags is not None and self.routed_share(flags) > 0:
+            self._fallback.products_down(why)
 
     def _routed(self, mode: ProductsClientMode, client: str) -> Counter:
         child = self._routed_children.get((mode, client))

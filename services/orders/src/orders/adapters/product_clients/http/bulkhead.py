@@ -7,17 +7,21 @@ connections). Waiting here is back-pressure, never a products failure: the
 circuit breaker does not hear about it, and neither does the canary fallback:
 a rejection is a ``BulkheadFull`` (to API users exactly a ``ProductsUnavailable``)
 and ``on_slot`` lets a caller time a call from the moment it holds a slot.
-Policy and numbers: ADR 0009.
+Policy and numbers: ADR 0009; the adaptive number of slots: ADR 0024.
 """
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 
 from orders.adapters.product_clients.backpressure import BulkheadFull
+from orders.adapters.product_clients.http.limiter import AdaptiveLimit
 from orders.adapters.product_clients.metrics import (
     BULKHEAD_IN_FLIGHT,
+    BULKHEAD_LIMIT,
     BULKHEAD_REJECTED,
     BULKHEAD_WAITING,
 )
@@ -36,18 +40,37 @@ def on_slot(hook: Callable[[], None]) -> Iterator[None]:
 
 
 class Bulkhead:
-    """At most ``limit`` calls in flight; others wait up to ``max_wait`` seconds for a slot."""
+    """At most ``limit`` calls in flight; others wait up to ``max_wait`` seconds for a slot.
 
-    def __init__(self, limit: int, max_wait: float) -> None:
+    With an ``AdaptiveLimit`` the number of slots follows products' latency
+    (ADR 0024), and a call whose expected wait (the queue ahead of it at the
+    recent pace) already exceeds ``max_wait`` is refused at once instead of
+    waiting out ``max_wait`` first: the same ``BulkheadFull``, sooner.
+    """
+
+    def __init__(
+        self, limit: int, max_wait: float, *, adaptive: AdaptiveLimit | None = None
+    ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         if max_wait <= 0:
             raise ValueError("max_wait must be positive")
-        self._limit = limit
+        self._max_limit = limit
         self._max_wait = max_wait
-        self._slots = asyncio.Semaphore(limit)
+        self._adaptive = adaptive
+        self._queue: deque[asyncio.Future[None]] = deque()
         self._in_flight = 0
         self._waiting = 0
+
+    @property
+    def limit(self) -> int:
+        """Slots now (the adaptive limit when there is one)."""
+        return self._adaptive.limit if self._adaptive is not None else self._max_limit
+
+    @property
+    def adaptive(self) -> AdaptiveLimit | None:
+        """The adaptive limit, if the slots follow one."""
+        return self._adaptive
 
     @property
     def in_flight(self) -> int:
@@ -59,26 +82,38 @@ class Bulkhead:
         """Calls waiting for a slot now."""
         return self._waiting
 
+    def expected_wait(self) -> float:
+        """Seconds the next call would wait at the recent pace (0 while a slot is free)."""
+        if self._in_flight < self.limit and not self._queue:
+            return 0.0
+        if self._adaptive is None or self._adaptive.recent_seconds <= 0:
+            return 0.0  # no pace known yet: let it queue
+        return (self._waiting + 1) * self._adaptive.recent_seconds / self.limit
+
+    def observe(self, seconds: float) -> None:
+        """An attempt got an answer after ``seconds`` (a latency sample for the limit)."""
+        if self._adaptive is not None:
+            self._adaptive.sample(seconds, self._in_flight)
+            self._wake()
+
+    def dropped(self) -> None:
+        """An attempt timed out or was cut (the limit shrinks)."""
+        if self._adaptive is not None:
+            self._adaptive.dropped()
+
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot for the body; ``BulkheadFull`` when none frees up in time."""
-        self._waiting += 1
-        BULKHEAD_WAITING.inc()
-        try:
-            async with asyncio.timeout(self._max_wait):
-                await self._slots.acquire()
-        except TimeoutError:
-            BULKHEAD_REJECTED.inc()
-            raise BulkheadFull(
-                f"all {self._limit} connections to products stayed busy for "
-                f"{self._max_wait:g}s; try again shortly",
-                retry_after=1,
-            ) from None
-        finally:
-            self._waiting -= 1
-            BULKHEAD_WAITING.dec()
-        self._in_flight += 1
+    async def slot(self, max_wait: float | None = None) -> AsyncIterator[None]:
+        """Hold one slot for the body; ``BulkheadFull`` when none frees up in time.
+
+        ``max_wait`` shortens the wait (a caller's remaining budget), never lengthens it.
+        """
+        if self._in_flight < self.limit and not self._queue:
+            self._in_flight += 1
+        else:
+            wait = self._max_wait if max_wait is None else min(max_wait, self._max_wait)
+            await self._wait_for_slot(max(wait, 0.001))  # the slot is ours on return
         BULKHEAD_IN_FLIGHT.inc()
+        BULKHEAD_LIMIT.set(self.limit)
         try:
             hook = _on_slot.get()
             if hook is not None:
@@ -87,4 +122,53 @@ class Bulkhead:
         finally:
             self._in_flight -= 1
             BULKHEAD_IN_FLIGHT.dec()
-            self._slots.release()
+            self._wake()
+
+    async def _wait_for_slot(self, max_wait: float) -> None:
+        if self.expected_wait() > max_wait:
+            BULKHEAD_REJECTED.inc()
+            raise BulkheadFull(
+                f"{self._waiting} calls already wait for the {self.limit} calls to products"
+                " allowed at once; try again shortly",
+                retry_after=1,
+            )
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(waiter)
+        self._waiting += 1
+        BULKHEAD_WAITING.inc()
+        try:
+            async with asyncio.timeout(max_wait):
+                await waiter
+        except TimeoutError:
+            self._give_back(waiter)
+            BULKHEAD_REJECTED.inc()
+            raise BulkheadFull(
+                f"all {self.limit} connections to products stayed busy for "
+                f"{max_wait:g}s; try again shortly",
+                retry_after=1,
+            ) from None
+        except BaseException:
+            self._give_back(waiter)
+            raise
+        finally:
+            self._waiting -= 1
+            BULKHEAD_WAITING.dec()
+
+    def _give_back(self, waiter: asyncio.Future[None]) -> None:
+        if waiter.done() and not waiter.cancelled():
+            # Granted a slot, then timed out or cancelled before using it: pass it on.
+            self._in_flight -= 1
+            self._wake()
+            return
+        waiter.cancel()
+        with contextlib.suppress(ValueError):
+            self._queue.remove(waiter)
+
+    def _wake(self) -> None:
+        # A slot goes straight to the longest waiter (counted for it), so a
+        # call arriving meanwhile cannot overtake the queue.
+        while self._queue and self._in_flight < self.limit:
+            waiter = self._queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                self._in_flight += 1

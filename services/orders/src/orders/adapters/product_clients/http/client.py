@@ -1,8 +1,12 @@
 """``HttpProductClient``: the products service over one pooled ``httpx.AsyncClient``.
 
-A call first takes a bulkhead slot (bounded wait), then runs under an overall
-deadline (retries and backoff included) with bounded jittered retries, each
-attempt admitted by the circuit breaker. Every answer maps to the exceptions
+A call first takes a bulkhead slot (bounded wait; the number of slots follows
+products' latency, ADR 0024), then runs under its deadline (retries and
+backoff included) with bounded jittered retries, each attempt admitted by the
+circuit breaker. The deadline is the method's (reads short, writes longer),
+never more than the caller's remaining budget (``servicekit.deadlines``), and
+what is left of it travels to products in ``X-Request-Budget-Ms``. A hang
+watch cuts every call in flight once products stops answering altogether. Every answer maps to the exceptions
 ``LocalProductClient`` raises, so the two are interchangeable; anything
 unusable becomes ``ProductsUnavailable`` (503 + Retry-After at the orders edge).
 
@@ -30,7 +34,9 @@ from orders.adapters.product_clients.http.failures import (
     nothing_sent,
     products_unhealthy,
 )
+from orders.adapters.product_clients.http.hang import HangWatch
 from orders.adapters.product_clients.http.retries import RetryPolicy, with_retries
+from servicekit.deadlines import BUDGET_HEADER, remaining
 from servicekit.requestid import current_request_id
 from shop_contracts import paths
 from shop_contracts.errors import ProductsUnavailable
@@ -49,6 +55,10 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _ACCEPT = "application/json, application/problem+json"
 _QUANTITY = TypeAdapter(Annotated[int, Field(ge=1)])
 _UNBOUNDED = 1_000_000
+READS = frozenset({"get_product", "lookup_products", "check_stock", "get_reservation"})
+"""Methods that change nothing: they get the short (read) deadline."""
+PROBE_ATTEMPT_SECONDS = 1.0
+"""A half-open probe that gets no answer in this long failed (products hung, not slow)."""
 
 
 class HttpProductClient:
@@ -63,6 +73,8 @@ class HttpProductClient:
         bulkhead: Bulkhead | None = None,
         retry: RetryPolicy | None = None,
         deadline_seconds: float = 5.0,
+        read_deadline_seconds: float | None = None,
+        hang_watch: HangWatch | None = None,
     ) -> None:
         if deadline_seconds <= 0:
             raise ValueError("deadline_seconds must be positive")
@@ -72,6 +84,17 @@ class HttpProductClient:
         self._bulkhead = bulkhead or Bulkhead(_UNBOUNDED, 1.0)
         self._retry = retry or RetryPolicy()
         self._deadline = deadline_seconds
+        self._read_deadline = min(read_deadline_seconds or deadline_seconds, deadline_seconds)
+        self._hangs = hang_watch
+
+    @property
+    def hang_watch(self) -> HangWatch | None:
+        """The watch that cuts calls when products stops answering."""
+        return self._hangs
+
+    def deadline_for(self, method: str) -> float:
+        """The method table: reads get the short deadline, writes the long one."""
+        return self._read_deadline if method in READS else self._deadline
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -166,17 +189,37 @@ class HttpProductClient:
         method = expected.method
         headers = self._headers()
         verdicts = CallVerdicts(self._breaker)
+        bulkhead = self._bulkhead
+        hangs = self._hangs
         # Whether any attempt may have reached products: then a failed
         # reserve may still have made its hold (the caller releases by key).
         reached = False
+        deadline = self.deadline_for(method)
+        left = remaining()
+        if left is not None and left <= 0:
+            raise ProductsUnavailable(f"no budget left for {method}", retry_after=1)
+        loop = asyncio.get_running_loop()
+        budget_ends = None if left is None else loop.time() + left
+        ends = 0.0  # set once a slot is held
 
         async def attempt() -> httpx.Response:
             nonlocal reached
             verdicts.admit()
+            started = loop.time()
+            headers[BUDGET_HEADER] = str(max(0, int((ends - started) * 1000)))
             try:
-                response = await self._http.request(
-                    http_method, path, json=json, params=params, headers=headers
-                )
+                if verdicts.probing:
+                    # A half-open probe must not hang its caller: no answer soon is a failure.
+                    try:
+                        async with asyncio.timeout(PROBE_ATTEMPT_SECONDS):
+                            response = await self._send(http_method, path, json, params, headers)
+                    except TimeoutError:
+                        raise httpx.ReadTimeout("the half-open probe got no answer") from None
+                else:
+                    response = await self._send(http_method, path, json, params, headers)
+                if hangs is not None:
+                    hangs.progress()
+                bulkhead.observe(loop.time() - started)
                 if response.status_code >= 500:
                     raise ServerError(response.status_code, response.headers.get("Retry-After"))
             except asyncio.CancelledError:
@@ -184,26 +227,43 @@ class HttpProductClient:
                 raise  # the deadline handler below knows whether this was the deadline
             except Exception as exc:
                 reached = reached or not nothing_sent(exc)
+                if isinstance(exc, httpx.TimeoutException) and not nothing_sent(exc):
+                    bulkhead.dropped()  # sent, and no answer in time: too many in flight
                 verdicts.failed(products_unhealthy=products_unhealthy(exc))
                 raise
             verdicts.answered()
             return response
 
         # The deadline starts once a slot is held: time spent queueing in
-        # orders is back-pressure, not products hanging.
-        async with self._bulkhead.slot():
+        # orders is back-pressure, not products hanging (the caller's budget
+        # still bounds the whole).
+        async with bulkhead.slot(max_wait=left):
+            # The method's deadline, or the caller's remaining budget if that ends first.
+            ends = loop.time() + deadline
+            if budget_ends is not None:
+                ends = min(ends, budget_ends)
+            cut_by_hang = _never
             try:
-                async with asyncio.timeout(self._deadline):
-                    response = await with_retries(method, attempt, self._retry)
+                async with asyncio.timeout_at(ends) as bound:
+                    if hangs is None:
+                        response = await with_retries(method, attempt, self._retry)
+                    else:
+                        with hangs.watching(bound) as cut_by_hang:
+                            response = await with_retries(method, attempt, self._retry)
             except TimeoutError:
-                verdicts.deadline_passed()
+                hung = cut_by_hang()
+                if hung:
+                    verdicts.cancelled()  # the watch already opened the breaker
+                else:
+                    verdicts.deadline_passed()
+                bulkhead.dropped()
                 logger.warning(
-                    "products call exceeded its deadline",
-                    extra={"method": method, "deadline_seconds": self._deadline},
+                    "products call cut short",
+                    extra={"method": method, "deadline_seconds": deadline, "hung": hung},
                 )
+                why = "stopped answering" if hung else f"did not answer within {deadline:g}s"
                 raise ProductsUnavailable(
-                    f"products did not answer {method} within {self._deadline:g}s",
-                    maybe_applied=reached,
+                    f"products {why} ({method})", maybe_applied=reached
                 ) from None
             except asyncio.CancelledError:
                 verdicts.cancelled()
@@ -212,9 +272,25 @@ class HttpProductClient:
                 raise unavailable(method, exc, maybe_applied=reached) from exc
         return decode(expected, response)
 
+    async def _send(
+        self,
+        http_method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str | int] | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        return await self._http.request(
+            http_method, path, json=json, params=params, headers=headers
+        )
+
     def _headers(self) -> dict[str, str]:
         return {
             paths.SERVICE_TOKEN_HEADER: f"Bearer {self._token.get_secret_value()}",
             paths.REQUEST_ID_HEADER: current_request_id() or uuid.uuid4().hex,
             "Accept": _ACCEPT,
         }
+
+
+def _never() -> bool:
+    return False

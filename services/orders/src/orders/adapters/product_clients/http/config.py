@@ -10,7 +10,7 @@ from orders.config import HttpTransport, Settings
 
 @dataclass(frozen=True, slots=True)
 class HttpClientConfig:
-    """Where products is, how to reach it, and how long to wait (ADR 0002, 0003, 0009)."""
+    """Where products is, how to reach it, and how long to wait (ADR 0002, 0003, 0009, 0024)."""
 
     base_url: str
     service_token: SecretStr
@@ -21,6 +21,8 @@ class HttpClientConfig:
     max_connections: int
     queue_timeout: float
     deadline_seconds: float
+    read_deadline_seconds: float
+    hang_seconds: float
     retry: RetryPolicy
     breaker_failure_threshold: int
     breaker_reset_seconds: float
@@ -38,6 +40,8 @@ class HttpClientConfig:
             max_connections=settings.products_max_connections,
             queue_timeout=settings.products_queue_timeout,
             deadline_seconds=settings.products_deadline_seconds,
+            read_deadline_seconds=settings.products_read_deadline_seconds,
+            hang_seconds=settings.products_hang_seconds,
             retry=RetryPolicy(
                 max_attempts=settings.products_max_attempts,
                 initial_backoff=settings.products_retry_initial_backoff,

@@ -1,5 +1,8 @@
 """Build the one pooled client per process, on the chosen transport (ADR 0002)."""
 
+import asyncio
+import math
+
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -7,13 +10,19 @@ from orders.adapters.product_clients.breaker import CircuitBreaker
 from orders.adapters.product_clients.http.bulkhead import Bulkhead
 from orders.adapters.product_clients.http.client import HttpProductClient
 from orders.adapters.product_clients.http.config import HttpClientConfig
+from orders.adapters.product_clients.http.hang import HangWatch
+from orders.adapters.product_clients.http.limiter import AdaptiveLimit
 from orders.config import HttpTransport
 from servicekit.tracing import instrument_http_client
 from shop_contracts import paths
 
 READINESS_INTERVAL_SECONDS = 0.25
 """How often an open breaker asks products' ``/health/ready`` (ADR 0019)."""
+READINESS_CLOSED_INTERVAL_SECONDS = 1.0
+"""How often a closed breaker asks it, so readiness reports what is true now (ADR 0024)."""
 READINESS_TIMEOUT_SECONDS = 1.0
+MIN_LIMIT_SHARE = 0.25
+"""The adaptive limit never drops below this share of the connections (ADR 0024)."""
 
 
 def build_transport(kind: HttpTransport, max_connections: int) -> httpx.AsyncBaseTransport:
@@ -59,22 +68,35 @@ def build_http_product_client(
     ever waits for a connection inside the transport (ADR 0009).
     """
     ready_url = config.base_url.rstrip("/") + "/health/ready"
+    limit = AdaptiveLimit(
+        config.max_connections,
+        min_limit=max(1, math.ceil(config.max_connections * MIN_LIMIT_SHARE)),
+    )
+    breaker = CircuitBreaker(
+        config.breaker_failure_threshold,
+        config.breaker_reset_seconds,
+        readiness_interval=READINESS_INTERVAL_SECONDS,
+        closed_interval=READINESS_CLOSED_INTERVAL_SECONDS,
+    )
+    hangs = HangWatch(
+        breaker.trip, baseline=lambda: limit.baseline_seconds, floor_seconds=config.hang_seconds
+    )
 
     async def products_ready() -> bool:
-        # Past the bulkhead and the breaker: one small GET, while the breaker is open.
-        response = await http.get(ready_url, timeout=READINESS_TIMEOUT_SECONDS)
+        # Past the bulkhead and the breaker: one small GET, in every breaker state.
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            response = await http.get(ready_url, timeout=READINESS_TIMEOUT_SECONDS)
+        hangs.progress()  # products answered: whatever it said, it is not frozen
         return response.status_code == 200
 
+    breaker.watch(products_ready)
     return HttpProductClient(
         http,
         service_token=config.service_token,
-        breaker=CircuitBreaker(
-            config.breaker_failure_threshold,
-            config.breaker_reset_seconds,
-            readiness=products_ready,
-            readiness_interval=READINESS_INTERVAL_SECONDS,
-        ),
-        bulkhead=Bulkhead(config.max_connections, config.queue_timeout),
+        breaker=breaker,
+        bulkhead=Bulkhead(config.max_connections, config.queue_timeout, adaptive=limit),
         retry=config.retry,
         deadline_seconds=config.deadline_seconds,
+        read_deadline_seconds=config.read_deadline_seconds,
+        hang_watch=hangs,
     )

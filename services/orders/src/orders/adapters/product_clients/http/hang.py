@@ -1,0 +1,124 @@
+"""Hang detection: calls are waiting on products and nothing has come back for too long.
+
+A busy products is slow but keeps answering; a hung one (frozen, deadlocked, a
+dead network path) answers nothing. So the signal is progress, not latency:
+while at least one call is in flight, the time since products last answered
+anything (a call, any status, or a readiness check) and since the oldest
+waiting call started. Past ``stall_seconds`` — the larger of a floor and a
+multiple of the client's own latency baseline — the watch declares a hang:
+``on_hang`` runs (the breaker trips) and every call in flight has its
+deadline moved to now, so its caller gets its 503 at once instead of waiting
+out the deadline. Numbers and measurements: ADR 0024.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+STALL_FLOOR_SECONDS = 1.0
+"""Never declare a hang sooner: GC pauses and a loaded two-core machine stay below it."""
+STALL_BASELINE_FACTOR = 10.0
+"""A products whose baseline latency is high gets proportionally longer before a hang."""
+CHECK_INTERVAL_SECONDS = 0.1
+
+
+class HangWatch:
+    """Watches the calls in flight; cuts them all when products stops answering."""
+
+    def __init__(
+        self,
+        on_hang: Callable[[str], None],
+        *,
+        baseline: Callable[[], float] = lambda: 0.0,
+        floor_seconds: float = STALL_FLOOR_SECONDS,
+        factor: float = STALL_BASELINE_FACTOR,
+        check_interval: float = CHECK_INTERVAL_SECONDS,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._on_hang = on_hang
+        self._baseline = baseline
+        self._floor = floor_seconds
+        self._factor = factor
+        self._interval = check_interval
+        self._clock = clock
+        self._in_flight: dict[int, tuple[float, asyncio.Timeout, list[bool]]] = {}
+        self._next = 0
+        self._progress = clock()
+        self._task: asyncio.Task[None] | None = None
+        self.hangs = 0
+
+    @property
+    def stall_seconds(self) -> float:
+        """How long without an answer, calls waiting, counts as a hang now."""
+        return max(self._floor, self._factor * self._baseline())
+
+    def progress(self) -> None:
+        """Products answered something (any status) just now."""
+        self._progress = self._clock()
+
+    @contextlib.contextmanager
+    def watching(self, timeout: asyncio.Timeout) -> Iterator[Callable[[], bool]]:
+        """Watch one call whose deadline is ``timeout``; yields "was it cut by a hang?".
+
+        The answer stays valid after the block (the caller asks once the timeout fired).
+        """
+        key = self._next
+        self._next += 1
+        cut = [False]
+        self._in_flight[key] = (self._clock(), timeout, cut)
+        self._ensure_running()
+        try:
+            yield lambda: cut[0]
+        finally:
+            self._in_flight.pop(key, None)
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while self._in_flight:
+            await asyncio.sleep(self._interval)
+            self.check()
+
+    def check(self) -> bool:
+        """Declare a hang if the calls in flight have waited too long for any answer."""
+        if not self._in_flight:
+            return False
+        oldest = min(started for started, _, _ in self._in_flight.values())
+        silent = self._clock() - max(self._progress, oldest)
+        stall = self.stall_seconds
+        if silent < stall:
+            return False
+        self.hangs += 1
+        reason = (
+            f"no answer from products for {silent:.2f}s with {len(self._in_flight)}"
+            f" calls waiting (stall limit {stall:.2f}s)"
+        )
+        logger.warning("products hung: %s", reason)
+        self._on_hang(reason)
+        loop_now = asyncio.get_running_loop().time()
+        for _, timeout, cut in list(self._in_flight.values()):
+            cut[0] = True
+            when = timeout.when()
+            if when is None or when > loop_now:
+                # An expiring timeout refuses a new deadline; it is ending anyway.
+                with contextlib.suppress(RuntimeError):
+                    timeout.reschedule(loop_now)
+        # The cut calls are gone; later ones start a fresh silence.
+        self._progress = self._clock()
+        return True
+
+    async def aclose(self) -> None:
+        """Stop the watch (at shutdown)."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
