@@ -98,7 +98,7 @@ down *args:
 logs *args:
     {{compose_all}} logs -f "$@"
 
-# End-to-end benchmark with wrk (~3 min; needs PostgreSQL, TEST_DATABASE_URL or local default): just bench [--scaling] [--seconds N ...]
+# End-to-end benchmark with wrk (~8 min; needs PostgreSQL, TEST_DATABASE_URL or local default): just bench [--scaling] [--seconds N ...]
 bench *args: sync
     @command -v wrk >/dev/null || { if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; else echo "wrk is missing: install it with 'sudo apt-get install -y wrk' (or 'brew install wrk'), then run 'just bench' again" >&2; exit 1; fi; }
     uv run python -m bench.e2e "$@"

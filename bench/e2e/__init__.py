@@ -6,7 +6,8 @@
 - ``servers``: the uvicorn processes under test and their settings;
 - ``load``: wrk scripts, one wrk run, CPU time per request;
 - ``matrix``: the main run (every app, every scenario, every concurrency);
-- ``analysis``: ratios against the targets and against the anchor rows;
+- ``rounds``: which rows take turns as pairs, and one group measured in rounds;
+- ``analysis``: paired ratios over rounds, ratios against the targets and the anchor rows;
 - ``report`` and ``chart``: the markdown tables and ``docs/bench/throughput.png``;
 - ``profile``: py-spy samples of the processes under load;
 - ``scaling``: the 10x data check.

@@ -247,8 +247,9 @@ def measure(
     *,
     app_pid: int | None = None,
     products_pid: int | None = None,
+    echo: bool = True,
 ) -> Cell:
-    """One wrk run with the CPU time of the app (and products) read around it."""
+    """One wrk run with the CPU time of the app (and products) read around it (``echo``: print it)."""
     pids = [pid for pid in (app_pid, products_pid) if pid is not None]
     before = {pid: cpu_seconds(pid) for pid in pids}
     raw = wrk(url, script, concurrency, seconds)
@@ -275,11 +276,16 @@ def measure(
         cpu_ms_per_req=per_request(app_pid),
         products_cpu_ms_per_req=per_request(products_pid),
     )
-    cpu = f"  cpu {cell.cpu_ms_per_req:.2f} ms/req" if cell.cpu_ms_per_req is not None else ""
-    note = f"  ({raw['stderr'].splitlines()[0]})" if "stderr" in raw else ""
-    print(
-        f"  {scenario:8} {target:10} c={concurrency:<3} {cell.rps:9,.1f} req/s  "
-        f"p50 {cell.p50_ms:7.2f}  p99 {cell.p99_ms:8.2f} ms  errors {errors}{cpu}{note}",
-        flush=True,
-    )
+    if echo or "stderr" in raw:  # a quiet round still shows what wrk complained about
+        note = f"  ({raw['stderr'].splitlines()[0]})" if "stderr" in raw else ""
+        print(cell_line(cell) + note, flush=True)
     return cell
+
+
+def cell_line(cell: Cell) -> str:
+    """One cell for the console."""
+    cpu = f"  cpu {cell.cpu_ms_per_req:.2f} ms/req" if cell.cpu_ms_per_req is not None else ""
+    return (
+        f"  {cell.scenario:8} {cell.target:10} c={cell.concurrency:<3} {cell.rps:9,.1f} req/s  "
+        f"p50 {cell.p50_ms:7.2f}  p99 {cell.p99_ms:8.2f} ms  errors {cell.errors}{cpu}"
+    )

@@ -1,19 +1,24 @@
-"""The main run: every app, every scenario, every concurrency, one app under load at a time."""
+"""The main run: every app, scenario and concurrency, paired rows in rounds, one app under load at a time."""
 
 import argparse
 import importlib.util
 import os
+from dataclasses import replace
 from typing import Any
 
-from bench.e2e import analysis, chart, report
+from bench.e2e import analysis, chart, report, rounds
 from bench.e2e.analysis import (
     ANCHOR,
+    BASE_APP,
     CANARY_ALL_LOCAL,
     CANARY_HALF,
     RABBITMQ,
     SAMPLED_SHADOW,
     TRACING,
     WORKERS,
+    Round,
+    Row,
+    app_of,
 )
 from bench.e2e.canary import canary_facts, describe
 from bench.e2e.data import CANARY_SHARE, STOCK, bench_users, load_catalogue
@@ -25,7 +30,7 @@ from bench.e2e.databases import (
     server_facts,
     vacuum_analyze,
 )
-from bench.e2e.load import Cell, lua_script, measure, wrk
+from bench.e2e.load import Cell, cell_line, lua_script, measure, wrk
 from bench.e2e.paths import PLOT, ROOT
 from bench.e2e.profile import print_profile, profile
 from bench.e2e.servers import (
@@ -91,8 +96,22 @@ def uses_products(target: Target) -> bool:
     return target.name in ("http", "shadow", SAMPLED_SHADOW, CANARY_HALF, "naive")
 
 
+# Database pool of every process (each pool; --env APP_DB_POOL_SIZE=N overrides).
+# A pair keeps two apps up with their pools open: orders-local (orders and
+# products databases) next to local-w2 (both, per worker), plus products, is six
+# pools; at the shipped 20 that is past PostgreSQL's default max_connections of 100.
+PAIRED_POOL_SIZE = 10
+
+
+def pool_size(keys: Secrets) -> int:
+    """The pool size the run's processes use: ``--env APP_DB_POOL_SIZE`` or ``PAIRED_POOL_SIZE``."""
+    return int(dict(keys.tuning).get("APP_DB_POOL_SIZE", PAIRED_POOL_SIZE))
+
+
 async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]:
     """Measure, print the tables, draw the chart; the report for ``bench.json``."""
+    pool = pool_size(keys)
+    keys = replace(keys, tuning=(("APP_DB_POOL_SIZE", str(pool)), *keys.tuning))
     if WORKERS in args.apps and not workers_supported():
         print(f"skipping {WORKERS}: `orders serve` has no --workers here", flush=True)
         args.apps = [name for name in args.apps if name != WORKERS]
@@ -137,7 +156,7 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
         apps = {name: orders(name, db) for name, db in orders_dbs.items()}
         naive = naive_server(orders("naive", naive_db))
         ceiling = ceiling_server()
-        anchor = anchor_server(anchor_db)
+        anchor = anchor_server(anchor_db, pool)
         users = bench_users()
         tokens = [keys.token(user) for user in users]
         targets = [
@@ -154,7 +173,17 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
             script = lua_script(f"write-{name}", "order", tokens=tokens, ids=catalogue)
             targets.append(Target("write", name, apps[name], script))
 
+        chosen = {"ceiling": ceiling, ANCHOR: anchor, **apps, "naive": naive}
+        selected = [name for name in APPS if name in args.apps]
+        by_row = {(t.scenario, t.name): t for t in targets}
+        rows_by_app: dict[str, list[Row]] = {}
+        for row in by_row:
+            rows_by_app.setdefault(app_of(row), []).append(row)
+        schedule = rounds.plan(rows_by_app, selected)
+        lengths = rounds.round_lengths(args.seconds, args.rounds)
+
         cells: list[Cell] = []
+        measured_rounds: list[Round] = []
         profiled: dict[str, Any] = {}
         outboxes: dict[str, Any] = {}
         canaries: dict[str, Any] = {}
@@ -163,25 +192,64 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
             f"{CANARY_SHARE} % canary; each request takes the next user in turn",
             flush=True,
         )
+
+        async def after_load(name: str) -> None:
+            """What an app's load leaves to read: canary routing, the outbox, a profile."""
+            server = chosen[name]
+            if name in CANARY_APPS:
+                canaries[name] = canary_facts(server)
+                print(describe(name, canaries[name]), flush=True)
+            if name in ("local", RABBITMQ):
+                outboxes[name] = await outbox_drain(orders_dbs[name])
+                print(f"  outbox of orders-{name}: {outboxes[name]}", flush=True)
+            if not args.no_profile:
+                mine = [by_row[row] for row in rows_by_app[name]]
+                profiled.update(_profile_app(server, mine, products, apps, args))
+
+        def products_pid(target: Target) -> int | None:
+            return products.pid if uses_products(target) else None
+
         load_before = os.getloadavg()
-        print(f"measuring ({args.seconds:g} s per cell; load {load_before[0]:.2f})", flush=True)
+        print(
+            f"measuring ({args.seconds:g} s per cell; pairs in rounds of "
+            f"{'+'.join(map(str, lengths))} s a side; database pools of {pool}; "
+            f"load {load_before[0]:.2f})",
+            flush=True,
+        )
         # One app under load at a time (plus products): the two cores and the
-        # server's connection slots go to the process being measured.
+        # server's connection slots go to the process being measured. A pair's
+        # two apps are both up, the one not being driven idle.
         with running([products]):
-            chosen = {"ceiling": ceiling, ANCHOR: anchor, **apps, "naive": naive}
-            for server in (chosen[name] for name in APPS if name in args.apps):
-                mine = [t for t in targets if t.server is server]
+            for name, rows in schedule.solo.items():
+                if name == BASE_APP and schedule.sessions:
+                    continue  # measured while orders-local is up for its pairs, below
+                server = chosen[name]
                 with running([server]):
-                    cells += _measure_app(server, mine, products, args)
-                    for name in (n for n in CANARY_APPS if apps[n] is server):
-                        canaries[name] = canary_facts(server)
-                        print(describe(name, canaries[name]), flush=True)
-                    if server in (apps["local"], apps[RABBITMQ]):
-                        name = next(n for n, app in apps.items() if app is server)
-                        outboxes[name] = await outbox_drain(orders_dbs[name])
-                        print(f"  outbox of orders-{name}: {outboxes[name]}", flush=True)
-                    if not args.no_profile:
-                        profiled.update(_profile_app(server, mine, products, apps, args))
+                    cells += _measure_app(server, [by_row[r] for r in rows], products, args)
+                    await after_load(name)
+            if schedule.sessions:
+                local = chosen[BASE_APP]
+                with running([local]):
+                    _warm_up([by_row[row] for row in rows_by_app[BASE_APP]])
+                    alone = [by_row[row] for row in schedule.solo.get(BASE_APP, ())]
+                    cells += _cells(local, alone, products, args)
+                    for session in schedule.sessions:
+                        print(f"pairs: orders-local and {chosen[session.partner].name}", flush=True)
+                        with running([chosen[session.partner]]):
+                            _warm_up([by_row[row] for row in rows_by_app[session.partner]])
+                            for concurrency in args.concurrency:
+                                for group in session.groups:
+                                    got = rounds.measure_group(
+                                        [by_row[row] for row in group],
+                                        concurrency,
+                                        lengths=lengths,
+                                        group_id=len(measured_rounds),
+                                        products_pid=products_pid,
+                                    )
+                                    measured_rounds += got
+                                    _echo_rounds(got, concurrency)
+                            await after_load(session.partner)
+                    await after_load(BASE_APP)
             load_after = os.getloadavg()
         facts = await server_facts(products_db)
     finally:
@@ -192,10 +260,13 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
             await dbs.drop_all()
     print(f"tracing sink: {sink.requests:,} OTLP exports, {sink.bytes:,} bytes", flush=True)
 
-    checks = analysis.ratios(cells, args.concurrency)
-    cpu_checks = analysis.cpu_ratios(cells, args.concurrency)
-    anchored = analysis.anchor_ratios(cells)
+    cells += analysis.row_cells(measured_rounds)
+    pairs = analysis.paired(measured_rounds, args.concurrency)
+    checks = analysis.ratios(cells, args.concurrency, pairs)
+    cpu_checks = analysis.cpu_ratios(cells, args.concurrency, pairs)
+    anchored = analysis.anchor_ratios(cells, pairs)
     print("\n" + report.table(cells))
+    print("\n" + report.paired_table(pairs))
     print("\n" + report.anchor_table(anchored))
     print("\n" + report.checks_table(checks))
     print("\n" + report.checks_table(cpu_checks))
@@ -210,14 +281,21 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
         "load_average_1m": {"before": load_before[0], "after": load_after[0]},
         "settings": {
             "seconds_per_cell": args.seconds,
+            "rounds": args.rounds,
+            "seconds_per_round": lengths,
+            "settle_seconds": rounds.SETTLE_SECONDS,
+            "settle_max_drain_seconds": rounds.MAX_DRAIN_SECONDS,
             "concurrency": args.concurrency,
             "catalogue_size": args.products,
             "wrk_threads": 1,
             "env_overrides": dict(keys.tuning),
+            "db_pool_size": pool,
             "users": users,
             "canary_share_users_chosen_for": CANARY_SHARE,
         },
         "cells": [vars(c) for c in cells],
+        "pairs": pairs,
+        "rounds": [{"group": r.group, "round": r.index, **vars(r.cell)} for r in measured_rounds],
         "anchor_ratios": anchored,
         "checks": checks,
         "cpu_checks": cpu_checks,
@@ -229,11 +307,35 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
     }
 
 
+def _warm_up(targets: list[Target]) -> None:
+    for target in targets:  # connections, caches, code paths
+        wrk(target.server.url, target.script, 8, 2 if target.name == "naive" else 1)
+
+
+def _echo_rounds(got: list[Round], concurrency: int) -> None:
+    """A group's rows (rounds pooled) and its pairs' ratios over rounds, for the console."""
+    for cell in analysis.row_cells(got):
+        print(cell_line(cell), flush=True)
+    for pair in analysis.paired(got, [concurrency]):
+        median, lo, hi = pair["rps_ratio"]
+        cpu, cpu_lo, cpu_hi = pair["cpu_capacity_ratio"]
+        print(
+            f"    {pair['pair']}: {median:.2f} ({lo:.2f}-{hi:.2f}) by req/s, "
+            f"{cpu:.2f} ({cpu_lo:.2f}-{cpu_hi:.2f}) by CPU",
+            flush=True,
+        )
+
+
 def _measure_app(
     server: Server, mine: list[Target], products: Server, args: argparse.Namespace
 ) -> list[Cell]:
-    for target in mine:  # warm-up: connections, caches, code paths
-        wrk(server.url, target.script, 8, 2 if target.name == "naive" else 1)
+    _warm_up(mine)
+    return _cells(server, mine, products, args)
+
+
+def _cells(
+    server: Server, mine: list[Target], products: Server, args: argparse.Namespace
+) -> list[Cell]:
     return [
         measure(
             target.scenario,

@@ -33,30 +33,54 @@ def _ms(value: float | None) -> str:
 
 
 def checks_table(checks: Sequence[dict[str, Any]]) -> str:
-    """Ratios against their targets (met: yes / **no**; context rows have none)."""
-    lines = ["| c | check | value | target | met |", "|---:|---|---:|---|---|"]
+    """Ratios against their targets (met: yes / **no**; context rows have none).
+
+    "rounds" is a paired ratio's min-max over rounds (its value is the median);
+    a ratio without it divides two cells measured apart.
+    """
+    lines = [
+        "| c | check | value | rounds (min-max) | target | met |",
+        "|---:|---|---:|---|---|---|",
+    ]
     for check in checks:
         value = check["value"]
         shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
         met = {True: "yes", False: "**no**", None: ""}[check["met"]]
         lines.append(
-            f"| {check['concurrency']} | {check['check']} | {shown} | {check['target']} | {met} |"
+            f"| {check['concurrency']} | {check['check']} | {shown} | {check.get('rounds', '')} "
+            f"| {check['target']} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+def paired_table(pairs: Sequence[dict[str, Any]]) -> str:
+    """Every pair measured in rounds: median ratio and min-max over rounds, req/s and CPU."""
+    lines = [
+        "| c | pair | rounds | req/s ratio | req/s min-max | CPU capacity ratio | CPU min-max |",
+        "|---:|---|---:|---:|---|---:|---|",
+    ]
+    for pair in pairs:
+        rps, rps_lo, rps_hi = pair["rps_ratio"]
+        cpu, cpu_lo, cpu_hi = pair["cpu_capacity_ratio"]
+        lines.append(
+            f"| {pair['concurrency']} | {pair['pair']} | {pair['rounds']} | {rps:.2f} "
+            f"| {rps_lo:.2f}-{rps_hi:.2f} | {cpu:.2f} | {cpu_lo:.2f}-{cpu_hi:.2f} |"
         )
     return "\n".join(lines)
 
 
 def anchor_table(rows: Sequence[dict[str, Any]]) -> str:
-    """Every orders row as a ratio to the matching anchor rows."""
+    """Every orders row as a ratio to the matching anchor rows (basis: paired, via local, apart)."""
     lines = [
         "| scenario | target | c | req/s | / anchor SQLAlchemy | / anchor asyncpg "
-        "| CPU capacity / anchor SQLAlchemy |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| CPU capacity / anchor SQLAlchemy | basis |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in sorted(rows, key=lambda r: (r["scenario"], r["target"], r["concurrency"])):
         lines.append(
             f"| {row['scenario']} | {row['target']} | {row['concurrency']} | {row['rps']:,.0f} "
             f"| {row['vs_sqlalchemy']:.2f} | {row['vs_asyncpg']:.2f} "
-            f"| {row['cpu_vs_sqlalchemy']:.2f} |"
+            f"| {row['cpu_vs_sqlalchemy']:.2f} | {row.get('basis', '')} |"
         )
     return "\n".join(lines)
 

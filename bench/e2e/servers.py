@@ -170,9 +170,9 @@ def ceiling_server() -> Server:
     return Server("ceiling", "ceiling_app:create_app", {}, "/ceiling", str(BENCH))
 
 
-def anchor_server(database_url: str) -> Server:
-    """The reference app (``bench/anchor_app.py``) on its own database."""
-    env = {"ANCHOR_DSN": raw_dsn(database_url)}
+def anchor_server(database_url: str, pool: int = 20) -> Server:
+    """The reference app (``bench/anchor_app.py``) on its own database, ``pool`` per pool."""
+    env = {"ANCHOR_DSN": raw_dsn(database_url), "ANCHOR_POOL": str(pool)}
     return Server("anchor", "anchor_app:create_app", env, "/ready", str(BENCH))
 
 
