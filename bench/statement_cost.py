@@ -1,4 +1,4 @@
-"""CPU per statement: the same 3-product read through raw asyncpg and through SQLAlchemy Core.
+"""CPU per statement: the same 3-product read through raw asyncpg and through SQLAlchemy (ADR 0022).
 
 Runs each way of issuing the read 3,000 times in one process against one fresh
 PostgreSQL database, two interleaved rounds, and prints client-side CPU
@@ -61,7 +61,9 @@ async def main(url: str) -> None:
     async def raw_pooled() -> None:
         fairy = await engine.raw_connection()
         try:
-            await fairy.driver_connection.fetch(RAW, ids)
+            driver = fairy.driver_connection
+            assert driver is not None  # a checked-out connection has one
+            await driver.fetch(RAW, ids)
         finally:
             await greenlet_spawn(fairy.close)
 
