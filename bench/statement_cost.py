@@ -54,7 +54,9 @@ async def main(url: str) -> None:
     async def pooled_driver() -> None:
         async with engine.connect() as conn:
             raw_conn = await conn.get_raw_connection()
-            await raw_conn.driver_connection.fetch(RAW, ids)
+            driver = raw_conn.driver_connection
+            assert driver is not None  # a pooled connection that is checked out is open
+            await driver.fetch(RAW, ids)
 
     ways: dict[str, Callable[[], Awaitable[None]]] = {
         "SQLAlchemy exec_driver_sql": driver_sql,

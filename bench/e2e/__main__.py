@@ -53,11 +53,10 @@ def parse_args() -> argparse.Namespace:
         "--env", action="append", default=[], metavar="APP_X=V", help="setting for every service"
     )
     parser.add_argument("--scaling", action="store_true", help="run the scaling check instead")
-    parser.add_argument("--history", type=int, default=2_000, help="orders (small scaling set)")
     parser.add_argument(
-        "--large-products", type=int, default=5_000, help="catalogue of the large scaling set"
+        "--history", type=int, default=2_000, help="scaling: orders at 1x (10x and 100x follow)"
     )
-    parser.add_argument("--rounds", type=int, default=5, help="scaling: interleaved rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="scaling: interleaved rounds")
     parser.add_argument("--scaling-seconds", type=float, default=2.0)
     # c=1: p50 is the per-request cost, not queueing behind other requests on 2 cores.
     parser.add_argument("--scaling-concurrency", type=int, default=1)

@@ -134,7 +134,7 @@ def _seed_orders(app: ASGIApp, user: dict[str, str], product_ids: list[str]) -> 
 def _seed_cursor(app: ASGIApp, user: dict[str, str]) -> str:
     """A cursor the API issued: where the seeded orders' second page starts."""
     with asgi.get_client(cast(Any, app)) as client:
-        first = client.get(ORDERS, params={"cursor": "", "page_size": 1}, headers=user)
+        first = client.get(ORDERS, params={"cursor": "", "page_size": "1"}, headers=user)
         assert first.status_code == 200, first.text
         cursor: str = first.json()["next_cursor"]
     return cursor

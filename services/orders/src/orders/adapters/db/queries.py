@@ -5,7 +5,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.db.tables import order_items, orders
@@ -44,9 +53,11 @@ def _owned(*, by_status: bool) -> list[ColumnElement[bool]]:
 
 def _bounded_count(*, by_status: bool) -> Select[Any]:
     """How many of the user's orders there are, counting no further than the limit and one."""
-    # A constant LIMIT (not a parameter) so that even a generic plan knows the bound.
+    # Literal, not bound: even a generic plan then knows how few rows it reads.
     counted = (
-        select(literal(1)).where(*_owned(by_status=by_status)).limit(CURSOR_TOTAL_LIMIT + 1)
+        select(literal_column("1"))
+        .where(*_owned(by_status=by_status))
+        .limit(literal_column(str(CURSOR_TOTAL_LIMIT + 1), Integer))
     ).subquery()
     return select(func.count().label("counted")).select_from(counted)
 
