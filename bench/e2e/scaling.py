@@ -183,14 +183,20 @@ _EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY OFF) "
 async def _generic_plan(
     conn: asyncpg.Connection, statement: str, parameters: Sequence[Any]
 ) -> list[str]:
-    """The plan PostgreSQL 15 uses once it stops planning per value (EXPLAIN EXECUTE)."""
+    """The plan PostgreSQL 15 uses once it stops planning per value (EXPLAIN EXECUTE).
+
+    EXECUTE takes no bind parameters, so the values go in as quoted literals.
+    """
     types = [t.name for t in (await conn.prepare(statement)).get_parameters()]
+    literals = [
+        f"{await conn.fetchval(f'SELECT quote_nullable($1::{kind})', value)}::{kind}"
+        for kind, value in zip(types, parameters, strict=True)
+    ]
     await conn.execute("PREPARE bench_plan AS " + statement)
     try:
         await conn.execute("SET plan_cache_mode = force_generic_plan")
-        arguments = ", ".join(f"${n}::{t}" for n, t in enumerate(types, 1))
-        execute = f"EXECUTE bench_plan({arguments})" if types else "EXECUTE bench_plan"
-        rows = await conn.fetch(_EXPLAIN + execute, *parameters)
+        execute = f"EXECUTE bench_plan({', '.join(literals)})" if literals else "EXECUTE bench_plan"
+        rows = await conn.fetch(_EXPLAIN + execute)
     finally:
         await conn.execute("RESET plan_cache_mode")
         await conn.execute("DEALLOCATE bench_plan")
