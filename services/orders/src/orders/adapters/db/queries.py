@@ -135,7 +135,9 @@ class SqlOrderQueries:
 
     ``autocommit`` (optional) serves reads that need no common snapshot and so
     no transaction: an order and its items (items are written once, with the
-    order, and never change). List and summary keep a transaction.
+    order, and never change), and a list page by cursor, which is one statement
+    (ADR 0023). A list by page number (count, then page) and the summary keep a
+    transaction.
     """
 
     def __init__(self, engine: AsyncEngine, autocommit: AsyncEngine | None = None) -> None:
