@@ -10,5 +10,5 @@
 - ``analysis``: paired ratios over rounds, ratios against the targets and the anchor rows;
 - ``report`` and ``chart``: the markdown tables and ``docs/bench/throughput.png``;
 - ``profile``: py-spy samples of the processes under load;
-- ``scaling``: the 10x data check.
+- ``scaling``: the reads at 1x, 10x and 100x the order history.
 """

@@ -60,15 +60,14 @@ def parse_args() -> argparse.Namespace:
         "--env", action="append", default=[], metavar="APP_X=V", help="setting for every service"
     )
     parser.add_argument("--scaling", action="store_true", help="run the scaling check instead")
-    parser.add_argument("--history", type=int, default=2_000, help="orders (small scaling set)")
     parser.add_argument(
-        "--large-products", type=int, default=5_000, help="catalogue of the large scaling set"
+        "--history", type=int, default=2_000, help="scaling: orders at 1x (10x and 100x follow)"
     )
     parser.add_argument(
         "--rounds",
         type=int,
         default=None,
-        help="interleaved rounds: of each pair of rows (default 3), of the scaling check (5)",
+        help="interleaved rounds: of each pair of rows (default 3), of the scaling check (3)",
     )
     parser.add_argument("--scaling-seconds", type=float, default=2.0)
     # c=1: p50 is the per-request cost, not queueing behind other requests on 2 cores.
@@ -77,7 +76,7 @@ def parse_args() -> argparse.Namespace:
     if args.rounds is None:
         # Pairs: 3 rounds of 1 s a side keep a full run near 8 minutes; the median
         # of 3 still outvotes one disturbed round.
-        args.rounds = 5 if args.scaling else 3
+        args.rounds = 3
     if not args.scaling:
         try:
             round_lengths(args.seconds, args.rounds)

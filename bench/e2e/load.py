@@ -74,6 +74,8 @@ function request()
     return wrk.format("POST", "/api/v1/orders", headers, cart(2))
   elseif kind == "get" then
     return wrk.format("GET", "/api/v1/orders/" .. order_ids[math.random(#order_ids)], headers)
+  elseif kind == "read" then
+    return wrk.format("GET", path, headers)
   end
   return wrk.format("GET", "/api/v1/orders?page=1&page_size=20", headers)
 end
@@ -100,7 +102,7 @@ end
 """
 
 
-ORDERS_KINDS = frozenset({"quote", "order", "get", "list"})
+ORDERS_KINDS = frozenset({"quote", "order", "get", "list", "read"})
 BARE_KINDS = frozenset({"get-path", "post"})
 
 
@@ -115,9 +117,10 @@ def lua_text(
 ) -> str:
     """The wrk script for one scenario.
 
-    ``kind``: ``quote``, ``order``, ``get``, ``list`` (the orders API; each
-    request carries the next of ``tokens`` in turn, so the users share the load
-    evenly), or ``get-path`` / ``post`` (a bare request to ``path``).
+    ``kind``: ``quote``, ``order``, ``get``, ``list``, ``read`` (the orders API,
+    ``read`` a GET of ``path``; each request carries the next of ``tokens`` in
+    turn, so the users share the load evenly), or ``get-path`` / ``post`` (a bare
+    request to ``path``).
     """
     if kind not in ORDERS_KINDS | BARE_KINDS:
         raise ValueError(f"unknown kind {kind!r}")

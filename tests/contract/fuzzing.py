@@ -87,6 +87,27 @@ def seeded_path_parameters(seeds: SeedIds, names: Sequence[str]) -> Hook:
     return before_generate_path_parameters
 
 
+def seeded_query_parameters(seeds: SeedIds, names: Sequence[str]) -> Hook:
+    """``before_generate_query``: sometimes use a seeded value for a known query parameter."""
+
+    def before_generate_query(
+        context: HookContext, strategy: st.SearchStrategy[Any]
+    ) -> st.SearchStrategy[Any]:
+        def substitute(query: Any) -> st.SearchStrategy[Any]:
+            if not isinstance(query, dict):
+                return st.just(query)
+            known = [name for name in names if name in query]
+            if not known:
+                return st.just(query)
+            return st.fixed_dictionaries({name: seeds.strategy(name) for name in known}).map(
+                lambda chosen: {**query, **chosen}
+            )
+
+        return st.one_of(strategy, strategy.flatmap(substitute))
+
+    return before_generate_query
+
+
 def seeded_body_ids(
     seeds: SeedIds, name: str, keys: frozenset[str], list_keys: frozenset[str]
 ) -> Hook:
@@ -206,10 +227,25 @@ def repeats_a_product(case: Case[Any], lines: str) -> bool:
     return len(ids) != len(set(ids))
 
 
+def breaks_cursor_rules(case: Case[Any], issued: Sequence[str]) -> bool:
+    """Whether the query sends a cursor the API never issued, or a cursor with a page number.
+
+    A cursor is opaque: only ``""`` and the ``next_cursor`` values the API answered
+    are valid, and it excludes ``page`` (422 ``invalid_cursor`` / ``validation_error``,
+    ADR 0023); no JSON Schema states either rule.
+    """
+    query = case.query if isinstance(case.query, dict) else {}
+    if "cursor" not in query or query["cursor"] is None:
+        return False
+    return query["cursor"] not in issued or "page" in query
+
+
 # Lines of one product are merged, and the merged quantity may pass the per-line
 # limit: a cross-field rule no JSON Schema can state, answered 422. Such carts
 # skip only the "valid data is accepted" check; every other check still runs.
 CART_RULE_CHECKS: list[Any] = [positive_data_acceptance]
+# Likewise a query that breaks a cursor rule (``breaks_cursor_rules``).
+CURSOR_RULE_CHECKS: list[Any] = [positive_data_acceptance]
 
 
 class LateApp:

@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     PRODUCTS_CLIENT_UNAVAILABLE = "products_client_unavailable"
     RESERVED_ACTOR = "reserved_actor"
     DATABASE_UNAVAILABLE = "database_unavailable"
+    INVALID_CURSOR = "invalid_cursor"
 
 
 class _OpenSet:

@@ -32,7 +32,7 @@ from orders.domain.order import Order, OrderLine
 from orders.domain.ports import PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from servicekit.clock import Clock
-from shop_contracts.pagination import Page
+from shop_contracts.pagination import CursorPage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,7 +92,7 @@ class OrdersFacade:
         """One order with its items, from the read side."""
         return await self.queries.get_order(query)
 
-    async def list_orders(self, query: ListUserOrders) -> Page[OrderListItem]:
+    async def list_orders(self, query: ListUserOrders) -> CursorPage[OrderListItem]:
         """A page of the user's orders, newest first."""
         return await self.queries.list_user_orders(query)
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from orders.application.views import OrderListItem, OrderSummaryView, OrderView
 from orders.domain.status import OrderStatus
-from shop_contracts.pagination import Page
+from shop_contracts.pagination import CursorPage, Keyset
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,12 +19,19 @@ class GetOrder:
 
 @dataclass(frozen=True, slots=True)
 class ListUserOrders:
-    """A page of a user's orders, newest first."""
+    """A page of a user's orders, newest first (by ``created_at``, then ``id``).
+
+    By page number (``page``, ``OFFSET``, an exact total), or by cursor
+    (``cursor_mode``): the orders after ``after`` (from the newest when None),
+    the total counted only up to ``CURSOR_TOTAL_LIMIT`` (ADR 0023).
+    """
 
     user_id: str
     page: int = 1
     page_size: int = 20
     status: OrderStatus | None = None
+    cursor_mode: bool = False
+    after: Keyset | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +55,8 @@ class OrderQueries(Protocol):
         """The order, or None."""
         ...
 
-    async def list_user_orders(self, query: ListUserOrders) -> Page[OrderListItem]:
-        """One page and the total."""
+    async def list_user_orders(self, query: ListUserOrders) -> CursorPage[OrderListItem]:
+        """One page, the total (bounded in cursor mode) and the next page's cursor."""
         ...
 
     async def order_summary(self, query: GetOrderSummary) -> OrderSummaryView:

@@ -86,7 +86,14 @@ async def test_list_is_newest_first_paginated_with_total(
     assert [o["id"] for o in first["items"]] == [ids[4], ids[3]]
     assert (first["total"], first["page"], first["page_size"]) == (5, 1, 2)
     assert [o["id"] for o in last["items"]] == [ids[0]]
-    assert beyond == {"items": [], "total": 5, "page": 9, "page_size": 2}
+    assert beyond == {
+        "items": [],
+        "total": 5,
+        "page": 9,
+        "page_size": 2,
+        "next_cursor": None,
+        "total_exact": True,
+    }
     assert first["items"][0]["item_count"] == 1
 
 
@@ -116,7 +123,14 @@ async def test_empty_list_and_empty_summary(api: OrdersApi) -> None:
     listed = await api.http.get("/api/v1/orders", headers=api.auth("nobody"))
     summary = await api.http.get("/api/v1/orders/summary", headers=api.auth("nobody"))
 
-    assert listed.json() == {"items": [], "total": 0, "page": 1, "page_size": 20}
+    assert listed.json() == {
+        "items": [],
+        "total": 0,
+        "page": 1,
+        "page_size": 20,
+        "next_cursor": None,
+        "total_exact": True,
+    }
     assert summary.json() == {
         "total_orders": 0,
         "total_spent": "0.00",

@@ -5,7 +5,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.db.tables import order_items, orders
@@ -18,11 +27,78 @@ from orders.application.views import (
 )
 from orders.domain.errors import MixedCurrencies
 from orders.domain.status import OrderStatus
+from servicekit.sql import Sql
 from shop_contracts.limits import MAX_DATE
 from shop_contracts.money import from_minor
-from shop_contracts.pagination import Page
+from shop_contracts.pagination import CURSOR_TOTAL_LIMIT, CursorPage, Keyset, encode_cursor
 
 _NOT_SPENT = (OrderStatus.CANCELLED.value, OrderStatus.FAILED.value)
+
+# Each row's item count inside the page's statement: one statement, not one per row.
+_ITEM_COUNT = (
+    select(func.count())
+    .where(order_items.c.order_id == orders.c.id)
+    .correlate(orders)
+    .scalar_subquery()
+)
+_NEWEST_FIRST = (orders.c.created_at.desc(), orders.c.id.desc())
+
+
+def _owned(*, by_status: bool) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [orders.c.user_id == bindparam("user_id")]
+    if by_status:
+        conditions.append(orders.c.status == bindparam("status"))
+    return conditions
+
+
+def _bounded_count(*, by_status: bool) -> Select[Any]:
+    """How many of the user's orders there are, counting no further than the limit and one."""
+    # Literal, not bound: even a generic plan then knows how few rows it reads.
+    counted = (
+        select(literal_column("1"))
+        .where(*_owned(by_status=by_status))
+        .limit(literal_column(str(CURSOR_TOTAL_LIMIT + 1), Integer))
+    ).subquery()
+    return select(func.count().label("counted")).select_from(counted)
+
+
+def _keyset_page(*, by_status: bool, after: bool) -> Select[Any]:
+    """The rows of one cursor page (and one more) with the bounded count beside each."""
+    conditions = _owned(by_status=by_status)
+    if after:
+        # A row comparison, so that PostgreSQL starts the index scan at the cursor
+        # (an OR of the two columns would scan from the newest row every time).
+        conditions.append(
+            tuple_(orders.c.created_at, orders.c.id)
+            < tuple_(
+                bindparam("after_created_at", type_=orders.c.created_at.type),
+                bindparam("after_id", type_=orders.c.id.type),
+            )
+        )
+    return (
+        select(
+            orders.c.id,
+            orders.c.status,
+            orders.c.currency,
+            orders.c.total_minor,
+            orders.c.created_at,
+            _ITEM_COUNT.label("item_count"),
+            _bounded_count(by_status=by_status).scalar_subquery().label("counted"),
+        )
+        .where(*conditions)
+        .order_by(*_NEWEST_FIRST)
+        .limit(bindparam("limit"))
+    )
+
+
+# Built once (servicekit.sql compiles each statement once): by status filter and
+# whether the walk has begun.
+_KEYSET_PAGES = {
+    (by_status, after): _keyset_page(by_status=by_status, after=after)
+    for by_status in (False, True)
+    for after in (False, True)
+}
+_BOUNDED_COUNTS = {by_status: _bounded_count(by_status=by_status) for by_status in (False, True)}
 
 
 def _day_start(day: date) -> datetime:
@@ -59,7 +135,9 @@ class SqlOrderQueries:
 
     ``autocommit`` (optional) serves reads that need no common snapshot and so
     no transaction: an order and its items (items are written once, with the
-    order, and never change). List and summary keep a transaction.
+    order, and never change), and a list page by cursor, which is one statement
+    (ADR 0023). A list by page number (count, then page) and the summary keep a
+    transaction.
     """
 
     def __init__(self, engine: AsyncEngine, autocommit: AsyncEngine | None = None) -> None:
@@ -88,16 +166,12 @@ class SqlOrderQueries:
             )
         return order_view_of(row, items)
 
-    async def list_user_orders(self, query: ListUserOrders) -> Page[OrderListItem]:
+    async def list_user_orders(self, query: ListUserOrders) -> CursorPage[OrderListItem]:
+        if query.cursor_mode:
+            return await self._keyset_page(query)
         conditions: list[ColumnElement[bool]] = [orders.c.user_id == query.user_id]
         if query.status is not None:
             conditions.append(orders.c.status == query.status.value)
-        item_count = (
-            select(func.count())
-            .where(order_items.c.order_id == orders.c.id)
-            .correlate(orders)
-            .scalar_subquery()
-        )
         async with self._engine.connect() as conn:
             total = (
                 await conn.execute(select(func.count()).select_from(orders).where(*conditions))
@@ -105,9 +179,9 @@ class SqlOrderQueries:
             rows = (
                 (
                     await conn.execute(
-                        select(orders, item_count.label("item_count"))
+                        select(orders, _ITEM_COUNT.label("item_count"))
                         .where(*conditions)
-                        .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+                        .order_by(*_NEWEST_FIRST)
                         .limit(query.page_size)
                         .offset((query.page - 1) * query.page_size)
                     )
@@ -115,12 +189,50 @@ class SqlOrderQueries:
                 .mappings()
                 .all()
             )
-        return Page[OrderListItem](
+        more = (query.page - 1) * query.page_size + len(rows) < total
+        return CursorPage[OrderListItem](
             items=[self._list_item(row) for row in rows],
             total=total,
             page=query.page,
             page_size=query.page_size,
+            # A page-number client may carry on by cursor from here.
+            next_cursor=self._cursor_after(rows[-1], query.page) if rows and more else None,
         )
+
+    async def _keyset_page(self, query: ListUserOrders) -> CursorPage[OrderListItem]:
+        """One statement, no transaction: the page, one row more (is there a next page?), the count."""
+        by_status = query.status is not None
+        params: dict[str, Any] = {"user_id": query.user_id, "limit": query.page_size + 1}
+        if query.status is not None:
+            params["status"] = query.status.value
+        if query.after is not None:
+            params["after_created_at"] = query.after.created_at
+            params["after_id"] = query.after.id
+        async with Sql(self._autocommit) as sql:
+            rows = await sql.rows(_KEYSET_PAGES[by_status, query.after is not None], params)
+            if rows:
+                counted = int(rows[0]["counted"])
+            else:
+                # Past the last row (or none at all): the count has no row to ride on.
+                count_params = {k: v for k, v in params.items() if k in ("user_id", "status")}
+                first = await sql.first(_BOUNDED_COUNTS[by_status], count_params)
+                counted = int(first["counted"]) if first is not None else 0
+        page = query.after.page if query.after is not None else 1
+        shown = rows[: query.page_size]
+        return CursorPage[OrderListItem](
+            items=[self._list_item(row) for row in shown],
+            total=min(counted, CURSOR_TOTAL_LIMIT),
+            total_exact=counted <= CURSOR_TOTAL_LIMIT,
+            page=page,
+            page_size=query.page_size,
+            next_cursor=self._cursor_after(shown[-1], page)
+            if len(rows) > query.page_size
+            else None,
+        )
+
+    @staticmethod
+    def _cursor_after(row: Any, page: int) -> str:
+        return encode_cursor(Keyset(row["created_at"], row["id"], page + 1))
 
     async def order_summary(self, query: GetOrderSummary) -> OrderSummaryView:
         conditions: list[ColumnElement[bool]] = [

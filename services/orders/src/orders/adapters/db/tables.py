@@ -37,7 +37,12 @@ orders = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_id_idempotency_key"),
-    Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+    # A user's orders newest first: list pages by number or by cursor (the row
+    # comparison on (created_at, id) starts the scan at the cursor), and the
+    # summary's date range. Scanned backward; no DESC needed (ADR 0023).
+    Index("ix_orders_user_id_created_at_id", "user_id", "created_at", "id"),
+    # The same with a status filter, so that a rare status does not scan a whole history.
+    Index("ix_orders_user_id_status_created_at_id", "user_id", "status", "created_at", "id"),
     Index("ix_orders_status_created_at", "status", "created_at"),
 )
 

@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from orders.application.commands import PlaceOrder
 from orders.application.queries import GetOrderSummary, ListUserOrders
@@ -30,7 +31,13 @@ from shop_contracts.limits import (
     MAX_RESERVATION_LINES,
 )
 from shop_contracts.money import CurrencyCode
-from shop_contracts.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from shop_contracts.pagination import (
+    CURSOR_TOTAL_LIMIT,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    CursorPage,
+    decode_cursor,
+)
 from shop_contracts.paths import API_PREFIX, route
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -125,18 +132,66 @@ async def quote(_principal: CurrentPrincipal, body: CartIn, orders: OrdersDep) -
     return await orders.quote(body.lines())
 
 
-@router.get("", response_model=Page[OrderListItem], responses=problem_responses(401, 422, 503))
+LIST_RULES = f"""\
+Two ways to page, newest first (by `created_at`, then `id`):
+
+- **By page number** (`page`, `page_size`): `total` is the exact number of the caller's
+  orders (matching `status`), `total_exact` is true. Costs grow with the page number and
+  with the caller's history.
+- **By cursor** (keyset): send `cursor` empty (`?cursor=`) for the first page, then each
+  answer's `next_cursor` unchanged for the next; `next_cursor` is null on the last page.
+  A page costs the same however long the history and however deep the walk. A walk never
+  repeats or skips an order that existed when it started; orders placed during the walk
+  are newer than its cursor and do not appear in it (start again to see them). `page`
+  numbers the pages of the walk. `total` counts the caller's orders (matching `status`)
+  only up to {CURSOR_TOTAL_LIMIT:,}: past that it is {CURSOR_TOTAL_LIMIT:,} and
+  `total_exact` is false. `page_size` and `status` may change between pages; `page` may
+  not be sent with `cursor` (422 `validation_error`). A cursor this API did not return
+  is 422 `invalid_cursor`.
+
+Every answer carries `next_cursor`, so a walk by page number can carry on by cursor."""
+
+CURSOR_PARAMETER = (
+    "Where the page starts: empty for the first page by cursor, or a `next_cursor`"
+    " unchanged. Absent: paging by `page` number."
+)
+
+
+@router.get(
+    "",
+    response_model=CursorPage[OrderListItem],
+    description="The caller's orders, newest first.\n\n" + LIST_RULES,
+    responses=problem_responses(401, 422, 503),
+)
 async def list_orders(
     principal: CurrentPrincipal,
     orders: OrdersDep,
+    request: Request,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
-) -> Page[OrderListItem]:
-    """The caller's orders, newest first."""
+    cursor: Annotated[str | None, Query(description=CURSOR_PARAMETER)] = None,
+) -> CursorPage[OrderListItem]:
+    """The caller's orders, newest first, by page number or by cursor."""
+    if cursor is not None and "page" in request.query_params:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "page"),
+                    "msg": "page and cursor exclude each other: a cursor knows its page",
+                }
+            ]
+        )
     return await orders.list_orders(
         ListUserOrders(
-            user_id=principal.user_id, page=page, page_size=page_size, status=order_status
+            user_id=principal.user_id,
+            page=page,
+            page_size=page_size,
+            status=order_status,
+            cursor_mode=cursor is not None,
+            # Empty: the first page of a walk by cursor.
+            after=decode_cursor(cursor) if cursor else None,
         )
     )
 
