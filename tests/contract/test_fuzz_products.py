@@ -166,7 +166,12 @@ def _caller(case: Case[Any], seeded: Seeded) -> dict[str, str] | None:
 
 
 def _excluded(case: Case[Any]) -> list[Any]:
-    return CART_RULE_CHECKS if repeats_a_product(case, "lines") else []
+    # A hold's lines are priced by the catalogue the fuzzer also writes: one currency
+    # and the order-total limit are rules of those prices, which no schema can state
+    # (ADR 0020), so a valid body may be refused 422 mixed_currencies or
+    # order_total_too_large.
+    reserves = case.method.upper() == "POST" and case.path == API + paths.RESERVATIONS
+    return CART_RULE_CHECKS if reserves or repeats_a_product(case, "lines") else []
 
 
 @schema.parametrize()
