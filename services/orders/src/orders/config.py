@@ -86,6 +86,13 @@ class Settings(ServiceSettings, EventBusSettings):
         description="Overall budget per write call (reserve, confirm, release), retries"
         " included; also the most a read may get",
     )
+    placement_budget_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=300,
+        description="The most one placement waits for products in all (reserve, confirm);"
+        " each call's deadline is cut to what is left of it (ADR 0024)",
+    )
     products_read_deadline_seconds: float = Field(
         default=2.0,
         gt=0,

@@ -32,6 +32,7 @@ from orders.domain.order import Order, OrderLine
 from orders.domain.ports import PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from servicekit.clock import Clock
+from servicekit.deadlines import budget
 from shop_contracts.pagination import CursorPage
 
 
@@ -48,19 +49,22 @@ class OrdersFacade:
     clock: Clock
     max_items_per_order: int
     reconcile_grace: timedelta
+    placement_budget_seconds: float | None = None
+    """The most a placement waits for products in all (``servicekit.deadlines``)."""
     after_reserve: AfterReserveHook | None = None
 
     async def place_order(self, cmd: PlaceOrder) -> PlacedOrder:
         """Reserve stock and place the order (idempotent per user and key)."""
-        return await place_order(
-            cmd,
-            self.uow,
-            self.autocommit_uow,
-            self.products,
-            self.clock,
-            max_items=self.max_items_per_order,
-            after_reserve=self.after_reserve,
-        )
+        with budget(self.placement_budget_seconds):
+            return await place_order(
+                cmd,
+                self.uow,
+                self.autocommit_uow,
+                self.products,
+                self.clock,
+                max_items=self.max_items_per_order,
+                after_reserve=self.after_reserve,
+            )
 
     async def cancel_order(self, cmd: CancelOrder) -> Order:
         """Cancel the user's order, releasing its stock and refunding a payment."""

@@ -201,6 +201,7 @@ async def _start(
         clock=clock,
         max_items_per_order=flag_store.current().max_items_per_order,
         reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
+        placement_budget_seconds=settings.placement_budget_seconds,
         after_reserve=overrides.after_reserve or after_reserve_fault(settings.fault_injection),
     )
     app.state.orders = orders

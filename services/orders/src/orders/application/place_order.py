@@ -19,6 +19,7 @@ from orders.domain.order import (
 )
 from orders.domain.product_client import ProductServiceClient
 from servicekit.clock import Clock
+from servicekit.deadlines import detached
 from shop_contracts.errors import (
     DomainError,
     IdempotencyKeyReused,
@@ -201,10 +202,12 @@ async def _release_by_key(
     key: str,
 ) -> None:
     try:
-        # A concurrent request with the same key may own the hold: leave it be.
-        if await _existing(autocommit_uow, cmd, fingerprint) is not None:
-            return
-        await products.release_by_key(key)
+        # Out of the placement's budget: the release must happen after it gave up.
+        with detached():
+            # A concurrent request with the same key may own the hold: leave it be.
+            if await _existing(autocommit_uow, cmd, fingerprint) is not None:
+                return
+            await products.release_by_key(key)
     except Exception:
         logger.exception(
             "release by key failed; stock returns when the hold expires",
@@ -214,8 +217,10 @@ async def _release_by_key(
 
 async def _compensate(products: ProductServiceClient, reservation: Reservation) -> None:
     try:
-        # Shielded so a cancelled request still returns its stock.
-        await asyncio.shield(products.release(reservation.id))
+        # Shielded so a cancelled request still returns its stock, and out of the
+        # placement's budget, which may be what ran out.
+        with detached():
+            await asyncio.shield(products.release(reservation.id))
     except Exception:
         # The hold lapses on its own after the TTL; the sweeper returns the stock.
         logger.exception(
