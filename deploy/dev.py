@@ -181,6 +181,9 @@ def plan(options: Options, environ: Mapping[str, str]) -> tuple[Service, Service
 def ensure_port_free(host: str, port: int) -> None:
     """Fail early and clearly when something already listens on the port."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        # As uvicorn binds: a port whose last connections linger in TIME_WAIT after a
+        # Ctrl-C is free to listen on again; only a listener still holding it is refused.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
