@@ -16,9 +16,9 @@ dev *args: sync
     uv run python -m deploy.dev "$@"
 
 # Change the run-time flags of the dev stack (orders' ./data/orders.db): just flags show | set NAME=VALUE... --reason R | history
-# APP_PRODUCTS_CLIENT says which clients the running orders built (just dev --mode canary: both)
 flags *args: sync
-    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" APP_PRODUCTS_CLIENT="${APP_PRODUCTS_CLIENT:-canary}" uv run --frozen orders flags "$@"
+    @# The running orders (ORDERS_URL, default just dev's) says which products clients it built.
+    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run --frozen orders flags --service-url "${ORDERS_URL:-http://127.0.0.1:8000}" "$@"
 
 # Orders alone in local (monolith) mode over the same SQLite data
 dev-local: sync

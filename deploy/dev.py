@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from servicekit.processes import (
     ProcessExited,
@@ -206,6 +207,10 @@ def prepare(products: Service, orders: Service, options: Options) -> None:
     _cli(products, "migrate")
     _cli(products, "seed")
     _cli(orders, "migrate")
+    # `--mode X` is the mode asked for: a products_client stored by an earlier run's
+    # `just flags set` would silently replace it, so it is reset (audited) first.
+    reason = f"just dev --mode {options.mode}: the start-up mode applies"
+    _cli(orders, "flags", "reset-mode", "--reason", reason, "--actor", "just-dev")
 
 
 def start(service: Service) -> Child:
@@ -254,17 +259,51 @@ def first_product_id(products_url: str) -> str | None:
     return str(items[0]["id"]) if items and isinstance(items[0], dict) else None
 
 
-def banner(children: Sequence[Child], orders: Service, product_id: str | None) -> str:
+def mode_in_force(orders_url: str) -> dict[str, Any] | None:
+    """Orders' products check from ``/health/ready``: the mode in force and where from."""
+    try:
+        with urllib.request.urlopen(f"{orders_url}/health/ready", timeout=2.0) as response:  # noqa: S310
+            products = json.load(response)["checks"]["products"]
+    except urllib.error.HTTPError as error:  # 503 still carries the checks
+        try:
+            products = json.load(error)["checks"]["products"]
+        except (ValueError, KeyError, TypeError):
+            return None
+    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError):
+        return None
+    return products if isinstance(products, dict) and "mode" in products else None
+
+
+def mode_lines(started: str, running: Mapping[str, Any] | None) -> list[str]:
+    """The banner's mode line: the mode orders reports in force, never only the one asked for."""
+    if running is None:
+        return [
+            f"  orders started in {started} mode (its /health/ready did not say the mode in force)"
+        ]
+    mode = str(running["mode"])
+    lines = [f"  orders uses the {mode} products client"]
+    if mode != started:
+        set_by = running.get("mode_set") or {}
+        lines.append(
+            f"  NOT the start-up mode {started}: products_client={mode} was set by"
+            f" {set_by.get('by', '?')} at {set_by.get('at', '?')} ({set_by.get('reason', '?')})"
+        )
+    return lines
+
+
+def banner(
+    children: Sequence[Child],
+    orders: Service,
+    product_id: str | None,
+    running: Mapping[str, Any] | None = None,
+) -> str:
     """What is running, and how to use it."""
     lines = ["", "Shop is running:"]
     for child in children:
         service = child.service
         lines.append(f"  {service.package:<9} {service.url}/docs   (pid {child.process.pid})")
     mode = orders.env["APP_PRODUCTS_CLIENT"]
-    lines += [
-        f"  orders uses the {mode} products client",
-        "",
-    ]
+    lines += [*mode_lines(mode, running), ""]
     if mode in ("shadow", "canary"):
         lines += [
             "Move users between the clients while it runs (audited; `just flags show`):",
@@ -331,7 +370,7 @@ def run(options: Options, environ: Mapping[str, str], stop: threading.Event) -> 
         if stop.is_set():
             return 0
         product_id = None if options.local else first_product_id(products.url)
-        print(banner(children, orders, product_id), flush=True)
+        print(banner(children, orders, product_id, mode_in_force(orders.url)), flush=True)
         return supervise(children, stop)
     finally:
         stop_all(children, options.stop_timeout)

@@ -192,7 +192,7 @@ def test_a_port_whose_connections_linger_in_time_wait_is_free() -> None:
             accepted, _ = listener.accept()
             accepted.close()  # the server's active close: TIME_WAIT is on its side
             client.recv(1)
-    with socket.socket() as plain, pytest.raises(OSError):
+    with socket.socket() as plain, pytest.raises(OSError, match="in use"):
         plain.bind(("127.0.0.1", port))  # the lingering connection is really there
 
     ensure_port_free("127.0.0.1", port)

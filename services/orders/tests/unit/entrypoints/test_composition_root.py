@@ -119,7 +119,13 @@ async def test_http_mode_builds_the_http_client_and_reports_its_breaker(
 
     report = await _products_readiness(settings)
 
-    assert report == {"status": "up", "mode": "http", "breaker": "closed"}
+    assert report == {
+        "status": "up",
+        "mode": "http",
+        "breaker": "closed",
+        "startup_mode": "http",
+        "choosable": ["http"],
+    }
 
 
 async def test_local_mode_runs_products_in_process_and_reports_its_database(
@@ -163,6 +169,8 @@ async def test_http_readiness_says_degraded_while_the_circuit_is_open(
         "mode": "http",
         "breaker": "open",
         "status": "degraded",
+        "startup_mode": "http",
+        "choosable": ["http"],
     }
 
 
