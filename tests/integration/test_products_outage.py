@@ -185,6 +185,8 @@ def _kill_products_under_load(
         "status": "degraded",
         "mode": "http",
         "breaker": "open",
+        "startup_mode": "http",
+        "choosable": ["http"],
     }
 
     # Products comes back on the same address; the breaker lets a probe through
