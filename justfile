@@ -24,9 +24,9 @@ flags *args: sync
 dev-local: sync
     uv run python -m deploy.dev --local
 
-# Run the full test suite (unit, PostgreSQL, integration)
+# Run the full test suite (unit, PostgreSQL, integration) on 2 workers (TEST_WORKERS=N; 0: serially)
 test *args: sync
-    uv run pytest "$@"
+    uv run pytest -n "${TEST_WORKERS:-2}" --dist loadgroup "$@"
 
 # ruff check + ruff format --check + mypy strict + import-linter
 lint: sync

@@ -54,6 +54,7 @@ async def main(url: str) -> None:
     async def pooled_driver() -> None:
         async with engine.connect() as conn:
             raw_conn = await conn.get_raw_connection()
+            assert raw_conn.driver_connection is not None  # a live pooled connection has one
             await raw_conn.driver_connection.fetch(RAW, ids)
 
     ways: dict[str, Callable[[], Awaitable[None]]] = {
