@@ -1,24 +1,35 @@
 """Shared setup of the contract tests."""
 
 import os
-from pathlib import Path
 
 import pytest
+from _pytest.nodeid import NodeId
 
 # pact-python phones home on first use unless told not to; tests never should.
 os.environ["PACT_DO_NOT_TRACK"] = "true"
 
-_PACT_FOLDERS = ("consumer", "provider")
+PACT_GROUP = "pact"
+"""The pact tests share one file: the consumer tests write it, the provider's verify it.
+
+Their modules carry ``xdist_group(PACT_GROUP)``, so ``just test`` (``--dist loadgroup``)
+runs them on one worker, in collection order, as a serial run does: a second worker
+would empty the folder mid-write.
+"""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The pact tests share one file (the consumer tests write it, the provider's verify it).
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Name each grouped test ``<nodeid>@<group>``, which ``--dist loadgroup`` schedules by.
 
-    Under pytest-xdist (``--dist loadgroup``) they run on one worker, in collection
-    order, as in a serial run; a second worker would empty the folder mid-write.
+    pytest-xdist 3.8 does so by assigning ``item._nodeid``, which pytest 9 no longer
+    reads (a node's id is ``item._id``): the group would silently spread over every
+    worker. Harmless once xdist names them itself (the id then has its ``@``).
     """
-    here = Path(__file__).resolve().parent
+    if not getattr(config.option, "loadgroup", False):
+        return
     for item in items:
-        folder = item.path.resolve().parent
-        if folder.parent == here and folder.name in _PACT_FOLDERS:
-            item.add_marker(pytest.mark.xdist_group("pact"))
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None or "@" in item.nodeid:
+            continue
+        group = mark.args[0] if mark.args else mark.kwargs.get("name", "default")
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
