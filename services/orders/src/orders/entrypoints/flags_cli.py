@@ -16,6 +16,9 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
 from orders.adapters.flags.sql import SqlFlagStore
 from orders.application.flags import (
     InvalidFlag,
@@ -241,5 +244,15 @@ def run_flags(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(_run(_as_running(settings, args), args))
     except (BadInput, InvalidFlag, ProductsClientUnavailable, ReservedActor) as error:
         print(f"orders flags: {error}", file=sys.stderr)
+        return 2
+    except DBAPIError as error:
+        # A fresh clone before `just dev`: no database yet, or one never migrated.
+        where = make_url(settings.database_url.get_secret_value()).render_as_string()
+        print(
+            f"orders flags: cannot read the flags in {where}"
+            f" ({type(error.orig).__name__}: {str(error.orig).splitlines()[0]});"
+            " is it migrated? (`orders migrate`; `just dev` migrates its databases)",
+            file=sys.stderr,
+        )
         return 2
     return 0

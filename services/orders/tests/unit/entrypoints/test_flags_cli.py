@@ -216,3 +216,15 @@ def test_without_app_environment_the_settings_problem_is_one_message_not_a_trace
     assert "Traceback" not in err
     assert "production refuses default or short secrets: APP_JWT_SECRET" in err
     assert "APP_ENVIRONMENT is not set" in err
+
+
+def test_an_unmigrated_database_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("APP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+
+    assert main(["flags", "show"]) == 2
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert "no such table: feature_flags" in line
+    assert "is it migrated?" in line
