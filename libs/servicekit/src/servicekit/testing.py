@@ -17,6 +17,7 @@ the folder when the last of them exits.
 
 import asyncio
 import atexit
+import logging
 import os
 import shutil
 import sys
@@ -132,6 +133,9 @@ def _embedded() -> URL | None:
 
 def stop_embedded(cleanup: Callable[[], None], data_dir: Path) -> None:
     """Stop the embedded server at exit; a failure is one line on stderr, not a traceback."""
+    # pgserver logs its stop at INFO; at exit the handlers a test configured may write
+    # to streams pytest has closed ("--- Logging error ---" and a traceback each).
+    logging.disable(logging.CRITICAL)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -142,6 +146,8 @@ def stop_embedded(cleanup: Callable[[], None], data_dir: Path) -> None:
             file=sys.stderr,
         )
         shutil.rmtree(data_dir, ignore_errors=True)
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _server_url() -> URL:
