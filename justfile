@@ -16,17 +16,17 @@ dev *args: sync
     uv run python -m deploy.dev "$@"
 
 # Change the run-time flags of the dev stack (orders' ./data/orders.db): just flags show | set NAME=VALUE... --reason R | history
-# APP_PRODUCTS_CLIENT says which clients the running orders built (just dev --mode canary: both)
 flags *args: sync
-    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" APP_PRODUCTS_CLIENT="${APP_PRODUCTS_CLIENT:-canary}" uv run --frozen orders flags "$@"
+    @# The running orders (ORDERS_URL, default just dev's) says which products clients it built.
+    APP_ENVIRONMENT="${APP_ENVIRONMENT:-development}" uv run --frozen orders flags --service-url "${ORDERS_URL:-http://127.0.0.1:8000}" "$@"
 
 # Orders alone in local (monolith) mode over the same SQLite data
 dev-local: sync
     uv run python -m deploy.dev --local
 
-# Run the full test suite (unit, PostgreSQL, integration)
+# Run the full test suite (unit, PostgreSQL, integration) on 2 workers (TEST_WORKERS=N; 0: serially)
 test *args: sync
-    uv run pytest "$@"
+    uv run pytest -n "${TEST_WORKERS:-2}" --dist loadgroup "$@"
 
 # ruff check + ruff format --check + mypy strict + import-linter
 lint: sync

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from servicekit.devidp import DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, JwksServer, SigningKey
 from servicekit.processes import (
@@ -210,6 +211,9 @@ def plan(options: Options, environ: Mapping[str, str]) -> tuple[Service, Service
 def ensure_port_free(host: str, port: int) -> None:
     """Fail early and clearly when something already listens on the port."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        # As uvicorn binds: a port whose last connections linger in TIME_WAIT after a
+        # Ctrl-C is free to listen on again; only a listener still holding it is refused.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -240,6 +244,10 @@ def prepare(products: Service, orders: Service, options: Options) -> None:
     _cli(products, "migrate")
     _cli(products, "seed")
     _cli(orders, "migrate")
+    # `--mode X` is the mode asked for: a products_client stored by an earlier run's
+    # `just flags set` would silently replace it, so it is reset (audited) first.
+    reason = f"just dev --mode {options.mode}: the start-up mode applies"
+    _cli(orders, "flags", "reset-mode", "--reason", reason, "--actor", "just-dev")
 
 
 def start(service: Service) -> Child:
@@ -288,7 +296,44 @@ def first_product_id(products_url: str) -> str | None:
     return str(items[0]["id"]) if items and isinstance(items[0], dict) else None
 
 
-def banner(children: Sequence[Child], orders: Service, product_id: str | None) -> str:
+def mode_in_force(orders_url: str) -> dict[str, Any] | None:
+    """Orders' products check from ``/health/ready``: the mode in force and where from."""
+    try:
+        with urllib.request.urlopen(f"{orders_url}/health/ready", timeout=2.0) as response:  # noqa: S310
+            products = json.load(response)["checks"]["products"]
+    except urllib.error.HTTPError as error:  # 503 still carries the checks
+        try:
+            products = json.load(error)["checks"]["products"]
+        except (ValueError, KeyError, TypeError):
+            return None
+    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError):
+        return None
+    return products if isinstance(products, dict) and "mode" in products else None
+
+
+def mode_lines(started: str, running: Mapping[str, Any] | None) -> list[str]:
+    """The banner's mode line: the mode orders reports in force, never only the one asked for."""
+    if running is None:
+        return [
+            f"  orders started in {started} mode (its /health/ready did not say the mode in force)"
+        ]
+    mode = str(running["mode"])
+    lines = [f"  orders uses the {mode} products client"]
+    if mode != started:
+        set_by = running.get("mode_set") or {}
+        lines.append(
+            f"  NOT the start-up mode {started}: products_client={mode} was set by"
+            f" {set_by.get('by', '?')} at {set_by.get('at', '?')} ({set_by.get('reason', '?')})"
+        )
+    return lines
+
+
+def banner(
+    children: Sequence[Child],
+    orders: Service,
+    product_id: str | None,
+    running: Mapping[str, Any] | None = None,
+) -> str:
     """What is running, and how to use it."""
     lines = ["", "Shop is running:"]
     for child in children:
@@ -299,10 +344,7 @@ def banner(children: Sequence[Child], orders: Service, product_id: str | None) -
     token = "just token"
     if key_file != ROOT / "data" / DEV_KEY_NAME:
         token = f"DEV_JWT_KEY_FILE={key_file} just token"
-    lines += [
-        f"  orders uses the {mode} products client",
-        "",
-    ]
+    lines += [*mode_lines(mode, running), ""]
     if mode in ("shadow", "canary"):
         lines += [
             "Move users between the clients while it runs (audited; `just flags show`):",
@@ -371,7 +413,7 @@ def run(options: Options, environ: Mapping[str, str], stop: threading.Event) -> 
         if stop.is_set():
             return 0
         product_id = None if options.local else first_product_id(products.url)
-        print(banner(children, orders, product_id), flush=True)
+        print(banner(children, orders, product_id, mode_in_force(orders.url)), flush=True)
         return supervise(children, stop)
     finally:
         stop_all(children, options.stop_timeout)

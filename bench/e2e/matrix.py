@@ -31,7 +31,7 @@ from bench.e2e.databases import (
     vacuum_analyze,
 )
 from bench.e2e.load import Cell, cell_line, lua_script, measure, wrk
-from bench.e2e.paths import PLOT, ROOT
+from bench.e2e.paths import PLOT, ROOT, shown
 from bench.e2e.profile import print_profile, profile
 from bench.e2e.servers import (
     Secrets,
@@ -273,7 +273,7 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
     print(f"\nload average (1 min): {load_before[0]:.2f} -> {load_after[0]:.2f}")
     plot_path = (ROOT / args.plot).resolve() if args.plot else PLOT
     chart.plot(cells, args.concurrency, plot_path)
-    print(f"wrote {plot_path.relative_to(ROOT)}")
+    print(f"wrote {shown(plot_path)}")
     if profiled:
         print_profile(profiled)
     return {

@@ -14,6 +14,7 @@ from bench.e2e.analysis import ANCHOR, CANARY_ALL_LOCAL, ratios
 from bench.e2e.canary import facts_from_metrics
 from bench.e2e.data import bench_users
 from bench.e2e.load import Cell, lua_text, wrk
+from bench.e2e.paths import ROOT, shown
 from orders.adapters.product_clients.metrics import PRODUCT_CLIENT_CALL_SECONDS, ROUTED
 from orders.adapters.product_clients.routing import on_http
 
@@ -154,3 +155,10 @@ def test_a_run_of_some_apps_judges_only_the_rows_it_measured() -> None:
     assert checks["quote local / anchor SQLAlchemy read"]["met"] is False
     assert checks["quote canary 0 % / quote local"]["value"] == 0.9
     assert not any("shadow" in name or "http" in name for name in checks)
+
+
+def test_a_plot_outside_the_repository_is_named_as_given(tmp_path: Path) -> None:
+    outside = tmp_path / "throughput.png"
+
+    assert shown(outside) == str(outside)
+    assert shown(ROOT / "docs" / "bench" / "throughput.png") == "docs/bench/throughput.png"

@@ -205,6 +205,24 @@ def test_a_busy_port_is_reported_before_anything_starts() -> None:
             ensure_port_free("127.0.0.1", port)
 
 
+def test_a_port_whose_connections_linger_in_time_wait_is_free() -> None:
+    # What Ctrl-C on `just dev` leaves behind: the server closed its side of a connection
+    # first, so that connection sits in TIME_WAIT on the listen port for up to a minute.
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the server's active close: TIME_WAIT is on its side
+            client.recv(1)
+    with socket.socket() as plain, pytest.raises(OSError, match="in use"):
+        plain.bind(("127.0.0.1", port))  # the lingering connection is really there
+
+    ensure_port_free("127.0.0.1", port)
+
+
 def test_supervise_returns_the_exit_code_of_a_child_that_dies(
     spawn: Callable[[str], Child],
 ) -> None:

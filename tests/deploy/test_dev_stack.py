@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ROOT, free_port
+from tests.support.processes import ROOT, ServiceProcess, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -201,3 +201,91 @@ def test_local_mode_serves_orders_alone_over_the_same_data(runner_factory: Start
         runner.url(runner.orders_port, "/api/v1/orders"), _token(runner, "alice")
     )
     assert status == 200, orders
+
+
+def _flags(data_dir: Path, *args: str, mode: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``orders flags ...`` over the dev stack's orders database, as ``just flags`` runs it."""
+    env = {
+        **os.environ,
+        "APP_ENVIRONMENT": "development",
+        "APP_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'orders.db'}",
+    }
+    env.pop("APP_PRODUCTS_CLIENT", None)
+    if mode is not None:
+        env["APP_PRODUCTS_CLIENT"] = mode
+    return subprocess.run(
+        [sys.executable, "-m", "orders.entrypoints.cli", "flags", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def _products_check(runner: Runner) -> dict[str, object]:
+    status, ready = _request(runner.url(runner.orders_port, "/health/ready"))
+    assert status == 200, ready
+    assert isinstance(ready, dict)
+    check: dict[str, object] = ready["checks"]["products"]
+    return check
+
+
+def test_the_mode_in_force_is_never_a_surprise(runner_factory: StartRunner, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    runner = runner_factory()
+    runner.wait_for_banner()
+    service = ["--service-url", runner.url(runner.orders_port, "")]
+
+    # `just flags` asks the running orders which clients it built: http mode, http only.
+    refused = _flags(data, *service, "set", "products_client=local", "--reason", "try")
+    shown = _flags(data, *service, "show")
+    runner.close()
+
+    assert refused.returncode == 2, refused
+    assert "choosable: http" in refused.stderr
+    assert shown.stdout.splitlines()[-1] == "choosable products_client: http"
+    assert re.search(r'^products_client +"http"  \(default\)$', shown.stdout, re.M), shown.stdout
+
+    # An override stored for another stage; orders started in shadow mode reports it.
+    stored = _flags(data, "set", "products_client=http", "--reason", "cut over", mode="canary")
+    assert stored.returncode == 0, stored.stderr
+    runner = runner_factory("--mode", "shadow")
+    runner.wait_for_banner()
+    check = _products_check(runner)
+
+    # `just dev --mode shadow` resets it (audited) and the banner says what is in force.
+    assert 'reset the stored "http" (set by ' in runner.output
+    assert "orders uses the shadow products client" in runner.output
+    assert (check["mode"], check["startup_mode"]) == ("shadow", "shadow")
+    history = _flags(data, "history", "--limit", "1", mode="shadow").stdout
+    assert 'just-dev  products_client: "http" -> null  (just dev --mode shadow' in history
+    runner.close()
+
+    # Without `just dev` (a Kubernetes stage change restarts orders with another
+    # APP_PRODUCTS_CLIENT): the stored override stays in force, and orders says so.
+    assert (
+        _flags(
+            data, "set", "products_client=http", "--reason", "cut over", mode="canary"
+        ).returncode
+        == 0
+    )
+    orders = ServiceProcess(
+        "orders",
+        {
+            "APP_ENVIRONMENT": "development",
+            "APP_LOG_JSON": "false",
+            "APP_DATABASE_URL": f"sqlite+aiosqlite:///{data / 'orders.db'}",
+            "APP_PRODUCTS_DATABASE_URL": f"sqlite+aiosqlite:///{data / 'products.db'}",
+            "APP_PRODUCTS_CLIENT": "shadow",
+            "APP_PRODUCTS_URL": "http://127.0.0.1:9",
+        },
+        log_dir=tmp_path / "logs",
+    ).start()
+    try:
+        status, ready = _request(f"{orders.url}/health/ready")
+    finally:
+        orders.stop()
+
+    assert status == 200, ready
+    assert isinstance(ready, dict)
+    check = ready["checks"]["products"]
+    assert (check["mode"], check["startup_mode"]) == ("http", "shadow")
+    assert check["mode_set"]["reason"] == "cut over"
+    assert "products_client http is in force, not the start-up mode shadow" in orders.read_log()

@@ -12,6 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from orders.entrypoints.cutover.evidence import METRIC_FAMILIES
+from orders.entrypoints.cutover.promql import CHECK_EXPRESSIONS, sample_queries
 from orders.main import create_app
 from tests.support import grafana
 
@@ -84,3 +85,24 @@ def test_dashboard_shows_the_report_figures() -> None:
     assert 'outcome=~"products_unavailable|error"' in joined
     assert "sum by (mode, client) (rate(orders_product_client_routed_total[5m]))" in joined
     assert "max(orders_canary_fallback_active)" in joined
+
+
+def test_the_dashboard_plots_the_reports_checks_as_defined_once() -> None:
+    exprs = set(grafana.queries(grafana.load()))
+
+    missing = {name: expr for name, expr in CHECK_EXPRESSIONS.items() if expr not in exprs}
+
+    assert missing == {}, "deploy/grafana/cutover.json must carry cutover.promql's expressions"
+
+
+def test_the_reports_prometheus_queries_sum_every_replica() -> None:
+    queries = sample_queries()
+    windowed = sample_queries(300)
+
+    assert queries["orders_product_client_call_duration_seconds_bucket"] == (
+        "sum by (mode, method, le) (orders_product_client_call_duration_seconds_bucket)"
+    )
+    assert windowed["orders_product_client_shadow_comparisons_total"] == (
+        "sum by (method, result) (increase(orders_product_client_shadow_comparisons_total[300s]))"
+    )
+    assert set(METRIC_FAMILIES) <= {grafana.family(name) for name in queries}

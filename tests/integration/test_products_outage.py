@@ -183,6 +183,7 @@ def _kill_products_under_load(
     assert ready.status_code == 200
     check = ready.json()["checks"]["products"]
     assert (check["status"], check["mode"], check["breaker"]) == ("degraded", "http", "open")
+    assert (check["startup_mode"], check["choosable"]) == ("http", ["http"])
 
     # Products comes back on the same address; the breaker lets a probe through
     # after its reset time and new orders succeed again (same key: no duplicates).

@@ -4,6 +4,7 @@ import pytest
 from pact import Pact, match
 
 from shop_contracts.errors import ErrorCode, ProductNotFound
+from tests.contract.conftest import PACT_GROUP
 from tests.contract.consumer import bodies
 from tests.contract.consumer.conftest import ClientFor
 from tests.contract.states import (
@@ -14,6 +15,9 @@ from tests.contract.states import (
     PRODUCT_EXISTS,
     UNKNOWN_PRODUCT,
 )
+
+# One worker for every pact test (tests/contract/conftest.py, PACT_GROUP).
+pytestmark = pytest.mark.xdist_group(PACT_GROUP)
 
 API = "/api/v1"
 BEARER = match.regex(f"Bearer {PLACEHOLDER_SERVICE_TOKEN}", regex=r"^Bearer \S+$")

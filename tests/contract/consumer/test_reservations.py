@@ -15,6 +15,7 @@ from shop_contracts.errors import (
     ReservationReleased,
 )
 from shop_contracts.reservations import ReservationLineRequest, ReservationStatus
+from tests.contract.conftest import PACT_GROUP
 from tests.contract.consumer import bodies
 from tests.contract.consumer.conftest import ClientFor
 from tests.contract.states import (
@@ -34,6 +35,9 @@ from tests.contract.states import (
     UNKNOWN_PRODUCT,
     UNKNOWN_RESERVATION,
 )
+
+# One worker for every pact test (tests/contract/conftest.py, PACT_GROUP).
+pytestmark = pytest.mark.xdist_group(PACT_GROUP)
 
 API = "/api/v1"
 BEARER = match.regex(f"Bearer {PLACEHOLDER_SERVICE_TOKEN}", regex=r"^Bearer \S+$")

@@ -8,9 +8,13 @@ from pact import Verifier
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.contract import states
+from tests.contract.conftest import PACT_GROUP
 from tests.contract.provider.conftest import PROVIDER_SERVICE_TOKEN, products_app
 from tests.contract.provider.server import ThreadedServer
 from tests.contract.provider.states import ProviderStates
+
+# One worker for every pact test (tests/contract/conftest.py, PACT_GROUP).
+pytestmark = pytest.mark.xdist_group(PACT_GROUP)
 
 
 def _verifier(provider_url: str, pact_file: Path, provider_states: ProviderStates) -> Verifier:

@@ -1,10 +1,11 @@
 """Settings base shared by the services (``APP_`` prefix, ``.env``, secret checks)."""
 
+import os
 from enum import StrEnum
 from typing import Annotated, ClassVar, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shop_contracts.limits import MAX_HEADER_BYTES
@@ -242,3 +243,19 @@ def weak_service_tokens(tokens: dict[str, tuple[str, ...]]) -> list[str]:
         for name, values in tokens.items()
         if any(t == DEV_SERVICE_TOKEN or len(t) < MIN_SERVICE_TOKEN_LENGTH for t in values)
     )
+
+
+def settings_problem(command: str, error: ValidationError) -> str:
+    """What a CLI prints instead of a traceback when its ``APP_*`` settings do not validate."""
+    lines = [f"{command}: the settings (APP_* environment variables) are not valid:"]
+    for problem in error.errors():
+        names = ", ".join(f"APP_{str(part).upper()}" for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"  {names}: {message}" if names else f"  {message}")
+    if "APP_ENVIRONMENT" not in os.environ:
+        # The usual cause on a laptop: the services default to production's rules.
+        lines.append(
+            "  APP_ENVIRONMENT is not set, so production's rules apply; on a development"
+            " machine run it with APP_ENVIRONMENT=development (the justfile's recipes do)"
+        )
+    return "\n".join(lines)

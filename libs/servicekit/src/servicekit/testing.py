@@ -16,7 +16,11 @@ the folder when the last of them exits.
 """
 
 import asyncio
+import atexit
+import logging
 import os
+import shutil
+import sys
 import tempfile
 import threading
 import uuid
@@ -118,9 +122,32 @@ def _embedded() -> URL | None:
         except Exception as exc:
             _unavailable.append(f"embedded PostgreSQL (pgserver) did not start: {exc!r}")
             return None
+    # pgserver's exit hook, run by ours instead: a failure to stop there would end the
+    # run with a traceback printed after pytest's summary.
+    atexit.unregister(server._cleanup)
+    atexit.register(stop_embedded, server.cleanup, _embedded_data_dir())
     _keep_alive.append(server)
     # A Unix socket (no TCP port to collide with): postgresql://postgres:@/postgres?host=DIR
     return make_url(server.get_uri()).set(drivername="postgresql+asyncpg", password=None)
+
+
+def stop_embedded(cleanup: Callable[[], None], data_dir: Path) -> None:
+    """Stop the embedded server at exit; a failure is one line on stderr, not a traceback."""
+    # pgserver logs its stop at INFO; at exit the handlers a test configured may write
+    # to streams pytest has closed ("--- Logging error ---" and a traceback each).
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            cleanup()
+    except Exception as exc:  # at exit nothing can act on it: say so and tidy up
+        print(
+            f"embedded PostgreSQL ({data_dir}) did not stop cleanly: {exc!r}; folder removed",
+            file=sys.stderr,
+        )
+        shutil.rmtree(data_dir, ignore_errors=True)
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _server_url() -> URL:

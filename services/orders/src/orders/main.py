@@ -7,11 +7,13 @@ lifespan uses them instead of building its own.
 """
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -36,6 +38,7 @@ from orders.adapters.product_clients.factory import ProductClients, build_produc
 from orders.adapters.product_clients.fallback import CanaryFallback
 from orders.adapters.product_clients.fallback_window import FallbackThresholds
 from orders.adapters.product_clients.routing import ProductClientRouter
+from orders.application.flag_views import mode_report, mode_surprise
 from orders.application.place_order import AfterReserveHook
 from orders.application.unit_of_work import UnitOfWork
 from orders.config import (
@@ -60,6 +63,7 @@ from servicekit.routers import mount_routers
 from servicekit.tracing import tracer
 
 SERVICE = "orders"
+logger = logging.getLogger("orders.main")
 _DESCRIPTION = (
     "Place orders against the product catalogue, follow and cancel them. Every"
     " operation needs a user JWT (`Authorization: Bearer ...`; `just token USER`"
@@ -136,6 +140,9 @@ async def _start(
     )
     await flag_store.refresh()  # before serving: no request sees only the defaults
     app.state.flags = flag_store
+    surprise = mode_surprise(flag_store)
+    if surprise is not None:
+        logger.warning(surprise)
 
     router: ProductClientRouter | None = None
     subscriptions_of_products: tuple[Subscription, ...] = ()
@@ -207,7 +214,7 @@ async def _start(
     app.state.orders = orders
     app.state.event_bus = bus
     app.state.readiness["database"] = lambda: ping(engine)
-    app.state.readiness["products"] = products_readiness
+    app.state.readiness["products"] = _with_mode(products_readiness, flag_store)
 
     async def refresh_flags() -> None:
         await flag_store.refresh()
@@ -258,6 +265,18 @@ async def _start(
     for task in tasks:
         task.start()
         stack.push_async_callback(task.stop)
+
+
+def _with_mode(check: ReadinessCheck, store: SqlFlagStore) -> ReadinessCheck:
+    """The products check, with the mode in force, the start-up mode and who set it."""
+
+    async def report() -> dict[str, Any]:
+        details = await check()
+        if details.get("mode") == "injected":
+            return details  # a test's fixed client: no mode to report
+        return {**details, **mode_report(store)}
+
+    return report
 
 
 def create_app(

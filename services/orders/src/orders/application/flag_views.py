@@ -8,7 +8,15 @@ from pydantic import BaseModel, Field
 from orders.application.flags import AdminFlagStore
 from orders.config import ProductsClientMode
 
-__all__ = ["FallbackView", "FlagChangeView", "FlagOverrideView", "FlagsView", "flags_view"]
+__all__ = [
+    "FallbackView",
+    "FlagChangeView",
+    "FlagOverrideView",
+    "FlagsView",
+    "flags_view",
+    "mode_report",
+    "mode_surprise",
+]
 
 
 class FlagOverrideView(BaseModel):
@@ -76,6 +84,45 @@ def flags_view(store: AdminFlagStore, fallback: FallbackView | None = None) -> F
         },
         ignored=dict(store.ignored()),
         choosable_products_clients=sorted(store.choosable),
+    )
+
+
+def mode_report(store: AdminFlagStore) -> dict[str, Any]:
+    """The products-client mode in force, the start-up mode, and who moved it from there.
+
+    ``/health/ready`` shows it under ``products`` (so does ``just dev``'s banner): a
+    stored override must never change the mode without the operator seeing it.
+    """
+    report: dict[str, Any] = {
+        "mode": store.current().products_client.value,
+        "startup_mode": store.defaults.products_client.value,
+        "choosable": sorted(mode.value for mode in store.choosable),
+    }
+    override = store.overrides().get("products_client")
+    if override is not None:
+        report["mode_set"] = {
+            "by": override.updated_by,
+            "at": override.updated_at.isoformat(),
+            "reason": override.reason,
+        }
+    ignored = store.ignored().get("products_client")
+    if ignored is not None:
+        report["stored_mode_ignored"] = ignored
+    return report
+
+
+def mode_surprise(store: AdminFlagStore) -> str | None:
+    """One line when a stored override puts another mode in force than the start-up one."""
+    current = store.current().products_client
+    startup = store.defaults.products_client
+    override = store.overrides().get("products_client")
+    if current is startup or override is None:
+        return None
+    return (
+        f"products_client {current.value} is in force, not the start-up mode {startup.value}"
+        f" (APP_PRODUCTS_CLIENT): set by {override.updated_by} at"
+        f" {override.updated_at.isoformat()} ({override.reason});"
+        " `orders flags set products_client=null` returns to the start-up mode"
     )
 
 

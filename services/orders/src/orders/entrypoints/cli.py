@@ -3,6 +3,9 @@
 import argparse
 import asyncio
 import logging
+import sys
+
+from pydantic import ValidationError
 
 from orders.adapters.db.doctor import examine
 from orders.adapters.db.migrate import upgrade_orders_database
@@ -16,6 +19,7 @@ from servicekit.db import create_engine
 from servicekit.events.settings import EventBusMode
 from servicekit.logging import configure_logging
 from servicekit.serve import add_serve_arguments, serve, serve_options
+from servicekit.settings import settings_problem
 
 logger = logging.getLogger("orders.cli")
 
@@ -82,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         # Runs wherever an operator is: it needs the service's URL, not its settings.
         return cutover_report.run(args)
     # The secrets a process is given are the ones it uses (deploy/k8s/README.md).
-    settings = (OfflineSettings if args.command in _OFFLINE_COMMANDS else Settings)()
+    try:
+        settings = (OfflineSettings if args.command in _OFFLINE_COMMANDS else Settings)()
+    except ValidationError as error:
+        print(settings_problem(f"orders {args.command}", error), file=sys.stderr)
+        return 2
     configure_logging("orders", settings.log_level, as_json=settings.log_json)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))

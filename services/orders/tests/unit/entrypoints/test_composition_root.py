@@ -143,6 +143,8 @@ async def test_http_mode_builds_the_http_client_and_reports_its_breaker(
         "breaker": "closed",
         "limit": 20,
         "in_flight": 0,
+        "startup_mode": "http",
+        "choosable": ["http"],
     }
 
 
@@ -190,6 +192,8 @@ async def test_http_readiness_says_degraded_while_the_circuit_is_open(
         "opened_because": "1 consecutive failures",
         "limit": 20,
         "in_flight": 0,
+        "startup_mode": "http",
+        "choosable": ["http"],
     }
 
 

@@ -158,3 +158,74 @@ def test_the_fallbacks_name_is_reserved(
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("orders flags: actor 'canary-fallback' is reserved for the canary")
     assert _audit(orders_db_url) == []
+
+
+def test_reset_mode_resets_only_a_stored_products_client_other_than_the_start_up_mode(
+    capsys: pytest.CaptureFixture[str], orders_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["flags", "reset-mode", "--reason", "start"]) == 0
+    assert "nothing stored; the start-up mode shadow is in force" in capsys.readouterr().out
+    assert main(["flags", "set", "products_client=http", "--reason", "cut over"]) == 0
+    capsys.readouterr()
+
+    assert main(["flags", "reset-mode", "--reason", "start", "--actor", "just-dev"]) == 0
+
+    assert 'reset the stored "http" (set by dana at ' in capsys.readouterr().out
+    assert _audit(orders_db_url)[-1] == (
+        "products_client",
+        '"http"',
+        None,
+        "just-dev",
+        "start",
+        None,
+    )
+
+
+def test_reset_mode_also_clears_a_stored_mode_this_process_ignores(
+    capsys: pytest.CaptureFixture[str], orders_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["flags", "set", "products_client=canary", "--reason", "canary"]) == 0
+    monkeypatch.setenv("APP_PRODUCTS_CLIENT", "http")  # builds only http: canary is ignored
+
+    assert main(["flags", "reset-mode", "--reason", "http stage"]) == 0
+
+    assert "start-up mode http is in force" in capsys.readouterr().out
+    assert _audit(orders_db_url)[-1][:3] == ("products_client", '"canary"', None)
+
+
+def test_a_service_url_that_does_not_answer_refuses_a_change(
+    capsys: pytest.CaptureFixture[str], orders_db_url: str
+) -> None:
+    argv = ["flags", "--service-url", "http://127.0.0.1:9", "set", "canary_share=1"]
+
+    assert main([*argv, "--reason", "r"]) == 2
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert "orders at http://127.0.0.1:9 did not say which products clients it built" in line
+    assert _audit(orders_db_url) == []
+
+
+def test_without_app_environment_the_settings_problem_is_one_message_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APP_ENVIRONMENT")
+
+    assert main(["flags", "show"]) == 2
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "the settings (APP_* environment variables) are not valid" in err
+    assert "production verifies user tokens with the identity provider" in err
+    assert "APP_ENVIRONMENT is not set" in err
+
+
+def test_an_unmigrated_database_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("APP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+
+    assert main(["flags", "show"]) == 2
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert "no such table: feature_flags" in line
+    assert "is it migrated?" in line

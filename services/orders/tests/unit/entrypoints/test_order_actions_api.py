@@ -47,6 +47,17 @@ async def test_cancel_releases_stock_and_records_the_reason(
     assert products.statuses() == [ReservationStatus.RELEASED]
 
 
+async def test_cancel_needs_no_body_its_reason_is_optional(
+    api: OrdersApi, products: FakeProductClient
+) -> None:
+    order_id = await _placed(api, products)
+
+    response = await _post(api, f"{order_id}/cancel")
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["cancel_reason"]) == ("cancelled", "")
+
+
 async def test_cancelling_twice_is_409_invalid_status_transition(
     api: OrdersApi, products: FakeProductClient
 ) -> None:

@@ -3,7 +3,10 @@
 import argparse
 import asyncio
 import logging
+import sys
 from collections.abc import Sequence
+
+from pydantic import ValidationError
 
 from products.adapters.schema import upgrade_products_database
 from products.application.demo_catalogue import demo_products
@@ -12,6 +15,7 @@ from products.domain.errors import SkuAlreadyExists
 from products.facade import ProductsFacade
 from servicekit.logging import configure_logging
 from servicekit.serve import add_serve_arguments, serve, serve_options
+from servicekit.settings import settings_problem
 
 logger = logging.getLogger("products.cli")
 
@@ -44,7 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``products`` command."""
     args = _parser().parse_args(argv)
     # Migrations authenticate no one: they run without the JWT secret and service token.
-    settings = (OfflineSettings if args.command == "migrate" else Settings)()
+    try:
+        settings = (OfflineSettings if args.command == "migrate" else Settings)()
+    except ValidationError as error:
+        print(settings_problem(f"products {args.command}", error), file=sys.stderr)
+        return 2
     configure_logging("products", settings.log_level, settings.log_json)
     if args.command == "migrate":
         asyncio.run(upgrade_products_database(settings.database_url.get_secret_value()))

@@ -24,6 +24,8 @@ class Report:
     # --window only: the service restarted during the window, so the figures are
     # the later scrape alone (everything since the restart).
     restarted: bool = False
+    # --prometheus: the orders processes Prometheus summed (None: one process's /metrics).
+    replicas: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The JSON form (``--json``)."""
@@ -32,6 +34,8 @@ class Report:
         shadow_total = sum_counts(list(evidence.shadow.values()))
         body: dict[str, Any] = {
             "url": self.url,
+            "source": "metrics" if self.replicas is None else "prometheus",
+            "replicas": self.replicas,
             "window_seconds": self.window_seconds,
             "restarted_during_window": self.restarted,
             "verdict": "GO" if self.verdict.go else "NO-GO",
@@ -160,8 +164,14 @@ def _flag_lines(flags: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def describe_span(window: float | None, restarted: bool) -> str:
+def describe_span(window: float | None, restarted: bool, replicas: int | None = None) -> str:
     """What the figures cover: since the start, or a window (and a restart during it)."""
+    if replicas is not None:
+        # Prometheus: increase() over the window already accounts for restarts.
+        summed = f"summed over {replicas} orders process(es) by Prometheus"
+        if window is None:
+            return f"since each process started, {summed}"
+        return f"over a {window:g} s window, {summed}"
     if window is None:
         return "since the process started"
     if restarted:
@@ -175,7 +185,7 @@ def describe_span(window: float | None, restarted: bool) -> str:
 def render(report: Report) -> str:
     """The human-readable report."""
     evidence, latency = report.evidence, report.evidence.latency
-    span = describe_span(report.window_seconds, report.restarted)
+    span = describe_span(report.window_seconds, report.restarted, report.replicas)
     out = [f"Cut-over report for {report.url} ({span})", ""]
     if report.flags is not None:
         out += [*_flag_lines(report.flags), ""]

@@ -1,7 +1,8 @@
 """``orders cutover report``: read a running orders service's evidence and print a verdict.
 
 It scrapes ``/metrics`` once (or twice, ``--window`` seconds apart, and judges the
-difference), optionally reads the flags in force from the admin API, and prints
+difference), or with ``--prometheus`` asks Prometheus for the same samples summed over
+every replica (``cutover.promql``), optionally reads the flags in force from the admin API, and prints
 every figure, every check with its threshold and sample size, and the verdict.
 Exit status: 0 GO, 1 NO-GO (including too few samples), 2 the service could not
 be read. The report's text and JSON forms are in ``cutover.render``.
@@ -17,8 +18,14 @@ from typing import Any, TextIO
 
 import httpx
 
-from orders.entrypoints.cutover.evidence import CALLS
-from orders.entrypoints.cutover.exposition import Snapshot, difference, parse_exposition
+from orders.entrypoints.cutover.evidence import CALLS, CANARY_SHARE
+from orders.entrypoints.cutover.exposition import (
+    LabelSet,
+    Snapshot,
+    difference,
+    parse_exposition,
+)
+from orders.entrypoints.cutover.promql import CUMULATIVE, sample_queries
 from orders.entrypoints.cutover.render import Report, describe_span, render
 from orders.entrypoints.cutover.verdict import Evidence, Thresholds, judge
 from shop_contracts import paths
@@ -84,18 +91,28 @@ class Unreadable(Exception):
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``orders cutover report``."""
     defaults = Thresholds()
-    parser.add_argument("--url", required=True, help="orders' base URL, e.g. http://orders:8000")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--url", help="one orders process's base URL, e.g. http://orders:8000 (its /metrics)"
+    )
+    source.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="Prometheus' base URL, e.g. http://prometheus:9090: the figures summed over"
+        " every orders replica it scrapes (the dashboard's source)",
+    )
     parser.add_argument(
         "--token",
         default=None,
-        help="an admin JWT: also show the flags in force (GET /api/v1/admin/flags)",
+        help="an admin JWT: also show the flags in force (GET /api/v1/admin/flags; --url only)",
     )
     parser.add_argument(
         "--window",
         type=float,
         default=None,
         metavar="SECONDS",
-        help="scrape twice, SECONDS apart, and judge only the traffic in between",
+        help="scrape twice, SECONDS apart, and judge only the traffic in between"
+        " (--prometheus: the last SECONDS, with increase(), at once)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
@@ -137,6 +154,41 @@ def scrape(client: httpx.Client, url: str) -> Snapshot:
     return snapshot
 
 
+def _query(client: httpx.Client, base: str, query: str) -> list[dict[str, Any]]:
+    """One instant query's vector; ``Unreadable`` if Prometheus does not answer one."""
+    target = f"{base.rstrip('/')}/api/v1/query"
+    try:
+        response = client.get(target, params={"query": query})
+        body = response.json()
+    except httpx.HTTPError as exc:
+        raise Unreadable(f"cannot reach {target}: {exc}") from exc
+    except ValueError as exc:
+        raise Unreadable(f"{target} answered {response.status_code}, not JSON") from exc
+    if response.status_code != 200 or body.get("status") != "success":
+        raise Unreadable(f"{target} refused {query!r}: {body.get('error', response.status_code)}")
+    data = body.get("data") or {}
+    if data.get("resultType") != "vector":
+        raise Unreadable(f"{target} answered a {data.get('resultType')} for {query!r}")
+    result: list[dict[str, Any]] = data.get("result") or []
+    return result
+
+
+def query_prometheus(client: httpx.Client, base: str, window: float | None) -> tuple[Snapshot, int]:
+    """The samples the figures read, summed over every replica; and how many replicas."""
+    samples: dict[str, dict[LabelSet, float]] = {}
+    for name, query in sample_queries(window).items():
+        by_labels = samples.setdefault(name, {})
+        for item in _query(client, base, query):
+            labels = {k: v for k, v in item["metric"].items() if k != "__name__"}
+            by_labels[frozenset(labels.items())] = float(item["value"][1])
+    # Every orders process exports the share gauge (unlabelled): one series each.
+    replicas = len(samples.get(CANARY_SHARE, {}))
+    if not replicas:
+        raise Unreadable(f"Prometheus at {base} scrapes no orders process (no {CANARY_SHARE})")
+    snapshot = Snapshot(samples, frozenset(CUMULATIVE), frozenset({CALLS}))
+    return snapshot, replicas
+
+
 def read_flags(client: httpx.Client, url: str, token: str) -> dict[str, Any] | None:
     """The admin flags body; ``None`` when the endpoint does not exist (404)."""
     target = f"{url.rstrip('/')}{FLAGS_PATH}"
@@ -153,6 +205,17 @@ def read_flags(client: httpx.Client, url: str, token: str) -> dict[str, Any] | N
     except ValueError:
         return {"error": f"{target} did not answer JSON"}
     return body if isinstance(body, dict) else {"error": f"{target} did not answer an object"}
+
+
+def build_prometheus_report(
+    prometheus: str, thresholds: Thresholds, *, window: float | None = None, timeout: float = 10.0
+) -> Report:
+    """Query Prometheus (``promql.sample_queries``) and judge; ``Unreadable`` on failure."""
+    with httpx.Client(timeout=timeout) as client:
+        snapshot, replicas = query_prometheus(client, prometheus, window)
+    evidence = Evidence.of(snapshot)
+    verdict = judge(evidence, thresholds, span=describe_span(window, False, replicas))
+    return Report(prometheus, window, thresholds, evidence, verdict, None, replicas=replicas)
 
 
 def build_report(
@@ -187,16 +250,24 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     if args.window is not None and args.window <= 0:
         print("--window must be positive", file=err)
         return EXIT_UNREADABLE
+    if args.prometheus and args.token:
+        print("--token reads one process's flags: use it with --url", file=err)
+        return EXIT_UNREADABLE
     try:
-        report = build_report(
-            args.url,
-            thresholds_of(args),
-            token=args.token,
-            window=args.window,
-            timeout=args.timeout,
-        )
+        if args.prometheus:
+            report = build_prometheus_report(
+                args.prometheus, thresholds_of(args), window=args.window, timeout=args.timeout
+            )
+        else:
+            report = build_report(
+                args.url,
+                thresholds_of(args),
+                token=args.token,
+                window=args.window,
+                timeout=args.timeout,
+            )
     except Unreadable as exc:
-        print(f"cannot read the service: {exc}", file=err)
+        print(f"cannot read the {'evidence' if args.prometheus else 'service'}: {exc}", file=err)
         return EXIT_UNREADABLE
     if args.json:
         print(json.dumps(report.as_json(), indent=2), file=out)

@@ -1,8 +1,9 @@
 """Changing an order: cancel, pay, and fulfilment steps."""
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 
 from orders.application.commands import CancelOrder, PayOrder, UpdateOrderStatus
 from orders.application.views import OrderView, order_view
@@ -21,9 +22,15 @@ router = APIRouter(prefix="/orders", tags=["orders"])
     responses=problem_responses(400, 401, 402, 404, 409, 413, 422, 503),
 )
 async def cancel_order(
-    order_id: UUID, principal: CurrentPrincipal, body: CancelOrderIn, orders: OrdersDep
+    order_id: UUID,
+    principal: CurrentPrincipal,
+    orders: OrdersDep,
+    body: Annotated[CancelOrderIn, Body(default_factory=CancelOrderIn)],
 ) -> OrderView:
-    """Cancel an order: its stock goes back and a payment is refunded."""
+    """Cancel an order: its stock goes back and a payment is refunded.
+
+    The body is optional: its one field, `reason`, defaults to empty.
+    """
     command = CancelOrder(order_id, principal.user_id, body.reason)
     return order_view(await orders.cancel_order(command))
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from typing import Any
-from uuid import uuid4
+from uuid import UUID
 
 import httpx
 import pytest
@@ -10,7 +10,8 @@ import pytest
 Problem = Callable[[httpx.Response, int, str], dict[str, Any]]
 Headers = dict[str, str]
 
-_ID = uuid4()
+# A fixed id: parameters become test ids, and pytest-xdist workers must collect the same ones.
+_ID = UUID("5f0c4a52-9d8e-4c3b-8a1e-0f6b2d7c9e11")
 _ADMIN_WRITES = [
     ("POST", "/products", {"sku": "AUTH-1", "name": "N", "price": "1.00"}),
     ("PATCH", f"/products/{_ID}", {"name": "N"}),
