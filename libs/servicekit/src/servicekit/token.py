@@ -26,13 +26,17 @@ def main(argv: list[str]) -> int:
     """Mint a one-hour token for a user id and roles."""
     parser = argparse.ArgumentParser(
         prog="python -m servicekit.token",
+        usage="%(prog)s USER_ID [ROLE ...] [--hs256]   (just token USER_ID [ROLE ...])",
         description="A one-hour user token signed with the dev identity provider's key, as"
         " `just dev` publishes it (--hs256: with APP_JWT_SECRET instead).",
     )
     parser.add_argument("--hs256", action="store_true", help="sign with APP_JWT_SECRET")
-    parser.add_argument("user_id")
-    parser.add_argument("roles", nargs="*")
-    args = parser.parse_args(argv)
+    parser.add_argument("user_id", metavar="USER_ID")
+    parser.add_argument("roles", nargs="*", metavar="ROLE")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help (0) or a usage error (2): a code, not an exception
+        return int(done.code or 0)
     settings = ServiceSettings()
     if args.hs256:
         print(mint_user_token(settings, args.user_id, args.roles))
