@@ -111,3 +111,10 @@ def test_a_server_that_was_never_started_says_so(tmp_path: Path) -> None:
 def test_wildcard_listen_addresses_are_dialled_on_loopback() -> None:
     assert base_url("0.0.0.0", 80) == "http://127.0.0.1:80"
     assert base_url("::", 80) == "http://[::1]:80"
+
+
+def test_each_test_worker_takes_ports_of_its_own_residue() -> None:
+    for worker in ("gw0", "gw1", "gw2"):
+        environ = {"PYTEST_XDIST_WORKER": worker, "PYTEST_XDIST_WORKER_COUNT": "3"}
+        ports = {free_port(environ=environ) for _ in range(5)}
+        assert {port % 3 for port in ports} == {int(worker[2:])}, (worker, ports)

@@ -5,6 +5,7 @@ the benchmark and the cross-process tests. Standard library only; readiness is
 polled with urllib (without proxies: the servers are local).
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -40,12 +41,23 @@ def _tail(log: str) -> str:
     return f":\n{log}" if log else ""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port on ``host`` that nothing listens on right now."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_port(host: str = "127.0.0.1", environ: Mapping[str, str] = os.environ) -> int:
+    """A TCP port on ``host`` that nothing listens on right now.
+
+    Between choosing a port and a server binding it, another process may be given
+    the same one. Under pytest-xdist each worker takes only ports of its own
+    residue (port mod the worker count), so two workers never race for one: a
+    server that lost such a race would leave its caller talking to the winner.
+    """
+    workers = int(environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    worker = environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    residue = int(worker) % workers if worker.isdigit() and workers > 1 else None
+    while True:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.bind((host, 0))
+            port: int = sock.getsockname()[1]
+        if residue is None or port % workers == residue:
+            return port
 
 
 def dial_host(host: str) -> str:
