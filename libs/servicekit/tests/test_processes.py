@@ -15,6 +15,7 @@ from servicekit.processes import (
     base_url,
     free_port,
     is_ready,
+    port_share,
 )
 
 pytestmark = pytest.mark.slow
@@ -117,4 +118,4 @@ def test_each_test_worker_takes_ports_of_its_own_residue() -> None:
     for worker in ("gw0", "gw1", "gw2"):
         environ = {"PYTEST_XDIST_WORKER": worker, "PYTEST_XDIST_WORKER_COUNT": "3"}
         ports = {free_port(environ=environ) for _ in range(5)}
-        assert {port % 3 for port in ports} == {int(worker[2:])}, (worker, ports)
+        assert {port_share(port, 3) for port in ports} == {int(worker[2:])}, (worker, ports)

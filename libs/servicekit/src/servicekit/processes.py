@@ -45,19 +45,29 @@ def free_port(host: str = "127.0.0.1", environ: Mapping[str, str] = os.environ) 
     """A TCP port on ``host`` that nothing listens on right now.
 
     Between choosing a port and a server binding it, another process may be given
-    the same one. Under pytest-xdist each worker takes only ports of its own
-    residue (port mod the worker count), so two workers never race for one: a
-    server that lost such a race would leave its caller talking to the winner.
+    the same one. Under pytest-xdist each worker takes only ports of its own share
+    (half the port, mod the worker count: Linux hands ``bind`` odd ports), so two
+    workers never race for one: a server that lost such a race would leave its
+    caller talking to the winner.
     """
     workers = int(environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     worker = environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    residue = int(worker) % workers if worker.isdigit() and workers > 1 else None
-    while True:
+    share = int(worker) % workers if worker.isdigit() and workers > 1 else None
+    for _ in range(_PORT_ATTEMPTS):
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
             sock.bind((host, 0))
             port: int = sock.getsockname()[1]
-        if residue is None or port % workers == residue:
+        if share is None or port_share(port, workers) == share:
             return port
+    return port  # so many tries all outside the share: take the last, as without workers
+
+
+_PORT_ATTEMPTS = 1_000
+
+
+def port_share(port: int, workers: int) -> int:
+    """Which test worker's share a port belongs to (see ``free_port``)."""
+    return (port // 2) % workers
 
 
 def dial_host(host: str) -> str:
