@@ -234,6 +234,11 @@ async def main_matrix(args: argparse.Namespace, keys: Secrets) -> dict[str, Any]
                     alone = [by_row[row] for row in schedule.solo.get(BASE_APP, ())]
                     cells += _cells(local, alone, products, args)
                     for session in schedule.sessions:
+                        # orders-local carries every session's writes; its partner starts
+                        # on a fresh database. Vacuumed first, the rows the earlier sessions
+                        # left dead (outbox rows dispatched, orders settled) cost it nothing.
+                        await vacuum_analyze(orders_dbs[BASE_APP])
+                        await vacuum_analyze(products_db)
                         print(f"pairs: orders-local and {chosen[session.partner].name}", flush=True)
                         with running([chosen[session.partner]]):
                             _warm_up([by_row[row] for row in rows_by_app[session.partner]])
