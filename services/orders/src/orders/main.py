@@ -8,7 +8,6 @@ lifespan uses them instead of building its own.
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,8 +31,7 @@ from orders.adapters.events.consumers import confirmation_email
 from orders.adapters.faults import after_reserve_fault
 from orders.adapters.flags.sql import SqlFlagStore
 from orders.adapters.metrics import record_reconcile
-from orders.adapters.outbox.depth import record_outbox_depth
-from orders.adapters.outbox.relay import OutboxRelay
+from orders.adapters.outbox.task import relay_task
 from orders.adapters.product_clients.factory import ProductClients, build_product_clients
 from orders.adapters.product_clients.fallback import CanaryFallback
 from orders.adapters.product_clients.fallback_window import FallbackThresholds
@@ -60,7 +58,6 @@ from servicekit.events.handlers import Subscription
 from servicekit.health import ReadinessCheck
 from servicekit.periodic import PeriodicTask
 from servicekit.routers import mount_routers
-from servicekit.tracing import tracer
 
 SERVICE = "orders"
 logger = logging.getLogger("orders.main")
@@ -226,34 +223,7 @@ async def _start(
         router.publish(flag_store.current())
     tasks = [PeriodicTask("flags-refresh", settings.flags_refresh_seconds, refresh_flags)]
     if settings.run_outbox_relay:
-        relay = OutboxRelay(
-            sessions,
-            bus,
-            max_attempts=settings.outbox_max_attempts,
-            lease_seconds=settings.outbox_lease_seconds,
-            backoff_base_seconds=settings.outbox_backoff_seconds,
-            clock=clock,
-            tracer=tracer("orders.outbox"),
-        )
-
-        depth_counted_at = 0.0
-
-        async def relay_pass() -> None:
-            nonlocal depth_counted_at
-            await relay.drain()
-            # Passes follow commits closely under load: count the backlog once a tick.
-            if time.monotonic() - depth_counted_at >= settings.outbox_poll_interval_seconds:
-                depth_counted_at = time.monotonic()
-                await record_outbox_depth(sessions)
-
-        tasks.append(
-            PeriodicTask(
-                "outbox-relay",
-                settings.outbox_poll_interval_seconds,
-                relay_pass,
-                wake=outbox_written,
-            )
-        )
+        tasks.append(relay_task(settings, sessions, bus, clock, outbox_written))
     if settings.run_reconciler:
 
         async def reconcile() -> None:
