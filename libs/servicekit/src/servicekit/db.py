@@ -1,16 +1,14 @@
 """Async SQLAlchemy engines that behave on both PostgreSQL and SQLite."""
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Table, event, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -176,23 +174,6 @@ def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
-def insert_or_ignore(
-    bind: AsyncConnection | AsyncSession,
-    table: Table,
-    *,
-    index_elements: Sequence[Column[Any]] | None = None,
-) -> postgresql.Insert | sqlite.Insert:
-    """``INSERT ... ON CONFLICT DO NOTHING`` for whichever backend ``bind`` runs on.
-
-    Both PostgreSQL and SQLite support it; ``index_elements`` names the unique
-    constraint to skip on (any unique conflict when omitted).
-    """
-    dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
-    if dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

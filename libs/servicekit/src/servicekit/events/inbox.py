@@ -12,9 +12,7 @@ from uuid import UUID
 
 from sqlalchemy import Column, MetaData, String, Table, Uuid, bindparam
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from servicekit.db import insert_or_ignore
 from servicekit.sql import Sql
 from servicekit.sqltypes import UtcDateTime
 
@@ -32,23 +30,8 @@ def inbox_table(metadata: MetaData) -> Table:
     )
 
 
-async def claim(
-    session: AsyncConnection | AsyncSession,
-    inbox: Table,
-    event_id: UUID,
-    consumer: str,
-    now: datetime,
-) -> bool:
-    """Record the event as applied by ``consumer`` in this transaction; False if it already was."""
-    statement = insert_or_ignore(session, inbox).values(
-        event_id=event_id, consumer=consumer, processed_at=now
-    )
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0) == 1)
-
-
 def claim_statement(inbox: Table) -> postgresql.Insert:
-    """``claim``'s statement for ``claim_in``; build it once per table (it compiles for SQLite too)."""
+    """The claim of ``claim_in``; build it once per table (it compiles for SQLite too)."""
     return (
         postgresql.insert(inbox)
         .values(
@@ -63,6 +46,9 @@ def claim_statement(inbox: Table) -> postgresql.Insert:
 async def claim_in(
     sql: Sql, statement: postgresql.Insert, event_id: UUID, consumer: str, now: datetime
 ) -> bool:
-    """``claim`` through ``servicekit.sql``, with ``statement`` from ``claim_statement``."""
+    """Record the event as applied by ``consumer`` in this transaction; False if it already was.
+
+    ``statement`` is ``claim_statement(inbox)``.
+    """
     params = {"event_id": event_id, "consumer": consumer, "processed_at": now}
     return await sql.execute(statement, params) == 1
