@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from orders.adapters.db.mapping import item_rows, order_row, to_order
 from orders.adapters.db.tables import order_items, orders
+from orders.adapters.outbox.writer import OUTBOX_COLUMNS
 from orders.domain.errors import ConcurrentModification, DuplicateOrder
 from orders.domain.order import Order
 from orders.domain.status import OrderStatus
@@ -34,7 +35,8 @@ _CLAIM = (
 )
 # PostgreSQL: a whole write of one order (the row, its items, its outbox events) as
 # one statement, atomic on its own: no BEGIN / COMMIT round trips (ADR 0022). The
-# events are written only if the order's row is (the CTEs select FROM it).
+# events are written only if the order's row is (the CTEs select FROM it); their
+# arrays follow OUTBOX_COLUMNS.
 _INSERT_ALONE = """
 WITH written AS (
     INSERT INTO orders (id, user_id, customer_email, idempotency_key, request_hash,
@@ -79,10 +81,6 @@ _ORDER_COLUMNS = (
 )  # fmt: skip
 _ITEM_COLUMNS = (
     "line_no", "product_id", "product_name", "quantity", "unit_price_minor", "currency"
-)  # fmt: skip
-_EVENT_COLUMNS = (
-    "id", "event_type", "payload", "status", "attempts", "completed_handlers", "created_at",
-    "next_attempt_at", "trace_context", "request_id",
 )  # fmt: skip
 
 
@@ -163,7 +161,7 @@ class SqlAlchemyOrderRepository:
         if len(self._unwritten) != 1 or not self._sql.alone_possible:
             return False
         order = self._unwritten.pop()
-        event_columns = _columns(events, _EVENT_COLUMNS)
+        event_columns = _columns(events, OUTBOX_COLUMNS)
         if order.version == 0:
             row = order_row(order)
             items = _columns(item_rows(order), _ITEM_COLUMNS)

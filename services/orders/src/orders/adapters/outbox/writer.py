@@ -15,11 +15,12 @@ from orders.domain.events import DomainEvent
 from servicekit.requestid import current_request_id
 from servicekit.tracing import current_traceparent
 
-_COLUMNS = (
+OUTBOX_COLUMNS = (
     "id", "event_type", "payload", "status", "attempts", "completed_handlers",
     "created_at", "next_attempt_at", "trace_context", "request_id",
 )  # fmt: skip
-INSERT_OUTBOX = insert(outbox).values({name: bindparam(name) for name in _COLUMNS})
+"""The columns an outbox row is written with, in this order."""
+INSERT_OUTBOX = insert(outbox).values({name: bindparam(name) for name in OUTBOX_COLUMNS})
 
 
 async def append_events(
