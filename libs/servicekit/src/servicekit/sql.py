@@ -245,36 +245,28 @@ class Sql:
         if self._driver is None:
             result = await self._require().execute(statement, dict(params or {}))  # type: ignore[call-overload]
             return list(result.mappings().all())
-        compiled = _compile(statement, self.dialect)
-        arguments = _arguments(compiled, params or {})
-        records = await self._run(
-            compiled.sql, (await self._ready()).fetch(compiled.sql, *arguments)
-        )
-        return cast(list[Row], records)
+        return cast(list[Row], await self._on_driver("fetch", statement, params))
 
     async def first(self, statement: ClauseElement, params: Params | None = None) -> Row | None:
         """The first row the statement returns, if any."""
         if self._driver is None:
             result = await self._require().execute(statement, dict(params or {}))  # type: ignore[call-overload]
             return cast(Row | None, result.mappings().first())
-        compiled = _compile(statement, self.dialect)
-        arguments = _arguments(compiled, params or {})
-        record = await self._run(
-            compiled.sql, (await self._ready()).fetchrow(compiled.sql, *arguments)
-        )
-        return cast(Row | None, record)
+        return cast(Row | None, await self._on_driver("fetchrow", statement, params))
 
     async def execute(self, statement: ClauseElement, params: Params | None = None) -> int:
         """Run a statement that returns no rows; how many rows it changed."""
         if self._driver is None:
             result = await self._require().execute(statement, dict(params or {}))  # type: ignore[call-overload]
             return int(result.rowcount)
+        return _rowcount(await self._on_driver("execute", statement, params))
+
+    async def _on_driver(self, method: str, statement: ClauseElement, params: Params | None) -> Any:
+        """The statement, compiled once, sent with asyncpg's ``method`` in this block's transaction."""
         compiled = _compile(statement, self.dialect)
         arguments = _arguments(compiled, params or {})
-        status = await self._run(
-            compiled.sql, (await self._ready()).execute(compiled.sql, *arguments)
-        )
-        return _rowcount(status)
+        send = getattr(await self._ready(), method)
+        return await self._run(compiled.sql, send(compiled.sql, *arguments))
 
     async def execute_many(self, statement: ClauseElement, rows: Sequence[Params]) -> None:
         """Run a statement once per parameter set, in one round trip."""
