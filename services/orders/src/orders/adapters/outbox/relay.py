@@ -16,6 +16,7 @@ from orders.adapters.metrics import OUTBOX_EVENTS, OUTBOX_LAG_SECONDS
 from orders.adapters.outbox.codec import decode
 from orders.adapters.outbox.status import OutboxStatus
 from orders.application.event_bus import RetryLater
+from orders.domain.events import DomainEvent
 from orders.domain.ports import EventBusPort
 from servicekit.clock import Clock, utc_now
 from servicekit.requestid import set_request_id
@@ -64,6 +65,10 @@ _FINISH = (
 )
 
 
+# A claimed row and its event, or why it could not be decoded.
+_Decoded = tuple[Row, DomainEvent | Exception]
+
+
 class OutboxRelay:
     """Claims due rows in batches and runs their handlers.
 
@@ -104,15 +109,15 @@ class OutboxRelay:
         rows = await self._claim()
         if not rows:
             return 0
-        finished: list[dict[str, Any]] = []
+        finished: list[tuple[dict[str, Any], str]] = []
         await asyncio.gather(
             *(self._dispatch_in_order(group, finished) for group in _by_order(rows))
         )
         async with Sql(self._engine) as sql:
-            await sql.execute_many(_FINISH, finished)
+            await sql.execute_many(_FINISH, [values for values, _ in finished])
             await sql.commit()
-        for outcome in finished:
-            OUTBOX_EVENTS.labels(outcome["outcome"]).inc()
+        for _, outcome in finished:
+            OUTBOX_EVENTS.labels(outcome).inc()
         return len(rows)
 
     async def drain(self) -> int:
@@ -130,13 +135,17 @@ class OutboxRelay:
             await sql.commit()
         return sorted(rows, key=lambda r: r["created_at"])
 
-    async def _dispatch_in_order(self, rows: list[Row], finished: list[dict[str, Any]]) -> None:
-        for row in rows:
-            finished.append(await self._dispatch(row))
+    async def _dispatch_in_order(
+        self, group: list[_Decoded], finished: list[tuple[dict[str, Any], str]]
+    ) -> None:
+        for row, event in group:
+            finished.append(await self._dispatch(row, event))
 
-    async def _dispatch(self, row: Row) -> dict[str, Any]:
+    async def _dispatch(
+        self, row: Row, event: DomainEvent | Exception
+    ) -> tuple[dict[str, Any], str]:
         if self._tracer is None:
-            return await self._run_handlers(row)
+            return await self._run_handlers(row, event)
         # Linked, not a child: the request that wrote the row finished long ago.
         with self._tracer.start_as_current_span(
             f"outbox dispatch {row['event_type']}",
@@ -150,18 +159,18 @@ class OutboxRelay:
                 "outbox.attempt": row["attempts"] + 1,
             },
         ):
-            return await self._run_handlers(row)
+            return await self._run_handlers(row, event)
 
-    async def _run_handlers(self, row: Row) -> dict[str, Any]:
+    async def _run_handlers(
+        self, row: Row, event: DomainEvent | Exception
+    ) -> tuple[dict[str, Any], str]:
         # Handlers' logs and the integration events they publish carry the request's id.
         set_request_id(row["request_id"])
         done: set[str] = set(json.loads(row["completed_handlers"]))
         errors: list[str] = []
         permanent = False
-        try:
-            event = decode(row["event_type"], row["payload"])
-        except Exception as exc:  # undecodable: retrying cannot help
-            return self._finish(row, done, [f"decode: {exc!r}"], dead=True)
+        if isinstance(event, Exception):  # undecodable: retrying cannot help
+            return self._finish(row, done, [f"decode: {event!r}"], dead=True)
         for name, handler in self._bus.handlers_for(event):
             if name in done:
                 continue
@@ -181,8 +190,10 @@ class OutboxRelay:
             row, done, errors, dead=permanent and row["attempts"] + 1 >= self._max_attempts
         )
 
-    def _finish(self, row: Row, done: set[str], errors: list[str], *, dead: bool) -> dict[str, Any]:
-        """The row's new state, written with the rest of the batch."""
+    def _finish(
+        self, row: Row, done: set[str], errors: list[str], *, dead: bool
+    ) -> tuple[dict[str, Any], str]:
+        """The row's new state, written with the rest of the batch, and the outcome's name."""
         now = self._clock()
         attempts = row["attempts"] + 1
         values: dict[str, Any] = {
@@ -213,24 +224,24 @@ class OutboxRelay:
         else:
             values["new_next_attempt_at"] = now + self._backoff(attempts)
             outcome = "retry"
-        return values | {"outcome": outcome}
+        return values, outcome
 
     def _backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(self._backoff_max, self._backoff_base * 2 ** (attempts - 1)))
 
 
-def _by_order(rows: list[Row]) -> list[list[Row]]:
-    """The batch in groups that may run concurrently: one order's events stay in order."""
-    groups: dict[str, list[Row]] = {}
+def _by_order(rows: list[Row]) -> list[list[_Decoded]]:
+    """The batch, decoded, in groups that may run concurrently: one order's events in order."""
+    groups: dict[str, list[_Decoded]] = {}
     for row in rows:
-        groups.setdefault(_aggregate(row), []).append(row)
+        event = _decoded(row)
+        order_id = getattr(event, "order_id", None)
+        groups.setdefault(str(order_id or row["id"]), []).append((row, event))
     return list(groups.values())
 
 
-def _aggregate(row: Row) -> str:
+def _decoded(row: Row) -> DomainEvent | Exception:
     try:
-        payload = json.loads(row["payload"])
-    except ValueError:
-        return str(row["id"])  # undecodable: dead-lettered on its own
-    order_id = payload.get("order_id") if isinstance(payload, dict) else None
-    return str(order_id) if order_id else str(row["id"])
+        return decode(row["event_type"], row["payload"])
+    except Exception as exc:  # dead-lettered when its turn comes
+        return exc
