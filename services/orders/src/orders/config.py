@@ -6,28 +6,14 @@ from typing import ClassVar, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from seam import Mode, choosable
 from servicekit.events.settings import EventBusSettings
 from servicekit.settings import ServiceSettings, weak_service_tokens
 
-
-class ProductsClientMode(StrEnum):
-    """Which ``ProductServiceClient`` the composition root builds."""
-
-    LOCAL = "local"
-    HTTP = "http"
-    SHADOW = "shadow"
-    CANARY = "canary"
-
-
-def choosable_modes(startup: ProductsClientMode) -> frozenset[ProductsClientMode]:
-    """The run-time modes a process started in ``startup`` mode has the clients for.
-
-    local builds only the in-process client and http only the HTTP one; shadow
-    and canary build both, so every mode can then be chosen without a restart.
-    """
-    if startup in (ProductsClientMode.LOCAL, ProductsClientMode.HTTP):
-        return frozenset({startup})
-    return frozenset(ProductsClientMode)
+ProductsClientMode = Mode
+"""Which product clients serve: the seam's modes (``seam.MODES`` says what each builds)."""
+choosable_modes = choosable
+"""The run-time modes a process started in a mode has the clients for."""
 
 
 class HttpTransport(StrEnum):

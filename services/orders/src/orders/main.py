@@ -32,10 +32,13 @@ from orders.adapters.faults import after_reserve_fault
 from orders.adapters.flags.sql import SqlFlagStore
 from orders.adapters.metrics import record_reconcile
 from orders.adapters.outbox.task import relay_task
-from orders.adapters.product_clients.factory import ProductClients, build_product_clients
-from orders.adapters.product_clients.fallback import CanaryFallback
-from orders.adapters.product_clients.fallback_window import FallbackThresholds
-from orders.adapters.product_clients.routing import ProductClientRouter
+from orders.adapters.product_clients.factory import (
+    ProductClients,
+    ProductsSeam,
+    build_product_clients,
+    build_seam,
+    products_readiness,
+)
 from orders.application.flag_views import mode_report, mode_surprise
 from orders.application.place_order import AfterReserveHook
 from orders.application.unit_of_work import UnitOfWork
@@ -141,12 +144,12 @@ async def _start(
     if surprise is not None:
         logger.warning(surprise)
 
-    router: ProductClientRouter | None = None
+    router: ProductsSeam | None = None
     subscriptions_of_products: tuple[Subscription, ...] = ()
     if overrides.product_client is not None:
         # One fixed client: every request and background task uses it.
         products = overrides.product_client
-        products_readiness = overrides.products_readiness or _injected_products_ready
+        readiness = overrides.products_readiness or _injected_products_ready
     else:
         clients = overrides.product_clients
         if clients is None:
@@ -156,15 +159,9 @@ async def _start(
             ):
                 await upgrade_products_database(settings.products_database_url.get_secret_value())
             clients = await build_product_clients(settings, stack)
-        fallback = None
-        if clients.local is not None and clients.http is not None:
-            fallback = CanaryFallback(
-                flag_store, FallbackThresholds.from_settings(settings), clock=clock
-            )
-            stack.push_async_callback(fallback.aclose)
-        router = ProductClientRouter(clients, fallback=fallback)
+        router = build_seam(clients, settings, flag_store, stack, clock)
         products = router.authoritative
-        products_readiness = router.readiness(flag_store)
+        readiness = products_readiness(router, clients, flag_store)
         subscriptions_of_products = clients.subscriptions
     app.state.product_router = router
 
@@ -211,7 +208,7 @@ async def _start(
     app.state.orders = orders
     app.state.event_bus = bus
     app.state.readiness["database"] = lambda: ping(engine)
-    app.state.readiness["products"] = _with_mode(products_readiness, flag_store)
+    app.state.readiness["products"] = _with_mode(readiness, flag_store)
 
     async def refresh_flags() -> None:
         await flag_store.refresh()

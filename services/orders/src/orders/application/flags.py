@@ -13,13 +13,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orders.config import FeatureFlags, ProductsClientMode
+from seam import ACTOR
 from shop_contracts.errors import DomainError, ErrorCode
 
 if TYPE_CHECKING:
     from orders.application.flag_views import FlagChangeView
 
 FLAG_NAMES = frozenset(FeatureFlags.model_fields)
-FALLBACK_ACTOR = "canary-fallback"
+FALLBACK_ACTOR = ACTOR
 """The canary fallback's name in the audit trail; no person or tool may change flags under it."""
 CANARY_FLAGS = ("canary_share", "products_client")
 """The flags the canary fallback writes: an operator's change to either ends its say."""
@@ -152,3 +153,10 @@ def check_actor(actor: str) -> None:
     """Refuse (``ReservedActor``) a person or tool changing flags as the canary fallback."""
     if actor.strip().casefold() == FALLBACK_ACTOR:
         raise ReservedActor(actor)
+
+
+async def close_canary(
+    store: FlagStore, *, reason: str, tripped_at: datetime, actor: str = FALLBACK_ACTOR
+) -> bool:
+    """The canary fallback's write (``FlagStore.close_canary``)."""
+    return await store.close_canary(actor=actor, reason=reason, tripped_at=tripped_at)

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Request
 
-from orders.adapters.product_clients.routing import ProductClientRouter
+from orders.adapters.product_clients.factory import ProductsSeam
 from orders.application.flags import FlagStore
 from orders.application.queries import GetOrder
 from orders.application.views import OrderView
@@ -43,7 +43,7 @@ FlagsDep = Annotated[FeatureFlags, Depends(get_feature_flags)]
 
 async def _orders(request: Request, flags: FlagsDep, principal: CurrentPrincipal) -> OrdersFacade:
     orders: OrdersFacade = request.app.state.orders
-    router: ProductClientRouter | None = request.app.state.product_router
+    router: ProductsSeam | None = request.app.state.product_router
     # Chosen once here, so every product call of this request (a placement's
     # reserve, confirm and release) goes through the same client.
     products = orders.products if router is None else router.choose(flags, principal.user_id)

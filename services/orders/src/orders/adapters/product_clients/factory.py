@@ -1,21 +1,24 @@
-"""The one place that turns ``APP_PRODUCTS_CLIENT`` into the product clients a process has.
+"""The one place that turns ``APP_PRODUCTS_CLIENT`` into the product clients a process has (ADR 0025).
 
-The start-up mode decides which clients exist: local → the in-process one only,
-http → the HTTP one only, shadow or canary → both, so that every run-time mode
-(the ``products_client`` flag, ``ProductClientRouter``) can be chosen without a
-restart. Each client is built once and wrapped in ``ObservedProductClient``, so
-every mode records the same span and metric series: the local path's calls
-under ``mode="local"``, the http path's under ``mode="http"``, and shadow reads
-under ``mode="shadow"`` (their mirrored candidate is the same observed http
-client, so its calls stay ``mode="http"``).
+The start-up mode decides which implementations exist (``seam.MODES``); ``build_seam``
+composes them once into the ``Seam`` every request chooses from.
 """
 
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from opentelemetry.trace import Tracer
-
+from orders.adapters.product_clients.backpressure import BulkheadFull
+from orders.adapters.product_clients.boundary import (
+    COMPARER,
+    FAILED_OUTCOMES,
+    FLAGS,
+    METHODS,
+    error_code,
+    outcome_of,
+)
 from orders.adapters.product_clients.breaker import BreakerState, CircuitBreaker
 from orders.adapters.product_clients.http import (
     HttpClientConfig,
@@ -24,50 +27,39 @@ from orders.adapters.product_clients.http import (
     build_http_product_client,
 )
 from orders.adapters.product_clients.local import LocalProductClient
-from orders.adapters.product_clients.observed import ObservedProductClient
-from orders.adapters.product_clients.shadow import ShadowProductClient
+from orders.adapters.product_clients.metrics import SEAM
+from orders.application.flags import FlagStore, close_canary
 from orders.config import ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
+from seam import MODES, Fallback, Seam, Side, Thresholds
 from servicekit.events.handlers import Subscription
 from servicekit.health import ReadinessCheck
 from servicekit.tracing import tracer
 
+ProductsSeam = Seam[ProductServiceClient]
+
 
 @dataclass(frozen=True, slots=True)
 class ProductClients:
-    """The product clients one process built at start-up, with what reports on them.
-
-    ``local`` and ``http`` are observed (``mode`` ``local`` and ``http``);
-    ``shadow`` is the bare comparing client (local primary, the observed http
-    client as candidate) when both exist, which the router observes as ``shadow``
-    at the request's sample rate.
-    """
+    """The implementations one process built at start-up, with what reports on them."""
 
     startup: ProductsClientMode
     local: ProductServiceClient | None = None
     http: ProductServiceClient | None = None
-    shadow: ShadowProductClient | None = None
     local_report: ReadinessCheck | None = None
     http_report: ReadinessCheck | None = None
     # Products' event consumers, whenever products runs in this process (local built).
     subscriptions: tuple[Subscription, ...] = ()
-    tracer: Tracer | None = None
     # The http client's breaker: the canary fallback follows its openings (ADR 0024).
     http_breaker: CircuitBreaker | None = None
 
-    def __post_init__(self) -> None:
-        if self.local is None and self.http is None:
-            raise ValueError("at least one product client is needed")
-        if self.local is not None and self.http is not None and self.shadow is None:
-            raise ValueError("with both clients, the shadow client is needed too")
-
 
 async def build_product_clients(settings: Settings, stack: AsyncExitStack) -> ProductClients:
-    """The clients ``APP_PRODUCTS_CLIENT`` calls for, started; closed via ``stack``."""
+    """The implementations ``APP_PRODUCTS_CLIENT`` calls for, started; closed via ``stack``."""
     mode = settings.products_client
-    spans = tracer("orders.product_client")
+    needs = MODES[mode].needs
     local: LocalProductClient | None = None
-    if mode is not ProductsClientMode.HTTP:
+    if Side.LOCAL in needs:
         local = LocalProductClient.from_database_url(
             settings.products_database_url.get_secret_value(),
             reservation_ttl_seconds=settings.products_reservation_ttl_seconds,
@@ -77,55 +69,110 @@ async def build_product_clients(settings: Settings, stack: AsyncExitStack) -> Pr
         )
         await local.start(run_sweeper=settings.run_products_sweeper)
         stack.push_async_callback(local.aclose)
-        observed_local = ObservedProductClient(local, ProductsClientMode.LOCAL.value, spans)
-        if mode is ProductsClientMode.LOCAL:
-            return ProductClients(
-                mode,
-                local=observed_local,
-                local_report=_local_report(local),
-                subscriptions=local.subscriptions(),
-                tracer=spans,
-            )
-
-    config = HttpClientConfig.from_settings(settings)
-    http = build_http_client(config)
-    stack.push_async_callback(http.aclose)
-    remote = build_http_product_client(config, http)
-    stack.push_async_callback(remote.breaker.aclose)
-    # Products' readiness is asked in every breaker state, requests or not (ADR 0024).
-    remote.breaker.start()
-    if remote.hang_watch is not None:
-        stack.push_async_callback(remote.hang_watch.aclose)
-    observed_http = ObservedProductClient(remote, ProductsClientMode.HTTP.value, spans)
-    if local is None:
-        return ProductClients(
-            mode,
-            http=observed_http,
-            http_report=_breaker_report(remote),
-            tracer=spans,
-            http_breaker=remote.breaker,
-        )
-
-    shadow = ShadowProductClient(
-        local,
-        # The candidate is the http path's own client: its calls keep the ``http`` series.
-        observed_http,
-        settings.shadow_timeout_seconds,
-        sample_rate=settings.shadow_sample_rate,
-        tracer=spans,
-    )
-    stack.push_async_callback(shadow.aclose)
+    remote: HttpProductClient | None = None
+    if Side.REMOTE in needs:
+        config = HttpClientConfig.from_settings(settings)
+        http = build_http_client(config)
+        stack.push_async_callback(http.aclose)
+        remote = build_http_product_client(config, http)
+        stack.push_async_callback(remote.breaker.aclose)
+        # Products' readiness is asked in every breaker state, requests or not (ADR 0024).
+        remote.breaker.start()
+        if remote.hang_watch is not None:
+            stack.push_async_callback(remote.hang_watch.aclose)
     return ProductClients(
         mode,
-        local=observed_local,
-        http=observed_http,
-        shadow=shadow,
-        local_report=_local_report(local),
-        http_report=_breaker_report(remote),
-        subscriptions=local.subscriptions(),
-        tracer=spans,
-        http_breaker=remote.breaker,
+        local=local,
+        http=remote,
+        local_report=_local_report(local) if local else None,
+        http_report=_breaker_report(remote) if remote else None,
+        subscriptions=local.subscriptions() if local else (),
+        http_breaker=remote.breaker if remote else None,
     )
+
+
+def build_seam(
+    clients: ProductClients,
+    settings: Settings,
+    store: FlagStore,
+    stack: AsyncExitStack,
+    clock: Callable[[], datetime],
+) -> ProductsSeam:
+    """Both implementations composed once; the canary fallback when there is local to fall to."""
+    fallback = None
+    if clients.local is not None and clients.http is not None:
+
+        async def close(reason: str, tripped_at: datetime) -> bool:
+            return await close_canary(store, reason=reason, tripped_at=tripped_at)
+
+        fallback = Fallback(
+            store.overrides,
+            close,
+            Thresholds(
+                window_seconds=settings.canary_fallback_window_seconds,
+                min_calls=settings.canary_fallback_min_calls,
+                max_error_rate=settings.canary_fallback_max_error_rate,
+                max_p95_seconds=settings.canary_fallback_max_p95_seconds,
+            ),
+            SEAM,
+            flags=FLAGS,
+            outcome=outcome_of,
+            failed=FAILED_OUTCOMES,
+            not_judged=(BulkheadFull,),
+            clock=clock,
+        )
+    seam: ProductsSeam = Seam(
+        METHODS,
+        clients.startup,
+        local=clients.local,
+        remote=clients.http,
+        metrics=SEAM,
+        flags=FLAGS,
+        outcome=outcome_of,
+        error_code=error_code,
+        comparer=COMPARER,
+        shadow_timeout=settings.shadow_timeout_seconds,
+        fallback=fallback,
+        tracer=tracer("orders.product_client"),
+    )
+    stack.push_async_callback(seam.aclose)
+    if clients.http_breaker is not None and seam.fallback is not None:
+        clients.http_breaker.on_open(seam.remote_down)
+    return seam
+
+
+def products_readiness(
+    seam: ProductsSeam, clients: ProductClients, store: FlagStore
+) -> ReadinessCheck:
+    """The ``products`` readiness check: the clients' health and the mode in force."""
+
+    async def report() -> dict[str, Any]:
+        local = await clients.local_report() if clients.local_report else None
+        http = await clients.http_report() if clients.http_report else None
+        if clients.local is None:
+            return http or {"mode": ProductsClientMode.HTTP.value}
+        if clients.http is None:
+            return local or {"mode": ProductsClientMode.LOCAL.value}
+        flags = store.current()
+        # Local is authoritative (background work, the rest of the users), so
+        # only its failure makes orders unready; http's state is reported.
+        details: dict[str, Any] = {
+            **(local or {}),
+            "mode": flags.products_client.value,
+            "canary_share": 0 if seam.holding else flags.canary_share,
+            "candidate": http or {"mode": ProductsClientMode.HTTP.value},
+        }
+        state = seam.fallback.state() if seam.fallback is not None else None
+        seam.publish(flags)
+        if state is not None:
+            # Still ready (local serves everyone), but not "up": an operator decides.
+            details["status"] = "degraded"
+            details["fallback"] = {"at": state.at.isoformat(), "reason": state.reason}
+            if state.pending:
+                details["fallback"]["pending"] = True
+        return details
+
+    return report
 
 
 def _local_report(client: LocalProductClient) -> ReadinessCheck:
@@ -140,9 +187,8 @@ def _local_report(client: LocalProductClient) -> ReadinessCheck:
 def _breaker_report(client: HttpProductClient) -> ReadinessCheck:
     """Readiness detail for the HTTP client: the breaker state, never a failure.
 
-    Orders keeps serving reads (and answers 503 problems for new orders) while
-    products is down, so an unreachable products service is reported, not
-    made a reason to take orders out of rotation.
+    Orders keeps serving reads (and answers 503 to new orders) while products is
+    down, so an unreachable products is reported, not a reason to leave rotation.
     """
 
     async def report() -> dict[str, Any]:
@@ -157,7 +203,6 @@ def _breaker_report(client: HttpProductClient) -> ReadinessCheck:
         if probe is not None and not probe.ready:
             details["status"] = "degraded"  # the calls may not have noticed yet
         if probe is not None:
-            # What orders' own check of products' /health/ready saw, and when.
             details["probe"] = {
                 "ready": probe.ready,
                 "at": probe.at.isoformat(),

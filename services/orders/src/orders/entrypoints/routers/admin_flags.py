@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema
 
-from orders.adapters.product_clients.routing import ProductClientRouter
+from orders.adapters.product_clients.factory import ProductsSeam
 from orders.application.flag_values import flag_annotation
 from orders.application.flag_views import FallbackView, FlagChangeView, FlagsView, flags_view
 from orders.application.flags import FLAG_NAMES, AdminFlagStore, check_actor
@@ -28,7 +28,7 @@ FlagStoreDep = Annotated[AdminFlagStore, Depends(_store)]
 
 def _fallback(request: Request) -> FallbackView | None:
     """The canary fallback in force in this process (both clients built), if any."""
-    router: ProductClientRouter | None = request.app.state.product_router
+    router: ProductsSeam | None = request.app.state.product_router
     fallback = router.fallback if router is not None else None
     state = fallback.state() if fallback is not None else None
     if state is None:

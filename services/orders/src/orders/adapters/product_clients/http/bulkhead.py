@@ -6,16 +6,15 @@ connection pool (where a wait looks exactly like products not accepting
 connections). Waiting here is back-pressure, never a products failure: the
 circuit breaker does not hear about it, and neither does the canary fallback:
 a rejection is a ``BulkheadFull`` (to API users exactly a ``ProductsUnavailable``)
-and ``on_slot`` lets a caller time a call from the moment it holds a slot.
+and the fallback times a call from the moment it holds a slot (``seam.work_started``).
 Policy and numbers: ADR 0009; the adaptive number of slots: ADR 0024.
 """
 
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.http.limiter import AdaptiveLimit
@@ -25,18 +24,7 @@ from orders.adapters.product_clients.metrics import (
     BULKHEAD_REJECTED,
     BULKHEAD_WAITING,
 )
-
-_on_slot: ContextVar[Callable[[], None] | None] = ContextVar("bulkhead_on_slot", default=None)
-
-
-@contextmanager
-def on_slot(hook: Callable[[], None]) -> Iterator[None]:
-    """Call ``hook`` whenever a call made in this context (this task) takes a slot."""
-    token = _on_slot.set(hook)
-    try:
-        yield
-    finally:
-        _on_slot.reset(token)
+from seam import work_started
 
 
 class Bulkhead:
@@ -115,9 +103,7 @@ class Bulkhead:
         BULKHEAD_IN_FLIGHT.inc()
         BULKHEAD_LIMIT.set(self.limit)
         try:
-            hook = _on_slot.get()
-            if hook is not None:
-                hook()
+            work_started()  # the canary fallback judges products from here on
             yield
         finally:
             self._in_flight -= 1

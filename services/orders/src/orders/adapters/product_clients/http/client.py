@@ -25,6 +25,7 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, Field, SecretStr, TypeAdapter
 
+from orders.adapters.product_clients.boundary import METHODS
 from orders.adapters.product_clients.breaker import CallVerdicts, CircuitBreaker
 from orders.adapters.product_clients.http.bulkhead import Bulkhead
 from orders.adapters.product_clients.http.errors import Expectation, decode, unavailable
@@ -36,6 +37,7 @@ from orders.adapters.product_clients.http.failures import (
 )
 from orders.adapters.product_clients.http.hang import HangWatch
 from orders.adapters.product_clients.http.retries import RetryPolicy, with_retries
+from seam import Deadline
 from servicekit.deadlines import BUDGET_HEADER, remaining
 from servicekit.requestid import current_request_id
 from shop_contracts import paths
@@ -55,8 +57,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _ACCEPT = "application/json, application/problem+json"
 _QUANTITY = TypeAdapter(Annotated[int, Field(ge=1)])
 _UNBOUNDED = 1_000_000
-READS = frozenset({"get_product", "lookup_products", "check_stock", "get_reservation"})
-"""Methods that change nothing: they get the short (read) deadline."""
 PROBE_ATTEMPT_SECONDS = 1.0
 """A half-open probe that gets no answer in this long failed (products hung, not slow)."""
 
@@ -94,7 +94,7 @@ class HttpProductClient:
 
     def deadline_for(self, method: str) -> float:
         """The method table: reads get the short deadline, writes the long one."""
-        return self._read_deadline if method in READS else self._deadline
+        return self._read_deadline if METHODS[method].deadline is Deadline.READ else self._deadline
 
     @property
     def breaker(self) -> CircuitBreaker:
