@@ -2,8 +2,8 @@
 
 No database and no network, so the figures isolate the tracing machinery:
 
-- ``call``: one ``ObservedProductClient.get_product`` over an inner client that
-  answers at once: the bare inner client, the decorator with tracing off
+- ``call``: one ``get_product`` through the seam's local chain over an inner client
+  that answers at once: the bare inner client, the chain with tracing off
   (``tracer=None``, what ships by default), and with the SDK on (a batch
   processor handing spans to an exporter that drops them, so the export
   thread's work is counted but no I/O is).
@@ -31,8 +31,11 @@ import httpx
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Tracer
 
-from orders.adapters.product_clients.observed import ObservedProductClient
+from orders.adapters.product_clients.factory import product_seam
+from orders.config import ProductsClientMode
+from orders.domain.product_client import ProductServiceClient
 from servicekit.app import install_plumbing
 from servicekit.settings import Environment, ServiceSettings
 from servicekit.tracing import install_tracer_provider, new_tracer_provider, reset_tracing, tracer
@@ -66,7 +69,13 @@ class _Instant:
         return self.product
 
 
-def _app(client: ObservedProductClient) -> FastAPI:
+def _observed(inner: object, spans: Tracer | None = None) -> ProductServiceClient:
+    seam = product_seam(ProductsClientMode.LOCAL, local=inner, tracer=spans)  # type: ignore[arg-type]
+    assert seam.local is not None
+    return seam.local
+
+
+def _app(client: ProductServiceClient) -> FastAPI:
     app = FastAPI()
 
     @app.get("/product")
@@ -96,10 +105,10 @@ async def main(rounds: int, calls: int, requests: int) -> None:
     inner = _Instant()
     product_id = uuid4()
 
-    off_client = ObservedProductClient(inner, "local")  # type: ignore[arg-type]
+    off_client = _observed(inner)
     off_app = _app(off_client)
     install_tracer_provider(provider)
-    on_client = ObservedProductClient(inner, "local", tracer("bench"))  # type: ignore[arg-type]
+    on_client = _observed(inner, tracer("bench"))
     on_app = _app(on_client)
     reset_tracing()
 

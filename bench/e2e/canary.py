@@ -13,7 +13,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.e2e.servers import Server
-from orders.adapters.product_clients.fallback_window import FAILED_OUTCOMES
+from orders.adapters.product_clients.boundary import FAILED_OUTCOMES
 
 # The fallback's shipped latency threshold (APP_CANARY_FALLBACK_MAX_P95_SECONDS=1.0) is a
 # bucket bound of orders_product_client_call_duration_seconds: calls slower are counted.

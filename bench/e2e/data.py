@@ -12,7 +12,7 @@ import httpx
 
 from bench.e2e.databases import raw_dsn
 from bench.e2e.servers import Secrets, Server
-from orders.adapters.product_clients.routing import on_http
+from seam import on_remote
 
 BENCH_USER = "bench-user"
 STOCK = 100_000_000
@@ -26,7 +26,7 @@ def bench_users(count: int = BENCH_USERS, share: int = CANARY_SHARE) -> list[str
     """``count`` user ids, exactly half of them on http under a ``share`` % canary.
 
     The first ids of the form ``bench-user-N`` on each side of the canary
-    (``orders.adapters.product_clients.routing.on_http``), alternating http,
+    (``orders.adapters.product_clients.seam.on_remote``), alternating http,
     local, http, ...: the same users every run, and a load generator that
     rotates through them per request sends every other request to http.
     """
@@ -39,7 +39,7 @@ def bench_users(count: int = BENCH_USERS, share: int = CANARY_SHARE) -> list[str
     local: list[str] = []
     for n in itertools.count():
         user = f"{BENCH_USER}-{n}"
-        side = http if on_http(user, share) else local
+        side = http if on_remote(user, share) else local
         if len(side) < half:
             side.append(user)
         if len(http) == len(local) == half:

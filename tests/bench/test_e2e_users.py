@@ -16,7 +16,7 @@ from bench.e2e.data import bench_users
 from bench.e2e.load import Cell, lua_text, wrk
 from bench.e2e.paths import ROOT, shown
 from orders.adapters.product_clients.metrics import PRODUCT_CLIENT_CALL_SECONDS, ROUTED
-from orders.adapters.product_clients.routing import on_http
+from seam import on_remote
 
 
 @pytest.mark.parametrize(("count", "share"), [(8, 50), (2, 50), (4, 5), (6, 95)])
@@ -24,7 +24,7 @@ def test_exactly_half_of_the_users_are_on_http_at_the_share(count: int, share: i
     users = bench_users(count, share)
 
     assert len(set(users)) == count
-    assert [on_http(user, share) for user in users] == [True, False] * (count // 2)
+    assert [on_remote(user, share) for user in users] == [True, False] * (count // 2)
 
 
 def test_the_users_are_the_same_every_run() -> None:
@@ -33,7 +33,7 @@ def test_the_users_are_the_same_every_run() -> None:
 
 
 def test_a_canary_at_zero_sends_none_of_them_to_http() -> None:
-    assert not any(on_http(user, 0) for user in bench_users())
+    assert not any(on_remote(user, 0) for user in bench_users())
 
 
 @pytest.mark.parametrize(("count", "share"), [(7, 50), (0, 50), (8, 0), (8, 100)])

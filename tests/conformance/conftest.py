@@ -7,18 +7,18 @@ each. The modes:
 - ``http-asgi``: ``HttpProductClient`` against the products app in-process;
 - ``http-live``: ``HttpProductClient`` (the shipped aiohttp transport) against a
   real uvicorn products process;
-- ``shadow``: ``ShadowProductClient`` with local authoritative, http mirrored;
+- ``shadow``: the seam in shadow mode, local authoritative, http mirrored;
 - ``canary-split-local-first`` / ``canary-split-http-first``: every successive
   call goes to the other of local and http (the live process), so a hold made
   through one client is confirmed, released, replayed and read through the
   other (``AlternatingProductClient``, a test device: the canary router itself
   keeps a placement on one client);
-- ``canary-local-user`` / ``canary-http-user``: ``ProductClientRouter`` over
+- ``canary-local-user`` / ``canary-http-user``: the seam's router over
   both clients (http: the live process) with the canary at 50 %, each call
   routed for a user whom the sticky assignment puts on local, or on http.
 
-Each is wrapped in ``ObservedProductClient`` as the composition root wraps it,
-so the suite runs against what orders ships.
+Each is the seam's chain for its mode (``factory.product_seam``), as the
+composition root builds it, so the suite runs against what orders ships.
 """
 
 import asyncio
@@ -34,22 +34,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.types import ASGIApp
 
-from orders.adapters.product_clients.factory import ProductClients
+from orders.adapters.product_clients.factory import ProductsSeam, product_seam
 from orders.adapters.product_clients.http import (
     HttpClientConfig,
     build_http_client,
     build_http_product_client,
 )
 from orders.adapters.product_clients.metrics import SHADOW_COMPARISONS
-from orders.adapters.product_clients.observed import ObservedProductClient
-from orders.adapters.product_clients.routing import ProductClientRouter, on_http
-from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import FeatureFlags, HttpTransport, ProductsClientMode
 from orders.config import Settings as OrdersSettings
 from orders.domain.product_client import ProductServiceClient
 from products.config import Settings as ProductsSettings
 from products.facade import ProductsFacade, upgrade_products_database
 from products.main import create_app as create_products_app
+from seam import on_remote
 from servicekit.auth import mint_user_token
 from servicekit.settings import Environment
 from servicekit.testing import fresh_postgres_database
@@ -226,26 +224,30 @@ async def client(
     facade: ProductsFacade,
     products_app: ASGIApp,
 ) -> AsyncIterator[ProductServiceClient]:
-    """The client under test, one per mode, wrapped as the composition root wraps it."""
+    """The client under test, one per mode, composed as the composition root composes it."""
     mode: str = request.param
-    local: ProductServiceClient = facade
     if mode == "local":
-        yield ObservedProductClient(local, "local")
+        local = product_seam(ProductsClientMode.LOCAL, local=facade).local
+        assert local is not None
+        yield local
         return
     if mode in CANARY_MODES:
         live: str = request.getfixturevalue("live_products")
-        async with _canary_client(mode, local, live) as routed:
+        async with _canary_client(mode, facade, live) as routed:
             yield routed
         return
     if mode == "http-live" or mode in SPLIT_MODES:
         products_url: str = request.getfixturevalue("live_products")
         settings = HttpClientConfig.from_settings(_orders_settings(products_url))
         async with build_http_client(settings) as http:
-            remote = ObservedProductClient(build_http_product_client(settings, http), "http")
+            remote = build_http_product_client(settings, http)
+            seam = product_seam(ProductsClientMode.CANARY, local=facade, remote=remote)
+            assert seam.local is not None
+            assert seam.remote is not None
             if mode == "http-live":
-                yield remote
+                yield seam.remote
                 return
-            parts = (("local", ObservedProductClient(local, "local")), ("http", remote))
+            parts = (("local", seam.local), ("http", seam.remote))
             yield AlternatingProductClient(
                 *(parts if mode.endswith("local-first") else parts[::-1])
             )
@@ -258,13 +260,16 @@ async def client(
     async with in_process:
         http_client = build_http_product_client(settings, in_process)
         if mode == "http-asgi":
-            yield ObservedProductClient(http_client, "http")
+            remote_only = product_seam(ProductsClientMode.HTTP, remote=http_client).remote
+            assert remote_only is not None
+            yield remote_only
             return
-        shadow = ShadowProductClient(local, ObservedProductClient(http_client, "http"), timeout=2.0)
+        seam = product_seam(ProductsClientMode.SHADOW, local=facade, remote=http_client)
+        assert seam.shadow is not None
         disagreements_before = _shadow_disagreements()
         try:
-            yield ObservedProductClient(shadow, "shadow")
-            await shadow.drain()
+            yield seam.choose(FeatureFlags(products_client=ProductsClientMode.SHADOW), "anyone")
+            await seam.shadow.drain()
             # Identical data must compare equal on the first read: anything but a match
             # is a conformance failure. That includes ``settled`` (a difference a re-read
             # did not reproduce): in production it is a read racing other requests'
@@ -273,47 +278,43 @@ async def client(
             # candidate (or at a test racing its own mirrored reads), not at traffic.
             assert _shadow_disagreements() == disagreements_before
         finally:
-            await shadow.aclose()
+            await seam.aclose()
 
 
 @asynccontextmanager
 async def _canary_client(
     mode: str, local: ProductServiceClient, products_url: str
 ) -> AsyncIterator[ProductServiceClient]:
-    """The router at ``CANARY_SHARE`` for a user on the side ``mode`` names."""
+    """The seam's router at ``CANARY_SHARE`` for a user on the side ``mode`` names."""
     settings = HttpClientConfig.from_settings(_orders_settings(products_url))
     async with build_http_client(settings) as http:
-        remote = ObservedProductClient(build_http_product_client(settings, http), "http")
-        shadow = ShadowProductClient(local, remote, timeout=2.0)
-        clients = ProductClients(
-            ProductsClientMode.CANARY,
-            local=ObservedProductClient(local, "local"),
-            http=remote,
-            shadow=shadow,
-        )
-        router = ProductClientRouter(clients)
+        remote = build_http_product_client(settings, http)
+        seam: ProductsSeam = product_seam(ProductsClientMode.CANARY, local=local, remote=remote)
         flags = FeatureFlags(products_client=ProductsClientMode.CANARY, canary_share=CANARY_SHARE)
         wanted = mode == "canary-http-user"
         user = next(
-            u for u in (f"user-{n}" for n in range(1000)) if on_http(u, CANARY_SHARE) is wanted
+            u for u in (f"user-{n}" for n in range(1000)) if on_remote(u, CANARY_SHARE) is wanted
         )
-        assert router.choose(flags, user) is (clients.http if wanted else clients.local)
+        assert seam.choose(flags, user) is (seam.routed_remote if wanted else seam.local)
         try:
-            yield RoutedProductClient(router, flags, user)
+            yield RoutedProductClient(seam, flags, user)
         finally:
-            await shadow.aclose()
+            await seam.aclose()
 
 
 @pytest.fixture(params=["local-then-http", "http-then-local"])
 async def first_then_other(
     request: pytest.FixtureRequest, facade: ProductsFacade, live_products: str
 ) -> AsyncIterator[tuple[ProductServiceClient, ProductServiceClient]]:
-    """Local and http (the live process), in both orders, each wrapped as orders wraps it."""
+    """Local and http (the live process), in both orders, each composed as orders composes it."""
     settings = HttpClientConfig.from_settings(_orders_settings(live_products))
     async with build_http_client(settings) as http:
-        local = ObservedProductClient(facade, "local")
-        remote = ObservedProductClient(build_http_product_client(settings, http), "http")
-        yield (local, remote) if request.param == "local-then-http" else (remote, local)
+        remote = build_http_product_client(settings, http)
+        seam = product_seam(ProductsClientMode.CANARY, local=facade, remote=remote)
+        assert seam.local is not None
+        assert seam.remote is not None
+        pair = (seam.local, seam.remote)
+        yield pair if request.param == "local-then-http" else (pair[1], pair[0])
 
 
 def _shadow_disagreements() -> dict[str, float]:

@@ -16,7 +16,7 @@ the clients would show only part. Then:
 - stock is the initial stock minus what the confirmed orders hold (nothing
   oversold, nothing held for a request that did not become an order);
 - within a phase each user's placements went through one client, the one the
-  sticky assignment (``routing.on_http``) gives at that share.
+  sticky assignment (``seam.on_remote``) gives at that share.
 
 The load stops on its own (a count per phase, a deadline per phase).
 """
@@ -36,7 +36,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from orders.adapters.product_clients.routing import on_http
+from seam import on_remote
 from tests.integration.stack import API, ORDERS, Shop, Stack, eventually
 from tests.support.processes import ServiceProcess
 
@@ -61,7 +61,7 @@ def _users(run: str) -> list[str]:
     n = 0
     while len(on) < USERS_PER_SIDE or len(off) < USERS_PER_SIDE:
         user = f"canary-{run}-{n}"
-        side = on if on_http(user, 50) else off
+        side = on if on_remote(user, 50) else off
         if len(side) < USERS_PER_SIDE:
             side.append(user)
         n += 1
@@ -327,7 +327,7 @@ def test_moving_the_share_under_load_loses_nothing_and_keeps_users_on_one_client
             if attempt.phase == index:
                 served[attempt.user].add(_served_by(attempt, calls))
         assert set(served) == set(users), f"phase {index} ({share} %): users without an order"
-        expected = {user: {"http" if on_http(user, share) else "local"} for user in users}
+        expected = {user: {"http" if on_remote(user, share) else "local"} for user in users}
         assert dict(served) == expected, f"phase {index} ({share} %)"
 
     # The audit trail holds the operator's four moves and nothing after them: the

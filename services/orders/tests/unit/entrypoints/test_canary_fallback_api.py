@@ -10,9 +10,8 @@ from fakes import FakeProductClient
 from harness import OrdersApi, canary_clients, make_settings, running_api
 from prometheus_client import REGISTRY
 
+from orders.adapters.product_clients.factory import ProductsSeam
 from orders.adapters.product_clients.http import HttpClientConfig, build_http_product_client
-from orders.adapters.product_clients.observed import ObservedProductClient
-from orders.adapters.product_clients.routing import ProductClientRouter
 from orders.config import ProductsClientMode, Settings
 
 MIN_CALLS = 4
@@ -43,9 +42,7 @@ async def products_down_api(
     async with httpx.AsyncClient(
         transport=transport, base_url="http://products.test/api/v1"
     ) as raw:
-        remote = ObservedProductClient(
-            build_http_product_client(HttpClientConfig.from_settings(settings), raw), "http"
-        )
+        remote = build_http_product_client(HttpClientConfig.from_settings(settings), raw)
         async with running_api(settings, product_clients=canary_clients(local, remote)) as api:
             yield api, local
 
@@ -53,7 +50,7 @@ async def products_down_api(
 async def _place_until_the_fallback_trips(api: OrdersApi, product_id: UUID) -> list[httpx.Response]:
     """One order each for ``MIN_CALLS`` users, all on http (100 %) with products refusing every
     connection; then the fallback has judged them and its flag change has landed."""
-    router: ProductClientRouter = api.app.state.product_router
+    router: ProductsSeam = api.app.state.product_router
     assert router.fallback is not None
     placed = [await api.place(f"user-{n}", [(product_id, 1)]) for n in range(MIN_CALLS)]
     await router.fallback.settled()
@@ -104,7 +101,7 @@ async def test_the_admin_flags_show_the_fallback_until_an_operator_reopens(
 ) -> None:
     api, local = products_down_api
     mug = local.add(stock=10)
-    router: ProductClientRouter = api.app.state.product_router
+    router: ProductsSeam = api.app.state.product_router
     assert router.fallback is not None
     admin = api.auth("root", "admin")
     before = (await api.http.get("/api/v1/admin/flags", headers=admin)).json()

@@ -11,11 +11,11 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.flags.sql import SqlFlagStore
-from orders.adapters.product_clients.routing import on_http
 from orders.application.flags import FALLBACK_ACTOR
 from orders.application.place_order import _releases_in_flight
 from orders.config import FeatureFlags, ProductsClientMode, default_flags
 from orders.domain.product_client import ProductServiceClient
+from seam import on_remote
 
 USERS = [f"user-{n}" for n in range(24)]
 
@@ -59,7 +59,7 @@ async def test_at_50_percent_a_users_placement_and_cancel_use_one_client(
     served: dict[bool, int] = {True: 0, False: 0}
 
     for user in USERS:
-        expected, other = (http, local) if on_http(user, 50) else (local, http)
+        expected, other = (http, local) if on_remote(user, 50) else (local, http)
         mine, theirs = len(expected.calls), len(other.calls)
 
         placed = await canary_api.place(user, [(mug.id, 1)])
@@ -73,7 +73,7 @@ async def test_at_50_percent_a_users_placement_and_cancel_use_one_client(
 
         assert expected.calls[mine:] == ["reserve", "confirm", "release"]
         assert other.calls[theirs:] == []
-        served[on_http(user, 50)] += 1
+        served[on_remote(user, 50)] += 1
 
     assert served[True] > 0
     assert served[False] > 0
@@ -86,10 +86,10 @@ async def test_a_failed_placements_release_by_key_goes_through_the_same_client(
     local, http = twins
     mug = local.add(stock=5)
     for user in (
-        next(u for u in USERS if on_http(u, 50)),
-        next(u for u in USERS if not on_http(u, 50)),
+        next(u for u in USERS if on_remote(u, 50)),
+        next(u for u in USERS if not on_remote(u, 50)),
     ):
-        expected, other = (http, local) if on_http(user, 50) else (local, http)
+        expected, other = (http, local) if on_remote(user, 50) else (local, http)
         expected.lose_answer["reserve"] = 1
         mine, theirs = len(expected.calls), len(other.calls)
 

@@ -4,11 +4,14 @@ The start-up mode decides which implementations exist (``seam.MODES``); ``build_
 composes them once into the ``Seam`` every request chooses from.
 """
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from opentelemetry.trace import Tracer
 
 from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.boundary import (
@@ -101,36 +104,17 @@ def build_seam(
     """Both implementations composed once; the canary fallback when there is local to fall to."""
     fallback = None
     if clients.local is not None and clients.http is not None:
-
-        async def close(reason: str, tripped_at: datetime) -> bool:
-            return await close_canary(store, reason=reason, tripped_at=tripped_at)
-
-        fallback = Fallback(
-            store.overrides,
-            close,
-            Thresholds(
-                window_seconds=settings.canary_fallback_window_seconds,
-                min_calls=settings.canary_fallback_min_calls,
-                max_error_rate=settings.canary_fallback_max_error_rate,
-                max_p95_seconds=settings.canary_fallback_max_p95_seconds,
-            ),
-            SEAM,
-            flags=FLAGS,
-            outcome=outcome_of,
-            failed=FAILED_OUTCOMES,
-            not_judged=(BulkheadFull,),
-            clock=clock,
+        thresholds = Thresholds(
+            window_seconds=settings.canary_fallback_window_seconds,
+            min_calls=settings.canary_fallback_min_calls,
+            max_error_rate=settings.canary_fallback_max_error_rate,
+            max_p95_seconds=settings.canary_fallback_max_p95_seconds,
         )
-    seam: ProductsSeam = Seam(
-        METHODS,
+        fallback = canary_fallback(store, thresholds, clock=clock)
+    seam = product_seam(
         clients.startup,
         local=clients.local,
         remote=clients.http,
-        metrics=SEAM,
-        flags=FLAGS,
-        outcome=outcome_of,
-        error_code=error_code,
-        comparer=COMPARER,
         shadow_timeout=settings.shadow_timeout_seconds,
         fallback=fallback,
         tracer=tracer("orders.product_client"),
@@ -139,6 +123,58 @@ def build_seam(
     if clients.http_breaker is not None and seam.fallback is not None:
         clients.http_breaker.on_open(seam.remote_down)
     return seam
+
+
+def canary_fallback(
+    store: FlagStore,
+    thresholds: Thresholds,
+    *,
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Fallback:
+    """The canary fallback over the flag store: its writes go through ``close_canary``."""
+
+    async def close(reason: str, tripped_at: datetime) -> bool:
+        return await close_canary(store, reason=reason, tripped_at=tripped_at)
+
+    return Fallback(
+        store.overrides,
+        close,
+        thresholds,
+        SEAM,
+        flags=FLAGS,
+        outcome=outcome_of,
+        failed=FAILED_OUTCOMES,
+        not_judged=(BulkheadFull,),
+        clock=clock,
+        sleep=sleep,
+    )
+
+
+def product_seam(
+    startup: ProductsClientMode,
+    *,
+    local: ProductServiceClient | None = None,
+    remote: ProductServiceClient | None = None,
+    shadow_timeout: float = 2.0,
+    fallback: Fallback | None = None,
+    tracer: Tracer | None = None,
+) -> ProductsSeam:
+    """The seam over products' implementations, with products' method table and comparer."""
+    return Seam(
+        METHODS,
+        startup,
+        local=local,
+        remote=remote,
+        metrics=SEAM,
+        flags=FLAGS,
+        outcome=outcome_of,
+        error_code=error_code,
+        comparer=COMPARER,
+        shadow_timeout=shadow_timeout,
+        fallback=fallback,
+        tracer=tracer,
+    )
 
 
 def products_readiness(
