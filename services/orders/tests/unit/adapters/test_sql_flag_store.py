@@ -361,47 +361,6 @@ async def test_the_fallback_decides_on_the_stored_mode_not_a_stale_snapshot(
     assert not fallback.holding
 
 
-@pytest.mark.parametrize(
-    "operator_change", [{"canary_share": 20}, {"canary_share": None}, {"products_client": None}]
-)
-async def test_close_canary_is_skipped_after_an_operator_change(
-    operator_change: dict[str, object | None],
-    store: SqlFlagStore,
-    engine: AsyncEngine,
-    clock: SteppingClock,
-) -> None:
-    await store.change(
-        {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
-    )
-    tripped_at = clock.now + timedelta(seconds=1)
-    clock.now += timedelta(seconds=2)
-    other = SqlFlagStore(engine, FLAG_DEFAULTS, clock=clock)
-    await other.change(operator_change, actor="bob", reason="taking over")
-    before = await _changes(engine)
-
-    written = await store.close_canary(
-        actor=FALLBACK_ACTOR, reason="http broken", tripped_at=tripped_at
-    )
-
-    assert not written
-    assert await _changes(engine) == before
-
-
-async def test_close_canary_after_an_earlier_operator_change_writes(
-    store: SqlFlagStore, engine: AsyncEngine, clock: SteppingClock
-) -> None:
-    await store.change({"canary_share": 50}, actor="alice", reason="canary")
-    clock.now += timedelta(seconds=1)
-
-    assert await store.close_canary(actor=FALLBACK_ACTOR, reason="broken", tripped_at=clock.now)
-    # Again (a retry whose first attempt committed): nothing more is written.
-    assert await store.close_canary(actor=FALLBACK_ACTOR, reason="broken", tripped_at=clock.now)
-
-    rows = [c for c in await _changes(engine) if c["actor"] == FALLBACK_ACTOR]
-    assert [(c["name"], c["new_value"]) for c in rows] == [("canary_share", "0")]
-    assert store.current().canary_share == 0
-
-
 class RefreshFailsOnce(SqlFlagStore):
     """Commits, then cannot re-read: the database went away between the two."""
 
@@ -447,7 +406,7 @@ async def test_an_operator_change_seen_through_refresh_ends_the_hold(
         await woken.wait()
 
     class Down(SqlFlagStore):
-        async def close_canary(self, **_: Any) -> bool:
+        async def change_if(self, *_: Any, **__: Any) -> bool:
             raise ConnectionError("database is down")
 
     down = Down(engine, FLAG_DEFAULTS, clock=clock)

@@ -15,7 +15,7 @@ an error rate above ``APP_CANARY_FALLBACK_MAX_ERROR_RATE`` or a p95 latency abov
 - this process routes everyone to local at once;
 - a background task writes ``canary_share=0`` (and ``products_client=canary`` if
   the stored one is ``http``) through the flag store as ``canary-fallback``
-  (``FlagStore.close_canary``: decided under the store's write lock), with the
+  (``application.close_canary``: decided under the store's write lock), with the
   numbers and thresholds as the reason, retrying until the write lands; the
   other processes follow at their next refresh. The write is conditional: if
   an operator changed ``canary_share`` or ``products_client`` after the trip, it
@@ -53,6 +53,7 @@ from orders.adapters.product_clients.metrics import (
     CANARY_HTTP_WINDOW_P95_SECONDS,
     CANARY_SHARE,
 )
+from orders.application.close_canary import close_canary
 from orders.application.flags import CANARY_FLAGS, FALLBACK_ACTOR, FlagOverride, FlagStore
 from orders.domain.product_client import ProductServiceClient
 from servicekit.clock import Clock, utc_now
@@ -248,8 +249,8 @@ class CanaryFallback:
         )
 
     async def _close(self, tripped: FallbackState) -> None:
-        written = await self._store.close_canary(
-            actor=FALLBACK_ACTOR, reason=tripped.reason, tripped_at=tripped.at
+        written = await close_canary(
+            self._store, actor=FALLBACK_ACTOR, reason=tripped.reason, tripped_at=tripped.at
         )
         if not written:
             logger.warning(
