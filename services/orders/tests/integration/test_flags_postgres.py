@@ -175,24 +175,3 @@ async def test_a_stored_value_that_no_longer_validates_never_fails_a_request(
     assert body["effective"]["canary_share"] == 7
     assert set(body["overrides"]) == {"canary_share"}
     assert body["ignored"] == {"max_items_per_order": "Input should be less than or equal to 50"}
-
-
-async def test_close_canary_decides_from_the_stored_rows_under_the_lock(
-    engine: AsyncEngine,
-) -> None:
-    here, there = SqlFlagStore(engine, FeatureFlags()), SqlFlagStore(engine, FeatureFlags())
-    await here.change({"products_client": "canary", "canary_share": 50}, actor="a", reason="c")
-    await there.change({"products_client": "http"}, actor="b", reason="all in")
-    tripped_at = utc_now()
-
-    # This process's snapshot still says canary; the stored mode is http.
-    assert await here.close_canary(actor="canary-fallback", reason="broken", tripped_at=tripped_at)
-    assert (here.current().products_client.value, here.current().canary_share) == ("canary", 0)
-
-    await there.change({"canary_share": 5}, actor="b", reason="fixed")
-    # A late attempt of the same trip leaves the operator's change alone.
-    assert not await here.close_canary(
-        actor="canary-fallback", reason="broken", tripped_at=tripped_at
-    )
-    await here.refresh()
-    assert here.current().canary_share == 5

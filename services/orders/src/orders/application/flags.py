@@ -7,7 +7,7 @@ snapshot current in this process at once; other processes see it within
 their refresh interval.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,6 +36,29 @@ class FlagOverride:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class FlagChange:
+    """One audited change of one flag (set or reset): which, by whom, when."""
+
+    name: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFlags:
+    """The store's own state, read where nothing else can change it: what ``change_if`` decides on."""
+
+    flags: FeatureFlags
+    overrides: Mapping[str, FlagOverride]
+    changes: tuple[FlagChange, ...]
+    """The audited changes after ``change_if``'s ``since``, oldest first."""
+
+
+FlagUpdates = Mapping[str, object | None]
+"""Flags to set, by name; ``None`` resets one to its default."""
+
+
 class FlagStore(Protocol):
     """Where the run-time flags live."""
 
@@ -53,16 +76,22 @@ class FlagStore(Protocol):
         """Set (or, with ``None``, reset to the default) each named flag; audited."""
         ...
 
-    async def close_canary(self, *, actor: str, reason: str, tripped_at: datetime) -> bool:
-        """The canary fallback's write, decided under the store's write lock.
+    async def change_if(
+        self,
+        decide: Callable[[StoredFlags], FlagUpdates | None],
+        *,
+        since: datetime,
+        actor: str,
+        reason: str,
+    ) -> bool:
+        """Compare-and-set: write what ``decide`` makes of the stored state, atomically.
 
-        In one change: unless someone other than ``actor`` changed ``canary_share``
-        or ``products_client`` after ``tripped_at`` (an operator took over: the
-        write would override them), set ``canary_share`` to 0 and, when the
-        stored ``products_client`` is ``http``, ``products_client`` to ``canary``;
-        audited as ``actor``. True when the store has the fallback's write
-        (written now, or already by an earlier attempt); False when skipped. A
-        write that committed counts even if re-reading the flags afterwards fails.
+        The store reads its stored flags (not a snapshot) and its changes after
+        ``since``, calls ``decide`` on them and writes the updates it returns
+        (audited, as ``change`` does) before any other change can land. ``None``
+        refuses: nothing is written and the answer is False; otherwise True,
+        also for no updates, and for a write that committed although re-reading
+        the flags afterwards failed (a retry must not write it again).
         """
         ...
 
@@ -153,10 +182,3 @@ def check_actor(actor: str) -> None:
     """Refuse (``ReservedActor``) a person or tool changing flags as the canary fallback."""
     if actor.strip().casefold() == FALLBACK_ACTOR:
         raise ReservedActor(actor)
-
-
-async def close_canary(
-    store: FlagStore, *, reason: str, tripped_at: datetime, actor: str = FALLBACK_ACTOR
-) -> bool:
-    """The canary fallback's write (``FlagStore.close_canary``)."""
-    return await store.close_canary(actor=actor, reason=reason, tripped_at=tripped_at)

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orders.adapters.db.tables import feature_flag_changes, feature_flags
 from orders.adapters.flags.sql import SqlFlagStore
-from orders.adapters.product_clients.fallback import CanaryFallback
-from orders.adapters.product_clients.fallback_window import FallbackThresholds
+from orders.adapters.product_clients.factory import canary_fallback
 from orders.application.flags import FALLBACK_ACTOR, InvalidFlag, ProductsClientUnavailable
 from orders.config import FeatureFlags, ProductsClientMode
+from seam import Fallback, Thresholds
 from servicekit.requestid import set_request_id
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -320,19 +320,19 @@ async def test_a_stored_products_client_this_process_did_not_build_is_ignored(
     }
 
 
-LIMITS = FallbackThresholds(window_seconds=60, min_calls=10, max_error_rate=0.2, max_p95_seconds=1)
+LIMITS = Thresholds(window_seconds=60, min_calls=10, max_error_rate=0.2, max_p95_seconds=1)
 
 
 async def _no_sleep(_: float) -> None:
     await asyncio.sleep(0)
 
 
-def _holding(fallback: CanaryFallback) -> bool:
+def _holding(fallback: Fallback) -> bool:
     # A call, not the property: mypy would narrow the property across the steps.
     return fallback.holding
 
 
-def _trip(fallback: CanaryFallback) -> None:
+def _trip(fallback: Fallback) -> None:
     for _ in range(LIMITS.min_calls):
         fallback.record(0.01, "error")
 
@@ -347,7 +347,7 @@ async def test_the_fallback_decides_on_the_stored_mode_not_a_stale_snapshot(
     await other.change({"products_client": "http"}, actor="bob", reason="all in")
     assert store.current().products_client is ProductsClientMode.CANARY  # not refreshed yet
     clock.now += timedelta(seconds=1)
-    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=_no_sleep)
+    fallback = canary_fallback(store, LIMITS, clock=clock, sleep=_no_sleep)
 
     _trip(fallback)
     await fallback.settled()
@@ -359,47 +359,6 @@ async def test_the_fallback_decides_on_the_stored_mode_not_a_stale_snapshot(
     fallback_rows = [str(c["name"]) for c in await _changes(engine) if c["actor"] == FALLBACK_ACTOR]
     assert sorted(fallback_rows) == ["canary_share", "products_client"]
     assert not fallback.holding
-
-
-@pytest.mark.parametrize(
-    "operator_change", [{"canary_share": 20}, {"canary_share": None}, {"products_client": None}]
-)
-async def test_close_canary_is_skipped_after_an_operator_change(
-    operator_change: dict[str, object | None],
-    store: SqlFlagStore,
-    engine: AsyncEngine,
-    clock: SteppingClock,
-) -> None:
-    await store.change(
-        {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
-    )
-    tripped_at = clock.now + timedelta(seconds=1)
-    clock.now += timedelta(seconds=2)
-    other = SqlFlagStore(engine, FLAG_DEFAULTS, clock=clock)
-    await other.change(operator_change, actor="bob", reason="taking over")
-    before = await _changes(engine)
-
-    written = await store.close_canary(
-        actor=FALLBACK_ACTOR, reason="http broken", tripped_at=tripped_at
-    )
-
-    assert not written
-    assert await _changes(engine) == before
-
-
-async def test_close_canary_after_an_earlier_operator_change_writes(
-    store: SqlFlagStore, engine: AsyncEngine, clock: SteppingClock
-) -> None:
-    await store.change({"canary_share": 50}, actor="alice", reason="canary")
-    clock.now += timedelta(seconds=1)
-
-    assert await store.close_canary(actor=FALLBACK_ACTOR, reason="broken", tripped_at=clock.now)
-    # Again (a retry whose first attempt committed): nothing more is written.
-    assert await store.close_canary(actor=FALLBACK_ACTOR, reason="broken", tripped_at=clock.now)
-
-    rows = [c for c in await _changes(engine) if c["actor"] == FALLBACK_ACTOR]
-    assert [(c["name"], c["new_value"]) for c in rows] == [("canary_share", "0")]
-    assert store.current().canary_share == 0
 
 
 class RefreshFailsOnce(SqlFlagStore):
@@ -422,7 +381,7 @@ async def test_a_committed_write_whose_refresh_fails_is_not_written_twice(
         {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
     )
     clock.now += timedelta(seconds=1)
-    fallback = CanaryFallback(store, LIMITS, clock=clock, sleep=_no_sleep)
+    fallback = canary_fallback(store, LIMITS, clock=clock, sleep=_no_sleep)
     store.failures = 1
 
     _trip(fallback)
@@ -447,12 +406,12 @@ async def test_an_operator_change_seen_through_refresh_ends_the_hold(
         await woken.wait()
 
     class Down(SqlFlagStore):
-        async def close_canary(self, **_: Any) -> bool:
+        async def change_if(self, *_: Any, **__: Any) -> bool:
             raise ConnectionError("database is down")
 
     down = Down(engine, FLAG_DEFAULTS, clock=clock)
     await down.refresh()
-    fallback = CanaryFallback(down, LIMITS, clock=clock, sleep=never)
+    fallback = canary_fallback(down, LIMITS, clock=clock, sleep=never)
     _trip(fallback)
     await asyncio.sleep(0)
     assert _holding(fallback)

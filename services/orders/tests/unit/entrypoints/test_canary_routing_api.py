@@ -105,10 +105,15 @@ async def test_a_failed_placements_release_by_key_goes_through_the_same_client(
 async def test_background_work_uses_the_local_client(
     canary_api: OrdersApi, twins: tuple[FakeProductClient, FakeProductClient]
 ) -> None:
-    local, _ = twins
+    local, http = twins
+    mug = local.add(stock=5)
+    http.add(stock=5)
     products: ProductServiceClient = canary_api.app.state.orders.products
 
-    assert products is local
+    await products.get_product(mug.id)
+
+    assert local.calls[-1:] == ["get_product"]
+    assert "get_product" not in http.calls
 
 
 async def test_readiness_reports_the_run_time_mode_and_share(canary_api: OrdersApi) -> None:

@@ -1,11 +1,11 @@
 """A flag store in this process's memory: tests, and apps given fixed flags."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
 from orders.application.flag_values import apply_overrides, validate_change
-from orders.application.flags import CANARY_FLAGS, FlagOverride
+from orders.application.flags import FlagChange, FlagOverride, FlagUpdates, StoredFlags
 from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.clock import Clock, utc_now
 
@@ -25,7 +25,7 @@ class InMemoryFlagStore:
         self._clock = clock
         self._overrides: dict[str, FlagOverride] = {}
         self._current = defaults
-        self._changes: list[tuple[str, str, datetime]] = []  # name, actor, at
+        self._changes: list[FlagChange] = []
 
     def current(self) -> FeatureFlags:
         """The flags in force now."""
@@ -47,24 +47,25 @@ class InMemoryFlagStore:
                 overrides.pop(name, None)
             else:
                 overrides[name] = FlagOverride(value, actor, now, reason)
-            self._changes.append((name, actor, now))
+            self._changes.append(FlagChange(name, actor, now))
         flags = apply_overrides(self._defaults, {n: o.value for n, o in overrides.items()})
         self._overrides, self._current = overrides, flags
         return flags
 
-    async def close_canary(self, *, actor: str, reason: str, tripped_at: datetime) -> bool:
-        """The fallback's write unless someone else changed the canary flags since the trip."""
-        # No await before ``change`` writes: nothing else runs in between.
-        if any(
-            name in CANARY_FLAGS and who != actor and at > tripped_at
-            for name, who, at in self._changes
-        ):
+    async def change_if(
+        self,
+        decide: Callable[[StoredFlags], FlagUpdates | None],
+        *,
+        since: datetime,
+        actor: str,
+        reason: str,
+    ) -> bool:
+        """Apply what ``decide`` makes of the flags and the changes after ``since``."""
+        changes = tuple(c for c in self._changes if c.at > since)
+        updates = decide(StoredFlags(self._current, self.overrides(), changes))
+        if updates is None:
             return False
-        share = self._overrides.get("canary_share")
-        if share is not None and share.updated_by == actor and share.updated_at >= tripped_at:
-            return True  # an earlier attempt landed
-        updates: dict[str, object | None] = {"canary_share": 0}
-        if self._current.products_client is ProductsClientMode.HTTP:
-            updates["products_client"] = ProductsClientMode.CANARY.value
-        await self.change(updates, actor=actor, reason=reason)
+        if updates:
+            # No await between the read and ``change``'s write: nothing else runs in between.
+            await self.change(updates, actor=actor, reason=reason)
         return True

@@ -1,22 +1,9 @@
-"""Flags in orders' database: every process reads the same rows, every change is audited.
-
-Each process keeps a snapshot (``current()`` returns it: a request pays nothing)
-and ``refresh()`` re-reads the table with one SELECT, run every
-``APP_FLAGS_REFRESH_SECONDS`` by a ``PeriodicTask``. ``change()`` writes the
-rows and their audit rows in one transaction, holding the flags table's write
-lock, then refreshes, so the change is current in this process at once and
-in the others within their refresh interval.
-
-A stored value that no longer validates (a limit lowered since, a flag removed, a
-products_client whose clients this process did not build) is ignored with a warning and the default applies: requests never fail because
-of a flag row.
-"""
+"""Flags in orders' database: a snapshot per process, audited changes under a table lock (ADR 0018)."""
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -27,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from orders.adapters.db.tables import feature_flag_changes, feature_flags
 from orders.application.flag_values import effective_flags, validate_change
 from orders.application.flag_views import FlagChangeView
-from orders.application.flags import CANARY_FLAGS, FlagOverride
+from orders.application.flags import FlagChange, FlagOverride, FlagUpdates, StoredFlags
 from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.clock import Clock, utc_now
 from servicekit.db import read_engine
@@ -47,6 +34,11 @@ async def _lock(connection: AsyncConnection) -> None:
     # SQLite's BEGIN IMMEDIATE already holds the database's only write lock.
     if connection.dialect.name == "postgresql":
         await connection.execute(_SERIALISE_CHANGES)
+
+
+def _check(actor: str, reason: str) -> None:
+    if not actor or not reason.strip():
+        raise ValueError("a flag change needs an actor and a reason")
 
 
 def _decode(text: str | None) -> Any:
@@ -119,15 +111,7 @@ class SqlFlagStore:
         seen = tuple(tuple(row) for row in rows)
         if seen == self._seen:
             return
-        values: dict[str, Any] = {}
-        unreadable: dict[str, str] = {}
-        for row in rows:
-            try:
-                values[row.name] = json.loads(row.value)
-            except ValueError:
-                unreadable[row.name] = "not JSON"
-        flags, ignored = effective_flags(self._defaults, values, choosable=self._choosable)
-        ignored = {**ignored, **unreadable}
+        flags, overrides, ignored = self._read(rows)
         for name, problem in ignored.items():
             raw = next(row.value for row in rows if row.name == name)
             if (name, raw) not in self._warned:
@@ -139,25 +123,37 @@ class SqlFlagStore:
                     problem,
                     extra={"flag": name, "stored_value": raw, "problem": problem},
                 )
-        self._overrides = MappingProxyType(
-            {
-                row.name: FlagOverride(
-                    getattr(flags, row.name), row.updated_by, row.updated_at, row.reason
-                )
-                for row in rows
-                if row.name not in ignored
-            }
-        )
+        self._overrides = MappingProxyType(overrides)
         self._ignored = MappingProxyType(ignored)
         self._current = flags
         self._seen = seen
+
+    def _read(self, rows: Any) -> tuple[FeatureFlags, dict[str, FlagOverride], dict[str, str]]:
+        # A stored value that no longer validates (a limit lowered, a flag removed, a
+        # mode not built here) is left out and its default applies: never a failed request.
+        values: dict[str, Any] = {}
+        unreadable: dict[str, str] = {}
+        for row in rows:
+            try:
+                values[row.name] = json.loads(row.value)
+            except ValueError:
+                unreadable[row.name] = "not JSON"
+        flags, ignored = effective_flags(self._defaults, values, choosable=self._choosable)
+        ignored = {**ignored, **unreadable}
+        overrides = {
+            row.name: FlagOverride(
+                getattr(flags, row.name), row.updated_by, row.updated_at, row.reason
+            )
+            for row in rows
+            if row.name not in ignored
+        }
+        return flags, overrides, ignored
 
     async def change(
         self, updates: Mapping[str, object | None], *, actor: str, reason: str
     ) -> FeatureFlags:
         """Validate, write and audit ``updates`` in one transaction, then make them current."""
-        if not actor or not reason.strip():
-            raise ValueError("a flag change needs an actor and a reason")
+        _check(actor, reason)
         stored = validate_change(self._defaults, updates, choosable=self._choosable)
         if stored:
             async with self._engine.begin() as connection:
@@ -165,59 +161,54 @@ class SqlFlagStore:
                 await self._write(connection, stored, actor, reason)
         return await self.refresh()
 
-    async def close_canary(self, *, actor: str, reason: str, tripped_at: datetime) -> bool:
-        """The fallback's write, decided in its transaction from the stored rows.
+    async def change_if(
+        self,
+        decide: Callable[[StoredFlags], FlagUpdates | None],
+        *,
+        since: datetime,
+        actor: str,
+        reason: str,
+    ) -> bool:
+        """Decide on the stored rows and write, in one transaction under the write lock.
 
-        Skipped (False) when the audit trail shows someone other than ``actor``
-        changed ``canary_share`` or ``products_client`` (set or reset) after
-        ``tripped_at``. ``products_client`` becomes ``canary`` when the stored
-        one (or, with none stored, the default) is ``http``. Once committed it
-        is True even if the refresh afterwards fails: the next periodic refresh
-        brings it, and a retry would write a second row.
+        Once committed it is True even if the refresh afterwards fails: the next
+        periodic refresh brings the write, and a retry would write it twice.
         """
-        changes = feature_flag_changes
+        _check(actor, reason)
         async with self._engine.begin() as connection:
             await _lock(connection)
-            latest = (
-                await connection.execute(
-                    select(changes.c.actor, changes.c.changed_at)
-                    .where(changes.c.name.in_(CANARY_FLAGS), changes.c.actor != actor)
-                    .order_by(changes.c.id.desc())
-                    .limit(1)
-                )
-            ).first()
-            if latest is not None and latest.changed_at > tripped_at:
+            updates = decide(await self._stored(connection, since))
+            if updates is None:
                 return False
-            rows = {
-                row.name: row
-                for row in await connection.execute(
-                    select(feature_flags).where(feature_flags.c.name.in_(CANARY_FLAGS))
-                )
-            }
-            share = rows.get("canary_share")
-            if share is not None and share.updated_by == actor and share.updated_at >= tripped_at:
-                return True  # an earlier attempt committed
-            values: dict[str, Any] = {}
-            mode = rows.get("products_client")
-            if mode is not None:
-                # Unreadable: the default applies, as in refresh().
-                with contextlib.suppress(ValueError):
-                    values["products_client"] = json.loads(mode.value)
-            flags, _ = effective_flags(self._defaults, values, choosable=self._choosable)
-            updates: dict[str, object | None] = {"canary_share": 0}
-            if flags.products_client is ProductsClientMode.HTTP:
-                updates["products_client"] = ProductsClientMode.CANARY.value
             stored = validate_change(self._defaults, updates, choosable=self._choosable)
+            if not stored:
+                return True
             await self._write(connection, stored, actor, reason)
         try:
             await self.refresh()
         except Exception:
             logger.warning(
-                "canary fallback's write committed; re-reading the flags failed (the next"
-                " refresh brings it)",
+                "conditional flag change by %s committed; re-reading the flags failed (the"
+                " next refresh brings it)",
+                actor,
                 exc_info=True,
             )
         return True
+
+    async def _stored(self, connection: AsyncConnection, since: datetime) -> StoredFlags:
+        rows = (await connection.execute(select(feature_flags))).all()
+        flags, overrides, _ = self._read(rows)
+        changes = feature_flag_changes
+        recent = await connection.execute(
+            select(changes.c.name, changes.c.actor, changes.c.changed_at)
+            .where(changes.c.changed_at > since)
+            .order_by(changes.c.id)
+        )
+        return StoredFlags(
+            flags,
+            MappingProxyType(overrides),
+            tuple(FlagChange(row.name, row.actor, row.changed_at) for row in recent),
+        )
 
     async def _write(
         self, connection: AsyncConnection, stored: Mapping[str, Any], actor: str, reason: str

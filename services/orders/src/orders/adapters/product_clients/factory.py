@@ -31,7 +31,8 @@ from orders.adapters.product_clients.http import (
 )
 from orders.adapters.product_clients.local import LocalProductClient
 from orders.adapters.product_clients.metrics import SEAM
-from orders.application.flags import FlagStore, close_canary
+from orders.application.close_canary import close_canary
+from orders.application.flags import FALLBACK_ACTOR, FlagStore
 from orders.config import ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from seam import MODES, Fallback, Seam, Side, Thresholds
@@ -135,7 +136,7 @@ def canary_fallback(
     """The canary fallback over the flag store: its writes go through ``close_canary``."""
 
     async def close(reason: str, tripped_at: datetime) -> bool:
-        return await close_canary(store, reason=reason, tripped_at=tripped_at)
+        return await close_canary(store, actor=FALLBACK_ACTOR, reason=reason, tripped_at=tripped_at)
 
     return Fallback(
         store.overrides,

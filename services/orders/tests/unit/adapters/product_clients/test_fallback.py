@@ -301,11 +301,11 @@ async def test_a_final_attempt_is_bounded() -> None:
     await asyncio.sleep(0)
     hung = asyncio.Event()
 
-    async def hangs(**_: object) -> bool:
+    async def hangs(*_: object, **__: object) -> bool:
         await hung.wait()
         return True
 
-    store.close_canary = hangs  # type: ignore[method-assign]
+    store.change_if = hangs  # type: ignore[method-assign]
 
     await fallback.aclose()  # returns although the store never answers
 
