@@ -15,7 +15,7 @@ from bench.e2e.canary import facts_from_metrics
 from bench.e2e.data import bench_users
 from bench.e2e.load import Cell, lua_text, wrk
 from bench.e2e.paths import ROOT, shown
-from orders.adapters.product_clients.metrics import PRODUCT_CLIENT_CALL_SECONDS, ROUTED
+from orders.adapters.product_clients.metrics import SEAM
 from seam import on_remote
 
 
@@ -120,9 +120,9 @@ def test_wrk_sends_each_request_as_the_next_user(
 
 def test_the_canary_facts_read_orders_own_metrics() -> None:
     before = facts_from_metrics(generate_latest().decode())
-    ROUTED.labels("canary", "http").inc(3)
-    ROUTED.labels("canary", "local").inc(1)
-    calls = PRODUCT_CLIENT_CALL_SECONDS
+    SEAM.routed.labels("canary", "http").inc(3)
+    SEAM.routed.labels("canary", "local").inc(1)
+    calls = SEAM.calls
     calls.labels("http", "bench_probe", "ok").observe(2.0)
     calls.labels("http", "bench_probe", "ok").observe(0.01)
     calls.labels("http", "bench_probe", "products_unavailable").observe(0.01)

@@ -40,7 +40,7 @@ from orders.adapters.product_clients.http import (
     build_http_client,
     build_http_product_client,
 )
-from orders.adapters.product_clients.metrics import SHADOW_COMPARISONS
+from orders.adapters.product_clients.metrics import SEAM
 from orders.config import FeatureFlags, HttpTransport, ProductsClientMode
 from orders.config import Settings as OrdersSettings
 from orders.domain.product_client import ProductServiceClient
@@ -320,7 +320,7 @@ async def first_then_other(
 def _shadow_disagreements() -> dict[str, float]:
     """Shadow comparisons by result, every result but ``match`` (``settled`` included)."""
     totals: dict[str, float] = {}
-    for metric in SHADOW_COMPARISONS.collect():
+    for metric in SEAM.shadow_comparisons.collect():
         for sample in metric.samples:
             result = sample.labels["result"]
             if sample.name.endswith("_total") and result != "match":

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from orders.entrypoints.cutover.evidence import METRIC_FAMILIES
+from orders.entrypoints.cutover.names import FAMILIES
 from orders.entrypoints.cutover.promql import CHECK_EXPRESSIONS, sample_queries
 from orders.main import create_app
 from tests.support import grafana
@@ -59,7 +59,7 @@ async def test_every_metric_the_dashboard_reads_is_on_orders_metrics() -> None:
 
     assert used <= exported
     # The report reads the same names; the dashboard also shows the fallback's window.
-    assert used - set(METRIC_FAMILIES) == {
+    assert used - set(FAMILIES) == {
         "orders_canary_http_window_error_rate",
         "orders_canary_http_window_p95_seconds",
     }
@@ -105,4 +105,4 @@ def test_the_reports_prometheus_queries_sum_every_replica() -> None:
     assert windowed["orders_product_client_shadow_comparisons_total"] == (
         "sum by (method, result) (increase(orders_product_client_shadow_comparisons_total[300s]))"
     )
-    assert set(METRIC_FAMILIES) <= {grafana.family(name) for name in queries}
+    assert set(FAMILIES) <= {grafana.family(name) for name in queries}

@@ -16,7 +16,8 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from orders.entrypoints.cli import main
-from orders.entrypoints.cutover.evidence import CALLS, latency
+from orders.entrypoints.cutover import names
+from orders.entrypoints.cutover.evidence import latency
 from orders.entrypoints.cutover.exposition import (
     Snapshot,
     difference,
@@ -37,10 +38,14 @@ class Traffic:
 
     def __post_init__(self) -> None:
         self.calls = Histogram(
-            CALLS, "calls", ["mode", "method", "outcome"], buckets=BUCKETS, registry=self.registry
+            names.CALLS,
+            "calls",
+            ["mode", "method", "outcome"],
+            buckets=BUCKETS,
+            registry=self.registry,
         )
         self.shadow = Counter(
-            "orders_product_client_shadow_comparisons",
+            names.SHADOW,
             "shadow",
             ["method", "result"],
             registry=self.registry,
@@ -63,15 +68,13 @@ class Traffic:
         return self
 
     def canary(self, *, share: float, fallback_active: bool, trips: int) -> "Traffic":
-        Gauge("orders_flags_canary_share", "share", registry=self.registry).set(share)
-        Gauge("orders_canary_fallback_active", "active", registry=self.registry).set(
+        Gauge(names.CANARY_SHARE, "share", registry=self.registry).set(share)
+        Gauge(names.FALLBACK_ACTIVE, "active", registry=self.registry).set(
             1 if fallback_active else 0
         )
-        self.trips = Counter("orders_canary_fallback_trips", "trips", registry=self.registry)
+        self.trips = Counter(names.FALLBACK_TRIPS, "trips", registry=self.registry)
         self.trips.inc(trips)
-        routed = Counter(
-            "orders_product_client_routed", "routed", ["mode", "client"], registry=self.registry
-        )
+        routed = Counter(names.ROUTED, "routed", ["mode", "client"], registry=self.registry)
         routed.labels("canary", "http").inc(30)
         routed.labels("canary", "local").inc(70)
         return self
@@ -391,7 +394,7 @@ def test_a_restart_during_the_window_makes_the_later_scrape_alone_the_window() -
 def test_a_changed_process_start_time_is_a_restart() -> None:
     def scrape(started: float) -> str:
         traffic = Traffic().call("http", "get_product", 0.004, 50)
-        Gauge("process_start_time_seconds", "start", registry=traffic.registry).set(started)
+        Gauge(names.PROCESS_START, "start", registry=traffic.registry).set(started)
         return traffic.text()
 
     same = difference(parse_exposition(scrape(100.0)), parse_exposition(scrape(100.0)))

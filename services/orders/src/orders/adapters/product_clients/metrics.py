@@ -10,16 +10,6 @@ from seam import SeamMetrics
 SEAM = SeamMetrics("orders", "product_client")
 """Calls, routing, shadow comparisons and the canary fallback, in every mode."""
 
-PRODUCT_CLIENT_CALL_SECONDS = SEAM.calls
-SHADOW_COMPARISONS = SEAM.shadow_comparisons
-SHADOW_LATENCY_DELTA_SECONDS = SEAM.shadow_latency_delta
-ROUTED = SEAM.routed
-CANARY_SHARE = SEAM.canary_share
-CANARY_FALLBACK_ACTIVE = SEAM.fallback_active
-CANARY_FALLBACK_TRIPS = SEAM.fallback_trips
-CANARY_HTTP_WINDOW_ERROR_RATE = SEAM.window_error_rate
-CANARY_HTTP_WINDOW_P95_SECONDS = SEAM.window_p95
-
 PRODUCT_CLIENT_RETRIES = Counter(
     "orders_product_client_retries_total",
     "Retried attempts of HTTP product client calls by method and reason",

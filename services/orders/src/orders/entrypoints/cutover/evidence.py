@@ -1,40 +1,21 @@
-"""The cut-over figures, computed from orders' ``/metrics``.
-
-The figures are read from an ``exposition.Snapshot``: one scrape, or the
-difference of two (a window of recent traffic).
-
-Percentiles come from the ``orders_product_client_call_duration_seconds`` buckets
-the way PromQL's ``histogram_quantile`` computes them (``exposition.histogram_quantile``):
-linear interpolation inside the bucket the rank falls in. They are estimates
-bounded by the bucket edges.
-"""
+"""The cut-over figures, computed from a ``Snapshot`` of orders' ``/metrics`` (ADR 0018)."""
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from orders.entrypoints.cutover.exposition import Snapshot, histogram_quantile
-
-CALLS = "orders_product_client_call_duration_seconds"
-SHADOW = "orders_product_client_shadow_comparisons_total"
-CANARY_SHARE = "orders_flags_canary_share"
-FALLBACK_ACTIVE = "orders_canary_fallback_active"
-FALLBACK_TRIPS = "orders_canary_fallback_trips_total"
-ROUTED = "orders_product_client_routed_total"
-
-# Every metric family the report reads (the dashboard uses the same names).
-METRIC_FAMILIES = (
-    CALLS,
-    SHADOW.removesuffix("_total"),
+from orders.entrypoints.cutover.names import (
+    CALLS_BUCKET,
+    CALLS_COUNT,
     CANARY_SHARE,
+    FAILED_OUTCOMES,
     FALLBACK_ACTIVE,
-    FALLBACK_TRIPS.removesuffix("_total"),
-    ROUTED.removesuffix("_total"),
+    FALLBACK_TRIPS_TOTAL,
+    ROUTED_TOTAL,
+    SHADOW_TOTAL,
 )
 
-# Outcomes that are failures of the path; domain answers (insufficient_stock,
-# product_not_found, ...) are the contract working (product_clients.metrics.outcome_of).
-FAILURE_OUTCOMES = frozenset({"products_unavailable", "error"})
 PERCENTILES = (0.5, 0.95, 0.99)
 HTTP = "http"
 LOCAL = "local"
@@ -56,7 +37,7 @@ def latency(
     chosen = {modes} if isinstance(modes, str) else set(modes)
     wanted = None if methods is None else set(methods)
     by_bound: dict[float, float] = {}
-    for labels, value in snapshot.series(f"{CALLS}_bucket"):
+    for labels, value in snapshot.series(CALLS_BUCKET):
         if labels.get("mode") not in chosen or (
             wanted is not None and labels.get("method") not in wanted
         ):
@@ -72,7 +53,7 @@ def latency(
 def call_counts(snapshot: Snapshot) -> dict[str, dict[str, dict[str, int]]]:
     """mode → method → outcome → calls."""
     counts: dict[str, dict[str, dict[str, int]]] = {}
-    for labels, value in snapshot.series(f"{CALLS}_count"):
+    for labels, value in snapshot.series(CALLS_COUNT):
         by_method = counts.setdefault(labels.get("mode", ""), {})
         by_outcome = by_method.setdefault(labels.get("method", ""), {})
         outcome = labels.get("outcome", "")
@@ -172,7 +153,9 @@ def error_rates(snapshot: Snapshot) -> dict[str, ErrorRate]:
         for outcomes in by_method.values():
             for outcome, count in outcomes.items():
                 calls += count
-                errors += count if outcome in FAILURE_OUTCOMES else 0
+                # Domain answers (insufficient_stock, ...) are the contract working,
+                # queue_full is orders' own bulkhead: the fallback's failures are these.
+                errors += count if outcome in FAILED_OUTCOMES else 0
                 cancelled += count if outcome == "cancelled" else 0
         if calls:
             rates[mode] = ErrorRate(calls, errors, cancelled)
@@ -245,7 +228,7 @@ _SHADOW_RESULTS = (
 def shadow_counts(snapshot: Snapshot) -> dict[str, ShadowCounts]:
     """method → its shadow results (unknown result labels are ignored)."""
     raw: dict[str, dict[str, int]] = {}
-    for labels, value in snapshot.series(SHADOW):
+    for labels, value in snapshot.series(SHADOW_TOTAL):
         result = labels.get("result", "")
         if result in _SHADOW_RESULTS:
             by_result = raw.setdefault(labels.get("method", ""), {})
@@ -272,9 +255,9 @@ def canary_state(snapshot: Snapshot) -> CanaryState:
     """Share (several worker processes may disagree: the highest), fallback, routing."""
     shares = sorted(set(_values(snapshot, CANARY_SHARE)))
     active = _values(snapshot, FALLBACK_ACTIVE)
-    trips = _values(snapshot, FALLBACK_TRIPS)
+    trips = _values(snapshot, FALLBACK_TRIPS_TOTAL)
     routed: dict[tuple[str, str], int] = {}
-    for labels, value in snapshot.series(ROUTED):
+    for labels, value in snapshot.series(ROUTED_TOTAL):
         key = (labels.get("mode", ""), labels.get("client", ""))
         routed[key] = routed.get(key, 0) + int(value)
     return CanaryState(
@@ -286,9 +269,6 @@ def canary_state(snapshot: Snapshot) -> CanaryState:
     )
 
 
-def sum_counts(counts: Sequence[ShadowCounts]) -> ShadowCounts:
+def sum_counts(counts: Iterable[ShadowCounts]) -> ShadowCounts:
     """All methods together."""
-    total = ShadowCounts()
-    for item in counts:
-        total = total + item
-    return total
+    return sum(counts, ShadowCounts())

@@ -1,12 +1,4 @@
-"""Prometheus text exposition, read and subtracted.
-
-A ``Snapshot`` is one scrape; ``difference`` subtracts an earlier one from a later
-one (counters and histogram series; gauges keep the later value), so the figures
-can be about a window of recent traffic instead of everything since start-up.
-``histogram_quantile`` estimates a quantile from cumulative buckets the way
-PromQL's ``histogram_quantile`` does: linear interpolation inside the bucket the
-rank falls in.
-"""
+"""A scrape parsed by prometheus-client, two scrapes subtracted, bucket quantiles (ADR 0018)."""
 
 import math
 from collections.abc import Iterable, Mapping
@@ -14,17 +6,8 @@ from dataclasses import dataclass, replace
 
 from prometheus_client.parser import text_string_to_metric_families
 
-__all__ = [
-    "PROCESS_START",
-    "LabelSet",
-    "Snapshot",
-    "difference",
-    "histogram_quantile",
-    "parse_exposition",
-    "restarted_between",
-]
+from orders.entrypoints.cutover.names import PROCESS_START
 
-PROCESS_START = "process_start_time_seconds"
 _CUMULATIVE_TYPES = frozenset({"counter", "histogram", "summary", "gaugehistogram"})
 
 LabelSet = frozenset[tuple[str, str]]
@@ -32,9 +15,11 @@ LabelSet = frozenset[tuple[str, str]]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One scrape: sample name → label set → value; which sample names only grow."""
+    """One scrape, or the difference of two: sample name → label set → value."""
 
     samples: Mapping[str, Mapping[LabelSet, float]]
+    # The sample names that only grow (counters, histograms): ``difference``
+    # subtracts them; the rest are gauges and keep the later value.
     cumulative: frozenset[str] = frozenset()
     families: frozenset[str] = frozenset()
     # A window's difference only: the service restarted in between, so this is the
@@ -47,7 +32,7 @@ class Snapshot:
 
 
 def parse_exposition(text: str) -> Snapshot:
-    """Parse Prometheus text; ``ValueError`` if it is not the exposition format."""
+    """Parse Prometheus text with prometheus-client's parser; ``ValueError`` if it is not that."""
     samples: dict[str, dict[LabelSet, float]] = {}
     cumulative: set[str] = set()
     families: set[str] = set()
@@ -103,6 +88,8 @@ def difference(later: Snapshot, earlier: Snapshot) -> Snapshot:
     return Snapshot(samples, later.cumulative, later.families)
 
 
+# prometheus-client only parses and exposes: this is PromQL's histogram_quantile, the
+# linear interpolation inside the bucket the rank falls in.
 def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
     """The q-quantile of cumulative ``(upper bound, count)`` buckets, as PromQL computes it.
 

@@ -1,35 +1,24 @@
-"""The cut-over evidence as PromQL over every replica: the report's queries and the dashboard's.
-
-``orders cutover report --prometheus URL`` asks Prometheus for ``sample_queries``:
-each sample the figures read, summed over every scraped orders process by the
-labels the figures keep (``sum by (le)`` and the rest), everything since each
-process started or, with a window, ``increase`` over it. The figures are then
-computed from those sums as from one process's ``/metrics`` (``evidence``; a
-percentile is ``histogram_quantile`` over the summed buckets, as PromQL does).
-``CHECK_EXPRESSIONS`` are the same checks as PromQL for the dashboard
-(deploy/grafana/cutover.json carries each with ``[5m]``; a test holds them equal).
-"""
+"""The cut-over evidence as PromQL over every replica, for the report and dashboard (ADR 0018)."""
 
 from collections.abc import Mapping
 
-from orders.entrypoints.cutover.evidence import (
-    CALLS,
+from orders.entrypoints.cutover.names import (
+    CALLS_BUCKET,
+    CALLS_COUNT,
     CANARY_SHARE,
-    FAILURE_OUTCOMES,
+    FAILED_OUTCOMES,
     FALLBACK_ACTIVE,
-    FALLBACK_TRIPS,
-    ROUTED,
-    SHADOW,
+    FALLBACK_TRIPS_TOTAL,
+    ROUTED_TOTAL,
+    SHADOW_TOTAL,
 )
 
-__all__ = ["CHECK_EXPRESSIONS", "CUMULATIVE", "GAUGES", "check_expressions", "sample_queries"]
-
 CUMULATIVE: Mapping[str, tuple[str, ...]] = {
-    f"{CALLS}_bucket": ("mode", "method", "le"),
-    f"{CALLS}_count": ("mode", "method", "outcome"),
-    SHADOW: ("method", "result"),
-    FALLBACK_TRIPS: (),
-    ROUTED: ("mode", "client"),
+    CALLS_BUCKET: ("mode", "method", "le"),
+    CALLS_COUNT: ("mode", "method", "outcome"),
+    SHADOW_TOTAL: ("method", "result"),
+    FALLBACK_TRIPS_TOTAL: (),
+    ROUTED_TOTAL: ("mode", "client"),
 }
 """Counter and histogram samples the figures read, and the labels they keep."""
 
@@ -42,7 +31,13 @@ def _window(seconds: float) -> str:
 
 
 def sample_queries(window_seconds: float | None = None) -> dict[str, str]:
-    """Sample name → the PromQL that gives it summed over every replica."""
+    """Sample name → the PromQL that gives it summed over every replica.
+
+    Summed by the labels the figures keep, everything since each process started
+    or, with a window, ``increase`` over it; ``evidence`` computes the figures from
+    these sums as from one process's ``/metrics`` (a percentile is
+    ``histogram_quantile`` over the summed buckets, as PromQL does).
+    """
     queries = {}
     for name, labels in CUMULATIVE.items():
         inner = name if window_seconds is None else f"increase({name}[{_window(window_seconds)}])"
@@ -55,7 +50,7 @@ def sample_queries(window_seconds: float | None = None) -> dict[str, str]:
 
 _COMPARED = 'result=~"match|settled|mismatch"'
 _MIRRORED = 'result=~"match|settled|mismatch|candidate_error|candidate_timeout"'
-_FAILED = f'outcome=~"{"|".join(sorted(FAILURE_OUTCOMES, reverse=True))}"'
+_FAILED = f'outcome=~"{"|".join(sorted(FAILED_OUTCOMES, reverse=True))}"'
 
 
 def _rate(selector: str, by: str, window: str) -> str:
@@ -63,12 +58,12 @@ def _rate(selector: str, by: str, window: str) -> str:
 
 
 def _quantile(q: str, matcher: str, window: str) -> str:
-    return f"histogram_quantile({q}, sum by (le) (rate({CALLS}_bucket{{{matcher}}}[{window}])))"
+    return f"histogram_quantile({q}, sum by (le) (rate({CALLS_BUCKET}{{{matcher}}}[{window}])))"
 
 
 def check_expressions(window: str = "5m") -> dict[str, str]:
     """Each check of the report as PromQL over every replica, over ``window``."""
-    shadow = SHADOW
+    shadow = SHADOW_TOTAL
     return {
         "shadow mismatch rate": _rate(f'{shadow}{{result="mismatch"}}', "method", window)
         + " / "
@@ -81,9 +76,9 @@ def check_expressions(window: str = "5m") -> dict[str, str]:
         )
         + " / ignoring(result) group_left "
         + _rate(f"{shadow}{{{_MIRRORED}}}", "method", window),
-        "http error rate": _rate(f"{CALLS}_count{{{_FAILED}}}", "mode", window)
+        "http error rate": _rate(f"{CALLS_COUNT}{{{_FAILED}}}", "mode", window)
         + " / "
-        + _rate(f"{CALLS}_count", "mode", window),
+        + _rate(CALLS_COUNT, "mode", window),
         "latency p95 http/local": _quantile("0.95", 'mode="http"', window)
         + " / "
         + _quantile("0.95", 'mode="local"', window),
@@ -95,4 +90,4 @@ def check_expressions(window: str = "5m") -> dict[str, str]:
 
 
 CHECK_EXPRESSIONS = check_expressions()
-"""The dashboard's form (``[5m]``)."""
+"""The dashboard's form (``[5m]``): deploy/grafana/cutover.json carries each (a test checks)."""

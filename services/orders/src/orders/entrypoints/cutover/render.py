@@ -1,11 +1,11 @@
-"""The cut-over report's forms: the ``Report`` it prints, as a text table or as JSON."""
+"""The cut-over report's forms: the ``Report`` it prints, as text tables or JSON (ADR 0018)."""
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orders.entrypoints.cutover.evidence import PERCENTILES, Latency, sum_counts
+from orders.entrypoints.cutover.evidence import PERCENTILES, Latency, ShadowCounts, sum_counts
 from orders.entrypoints.cutover.verdict import Evidence, Thresholds, Verdict
 
 __all__ = ["Report", "describe_span", "render"]
@@ -31,7 +31,7 @@ class Report:
         """The JSON form (``--json``)."""
         evidence = self.evidence
         latency = evidence.latency
-        shadow_total = sum_counts(list(evidence.shadow.values()))
+        shadow_total = sum_counts(evidence.shadow.values())
         body: dict[str, Any] = {
             "url": self.url,
             "source": "metrics" if self.replicas is None else "prometheus",
@@ -87,7 +87,7 @@ class Report:
         return body
 
 
-def _shadow_json(counts: Any) -> dict[str, Any]:
+def _shadow_json(counts: ShadowCounts) -> dict[str, Any]:
     return {
         "match": counts.match,
         "settled": counts.settled,
@@ -103,8 +103,11 @@ def _shadow_json(counts: Any) -> dict[str, Any]:
     }
 
 
+_PERCENTILE_NAMES = tuple(f"p{round(q * 100)}" for q in PERCENTILES)
+
+
 def _percentiles_json(values: Mapping[float, float | None]) -> dict[str, float | None]:
-    return {f"p{round(q * 100)}": values.get(q) for q in PERCENTILES}
+    return {name: values.get(q) for name, q in zip(_PERCENTILE_NAMES, PERCENTILES, strict=True)}
 
 
 def _latency_json(latency: Latency) -> dict[str, Any]:
@@ -218,24 +221,11 @@ def render(report: Report) -> str:
         ]
         for method, c in [
             *evidence.shadow.items(),
-            ("all", sum_counts(list(evidence.shadow.values()))),
+            ("all", sum_counts(evidence.shadow.values())),
         ]
     ]
-    out += _table(
-        [
-            "method",
-            "match",
-            "settled",
-            "mismatch",
-            "cand_error",
-            "cand_timeout",
-            "mismatch_rate",
-            "settled_rate",
-            "error_rate",
-            "timeout_rate",
-        ],
-        shadow_rows,
-    )
+    shadow_headers = "method match settled mismatch cand_error cand_timeout mismatch_rate"
+    out += _table(f"{shadow_headers} settled_rate error_rate timeout_rate".split(), shadow_rows)
     out.append("")
 
     local_name = " + ".join(f"mode={mode}" for mode in latency.local_series)
@@ -261,23 +251,10 @@ def render(report: Report) -> str:
                 *(_ratio(ratios.get(q)) for q in PERCENTILES),
             ]
         )
-    out += _table(
-        [
-            "method",
-            "http_n",
-            "http_p50",
-            "http_p95",
-            "http_p99",
-            "local_n",
-            "local_p50",
-            "local_p95",
-            "local_p99",
-            "x_p50",
-            "x_p95",
-            "x_p99",
-        ],
-        latency_rows,
-    )
+    columns = [
+        f"{side}_{column}" for side in ("http", "local") for column in ("n", *_PERCENTILE_NAMES)
+    ]
+    out += _table(["method", *columns, *(f"x_{p}" for p in _PERCENTILE_NAMES)], latency_rows)
     out.append("")
 
     out.append("Error rate by mode (outcome products_unavailable or error / calls)")

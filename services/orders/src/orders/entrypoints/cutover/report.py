@@ -1,12 +1,4 @@
-"""``orders cutover report``: read a running orders service's evidence and print a verdict.
-
-It scrapes ``/metrics`` once (or twice, ``--window`` seconds apart, and judges the
-difference), or with ``--prometheus`` asks Prometheus for the same samples summed over
-every replica (``cutover.promql``), optionally reads the flags in force from the admin API, and prints
-every figure, every check with its threshold and sample size, and the verdict.
-Exit status: 0 GO, 1 NO-GO (including too few samples), 2 the service could not
-be read. The report's text and JSON forms are in ``cutover.render``.
-"""
+"""``orders cutover report``: a running orders service's evidence and verdict (ADR 0018)."""
 
 import argparse
 import json
@@ -18,13 +10,8 @@ from typing import Any, TextIO
 
 import httpx
 
-from orders.entrypoints.cutover.evidence import CALLS, CANARY_SHARE
-from orders.entrypoints.cutover.exposition import (
-    LabelSet,
-    Snapshot,
-    difference,
-    parse_exposition,
-)
+from orders.entrypoints.cutover.exposition import LabelSet, Snapshot, difference, parse_exposition
+from orders.entrypoints.cutover.names import CALLS, CANARY_SHARE
 from orders.entrypoints.cutover.promql import CUMULATIVE, sample_queries
 from orders.entrypoints.cutover.render import Report, describe_span, render
 from orders.entrypoints.cutover.verdict import Evidence, Thresholds, judge
@@ -35,7 +22,7 @@ EXIT_NO_GO = 1
 EXIT_UNREADABLE = 2
 FLAGS_PATH = f"{paths.API_PREFIX}/admin/flags"
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Read the cut-over evidence from a running orders service and print a go/no-go verdict.
 
 Figures (from /metrics; since the process started, or over --window seconds; a restart
@@ -45,7 +32,7 @@ during the window makes the later scrape alone the figures, and the report says 
                             did not reproduce (a read racing a write): agreement here
   shadow settled rate       settled / (match + settled + mismatch), by method
   candidate failure rate    (candidate_error + candidate_timeout) / mirrored reads
-  latency http vs local     p50/p95/p99 of orders_product_client_call_duration_seconds per
+  latency http vs local     p50/p95/p99 of {CALLS} per
                             mode, estimated from the histogram buckets as PromQL's
                             histogram_quantile does (bounded by the bucket edges), and the
                             ratio http/local; overall over the methods both paths served

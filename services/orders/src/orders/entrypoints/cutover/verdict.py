@@ -1,16 +1,4 @@
-"""Go or no-go: every check passes with enough samples, or the verdict is NO-GO.
-
-The default ratio thresholds come from a measurement on a healthy extracted
-products service (docs/cutover.md): http adds a network hop and a second
-service's work to every call, so http is expected to be slower than local by a
-few milliseconds; the thresholds reject a service that is slower than that.
-
-``settled`` shadow comparisons (a difference a re-read of both sides did not
-reproduce: a read racing a write) count as agreement for the mismatch rate and
-have their own, loose, maximum: races are expected while orders flow, but a
-settled rate far above what the writes explain is a candidate that is wrong
-now and then (a stale replica behind a balancer, a cache), not a race.
-"""
+"""Go or no-go: every check passes with enough samples, or the verdict is NO-GO (ADR 0018)."""
 
 import enum
 from dataclasses import dataclass, field, replace
@@ -31,6 +19,11 @@ from orders.entrypoints.cutover.evidence import (
 from orders.entrypoints.cutover.exposition import Snapshot
 
 
+# The ratio defaults come from a healthy extracted products service (docs/cutover.md):
+# http adds a hop and a second service's work, so it is expected to be a few ms slower.
+# ``settled`` (a difference a re-read did not reproduce: a read racing a write) is
+# agreement for the mismatch rate, with its own loose maximum: a rate far above what
+# the writes explain is a candidate that is wrong now and then, not a race.
 @dataclass(frozen=True)
 class Thresholds:
     """What GO requires; ``min_*`` of 0 accepts a check without data."""
@@ -213,7 +206,7 @@ def _shadow_rate_check(
     advice: str = "",
 ) -> Check:
     """The rate of one comparison ``result`` over every method; a failure names the methods."""
-    shadow = sum_counts(list(by_method.values()))
+    shadow = sum_counts(by_method.values())
     check = _rate_check(
         f"shadow {result} rate",
         getattr(shadow, f"{result}_rate"),
@@ -231,7 +224,7 @@ def judge(
     evidence: Evidence, thresholds: Thresholds, *, span: str = "since the process started"
 ) -> Verdict:
     """Every check, in the order they are printed; ``span`` says what the figures cover."""
-    shadow = sum_counts(list(evidence.shadow.values()))
+    shadow = sum_counts(evidence.shadow.values())
     http = evidence.errors.get(HTTP, ErrorRate(0, 0, 0))
     candidate_failures = shadow.candidate_error + shadow.candidate_timeout
     checks = [
