@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from products.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from products.application.handlers import queries
 from products.application.views import product_view
 from products.facade import ProductsFacade, upgrade_products_database

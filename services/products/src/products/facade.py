@@ -16,8 +16,8 @@ from uuid import UUID
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from products.adapters.schema import upgrade_products_database
-from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from products.adapters.db.migrate import upgrade_products_database
+from products.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from products.application import commands
 from products.application.handlers import catalogue, order_events, queries, reservations
 from products.application.unit_of_work import UnitOfWorkFactory
