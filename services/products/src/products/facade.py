@@ -1,10 +1,4 @@
-"""The public in-process API of products: the only module other services may import.
-
-Products' HTTP routers and ``LocalProductClient`` in orders both call this one
-object, so either way of reaching products runs the same handlers and raises
-the same ``shop_contracts.errors`` exceptions. It owns the engine and the
-reservation sweeper; nothing connects until it is used.
-"""
+"""The in-process API of products, the only module other services import (ADR 0026)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -1,8 +1,4 @@
-"""Composition root: ``create_app(settings)`` and the lifespan that owns every resource.
-
-Run with ``uvicorn --factory products.main:create_app``. Nothing is built at
-import time; the facade (engine and sweeper) exists only between startup and shutdown.
-"""
+"""Composition root: ``create_app`` and the lifespan that owns every resource (ADR 0026)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
