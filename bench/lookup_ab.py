@@ -17,8 +17,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from products.application.handlers import queries
+from products.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from products.application import queries
 from products.application.views import product_view
 from products.facade import ProductsFacade, upgrade_products_database
 from servicekit.db import create_engine
@@ -37,7 +37,9 @@ async def main() -> None:
 
         async def old_lookup(product_ids: list[uuid.UUID]) -> ProductLookup:
             # The lookup as it ran before ADR 0008: inside a transaction.
-            result = await queries.lookup_products(product_ids, SqlAlchemyUnitOfWork(old_engine))
+            result = await queries.lookup_products(
+                product_ids, lambda: SqlAlchemyUnitOfWork(old_engine)
+            )
             return ProductLookup(
                 items=[product_view(p) for p in result.found], missing=result.missing
             )

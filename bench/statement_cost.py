@@ -17,8 +17,8 @@ import uvloop
 from sqlalchemy import select, text
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-from products.adapters.schema import upgrade_products_database
-from products.adapters.tables import products
+from products.adapters.db.migrate import upgrade_products_database
+from products.adapters.db.tables import products
 from servicekit.db import autocommit_engine, create_engine
 from servicekit.testing import fresh_postgres_database
 

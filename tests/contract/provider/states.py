@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from products.adapters.tables import products, reservation_lines, reservations
+from products.adapters.db.tables import products, reservation_lines, reservations
 from servicekit.db import create_engine
 from shop_contracts import paths
 from shop_contracts.reservations import ReservationStatus

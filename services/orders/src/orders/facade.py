@@ -1,10 +1,4 @@
-"""The in-process API of orders: every command and query, with its collaborators bound.
-
-The composition root (``main.py``) builds one per app from the configured
-adapters and the HTTP routers call only this, the same shape as
-``products.facade``. Handlers stay plain functions that take the command and
-their collaborators explicitly, so a test can call either.
-"""
+"""The in-process API of orders: every command and query with its collaborators bound (ADR 0026)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass

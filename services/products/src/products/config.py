@@ -10,7 +10,7 @@ from servicekit.settings import ServiceSettings, weak_service_tokens
 
 
 class FeatureFlags(BaseSettings):
-    """Switches and limits operators may change without a release."""
+    """Switches and limits operators may change without a release; beside ``Settings`` (ADR 0026)."""
 
     model_config = SettingsConfigDict(
         env_prefix="FEATURE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -25,7 +25,6 @@ class Settings(ServiceSettings, EventBusSettings):
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./data/products.db")
     reservation_ttl_seconds: float = Field(default=900, gt=0, le=86_400)
     sweep_interval_seconds: float = Field(default=5, gt=0, le=3_600)
-    features: FeatureFlags = Field(default_factory=FeatureFlags)
 
     @model_validator(mode="after")
     def _production_names_its_callers(self) -> Self:

@@ -1,10 +1,4 @@
-"""The public in-process API of products: the only module other services may import.
-
-Products' HTTP routers and ``LocalProductClient`` in orders both call this one
-object, so either way of reaching products runs the same handlers and raises
-the same ``shop_contracts.errors`` exceptions. It owns the engine and the
-reservation sweeper; nothing connects until it is used.
-"""
+"""The in-process API of products, the only module other services import (ADR 0026)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,11 +10,20 @@ from uuid import UUID
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from products.adapters.schema import upgrade_products_database
-from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from products.application import commands
-from products.application.handlers import catalogue, order_events, queries, reservations
+from products.adapters.db.migrate import upgrade_products_database
+from products.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from products.application import commands, queries
+from products.application.adjust_stock import adjust_stock
+from products.application.confirm_reservation import confirm_reservation
+from products.application.create_product import create_product
+from products.application.expire_lapsed import expire_lapsed
+from products.application.import_products import import_products
+from products.application.release_cancelled_order import release_cancelled_order
+from products.application.release_reservation import release_reservation
+from products.application.release_reservation_key import release_reservation_key
+from products.application.reserve_stock import reserve_stock
 from products.application.unit_of_work import UnitOfWorkFactory
+from products.application.update_product import update_product
 from products.application.views import product_view, reservation_view
 from products.domain.product import ProductChanges
 from products.domain.reservation import LineRequest
@@ -133,11 +136,11 @@ class ProductsFacade:
 
     async def get_product(self, product_id: UUID) -> Product:
         """One product; ``ProductNotFound``."""
-        return product_view(await queries.get_product(product_id, self._autocommit_uow()))
+        return product_view(await queries.get_product(product_id, self._autocommit_uow))
 
     async def list_products(self, query: str | None, page: int, page_size: int) -> Page[Product]:
         """A page of products whose name or SKU contains ``query``."""
-        found = await queries.search_products(query, page, page_size, self._uow())
+        found = await queries.search_products(query, page, page_size, self._uow)
         return Page[Product](
             items=[product_view(p) for p in found.items],
             total=found.total,
@@ -147,12 +150,12 @@ class ProductsFacade:
 
     async def lookup_products(self, product_ids: Sequence[UUID]) -> ProductLookup:
         """Products in request order (duplicates collapsed); unknown ids in ``missing``."""
-        result = await queries.lookup_products(product_ids, self._autocommit_uow())
+        result = await queries.lookup_products(product_ids, self._autocommit_uow)
         return ProductLookup(items=[product_view(p) for p in result.found], missing=result.missing)
 
     async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck:
         """Whether ``quantity`` units are available now; ``ProductNotFound``."""
-        product = await queries.get_product(product_id, self._autocommit_uow())
+        product = await queries.get_product(product_id, self._autocommit_uow)
         return StockCheck(
             product_id=product.id,
             requested=quantity,
@@ -163,7 +166,7 @@ class ProductsFacade:
     async def create_product(self, request: ProductCreate) -> Product:
         """Add a product; ``SkuAlreadyExists``."""
         command = _create_command(request)
-        return product_view(await catalogue.create_product(command, self._uow(), self._clock))
+        return product_view(await create_product(command, self._uow, self._clock))
 
     async def update_product(self, product_id: UUID, request: ProductUpdate) -> Product:
         """Change catalogue fields; ``ProductNotFound``."""
@@ -174,17 +177,17 @@ class ProductsFacade:
             currency=request.currency,
         )
         command = commands.UpdateProduct(product_id, changes)
-        return product_view(await catalogue.update_product(command, self._uow(), self._clock))
+        return product_view(await update_product(command, self._uow, self._clock))
 
     async def adjust_stock(self, product_id: UUID, request: StockAdjustment) -> Product:
         """Correct available stock; ``InsufficientStock`` if it would go negative."""
         command = commands.AdjustStock(product_id, request.delta, request.reason)
-        return product_view(await catalogue.adjust_stock(command, self._uow(), self._clock))
+        return product_view(await adjust_stock(command, self._uow, self._clock))
 
     async def import_products(self, request: BulkImport) -> BulkImportResult:
         """Create many products, all or none; ``BulkImportTooLarge``, ``SkuAlreadyExists``."""
         command = commands.ImportProducts(tuple(_create_command(p) for p in request.products))
-        created = await catalogue.import_products(command, self._uow(), self._clock, self._max_bulk)
+        created = await import_products(command, self._uow, self._clock, self._max_bulk)
         return BulkImportResult(created=[product_view(p) for p in created])
 
     async def reserve(
@@ -200,33 +203,27 @@ class ProductsFacade:
         command = commands.ReserveStock(
             reservation_key, tuple(LineRequest(line.product_id, line.quantity) for line in lines)
         )
-        outcome = await reservations.reserve_stock(command, self._uow(), self._clock, self._ttl)
+        outcome = await reserve_stock(command, self._uow, self._clock, self._ttl)
         return ReserveResult(reservation_view(outcome.reservation), outcome.created)
 
     async def confirm(self, reservation_id: UUID) -> Reservation:
         """Confirm a hold (idempotent); ``ReservationExpired`` / ``ReservationReleased``."""
         command = commands.ConfirmReservation(reservation_id)
-        return reservation_view(
-            await reservations.confirm_reservation(command, self._uow(), self._clock)
-        )
+        return reservation_view(await confirm_reservation(command, self._uow, self._clock))
 
     async def release(self, reservation_id: UUID) -> Reservation:
         """Release a hold and return its stock (idempotent)."""
         command = commands.ReleaseReservation(reservation_id)
-        return reservation_view(
-            await reservations.release_reservation(command, self._uow(), self._clock)
-        )
+        return reservation_view(await release_reservation(command, self._uow, self._clock))
 
     async def release_by_key(self, reservation_key: str) -> Reservation:
         """Release whatever is held under a key and retire the key (idempotent)."""
         command = commands.ReleaseReservationKey(reservation_key)
-        return reservation_view(
-            await reservations.release_reservation_key(command, self._uow(), self._clock)
-        )
+        return reservation_view(await release_reservation_key(command, self._uow, self._clock))
 
     async def release_cancelled_order(self, command: commands.ReleaseCancelledOrder) -> bool:
         """Release a cancelled order's hold once per event; ``False`` for a repeat."""
-        return await order_events.release_cancelled_order(command, self._uow(), self._clock)
+        return await release_cancelled_order(command, self._uow, self._clock)
 
     def subscriptions(self) -> tuple[Subscription, ...]:
         """Products' integration event consumers (in-process, or behind a queue)."""
@@ -234,11 +231,11 @@ class ProductsFacade:
 
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         """A reservation's current state; ``ReservationNotFound``."""
-        return reservation_view(await queries.get_reservation(reservation_id, self._uow()))
+        return reservation_view(await queries.get_reservation(reservation_id, self._uow))
 
     async def expire_lapsed(self) -> int:
         """Expire lapsed holds and return their stock; how many this call expired."""
-        return await reservations.expire_lapsed(self._uow, self._clock, SWEEP_BATCH_SIZE)
+        return await expire_lapsed(self._uow, self._clock, SWEEP_BATCH_SIZE)
 
     async def _sweep(self) -> None:
         expired = await self.expire_lapsed()

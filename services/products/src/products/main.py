@@ -1,8 +1,4 @@
-"""Composition root: ``create_app(settings)`` and the lifespan that owns every resource.
-
-Run with ``uvicorn --factory products.main:create_app``. Nothing is built at
-import time; the facade (engine and sweeper) exists only between startup and shutdown.
-"""
+"""Composition root: ``create_app`` and the lifespan that owns every resource (ADR 0026)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from products.config import Settings
+from products.config import FeatureFlags, Settings
 from products.facade import ProductsFacade, upgrade_products_database
 from servicekit.app import install_plumbing
 from servicekit.docs import service_app
@@ -26,27 +22,28 @@ _DESCRIPTION = (
 )
 
 
-def _products(settings: Settings) -> ProductsFacade:
+def _products(settings: Settings, flags: FeatureFlags) -> ProductsFacade:
     return ProductsFacade.from_database_url(
         settings.database_url.get_secret_value(),
         reservation_ttl_seconds=settings.reservation_ttl_seconds,
         sweep_interval_seconds=settings.sweep_interval_seconds,
-        max_bulk_import_size=settings.features.max_bulk_import_size,
+        max_bulk_import_size=flags.max_bulk_import_size,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         echo=settings.db_echo,
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the products HTTP app; settings come from the environment unless given."""
+def create_app(settings: Settings | None = None, *, flags: FeatureFlags | None = None) -> FastAPI:
+    """Build the products HTTP app; settings and flags come from the environment unless given."""
     settings = settings or Settings()
+    flags = flags or FeatureFlags()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_migrations_on_startup:
             await upgrade_products_database(settings.database_url.get_secret_value())
-        products = _products(settings)
+        products = _products(settings, flags)
         app.state.products = products
         await products.start(run_sweeper=True)
         # With a broker, products consumes orders' events itself; in local mode the

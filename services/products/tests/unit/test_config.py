@@ -18,11 +18,12 @@ def test_defaults_match_the_documented_values(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("APP_ENVIRONMENT", "testing")
 
-    settings = Settings(_env_file=None)  # a developer's .env must not change the defaults
+    # A developer's .env must not change the defaults.
+    settings, flags = Settings(_env_file=None), FeatureFlags(_env_file=None)
 
     assert settings.database_url.get_secret_value() == "sqlite+aiosqlite:///./data/products.db"
     assert (settings.reservation_ttl_seconds, settings.sweep_interval_seconds) == (900, 5)
-    assert settings.features.max_bulk_import_size == 100
+    assert flags.max_bulk_import_size == 100
 
 
 def test_environment_overrides_settings_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,10 +31,10 @@ def test_environment_overrides_settings_and_flags(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("APP_RESERVATION_TTL_SECONDS", "30")
     monkeypatch.setenv("FEATURE_MAX_BULK_IMPORT_SIZE", "7")
 
-    settings = Settings()
+    settings, flags = Settings(), FeatureFlags()
 
     assert settings.reservation_ttl_seconds == 30
-    assert settings.features.max_bulk_import_size == 7
+    assert flags.max_bulk_import_size == 7
 
 
 @pytest.mark.parametrize("value", ["0", "-5"])

@@ -1,1 +1,1 @@
-"""Adapters: SQLAlchemy storage, the unit of work, the reservation sweeper, migrations."""
+"""Adapters: SQL storage (`db/`)."""

@@ -3,7 +3,11 @@
 from collections.abc import Callable
 from typing import Protocol
 
-from products.domain.ports import InboxRepository, ProductRepository, ReservationRepository
+from products.domain.ports import (
+    InboxRepositoryPort,
+    ProductRepositoryPort,
+    ReservationRepositoryPort,
+)
 from servicekit.transaction import Transaction
 
 
@@ -11,17 +15,17 @@ class UnitOfWork(Transaction, Protocol):
     """One database transaction over products and reservations; exit without commit rolls back."""
 
     @property
-    def products(self) -> ProductRepository:
+    def products(self) -> ProductRepositoryPort:
         """Products inside this transaction."""
         ...
 
     @property
-    def reservations(self) -> ReservationRepository:
+    def reservations(self) -> ReservationRepositoryPort:
         """Reservations inside this transaction."""
         ...
 
     @property
-    def inbox(self) -> InboxRepository:
+    def inbox(self) -> InboxRepositoryPort:
         """Applied integration events inside this transaction."""
         ...
 

@@ -1,9 +1,4 @@
-"""Errors the products domain raises.
-
-The ones that cross the service boundary come from ``shop_contracts`` so the
-local and HTTP product clients raise the very same classes; the admin-only
-ones are defined here because no consumer ever sees them.
-"""
+"""Errors the products domain raises; those that cross the boundary come from ``shop_contracts``."""
 
 from uuid import UUID
 

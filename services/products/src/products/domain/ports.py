@@ -9,7 +9,7 @@ from products.domain.product import Product
 from products.domain.reservation import Reservation, ReservationStatus
 
 
-class ProductRepository(Protocol):
+class ProductRepositoryPort(Protocol):
     """Catalogue storage. Stock changes are conditional so they are safe under concurrency."""
 
     async def get(self, product_id: UUID) -> Product | None:
@@ -46,7 +46,7 @@ class ProductRepository(Protocol):
         ...
 
 
-class ReservationRepository(Protocol):
+class ReservationRepositoryPort(Protocol):
     """Reservation storage. Status changes are conditional, so each happens exactly once."""
 
     async def add_if_key_free(self, reservation: Reservation) -> bool:
@@ -86,7 +86,7 @@ class ReservationRepository(Protocol):
         ...
 
 
-class InboxRepository(Protocol):
+class InboxRepositoryPort(Protocol):
     """Integration events this service already applied (one row per event and consumer)."""
 
     async def claim(self, event_id: UUID, consumer: str, now: datetime) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from products.adapters.schema import upgrade_products_database
+from products.adapters.db.migrate import upgrade_products_database
 from products.application.demo_catalogue import demo_products
 from products.config import OfflineSettings, Settings
 from products.domain.errors import SkuAlreadyExists

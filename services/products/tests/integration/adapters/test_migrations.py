@@ -1,7 +1,7 @@
 """The migrations build exactly the schema the adapters use, and downgrade cleanly."""
 
-from products.adapters.schema import MIGRATIONS_DIR
-from products.adapters.tables import metadata
+from products.adapters.db.migrate import MIGRATIONS_DIR
+from products.adapters.db.tables import metadata
 from products.facade import upgrade_products_database
 from servicekit.migrations import downgrade_async
 from servicekit.testing import schema_differences, table_names

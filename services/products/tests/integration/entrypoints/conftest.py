@@ -21,7 +21,7 @@ Headers = dict[str, str]
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    """Test settings: small body limit and bulk cap so the limits are cheap to hit."""
+    """Test settings: a small body limit so the limit is cheap to hit."""
     return Settings(
         environment=Environment.TESTING,
         database_url=database_url,
@@ -29,12 +29,12 @@ def settings(database_url: str) -> Settings:
         sweep_interval_seconds=3600,
         max_body_bytes=4096,
         log_json=False,
-        features=FeatureFlags(max_bulk_import_size=3),
     )
 
 
 async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+    # A small bulk cap so the limit is cheap to hit.
+    app = create_app(settings, flags=FeatureFlags(max_bulk_import_size=3))
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(

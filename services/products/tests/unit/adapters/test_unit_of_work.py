@@ -5,7 +5,7 @@ from types import TracebackType
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from products.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from products.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from products.domain.errors import InvalidInput
 from shop_contracts.errors import ProductsUnavailable
 

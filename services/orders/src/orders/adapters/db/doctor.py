@@ -1,11 +1,4 @@
-"""``orders doctor``: stored orders a read cannot serve, or that today's limits would refuse.
-
-Rows written before a limit existed (an order total past the limit, say) are
-still served — the read models accept anything the columns hold — but an
-operator should know they exist. Every order is also passed through the very
-mapping the read side uses, so a row that would make ``GET /orders/{id}`` fail
-is named, not discovered by a customer.
-"""
+"""``orders doctor``: stored orders a read cannot serve or today's limits refuse (ADR 0014)."""
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass

@@ -1,13 +1,4 @@
-"""``APP_EVENT_BUS``: what the outbox relay does with each event.
-
-- ``local``: every subscription's handler runs in this process, called by the
-  relay with the same envelope a broker would deliver;
-- ``rabbitmq``: the relay's one handler publishes the envelope and returns
-  after the broker's confirm; the subscriptions run in their consumers
-  (``orders worker``, the products service).
-
-Either way a row is marked dispatched only when its handlers succeeded.
-"""
+"""``APP_EVENT_BUS``: what the outbox relay does with each event (ADR 0013)."""
 
 import logging
 from collections.abc import Sequence

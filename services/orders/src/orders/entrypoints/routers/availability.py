@@ -6,16 +6,17 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from orders.application.views import AvailabilityView
+from orders.entrypoints import paths
 from orders.entrypoints.deps import CurrentPrincipal, OrdersDep
 from servicekit.problems import problem_responses
 from shop_contracts.limits import MAX_LINE_QUANTITY
 from shop_contracts.paths import route
 
-router = APIRouter(prefix="/availability", tags=["orders"])
+router = APIRouter(tags=["orders"])
 
 
 @router.get(
-    route("/{product_id}"),
+    route(paths.AVAILABILITY),
     response_model=AvailabilityView,
     responses=problem_responses(401, 404, 422, 503),
 )

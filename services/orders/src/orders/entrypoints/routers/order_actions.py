@@ -7,16 +7,17 @@ from fastapi import APIRouter, Body
 
 from orders.application.commands import CancelOrder, PayOrder, UpdateOrderStatus
 from orders.application.views import OrderView, order_view
+from orders.entrypoints import paths
 from orders.entrypoints.deps import AdminPrincipal, CurrentPrincipal, OrdersDep
 from orders.entrypoints.schemas import CancelOrderIn, StatusUpdateIn
 from servicekit.problems import problem_responses
 from shop_contracts.paths import route
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = APIRouter(tags=["orders"])
 
 
 @router.post(
-    route("/{order_id}/cancel"),
+    route(paths.ORDER_CANCEL),
     response_model=OrderView,
     # 402: refunding a paid order can fail at the payment provider.
     responses=problem_responses(400, 401, 402, 404, 409, 413, 422, 503),
@@ -36,7 +37,7 @@ async def cancel_order(
 
 
 @router.post(
-    route("/{order_id}/pay"),
+    route(paths.ORDER_PAY),
     response_model=OrderView,
     responses=problem_responses(401, 402, 404, 409, 422, 503),
 )
@@ -46,7 +47,7 @@ async def pay_order(order_id: UUID, principal: CurrentPrincipal, orders: OrdersD
 
 
 @router.patch(
-    route("/{order_id}/status"),
+    route(paths.ORDER_STATUS),
     response_model=OrderView,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )

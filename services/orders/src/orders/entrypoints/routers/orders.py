@@ -15,6 +15,7 @@ from orders.application.views import (
     order_view,
 )
 from orders.domain.status import OrderStatus
+from orders.entrypoints import paths
 from orders.entrypoints.deps import (
     IDEMPOTENCY_KEY_PARAMETER,
     CurrentPrincipal,
@@ -40,7 +41,7 @@ from shop_contracts.pagination import (
 )
 from shop_contracts.paths import API_PREFIX, route
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = APIRouter(tags=["orders"])
 
 
 CART_RULES = f"""\
@@ -77,7 +78,7 @@ The `Idempotency-Key` (per user) belongs to the first request that executes:
 
 
 @router.post(
-    "",
+    paths.ORDERS,
     response_model=OrderView,
     status_code=status.HTTP_201_CREATED,
     description="Reserve stock and place an order (idempotent per Idempotency-Key).\n\n"
@@ -115,14 +116,14 @@ async def place_order(
             lines=body.lines(),
         )
     )
-    response.headers["Location"] = f"{API_PREFIX}{router.prefix}/{placed.order.id}"
+    response.headers["Location"] = API_PREFIX + paths.ORDER.format(order_id=placed.order.id)
     if not placed.created:
         response.status_code = status.HTTP_200_OK
     return order_view(placed.order)
 
 
 @router.post(
-    "/quote",
+    paths.ORDERS_QUOTE,
     response_model=QuoteView,
     description="Price a cart with current prices; nothing is reserved.\n\n" + CART_RULES,
     responses=problem_responses(400, 401, 404, 413, 422, 503),
@@ -158,7 +159,7 @@ CURSOR_PARAMETER = (
 
 
 @router.get(
-    "",
+    paths.ORDERS,
     response_model=CursorPage[OrderListItem],
     description="The caller's orders, newest first.\n\n" + LIST_RULES,
     responses=problem_responses(401, 422, 503),
@@ -196,7 +197,11 @@ async def list_orders(
     )
 
 
-@router.get("/summary", response_model=OrderSummaryView, responses=problem_responses(401, 422, 503))
+@router.get(
+    paths.ORDERS_SUMMARY,
+    response_model=OrderSummaryView,
+    responses=problem_responses(401, 422, 503),
+)
 async def order_summary(
     principal: CurrentPrincipal,
     orders: OrdersDep,
@@ -224,7 +229,7 @@ async def order_summary(
 
 
 @router.get(
-    route("/{order_id}"), response_model=OrderView, responses=problem_responses(401, 404, 422, 503)
+    route(paths.ORDER), response_model=OrderView, responses=problem_responses(401, 404, 422, 503)
 )
 async def get_order(order: OwnedOrder) -> OrderView:
     """One of the caller's orders with its items."""

@@ -5,9 +5,9 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from products.adapters.inbox_repository import SqlInbox
-from products.adapters.product_repository import SqlProductRepository
-from products.adapters.reservation_repository import SqlReservationRepository
+from products.adapters.db.inbox import SqlAlchemyInbox
+from products.adapters.db.product_repository import SqlAlchemyProductRepository
+from products.adapters.db.reservation_repository import SqlAlchemyReservationRepository
 from products.domain.errors import InvalidInput
 from servicekit.db_errors import database_unavailable, value_rejected
 from servicekit.sql import Sql
@@ -33,16 +33,16 @@ class SqlAlchemyUnitOfWork:
         return self._sql
 
     @property
-    def products(self) -> SqlProductRepository:
-        return SqlProductRepository(self.sql)
+    def products(self) -> SqlAlchemyProductRepository:
+        return SqlAlchemyProductRepository(self.sql)
 
     @property
-    def reservations(self) -> SqlReservationRepository:
-        return SqlReservationRepository(self.sql)
+    def reservations(self) -> SqlAlchemyReservationRepository:
+        return SqlAlchemyReservationRepository(self.sql)
 
     @property
-    def inbox(self) -> SqlInbox:
-        return SqlInbox(self.sql)
+    def inbox(self) -> SqlAlchemyInbox:
+        return SqlAlchemyInbox(self.sql)
 
     async def __aenter__(self) -> Self:
         sql = Sql(self._engine, lazy=True)

@@ -1,10 +1,10 @@
-"""Read-side handlers: products, stock checks and reservations."""
+"""Read-side handlers: products, stock checks and reservations (ADR 0026)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from products.application.unit_of_work import UnitOfWork
+from products.application.unit_of_work import UnitOfWorkFactory
 from products.domain.errors import ProductNotFound, ReservationNotFound
 from products.domain.product import Product
 from products.domain.reservation import Reservation
@@ -26,39 +26,39 @@ class Lookup:
     missing: list[UUID]
 
 
-async def get_product(product_id: UUID, uow: UnitOfWork) -> Product:
+async def get_product(product_id: UUID, uow: UnitOfWorkFactory) -> Product:
     """One product, or ``ProductNotFound``."""
-    async with uow:
-        product = await uow.products.get(product_id)
+    async with uow() as work:
+        product = await work.products.get(product_id)
     if product is None:
         raise ProductNotFound([product_id])
     return product
 
 
 async def search_products(
-    query: str | None, page: int, page_size: int, uow: UnitOfWork
+    query: str | None, page: int, page_size: int, uow: UnitOfWorkFactory
 ) -> ProductPage:
     """Products whose name or SKU contains ``query`` (case-insensitive), ordered by SKU."""
-    async with uow:
-        items, total = await uow.products.search(query or None, (page - 1) * page_size, page_size)
+    async with uow() as work:
+        items, total = await work.products.search(query or None, (page - 1) * page_size, page_size)
     return ProductPage(items, total)
 
 
-async def lookup_products(product_ids: Sequence[UUID], uow: UnitOfWork) -> Lookup:
+async def lookup_products(product_ids: Sequence[UUID], uow: UnitOfWorkFactory) -> Lookup:
     """Many products in one read; duplicates collapsed, request order kept."""
     ordered = list(dict.fromkeys(product_ids))
-    async with uow:
-        found = await uow.products.get_many(ordered)
+    async with uow() as work:
+        found = await work.products.get_many(ordered)
     return Lookup(
         found=[found[pid] for pid in ordered if pid in found],
         missing=[pid for pid in ordered if pid not in found],
     )
 
 
-async def get_reservation(reservation_id: UUID, uow: UnitOfWork) -> Reservation:
+async def get_reservation(reservation_id: UUID, uow: UnitOfWorkFactory) -> Reservation:
     """One reservation, or ``ReservationNotFound``."""
-    async with uow:
-        reservation = await uow.reservations.get(reservation_id)
+    async with uow() as work:
+        reservation = await work.reservations.get(reservation_id)
     if reservation is None:
         raise ReservationNotFound(reservation_id)
     return reservation

@@ -3,15 +3,15 @@
 from datetime import datetime
 from uuid import UUID
 
-from products.adapters.tables import inbox
+from products.adapters.db.tables import inbox
 from servicekit.events.inbox import claim_in, claim_statement
 from servicekit.sql import Sql
 
 _CLAIM = claim_statement(inbox)
 
 
-class SqlInbox:
-    """``InboxRepository`` over one connection."""
+class SqlAlchemyInbox:
+    """``InboxRepositoryPort`` over one connection."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql

@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
 
-from products.adapters.tables import reservation_lines, reservations
+from products.adapters.db.tables import reservation_lines, reservations
 from products.domain.reservation import Reservation, ReservationLine, ReservationStatus
 from servicekit.sql import Row, Sql
 from shop_contracts.money import from_minor, to_minor
@@ -104,8 +104,8 @@ def _reservation(rows: list[Row]) -> Reservation | None:
     )
 
 
-class SqlReservationRepository:
-    """``ReservationRepository`` over one SQLAlchemy connection."""
+class SqlAlchemyReservationRepository:
+    """``ReservationRepositoryPort`` over one SQLAlchemy connection."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql

@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
+import products
 from servicekit.migrations import upgrade_async
 
 # Inside the package so an installed wheel (Docker) still finds them.
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(products.__file__).parent / "migrations"
 
 
 async def upgrade_products_database(database_url: str, revision: str = "head") -> None:

@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql
 
-from products.adapters.tables import products, reservation_lines, reservations
+from products.adapters.db.tables import products, reservation_lines, reservations
 from products.domain.product import Product
 from servicekit.sql import Row, Sql
 from shop_contracts.limits import MAX_STOCK
@@ -72,8 +72,8 @@ _UPDATE = (
 )
 
 
-class SqlProductRepository:
-    """``ProductRepository`` over one SQLAlchemy connection."""
+class SqlAlchemyProductRepository:
+    """``ProductRepositoryPort`` over one SQLAlchemy connection."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql

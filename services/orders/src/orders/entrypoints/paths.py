@@ -1,0 +1,10 @@
+"""API paths of the orders service, below ``/api/v1`` (ADR 0026)."""
+
+ORDERS = "/orders"
+ORDER = "/orders/{order_id}"
+ORDERS_QUOTE = "/orders/quote"
+ORDERS_SUMMARY = "/orders/summary"
+ORDER_CANCEL = "/orders/{order_id}/cancel"
+ORDER_PAY = "/orders/{order_id}/pay"
+ORDER_STATUS = "/orders/{order_id}/status"
+AVAILABILITY = "/availability/{product_id}"

@@ -1,0 +1,1 @@
+"""SQL storage of products: tables, repositories, the unit of work, migrations."""

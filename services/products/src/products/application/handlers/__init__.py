@@ -1,1 +1,0 @@
-"""Command and query handlers: plain functions taking their collaborators explicitly."""
