@@ -1,8 +1,4 @@
-"""Orders' own back-pressure on the way to products, as an error its observers can tell apart.
-
-Its own module (no imports of the clients or their metrics), so that both the
-bulkhead that raises it and the metrics that label it can import it.
-"""
+"""Orders' own back-pressure on the way to products, as an error its observers can tell apart (ADR 0009)."""
 
 from shop_contracts.errors import ProductsUnavailable
 

@@ -1,20 +1,4 @@
-"""A small asyncio circuit breaker for calls to the products service (see ADR 0003).
-
-closed → open after ``failure_threshold`` consecutive failures; open fails fast
-with ``ProductsUnavailable`` (``retry_after`` = seconds left, rounded up) and no
-network call; after ``reset_seconds`` it turns half-open and lets exactly one
-probe through at a time; the probe's success closes it, its failure re-opens it.
-With a ``readiness`` check, an open breaker also asks it every
-``readiness_interval`` seconds and closes as soon as it says ready, so the
-breaker follows products' recovery instead of waiting the whole reset (ADR 0019).
-``start()`` keeps that check running while closed too (every ``closed_interval``),
-so the state and ``last_probe`` are current with or without user traffic; ``trip``
-opens it at once (a hang, ADR 0024) and ``on_open`` listeners hear every opening.
-
-Async-safe because every state change is synchronous (no ``await`` inside), so
-no two coroutines of one event loop can interleave inside a transition. It is
-not meant to be shared across threads.
-"""
+"""An asyncio circuit breaker for calls to products, following its readiness (ADRs 0003, 0019, 0024)."""
 
 import asyncio
 import contextlib

@@ -1,8 +1,4 @@
-"""The one place that turns ``APP_PRODUCTS_CLIENT`` into the product clients a process has (ADR 0025).
-
-The start-up mode decides which implementations exist (``seam.MODES``); ``build_seam``
-composes them once into the ``Seam`` every request chooses from.
-"""
+"""The one place that turns ``APP_PRODUCTS_CLIENT`` into the product clients a process has (ADR 0025)."""
 
 import asyncio
 from collections.abc import Awaitable, Callable

@@ -1,7 +1,4 @@
-"""Prometheus metrics of the product clients: the seam's series, and the http client's own.
-
-Module level because prometheus-client's registry is process-global.
-"""
+"""Prometheus metrics of the product clients: the seam's series and the http client's own (ADR 0025)."""
 
 from prometheus_client import Counter, Gauge
 

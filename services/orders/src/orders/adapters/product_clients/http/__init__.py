@@ -1,9 +1,4 @@
-"""``HttpProductClient``: the products service over one pooled ``httpx.AsyncClient``.
-
-One module per job: ``client`` (the calls), ``transport`` (building the pooled
-client), ``config`` (settings), ``retries``, ``bulkhead``, ``failures`` (what
-a failed attempt means) and ``errors`` (answers → domain exceptions).
-"""
+"""``HttpProductClient``: the products service over one pooled ``httpx.AsyncClient`` (ADR 0002)."""
 
 from orders.adapters.product_clients.http.bulkhead import Bulkhead
 from orders.adapters.product_clients.http.client import HttpProductClient

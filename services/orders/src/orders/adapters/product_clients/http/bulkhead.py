@@ -1,14 +1,4 @@
-"""A bulkhead: bounded concurrency towards products, with a bounded wait for a slot.
-
-A burst larger than the bulkhead queues here, in orders, instead of piling
-onto products (whose own pool would then make every call slow) or onto the
-connection pool (where a wait looks exactly like products not accepting
-connections). Waiting here is back-pressure, never a products failure: the
-circuit breaker does not hear about it, and neither does the canary fallback:
-a rejection is a ``BulkheadFull`` (to API users exactly a ``ProductsUnavailable``)
-and the fallback times a call from the moment it holds a slot (``seam.work_started``).
-Policy and numbers: ADR 0009; the adaptive number of slots: ADR 0024.
-"""
+"""A bulkhead: bounded, adaptive concurrency towards products with a bounded wait (ADRs 0009, 0024)."""
 
 import asyncio
 import contextlib

@@ -1,19 +1,4 @@
-"""``HttpProductClient``: the products service over one pooled ``httpx.AsyncClient``.
-
-A call first takes a bulkhead slot (bounded wait; the number of slots follows
-products' latency, ADR 0024), then runs under its deadline (retries and
-backoff included) with bounded jittered retries, each attempt admitted by the
-circuit breaker. The deadline is the method's (reads short, writes longer),
-never more than the caller's remaining budget (``servicekit.deadlines``), and
-what is left of it travels to products in ``X-Request-Budget-Ms``. A hang
-watch cuts every call in flight once products stops answering altogether. Every answer maps to the exceptions
-``LocalProductClient`` raises, so the two are interchangeable; anything
-unusable becomes ``ProductsUnavailable`` (503 + Retry-After at the orders edge).
-
-Input is validated with the contract's request DTOs before anything is sent,
-so invalid input raises pydantic's ``ValidationError`` exactly as the local
-facade does.
-"""
+"""``HttpProductClient``: the products service over HTTP, the same answers as the local facade (ADRs 0004, 0024)."""
 
 import asyncio
 import logging

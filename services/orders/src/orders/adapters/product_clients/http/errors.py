@@ -1,12 +1,4 @@
-"""Map products' answers to the exceptions ``LocalProductClient`` raises.
-
-Errors map by the problem ``code``, not the status alone: a bare 404
-``not_found`` (a wrong base path) is ``ProductsUnavailable``, not
-``ProductNotFound``. Input is validated with the contract's request DTOs before
-sending, so a ``validation_error`` answer means the two sides disagree about
-the contract: an operational fault, reported as ``ProductsUnavailable`` with a
-detail that says so, never as a caller error.
-"""
+"""Map products' answers, by problem ``code``, to the exceptions the local facade raises (ADR 0012)."""
 
 import logging
 from collections.abc import Collection

@@ -1,8 +1,4 @@
-"""What a failed attempt says: was anything sent, and is products unhealthy?
-
-Retries (``retries``) and the circuit breaker (``breaker``) both decide from
-these answers, so the two can never disagree about what a failure means.
-"""
+"""What a failed attempt says (anything sent? products unhealthy?), for retries and breaker alike."""
 
 import aiohttp
 import httpx

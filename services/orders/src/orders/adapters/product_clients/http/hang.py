@@ -1,15 +1,4 @@
-"""Hang detection: calls are waiting on products and nothing has come back for too long.
-
-A busy products is slow but keeps answering; a hung one (frozen, deadlocked, a
-dead network path) answers nothing. So the signal is progress, not latency:
-while at least one call is in flight, the time since products last answered
-anything (a call, any status, or a readiness check) and since the oldest
-waiting call started. Past ``stall_seconds`` — the larger of a floor and a
-multiple of the client's own latency baseline — the watch declares a hang:
-``on_hang`` runs (the breaker trips) and every call in flight has its
-deadline moved to now, so its caller gets its 503 at once instead of waiting
-out the deadline. Numbers and measurements: ADR 0024.
-"""
+"""Hang detection: calls wait on products and nothing comes back for too long (ADR 0024)."""
 
 import asyncio
 import contextlib

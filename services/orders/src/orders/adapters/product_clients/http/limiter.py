@@ -1,14 +1,4 @@
-"""An adaptive concurrency limit: calls in flight to products follow measured latency.
-
-The gradient algorithm of Netflix's concurrency-limits (Gradient2), reduced to
-what one orders process needs. Every answered attempt is a latency sample. A
-short average (the last few samples) is compared with a long one (the
-baseline); when products queues, the short average grows past the baseline
-and the limit shrinks towards ``min_limit``; when it does not, the limit grows
-by a small queue allowance up to ``max_limit`` (the connection pool). A call
-that times out or is cut by a hang shrinks the limit multiplicatively. The
-constants, why they were chosen and what was measured: ADR 0024.
-"""
+"""An adaptive concurrency limit (Gradient2) following products' latency (ADR 0024)."""
 
 import math
 

@@ -1,10 +1,4 @@
-"""Bounded jittered retries (tenacity) of one products call.
-
-Every call orders makes is safe to repeat: reads, and reservation calls that
-carry their key or id. So a failure is retried when it is transient, whether
-or not the request reached products; errors that repeating cannot fix
-(misconfiguration, a malformed request) are not.
-"""
+"""Bounded jittered retries (tenacity) of one products call; every call is safe to repeat (ADR 0003)."""
 
 import asyncio
 import logging
