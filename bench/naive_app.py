@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from orders.adapters.product_clients.breaker import CircuitBreaker
 from orders.adapters.product_clients.http import HttpProductClient, RetryPolicy
+from orders.bootstrap import Overrides
 from orders.config import Settings
 from orders.main import create_app as create_orders_app
 from shop_contracts import paths
@@ -89,4 +90,4 @@ class PerCallProductClient:
 def create_app() -> FastAPI:
     """The real orders app (settings from the environment) over the per-call client."""
     settings = Settings()
-    return create_orders_app(settings, product_client=PerCallProductClient(settings))
+    return create_orders_app(settings, Overrides(product_client=PerCallProductClient(settings)))

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.payments.fake import FakePayments
 from orders.application.flags import FLAG_NAMES
+from orders.bootstrap import Overrides
 from orders.config import ProductsClientMode, Settings
 from orders.main import create_app
 from products.facade import ProductsFacade, upgrade_products_database
@@ -162,7 +163,7 @@ def orders_seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         token = mint_user_token(settings, "fuzz-user", ["admin"])
         user = {"Authorization": f"Bearer {token}"}
         # One payments fake for every lifespan, so refunds find the seeded payment.
-        APP.target = create_app(settings, payments=FakePayments())
+        APP.target = create_app(settings, Overrides(payments=FakePayments()))
         try:
             order_ids = _seed_orders(APP, user, product_ids)
             cursors = ["", _seed_cursor(APP, user)]

@@ -9,7 +9,8 @@ from typing import Any
 from fakes import RecordingNotifier
 from sqlalchemy import text
 
-from orders.config import FeatureFlags, Settings
+from orders.bootstrap import Overrides
+from orders.config import Settings
 from orders.entrypoints.worker import run_worker
 from servicekit.db import create_engine
 from servicekit.events.testing import delete_topology
@@ -58,7 +59,7 @@ async def worker(bus: Bus, settings: Settings, notifier: RecordingNotifier) -> A
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(settings, FeatureFlags(), stop, notifications=notifier))
+    task = asyncio.create_task(run_worker(settings, stop, Overrides(notifications=notifier)))
     bus.queues += [
         ConsumerQueues(f"{bus.exchange}.order_confirmation_email"),
         ConsumerQueues(f"{bus.exchange}.products_release_cancelled_order"),

@@ -14,7 +14,7 @@ from harness import make_settings, running_api
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import orders.main
+import orders.bootstrap.core
 import products.facade
 from products.testing import Catalogue
 from servicekit.db import create_engine
@@ -56,7 +56,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
         return engine
 
-    monkeypatch.setattr(orders.main, "create_engine", counting_engine)
+    monkeypatch.setattr(orders.bootstrap.core, "create_engine", counting_engine)
     monkeypatch.setattr(products.facade, "create_engine", counting_engine)
     return queries
 

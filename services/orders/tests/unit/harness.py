@@ -12,6 +12,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from orders.adapters.product_clients.factory import ProductClients
+from orders.bootstrap import Overrides
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from orders.main import create_app
@@ -80,8 +81,8 @@ class OrdersApi:
 
 @asynccontextmanager
 async def running_api(settings: Settings, **overrides: Any) -> AsyncIterator[OrdersApi]:
-    """Start the app's lifespan, yield a client, shut it down."""
-    app = create_app(settings, **overrides)
+    """Start the app's lifespan with ``Overrides(**overrides)``, yield a client, shut it down."""
+    app = create_app(settings, Overrides(**overrides))
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://orders") as http:

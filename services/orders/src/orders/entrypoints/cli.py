@@ -4,18 +4,17 @@ import argparse
 import asyncio
 import logging
 import sys
+from contextlib import AsyncExitStack
 
 from pydantic import ValidationError
 
 from orders.adapters.db.doctor import examine
-from orders.adapters.db.migrate import upgrade_orders_database
-from orders.config import FeatureFlags, OfflineSettings, ProductsClientMode, Settings
+from orders.bootstrap import migrate_databases, open_engine
+from orders.config import OfflineSettings, Settings
 from orders.entrypoints.cutover import report as cutover_report
 from orders.entrypoints.flags_cli import add_flags_arguments, run_flags
 from orders.entrypoints.worker import serve_worker
 from orders.entrypoints.worker_http import WorkerHealth, start_worker_http
-from products.facade import upgrade_products_database
-from servicekit.db import create_engine
 from servicekit.events.settings import EventBusMode
 from servicekit.logging import configure_logging
 from servicekit.serve import add_serve_arguments, serve, serve_options
@@ -24,22 +23,15 @@ from servicekit.settings import settings_problem
 logger = logging.getLogger("orders.cli")
 
 
-async def _migrate(settings: Settings) -> None:
-    await upgrade_orders_database(settings.database_url.get_secret_value())
-    logger.info("orders database migrated")
-    # In local mode this process owns the products database too.
-    if settings.products_client is ProductsClientMode.LOCAL:
-        await upgrade_products_database(settings.products_database_url.get_secret_value())
-        logger.info("products database migrated")
+def _migrated(database: str) -> None:
+    logger.info("%s database migrated", database)
 
 
 async def _doctor(settings: Settings) -> int:
-    engine = create_engine(settings.database_url.get_secret_value())
-    try:
+    async with AsyncExitStack() as stack:
+        engine = open_engine(settings, stack)
         async with engine.connect() as connection:
             findings = await examine(connection)
-    finally:
-        await engine.dispose()
     for finding in findings:
         print(finding)
     print(f"{len(findings)} finding(s)")
@@ -93,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging("orders", settings.log_level, as_json=settings.log_json)
     if args.command == "migrate":
-        asyncio.run(_migrate(settings))
+        # In local mode this deployment owns the products database too.
+        asyncio.run(migrate_databases(settings, migrated=_migrated))
         return 0
     if args.command == "worker":
         if settings.event_bus is not EventBusMode.RABBITMQ:
@@ -102,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.metrics_port is not None:
             health = WorkerHealth()
             start_worker_http(args.metrics_port, health)
-        asyncio.run(serve_worker(settings, FeatureFlags(), health))
+        asyncio.run(serve_worker(settings, health))
         return 0
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))

@@ -14,6 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -26,14 +27,8 @@ from orders.application.flags import (
     ReservedActor,
     check_actor,
 )
-from orders.config import (
-    FeatureFlags,
-    ProductsClientMode,
-    Settings,
-    choosable_modes,
-    default_flags,
-)
-from servicekit.db import create_engine
+from orders.bootstrap import bootstrap
+from orders.config import ProductsClientMode, Settings
 from shop_contracts.limits import MAX_KEY_LENGTH, MAX_REASON_LENGTH
 from shop_contracts.pagination import MAX_PAGE_SIZE
 
@@ -158,14 +153,8 @@ async def _reset_mode(store: SqlFlagStore, actor: str, reason: str) -> None:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> None:
-    engine = create_engine(settings.database_url.get_secret_value(), pool_size=1)
-    try:
-        store = SqlFlagStore(
-            engine,
-            default_flags(settings, FeatureFlags()),
-            choosable=choosable_modes(settings.products_client),
-        )
-        await store.refresh()
+    async with AsyncExitStack() as stack:
+        store = (await bootstrap(settings, stack, pool_size=1)).flags
         if args.flags_command == "show":
             _show(store)
         elif args.flags_command == "history":
@@ -177,8 +166,6 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
                 parse_assignments(args.assignments), actor=args.actor, reason=args.reason
             )
             _show(store)
-    finally:
-        await engine.dispose()
 
 
 def _running_mode(url: str) -> ProductsClientMode | None:

@@ -12,6 +12,7 @@ from harness import OrdersApi, make_settings, running_api
 
 from orders.adapters.payments.fake import FakePayments
 from orders.application.commands import CancelOrder, PayOrder, PlaceOrder
+from orders.bootstrap import Overrides
 from orders.domain.errors import OrderNotFound
 from orders.domain.order import OrderLine
 from orders.domain.status import OrderStatus
@@ -208,7 +209,7 @@ async def test_paying_a_just_placed_order_works_while_the_replica_lags(
 async def test_commands_check_ownership_without_the_http_layer(
     orders_db_url: str, products: FakeProductClient
 ) -> None:
-    app = create_app(make_settings(orders_db_url), product_client=products)
+    app = create_app(make_settings(orders_db_url), Overrides(product_client=products))
     async with LifespanManager(app):
         orders: OrdersFacade = app.state.orders
         mug = products.add(stock=5, price="10.00")
