@@ -12,7 +12,6 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from orders.adapters.product_clients.factory import ProductClients
-from orders.adapters.product_clients.shadow import ShadowProductClient
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from orders.main import create_app
@@ -43,13 +42,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 def canary_clients(local: ProductServiceClient, http: ProductServiceClient) -> ProductClients:
-    """What a canary process builds at start-up: both clients, and a shadow of http on local."""
-    return ProductClients(
-        ProductsClientMode.CANARY,
-        local=local,
-        http=http,
-        shadow=ShadowProductClient(local, http, 1.0),
-    )
+    """What a canary process builds at start-up: both clients (the seam composes the rest)."""
+    return ProductClients(ProductsClientMode.CANARY, local=local, http=http)
 
 
 class SteppingClock:
