@@ -1,6 +1,7 @@
 """Canary-fallback helpers of the seam's own tests: a fallback over a ``FlagBook``."""
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from libs.seam.tests.flagbook import Clock, FlagBook, Flags
@@ -33,11 +34,10 @@ def fallback_over(
     book: FlagBook,
     *,
     sleep: Callable[[float], Awaitable[None]] = no_sleep,
-    timer: Callable[[], float] | None = None,
+    timer: Callable[[], float] = time.perf_counter,
     final_attempt_seconds: float = 5.0,
 ) -> Fallback:
     """A fallback that reads and writes ``book``'s flags."""
-    extra = {} if timer is None else {"timer": timer}
     return Fallback(
         book.seen,
         book.close,
@@ -50,7 +50,7 @@ def fallback_over(
         clock=book.clock,
         sleep=sleep,
         final_attempt_seconds=final_attempt_seconds,
-        **extra,  # type: ignore[arg-type]
+        timer=timer,
     )
 
 

@@ -24,6 +24,8 @@ SHARE = "seamtest_flags_canary_share"
 
 
 class Monotonic:
+    """A monotonic clock that moves only when told to."""
+
     def __init__(self) -> None:
         self.now = 0.0
 

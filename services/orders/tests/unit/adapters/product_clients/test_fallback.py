@@ -31,6 +31,8 @@ CANARY = FeatureFlags(products_client=ProductsClientMode.CANARY, canary_share=50
 
 
 class Clock:
+    """A wall clock that moves only when told to."""
+
     def __init__(self) -> None:
         self.now = T0
 

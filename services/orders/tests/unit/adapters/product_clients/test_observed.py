@@ -26,6 +26,7 @@ CALLS = "orders_product_client_call_duration_seconds_count"
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
+    """Tracing on, into memory, for the test."""
     with recorded_spans() as exporter:
         yield exporter
 
