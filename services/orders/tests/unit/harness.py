@@ -42,7 +42,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 def canary_clients(local: ProductServiceClient, http: ProductServiceClient) -> ProductClients:
-    """What a canary process builds at start-up: both clients (the seam composes the rest)."""
+    """What a canary process builds at start-up: both implementations."""
     return ProductClients(ProductsClientMode.CANARY, local=local, http=http)
 
 
