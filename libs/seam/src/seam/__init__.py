@@ -2,13 +2,14 @@
 
 from seam.chain import Call, Handler, Link, client, compose, on
 from seam.compare import Answer, Comparer, ModelComparer
-from seam.fallback import ACTOR, Fallback, FallbackState, work_started
+from seam.fallback import ACTOR, Fallback, FallbackState
 from seam.methods import Deadline, Method, MethodTable
 from seam.metrics import SeamMetrics
 from seam.modes import MODES, FlagNames, Mode, Side, bucket, choosable, on_remote
 from seam.observe import Observe
 from seam.router import Seam
 from seam.shadow import Shadow
+from seam.timing import work_started
 from seam.window import Thresholds, WindowStats
 
 __all__ = [

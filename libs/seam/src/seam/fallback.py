@@ -3,9 +3,7 @@
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -14,6 +12,7 @@ from seam.chain import Call, Handler
 from seam.metrics import SeamMetrics
 from seam.modes import FlagNames
 from seam.observe import Outcome
+from seam.timing import timing
 from seam.window import Thresholds, Window, WindowStats
 
 logger = logging.getLogger(__name__)
@@ -50,37 +49,6 @@ class FallbackState:
     pending: bool = False
 
 
-class _Timer:
-    __slots__ = ("start",)
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-
-_timer: ContextVar[_Timer | None] = ContextVar("seam_call_timer", default=None)
-
-
-def work_started() -> None:
-    """Called by a remote implementation once a call stops queueing in this process.
-
-    The fallback judges the remote side from that moment: waiting for a slot is
-    this process's back-pressure, never the remote side being slow.
-    """
-    timer = _timer.get()
-    if timer is not None:
-        timer.start = time.perf_counter()
-
-
-@contextmanager
-def _timing() -> Iterator[_Timer]:
-    timer = _Timer()
-    token = _timer.set(timer)
-    try:
-        yield timer
-    finally:
-        _timer.reset(token)
-
-
 class Fallback:
     """Judges the routed remote calls; on a breach, holds everyone local and closes the canary."""
 
@@ -99,6 +67,7 @@ class Fallback:
         retry_seconds: float = 1.0,
         final_attempt_seconds: float = 5.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._overrides = overrides
         self._close_share = close
@@ -112,6 +81,7 @@ class Fallback:
         self._retry_seconds = retry_seconds
         self._final_attempt_seconds = final_attempt_seconds
         self._sleep = sleep
+        self._timer = timer
         self._tripped: FallbackState | None = None
         self._seen_at_trip: dict[str, Override | None] = {}
         self._write: asyncio.Task[None] | None = None
@@ -155,7 +125,7 @@ class Fallback:
     async def __call__(self, call: Call, next: Handler) -> Any:
         """The guard link: the call's latency (from ``work_started``) and outcome are judged."""
         generation = self._generation
-        with _timing() as timer:
+        with timing(self._timer) as timer:
             try:
                 result = await next(call)
             except asyncio.CancelledError:
@@ -163,9 +133,9 @@ class Fallback:
             except self._not_judged:
                 raise  # this process's back-pressure, never a remote failure
             except BaseException as exc:
-                self.record(time.perf_counter() - timer.start, self._outcome(exc), generation)
+                self.record(self._timer() - timer.start, self._outcome(exc), generation)
                 raise
-            self.record(time.perf_counter() - timer.start, self._outcome(None), generation)
+            self.record(self._timer() - timer.start, self._outcome(None), generation)
             return result
 
     def record(self, seconds: float, outcome: str, generation: int | None = None) -> None:

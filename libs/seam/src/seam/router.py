@@ -50,7 +50,9 @@ class Seam(Generic[T]):
         tracer: Tracer | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        built = {side for side, impl in ((Side.LOCAL, local), (Side.REMOTE, remote)) if impl}
+        built = {
+            side for side, impl in ((Side.LOCAL, local), (Side.REMOTE, remote)) if impl is not None
+        }
         if built != MODES[startup].needs:
             raise ValueError(f"{startup} mode needs {sorted(MODES[startup].needs)} built")
         self.startup = startup

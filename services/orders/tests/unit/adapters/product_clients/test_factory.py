@@ -1,18 +1,26 @@
-"""build_product_clients: every mode's client is observed the same way (span and series)."""
+"""build_product_clients and build_seam: every mode observed the same way, built per start-up mode."""
 
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from fakes import FakeProductClient
 from harness import make_settings
 
-from orders.adapters.product_clients.factory import build_product_clients
-from orders.adapters.product_clients.routing import ProductClientRouter
+from orders.adapters.flags.memory import InMemoryFlagStore
+from orders.adapters.product_clients.factory import (
+    ProductClients,
+    build_product_clients,
+    build_seam,
+    products_readiness,
+)
 from orders.config import FeatureFlags, ProductsClientMode, Settings, default_flags
 from products.facade import upgrade_products_database
+from seam import choosable
 from servicekit.testing import recorded_spans
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
 
@@ -53,16 +61,25 @@ async def test_every_mode_records_the_same_span_and_series_under_its_mode(
     settings = await _settings(tmp_path, mode, products_max_attempts=1)
     labels = {"mode": mode.value, "method": "get_product", "outcome": outcome}
     before = metric(CALLS, **labels)
+    mirrored = {"mode": "http", "method": "get_product", "outcome": "products_unavailable"}
+    mirrored_before = metric(CALLS, **mirrored)
 
     with recorded_spans() as spans:
         async with AsyncExitStack() as stack:
-            router = ProductClientRouter(await build_product_clients(settings, stack))
-            client = router.choose(default_flags(settings, FeatureFlags()), "alice")
+            flags = default_flags(settings, FeatureFlags())
+            store = InMemoryFlagStore(flags)
+            clients = await build_product_clients(settings, stack)
+            seam = build_seam(clients, settings, store, stack, lambda: datetime.now(UTC))
             with pytest.raises(error):
-                await client.get_product(uuid4())
+                await seam.choose(flags, "alice").get_product(uuid4())
+            if seam.shadow is not None:
+                await seam.shadow.drain()
         finished = spans.get_finished_spans()
 
     assert metric(CALLS, **labels) == before + 1
+    if mode is ProductsClientMode.SHADOW:
+        # The mirrored read is the http path's own call: its series and span say ``http``.
+        assert metric(CALLS, **mirrored) == mirrored_before + 1
     calls = [
         span
         for span in finished
@@ -90,11 +107,78 @@ async def test_the_startup_mode_decides_which_clients_are_built(
 
     async with AsyncExitStack() as stack:
         clients = await build_product_clients(settings, stack)
+        store = InMemoryFlagStore(default_flags(settings, FeatureFlags()))
+        seam = build_seam(clients, settings, store, stack, lambda: datetime.now(UTC))
 
     assert (clients.local is not None, clients.http is not None) == (local, http)
-    assert (clients.shadow is not None) == (local and http)
+    assert (seam.local is not None, seam.remote is not None) == (local, http)
+    # Shadow comparisons and the canary fallback exist only with both sides built.
+    assert (seam.shadow is not None) == (local and http)
+    assert (seam.fallback is not None) == (local and http)
+    assert seam.modes == choosable(startup)
     # Products' consumers run here whenever products does.
     assert bool(clients.subscriptions) == local
-    if clients.shadow is not None:
-        # The shadow's candidate is the http path's own (observed) client, built once.
-        assert clients.shadow._candidate is clients.http
+    # The http client's breaker is kept for the fallback to follow.
+    assert (clients.http_breaker is not None) == http
+
+
+async def test_canary_readiness_reports_both_clients_and_the_fallback_in_force() -> None:
+    async def local_report() -> dict[str, Any]:
+        return {"mode": "local", "database": "ok"}
+
+    async def http_report() -> dict[str, Any]:
+        return {"mode": "http", "breaker": "closed"}
+
+    clients = ProductClients(
+        ProductsClientMode.CANARY,
+        local=FakeProductClient(),
+        http=FakeProductClient(),
+        local_report=local_report,
+        http_report=http_report,
+    )
+    flags = FeatureFlags(products_client=ProductsClientMode.CANARY, canary_share=30)
+    store = InMemoryFlagStore(flags)
+    async with AsyncExitStack() as stack:
+        seam = build_seam(
+            clients, make_settings("sqlite://"), store, stack, lambda: datetime.now(UTC)
+        )
+        report = products_readiness(seam, clients, store)
+
+        assert await report() == {
+            "mode": "canary",
+            "database": "ok",
+            "canary_share": 30,
+            "candidate": {"mode": "http", "breaker": "closed"},
+        }
+
+        assert seam.fallback is not None
+        seam.fallback.remote_down("hung")
+        held = await report()
+        await seam.fallback.settled()
+        settled = await report()
+
+    assert held["status"] == "degraded"
+    assert held["canary_share"] == 0  # held local before the store has the write
+    assert held["fallback"]["pending"] is True
+    assert held["fallback"]["reason"] == "remote client breaker opened: hung"
+    assert settled["canary_share"] == 0
+    assert settled["fallback"]["reason"] == "remote client breaker opened: hung"
+    assert "pending" not in settled["fallback"]
+
+
+async def test_a_single_client_process_reports_that_clients_readiness() -> None:
+    async def local_report() -> dict[str, Any]:
+        return {"mode": "local", "database": "ok"}
+
+    clients = ProductClients(
+        ProductsClientMode.LOCAL, local=FakeProductClient(), local_report=local_report
+    )
+    store = InMemoryFlagStore(FeatureFlags())
+    async with AsyncExitStack() as stack:
+        seam = build_seam(
+            clients, make_settings("sqlite://"), store, stack, lambda: datetime.now(UTC)
+        )
+        assert await products_readiness(seam, clients, store)() == {
+            "mode": "local",
+            "database": "ok",
+        }

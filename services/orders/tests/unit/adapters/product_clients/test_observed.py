@@ -1,4 +1,4 @@
-"""ObservedProductClient: the same span and metric series whatever client it wraps."""
+"""The seam's Observe link over product clients: products' problem codes and outcome labels."""
 
 from collections.abc import Callable, Iterator
 from uuid import uuid4
@@ -7,11 +7,13 @@ import pytest
 from fakes import FakeProductClient
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import StatusCode
 
 from orders.adapters.product_clients.backpressure import BulkheadFull
-from orders.adapters.product_clients.observed import ObservedProductClient
-from orders.adapters.product_clients.shadow import ShadowProductClient
+from orders.adapters.product_clients.boundary import METHODS, error_code, outcome_of
+from orders.adapters.product_clients.metrics import SEAM
+from orders.domain.product_client import ProductServiceClient
+from seam import Observe, client, compose, on
 from servicekit.testing import recorded_spans
 from servicekit.tracing import tracer
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
@@ -24,6 +26,7 @@ CALLS = "orders_product_client_call_duration_seconds_count"
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
+    """Tracing on, into memory, for the test."""
     with recorded_spans() as exporter:
         yield exporter
 
@@ -32,21 +35,25 @@ def _named(exporter: InMemorySpanExporter, prefix: str = "product_client.") -> l
     return [span for span in exporter.get_finished_spans() if span.name.startswith(prefix)]
 
 
-@pytest.mark.parametrize("mode", ["local", "http", "shadow"])
-async def test_every_mode_records_one_span_with_the_same_name_and_attributes(
-    spans: InMemorySpanExporter, mode: str
+def _observed(inner: ProductServiceClient, mode: str, traced: bool = False) -> ProductServiceClient:
+    link = Observe(mode, SEAM, outcome_of, error_code, tracer("test") if traced else None)
+    observed: ProductServiceClient = client(METHODS, compose([link], on(inner)), "Observed")
+    return observed
+
+
+async def test_a_call_has_the_product_client_span_and_attributes(
+    spans: InMemorySpanExporter,
 ) -> None:
     products = FakeProductClient()
     product = products.add(stock=3)
-    client = ObservedProductClient(products, mode, tracer("test"))
+    observed = _observed(products, "http", traced=True)
 
-    await client.reserve("key-1", [ReservationLineRequest(product_id=product.id, quantity=1)])
+    await observed.reserve("key-1", [ReservationLineRequest(product_id=product.id, quantity=1)])
 
     (span,) = _named(spans)
     assert span.name == "product_client.reserve"
-    assert span.kind is SpanKind.INTERNAL
     assert dict(span.attributes or {}) == {
-        "product_client.mode": mode,
+        "product_client.mode": "http",
         "product_client.method": "reserve",
     }
     assert span.status.status_code is StatusCode.UNSET
@@ -55,10 +62,10 @@ async def test_every_mode_records_one_span_with_the_same_name_and_attributes(
 async def test_a_failed_call_marks_its_span_with_error_and_problem_code(
     spans: InMemorySpanExporter,
 ) -> None:
-    client = ObservedProductClient(FakeProductClient(down=True), "http", tracer("test"))
+    observed = _observed(FakeProductClient(down=True), "http", traced=True)
 
     with pytest.raises(ProductsUnavailable):
-        await client.get_product(uuid4())
+        await observed.get_product(uuid4())
 
     (span,) = _named(spans)
     assert span.status.status_code is StatusCode.ERROR
@@ -68,39 +75,25 @@ async def test_a_failed_call_marks_its_span_with_error_and_problem_code(
 
 
 async def test_a_domain_answer_carries_its_code_too(spans: InMemorySpanExporter) -> None:
-    client = ObservedProductClient(FakeProductClient(), "local", tracer("test"))
+    observed = _observed(FakeProductClient(), "local", traced=True)
 
     with pytest.raises(ProductNotFound):
-        await client.get_product(uuid4())
+        await observed.get_product(uuid4())
 
     (span,) = _named(spans)
     assert (span.attributes or {})["product_client.problem_code"] == "product_not_found"
 
 
-async def test_without_a_tracer_no_span_is_made_but_the_call_is_measured(
-    spans: InMemorySpanExporter, metric: Metric
-) -> None:
-    products = FakeProductClient()
-    product = products.add()
-    labels = {"mode": "local", "method": "get_product", "outcome": "ok"}
-    before = metric(CALLS, **labels)
-
-    assert await ObservedProductClient(products, "local").get_product(product.id) == product
-
-    assert _named(spans) == []
-    assert metric(CALLS, **labels) == before + 1
-
-
 @pytest.mark.parametrize("mode", ["local", "http", "shadow"])
-async def test_call_latency_is_recorded_under_the_mode_and_outcome(
+async def test_call_latency_is_recorded_under_the_mode_and_problem_code(
     metric: Metric, mode: str
 ) -> None:
-    client = ObservedProductClient(FakeProductClient(), mode)
+    observed = _observed(FakeProductClient(), mode)
     labels = {"mode": mode, "method": "get_product", "outcome": "product_not_found"}
     before = metric(CALLS, **labels)
 
     with pytest.raises(ProductNotFound):
-        await client.get_product(uuid4())
+        await observed.get_product(uuid4())
 
     assert metric(CALLS, **labels) == before + 1
 
@@ -128,45 +121,11 @@ async def test_orders_own_queue_refusing_is_not_recorded_as_products_unavailable
 ) -> None:
     # The caller sees products_unavailable either way; the series (and so the cut-over
     # report's http error rate) tells orders' back-pressure from products failing.
-    client = ObservedProductClient(_Refusing(error), "http")
+    observed = _observed(_Refusing(error), "http")
     labels = {"mode": "http", "method": "get_product", "outcome": outcome}
     before = metric(CALLS, **labels)
 
     with pytest.raises(ProductsUnavailable):
-        await client.get_product(uuid4())
+        await observed.get_product(uuid4())
 
     assert metric(CALLS, **labels) == before + 1
-
-
-async def test_shadow_comparison_is_a_linked_trace_not_a_child_of_the_call(
-    spans: InMemorySpanExporter,
-) -> None:
-    primary = FakeProductClient()
-    product = primary.add()
-    candidate = FakeProductClient(products=dict(primary.products), stock=dict(primary.stock))
-    shadow = ShadowProductClient(
-        primary,
-        ObservedProductClient(candidate, "http", tracer("test")),
-        2.0,
-        tracer=tracer("test"),
-    )
-    client = ObservedProductClient(shadow, "shadow", tracer("test"))
-
-    await client.get_product(product.id)
-    await shadow.drain()
-
-    calls = {
-        str((span.attributes or {})["product_client.mode"]): span
-        for span in _named(spans, "product_client.get_product")
-    }
-    assert set(calls) == {"shadow", "http"}
-    call, mirrored = calls["shadow"], calls["http"]
-    (comparison,) = _named(spans, "product_client.shadow_comparison")
-    assert call.context is not None
-    assert comparison.context is not None
-    assert comparison.parent is None
-    assert comparison.context.trace_id != call.context.trace_id
-    assert [link.context.span_id for link in comparison.links] == [call.context.span_id]
-    assert (comparison.attributes or {})["product_client.shadow_result"] == "match"
-    assert mirrored.parent is not None
-    assert mirrored.parent.span_id == comparison.context.span_id

@@ -1,216 +1,104 @@
-"""ProductClientRouter: per-request choice, sticky and monotonic canary, shadow rate per request."""
+"""The products seam as the factory builds it: routed by FeatureFlags, per user, per request."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 
 import pytest
 from fakes import FakeProductClient
 
-from orders.adapters.product_clients.factory import ProductClients
-from orders.adapters.product_clients.routing import (
-    ProductClientRouter,
-    canary_bucket,
-    on_http,
-)
-from orders.adapters.product_clients.shadow import ShadowProductClient
-from orders.config import FeatureFlags, ProductsClientMode
-from orders.domain.product_client import ProductServiceClient
+from orders.adapters.flags.memory import InMemoryFlagStore
+from orders.adapters.product_clients.factory import ProductClients, ProductsSeam, build_seam
+from orders.config import FeatureFlags, ProductsClientMode, Settings
+from seam import on_remote
 
 Metric = Callable[..., float]
-USERS = [f"user-{n}" for n in range(10_000)]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+USERS = [f"user-{n}" for n in range(200)]
+Build = Callable[[ProductClients], ProductsSeam]
 
 
 def _flags(mode: ProductsClientMode, share: int = 0, rate: float = 1.0) -> FeatureFlags:
     return FeatureFlags(products_client=mode, canary_share=share, shadow_sample_rate=rate)
 
 
-def _both(
-    startup: ProductsClientMode = ProductsClientMode.CANARY,
-) -> tuple[ProductClients, FakeProductClient, FakeProductClient]:
+@pytest.fixture
+async def build(make_settings: Callable[..., Settings]) -> AsyncIterator[Build]:
+    """Builds seams as ``main`` does; closes them after the test."""
+    async with AsyncExitStack() as stack:
+
+        def seam(clients: ProductClients) -> ProductsSeam:
+            store = InMemoryFlagStore(FeatureFlags())
+            return build_seam(clients, make_settings(), store, stack, lambda: datetime.now(UTC))
+
+        yield seam
+
+
+def _canary(build: Build) -> tuple[ProductsSeam, FakeProductClient, FakeProductClient]:
     local, http = FakeProductClient(), FakeProductClient()
-    shadow = ShadowProductClient(local, http, 1.0)
-    return ProductClients(startup, local=local, http=http, shadow=shadow), local, http
+    return build(ProductClients(ProductsClientMode.CANARY, local=local, http=http)), local, http
 
 
-def _http_users(router: ProductClientRouter, clients: ProductClients, share: int) -> set[str]:
-    flags = _flags(ProductsClientMode.CANARY, share)
-    return {user for user in USERS if router.choose(flags, user) is clients.http}
-
-
-def test_a_user_gets_the_same_client_on_every_request() -> None:
-    clients, _, _ = _both()
-    router = ProductClientRouter(clients)
+async def test_canary_users_follow_their_bucket_and_the_http_path_is_judged(
+    build: Build, metric: Metric
+) -> None:
+    seam, local, http = _canary(build)
     flags = _flags(ProductsClientMode.CANARY, 50)
+    routed = {"mode": "canary", "client": "http"}
+    before = metric("orders_product_client_routed_total", **routed)
 
-    for user in USERS[:200]:
-        first = router.choose(flags, user)
-        assert all(router.choose(flags, user) is first for _ in range(5))
-        assert first is (clients.http if on_http(user, 50) else clients.local)
+    on_http = [user for user in USERS if seam.choose(flags, user) is seam.routed_remote]
 
-
-def test_raising_the_share_only_moves_users_from_local_to_http() -> None:
-    clients, _, _ = _both()
-    router = ProductClientRouter(clients)
-
-    at_5, at_50, at_100 = (_http_users(router, clients, share) for share in (5, 50, 100))
-
-    assert at_5 < at_50 < at_100
-    assert at_100 == set(USERS)
-
-
-@pytest.mark.parametrize("share", [1, 5, 25, 50, 90])
-def test_the_share_of_users_on_http_is_close_to_the_percentage(share: int) -> None:
-    clients, _, _ = _both()
-    router = ProductClientRouter(clients)
-
-    on = len(_http_users(router, clients, share))
-
-    # 10,000 users; the binomial standard deviation is at most 50 users (0.5 %).
-    assert abs(on - share * 100) <= 200, on
+    assert on_http == [user for user in USERS if on_remote(user, 50)]
+    assert 0 < len(on_http) < len(USERS)
+    assert metric("orders_product_client_routed_total", **routed) == before + len(on_http)
+    # With local to fall back to, the routed http path is the fallback's, not the bare one.
+    assert seam.fallback is not None
+    assert seam.routed_remote is not seam.remote
+    product = http.add()
+    await seam.choose(flags, on_http[0]).get_product(product.id)
+    assert seam.fallback.stats().calls == 1
+    assert local.calls == []
 
 
-def test_zero_and_a_hundred_percent_are_exact() -> None:
-    clients, _, _ = _both()
-    router = ProductClientRouter(clients)
-
-    assert _http_users(router, clients, 0) == set()
-    assert _http_users(router, clients, 100) == set(USERS)
-
-
-def test_the_bucket_is_sha256_of_the_user_id() -> None:
-    # Fixed, so every process (and every release) puts a user in the same bucket.
-    assert canary_bucket("alice") == canary_bucket("alice")
-    assert {canary_bucket(u) for u in USERS[:100]} <= set(range(10_000))
-    assert canary_bucket("alice") == int("2bd806c97f0e00af", 16) % 10_000
-
-
-@pytest.mark.parametrize(
-    ("mode", "client"),
-    [
-        (ProductsClientMode.LOCAL, "local"),
-        (ProductsClientMode.HTTP, "http"),
-    ],
-)
-def test_single_client_modes_send_everyone_to_that_client(
-    mode: ProductsClientMode, client: str, metric: Metric
+async def test_a_mode_not_built_is_served_by_the_startup_mode_with_a_warning(
+    build: Build, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clients, _, _ = _both()
-    router = ProductClientRouter(clients)
-    labels = {"mode": mode.value, "client": client}
-    before = metric("orders_product_client_routed_total", **labels)
+    seam = build(ProductClients(ProductsClientMode.LOCAL, local=FakeProductClient()))
 
-    chosen = {id(router.choose(_flags(mode, 50), user)) for user in USERS[:50]}
-
-    assert chosen == {id(getattr(clients, client))}
-    assert metric("orders_product_client_routed_total", **labels) == before + 50
-
-
-def test_a_mode_not_built_is_served_by_the_startup_mode_with_one_warning_a_minute(
-    caplog: pytest.LogCaptureFixture, metric: Metric
-) -> None:
-    local = FakeProductClient()
-    clock = Clock()
-    router = ProductClientRouter(
-        ProductClients(ProductsClientMode.LOCAL, local=local), monotonic=clock
-    )
-    labels = {"mode": "canary", "client": "local"}
-    before = metric("orders_product_client_routed_total", **labels)
-
-    with caplog.at_level(logging.WARNING, "orders.adapters.product_clients.routing"):
-        for _ in range(3):
-            assert router.choose(_flags(ProductsClientMode.CANARY, 100), "alice") is local
-        clock.now += 61
-        assert router.choose(_flags(ProductsClientMode.HTTP), "alice") is local
-        assert router.choose(_flags(ProductsClientMode.CANARY, 100), "alice") is local
+    with caplog.at_level(logging.WARNING, "seam.router"):
+        assert seam.choose(_flags(ProductsClientMode.CANARY, 100), "alice") is seam.local
+        assert seam.choose(_flags(ProductsClientMode.HTTP), "alice") is seam.local
 
     warnings = [r for r in caplog.records if "did not build" in r.getMessage()]
-    assert [r.products_client for r in warnings] == ["canary", "http", "canary"]  # type: ignore[attr-defined]
-    assert metric("orders_product_client_routed_total", **labels) == before + 4
-    assert router.modes == frozenset({ProductsClientMode.LOCAL})
+    assert [r.products_client for r in warnings] == ["canary", "http"]  # type: ignore[attr-defined]
+    assert warnings[0].getMessage() == (
+        "products_client flag canary needs clients this process did not build; serving local"
+    )
+    assert seam.modes == frozenset({ProductsClientMode.LOCAL})
 
 
-def test_an_http_only_process_serves_every_mode_with_http() -> None:
-    http = FakeProductClient()
-    router = ProductClientRouter(ProductClients(ProductsClientMode.HTTP, http=http))
-
-    for mode in ProductsClientMode:
-        assert router.choose(_flags(mode, 0), "alice") is http
-    assert router.authoritative is http
-
-
-def test_background_work_uses_local_whenever_it_is_built() -> None:
-    clients, local, _ = _both(ProductsClientMode.CANARY)
-
-    assert ProductClientRouter(clients).authoritative is local
-
-
-async def test_the_shadow_sample_rate_is_the_requests() -> None:
-    clients, local, http = _both(ProductsClientMode.SHADOW)
-    router = ProductClientRouter(clients)
+async def test_the_shadow_sample_rate_is_the_requests(build: Build) -> None:
+    seam, local, http = _canary(build)
     product = local.add()
     http.products[product.id] = product
     http.stock[product.id] = local.stock[product.id]
-    never, always = _flags(ProductsClientMode.SHADOW, rate=0.0), _flags(ProductsClientMode.SHADOW)
+    never = _flags(ProductsClientMode.SHADOW, rate=0.0)
+    always = _flags(ProductsClientMode.SHADOW, rate=1.0)
 
-    client: ProductServiceClient = router.choose(never, "alice")
-    assert router.choose(never, "bob") is client  # one view per rate in force
-    await client.get_product(product.id)
-    await router.choose(always, "alice").get_product(product.id)
-    assert clients.shadow is not None
-    await clients.shadow.drain()
+    await seam.choose(never, "alice").get_product(product.id)
+    await seam.choose(always, "alice").get_product(product.id)
+    assert seam.shadow is not None
+    await seam.shadow.drain()
 
     assert local.calls == ["get_product", "get_product"]
     assert http.calls == ["get_product"]  # only the read at rate 1 was mirrored
 
 
-def test_clients_need_the_shadow_when_both_are_built() -> None:
-    with pytest.raises(ValueError, match="shadow"):
-        ProductClients(
-            ProductsClientMode.CANARY, local=FakeProductClient(), http=FakeProductClient()
-        )
-    with pytest.raises(ValueError, match="at least one"):
-        ProductClients(ProductsClientMode.LOCAL)
+async def test_background_work_uses_local_whenever_it_is_built(build: Build) -> None:
+    seam, _, _ = _canary(build)
+    http_only = build(ProductClients(ProductsClientMode.HTTP, http=FakeProductClient()))
 
-
-@pytest.mark.parametrize(
-    ("mode", "share", "routed"),
-    [
-        (ProductsClientMode.LOCAL, 50, 0),
-        (ProductsClientMode.SHADOW, 50, 0),
-        (ProductsClientMode.CANARY, 50, 50),
-        (ProductsClientMode.HTTP, 50, 100),
-    ],
-)
-def test_the_share_gauge_is_the_share_routed_to_http(
-    mode: ProductsClientMode, share: int, routed: int, metric: Metric
-) -> None:
-    clients, _, _ = _both()
-    router = ProductClientRouter(clients)
-    router.publish(_flags(ProductsClientMode.CANARY, 7))
-
-    router.choose(_flags(mode, share), "alice")
-
-    assert metric("orders_flags_canary_share") == routed
-
-
-def test_the_share_gauge_of_a_mode_not_built_is_the_startup_modes(metric: Metric) -> None:
-    router = ProductClientRouter(
-        ProductClients(ProductsClientMode.LOCAL, local=FakeProductClient())
-    )
-
-    router.publish(_flags(ProductsClientMode.CANARY, 50))
-    assert metric("orders_flags_canary_share") == 0
-
-    http_only = ProductClientRouter(
-        ProductClients(ProductsClientMode.HTTP, http=FakeProductClient())
-    )
-    http_only.publish(_flags(ProductsClientMode.LOCAL, 0))
-    assert metric("orders_flags_canary_share") == 100
+    assert seam.authoritative is seam.local
+    assert http_only.authoritative is http_only.remote
+    assert http_only.fallback is None
