@@ -18,12 +18,14 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 COPY libs/contracts/pyproject.toml libs/contracts/
 COPY libs/servicekit/pyproject.toml libs/servicekit/
+COPY libs/seam/pyproject.toml libs/seam/
 COPY services/products/pyproject.toml services/products/
 COPY services/orders/pyproject.toml services/orders/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package=orders
 COPY libs/contracts/src libs/contracts/src
 COPY libs/servicekit/src libs/servicekit/src
+COPY libs/seam/src libs/seam/src
 COPY services/products/src services/products/src
 COPY services/orders/src services/orders/src
 RUN --mount=type=cache,target=/root/.cache/uv \
