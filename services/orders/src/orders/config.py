@@ -10,10 +10,21 @@ from seam import Mode, choosable
 from servicekit.events.settings import EventBusSettings
 from servicekit.settings import ServiceSettings, weak_service_tokens
 
-ProductsClientMode = Mode
-"""Which product clients serve: the seam's modes (``seam.MODES`` says what each builds)."""
-choosable_modes = choosable
-"""The run-time modes a process started in a mode has the clients for."""
+
+class ProductsClientMode(StrEnum):
+    """Which ``ProductServiceClient`` the composition root builds."""
+
+    # The seam's modes by value (``seam.MODES`` says what each builds and who serves);
+    # orders' own name, as its settings and OpenAPI document have always called it.
+    LOCAL = Mode.LOCAL.value
+    HTTP = Mode.HTTP.value
+    SHADOW = Mode.SHADOW.value
+    CANARY = Mode.CANARY.value
+
+
+def choosable_modes(startup: ProductsClientMode) -> frozenset[ProductsClientMode]:
+    """The run-time modes a process started in ``startup`` has the clients for."""
+    return frozenset(ProductsClientMode(mode.value) for mode in choosable(Mode(startup)))
 
 
 class HttpTransport(StrEnum):

@@ -31,7 +31,7 @@ from orders.application.close_canary import close_canary
 from orders.application.flags import FALLBACK_ACTOR, FlagStore
 from orders.config import ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
-from seam import MODES, Fallback, Seam, Side, Thresholds
+from seam import MODES, Fallback, Mode, Seam, Side, Thresholds
 from servicekit.events.handlers import Subscription
 from servicekit.health import ReadinessCheck
 from servicekit.tracing import tracer
@@ -57,7 +57,7 @@ class ProductClients:
 async def build_product_clients(settings: Settings, stack: AsyncExitStack) -> ProductClients:
     """The implementations ``APP_PRODUCTS_CLIENT`` calls for, started; closed via ``stack``."""
     mode = settings.products_client
-    needs = MODES[mode].needs
+    needs = MODES[Mode(mode)].needs
     local: LocalProductClient | None = None
     if Side.LOCAL in needs:
         local = LocalProductClient.from_database_url(
@@ -160,7 +160,7 @@ def product_seam(
     """The seam over products' implementations, with products' method table and comparer."""
     return Seam(
         METHODS,
-        startup,
+        Mode(startup),
         local=local,
         remote=remote,
         metrics=SEAM,

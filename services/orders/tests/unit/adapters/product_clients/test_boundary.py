@@ -12,9 +12,9 @@ from orders.adapters.product_clients.boundary import (
     error_code,
     outcome_of,
 )
-from orders.config import FeatureFlags
+from orders.config import FeatureFlags, ProductsClientMode
 from orders.domain.product_client import ProductServiceClient
-from seam import Deadline
+from seam import Deadline, Mode
 from shop_contracts.errors import InsufficientStock, ProductNotFound, ProductsUnavailable
 
 READS = {"get_product", "lookup_products", "check_stock", "get_reservation"}
@@ -70,3 +70,7 @@ def test_the_seams_flags_are_feature_flags_fields() -> None:
         "canary_share",
         "shadow_sample_rate",
     )
+
+
+def test_orders_modes_are_the_seams_modes_by_value() -> None:
+    assert [m.value for m in ProductsClientMode] == [m.value for m in Mode]

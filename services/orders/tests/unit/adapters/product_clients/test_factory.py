@@ -20,7 +20,7 @@ from orders.adapters.product_clients.factory import (
 )
 from orders.config import FeatureFlags, ProductsClientMode, Settings, default_flags
 from products.facade import upgrade_products_database
-from seam import choosable
+from seam import Mode, choosable
 from servicekit.testing import recorded_spans
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
 
@@ -115,7 +115,7 @@ async def test_the_startup_mode_decides_which_clients_are_built(
     # Shadow comparisons and the canary fallback exist only with both sides built.
     assert (seam.shadow is not None) == (local and http)
     assert (seam.fallback is not None) == (local and http)
-    assert seam.modes == choosable(startup)
+    assert seam.modes == choosable(Mode(startup))
     # Products' consumers run here whenever products does.
     assert bool(clients.subscriptions) == local
     # The http client's breaker is kept for the fallback to follow.

@@ -11,7 +11,7 @@ from fakes import FakeProductClient
 from orders.adapters.flags.memory import InMemoryFlagStore
 from orders.adapters.product_clients.factory import ProductClients, ProductsSeam, build_seam
 from orders.config import FeatureFlags, ProductsClientMode, Settings
-from seam import on_remote
+from seam import Mode, on_remote
 
 Metric = Callable[..., float]
 USERS = [f"user-{n}" for n in range(200)]
@@ -75,7 +75,7 @@ async def test_a_mode_not_built_is_served_by_the_startup_mode_with_a_warning(
     assert warnings[0].getMessage() == (
         "products_client flag canary needs clients this process did not build; serving local"
     )
-    assert seam.modes == frozenset({ProductsClientMode.LOCAL})
+    assert seam.modes == frozenset({Mode.LOCAL})
 
 
 async def test_the_shadow_sample_rate_is_the_requests(build: Build) -> None:
