@@ -32,6 +32,7 @@ from servicekit.clock import Clock, utc_now
 from servicekit.db import autocommit_engine, create_engine, ping
 from servicekit.events.handlers import Subscription
 from servicekit.periodic import PeriodicTask
+from shop_contracts.money import Money
 from shop_contracts.pagination import Page
 from shop_contracts.products import (
     BulkImport,
@@ -68,8 +69,7 @@ def _create_command(item: ProductCreate) -> commands.CreateProduct:
         sku=item.sku,
         name=item.name,
         description=item.description,
-        price=item.price,
-        currency=item.currency,
+        price=Money(item.price, item.currency),
         stock=item.stock,
     )
 

@@ -9,7 +9,6 @@ from orders.application.commands import PlaceOrder
 from orders.application.settle import settle_pending
 from orders.application.unit_of_work import UnitOfWorkFactory
 from orders.domain.errors import ConcurrentModification, DuplicateOrder
-from orders.domain.money import Money
 from orders.domain.order import (
     Order,
     OrderItem,
@@ -28,6 +27,7 @@ from shop_contracts.errors import (
     ReservationNotFound,
     ReservationReleased,
 )
+from shop_contracts.money import Money
 from shop_contracts.reservations import (
     Reservation,
     ReservationLineRequest,

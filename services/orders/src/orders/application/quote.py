@@ -7,6 +7,7 @@ from orders.domain.errors import MixedCurrencies
 from orders.domain.order import OrderLine, check_order_total, checked_cart
 from orders.domain.product_client import ProductServiceClient
 from shop_contracts.errors import ProductNotFound
+from shop_contracts.money import line_total
 
 
 async def quote_cart(
@@ -21,7 +22,7 @@ async def quote_cart(
     currencies = {by_id[line.product_id].currency for line in cart}
     if len(currencies) != 1:
         raise MixedCurrencies(currencies)
-    line_totals = [by_id[line.product_id].price * line.quantity for line in cart]
+    line_totals = [line_total(by_id[line.product_id].price, line.quantity) for line in cart]
     subtotal = sum(line_totals, Decimal(0))
     check_order_total(subtotal)  # before any figure is put in a (bounded) view
     items = [

@@ -14,9 +14,9 @@ from orders.domain.errors import (
     OrderTotalTooLarge,
 )
 from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced, OrderStatusChanged
-from orders.domain.money import CurrencyMismatch, Money
 from orders.domain.status import OrderStatus, can_transition
 from shop_contracts.limits import MAX_KEY_LENGTH, MAX_LINE_QUANTITY, MAX_ORDER_TOTAL
+from shop_contracts.money import CurrencyMismatch, Money
 from shop_contracts.reservations import lines_fingerprint, merged_quantities
 
 

@@ -1,11 +1,11 @@
 """Write-side requests: what a caller asks the products service to change."""
 
 from dataclasses import dataclass
-from decimal import Decimal
 from uuid import UUID
 
 from products.domain.product import ProductChanges
 from products.domain.reservation import LineRequest
+from shop_contracts.money import Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,8 +15,7 @@ class CreateProduct:
     sku: str
     name: str
     description: str
-    price: Decimal
-    currency: str
+    price: Money
     stock: int
 
 

@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from uuid import UUID
 
+from shop_contracts.money import Money
 from shop_contracts.reservations import (
     ReservationStatus,
     lines_fingerprint,
@@ -40,8 +40,7 @@ class ReservationLine:
     product_id: UUID
     quantity: int
     product_name: str
-    unit_price: Decimal
-    currency: str
+    unit_price: Money
 
 
 @dataclass(frozen=True, slots=True)

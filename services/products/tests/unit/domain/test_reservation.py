@@ -14,6 +14,7 @@ from products.domain.reservation import (
     normalise_lines,
     request_fingerprint,
 )
+from shop_contracts.money import Money
 
 A = UUID(int=1)
 B = UUID(int=2)
@@ -28,7 +29,7 @@ def _reservation(status: ReservationStatus, expires_in: float) -> Reservation:
         status=status,
         expires_at=NOW + timedelta(seconds=expires_in),
         created_at=NOW,
-        lines=(ReservationLine(A, 1, "a", Decimal("1.00"), "EUR"),),
+        lines=(ReservationLine(A, 1, "a", Money(Decimal("1.00"), "EUR")),),
     )
 
 
