@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from products.domain.product import ProductChanges
-from products.domain.reservation import LineRequest
+from products.domain.reservation import Line
 from shop_contracts.money import Money
 
 
@@ -48,7 +48,7 @@ class ReserveStock:
     """Hold stock for every line or none; the key makes the request idempotent."""
 
     key: str
-    lines: tuple[LineRequest, ...]
+    lines: tuple[Line, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from products.domain.reservation import (
     Reservation,
     ReservationLine,
     ReservationStatus,
-    normalise_lines,
+    merged_lines,
     request_fingerprint,
 )
 from servicekit.clock import Clock
@@ -41,7 +41,7 @@ async def reserve_stock(
 ) -> ReserveOutcome:
     """Hold every line or none, in one transaction; the same key and lines replay the hold."""
     check_key(command.key)
-    lines = normalise_lines(command.lines)
+    lines = merged_lines(command.lines)
     if not lines:
         raise ValueError("a reservation needs at least one line")
     if any(line.quantity > MAX_LINE_QUANTITY for line in lines):
