@@ -1,7 +1,8 @@
-"""Money on the wire: a Decimal serialised as a string with exactly two places."""
+"""Money in both domains and on the wire: cents-exact amounts, one line-total rule (ADR 0026)."""
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
@@ -26,6 +27,52 @@ def to_minor(amount: Decimal) -> int:
 def from_minor(minor: int | Decimal) -> Decimal:
     """The amount of a number of cents (fractional for averages), with exactly two places."""
     return quantize(Decimal(minor) * CENT)
+
+
+def line_total(unit_price: Decimal, quantity: int) -> Decimal:
+    """A line's total: unit price times quantity, in cents (the one rule, ``Money.times``)."""
+    return quantize(unit_price * quantity)
+
+
+class CurrencyMismatch(ValueError):
+    """Two amounts in different currencies were combined."""
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount of one currency, always rounded to cents."""
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", quantize(self.amount))
+        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+            raise ValueError(f"not an ISO 4217 currency code: {self.currency!r}")
+
+    @classmethod
+    def zero(cls, currency: str) -> "Money":
+        """Nothing, in a currency."""
+        return cls(Decimal(0), currency)
+
+    @classmethod
+    def from_cents(cls, cents: int, currency: str) -> "Money":
+        """Build from an integer number of cents (how amounts are stored)."""
+        return cls(from_minor(cents), currency)
+
+    @property
+    def cents(self) -> int:
+        """The amount as an integer number of cents."""
+        return to_minor(self.amount)
+
+    def __add__(self, other: "Money") -> "Money":
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"cannot add {other.currency} to {self.currency}")
+        return Money(self.amount + other.amount, self.currency)
+
+    def times(self, quantity: int) -> "Money":
+        """This amount multiplied by a whole quantity: the line total."""
+        return Money(line_total(self.amount, quantity), self.currency)
 
 
 # What the documented schema promises and the validator enforces agree exactly,

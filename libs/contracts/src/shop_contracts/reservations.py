@@ -1,8 +1,9 @@
-"""Stock reservation DTOs (try / confirm / cancel)."""
+"""Stock reservation DTOs (try / confirm / cancel) and the one (product, quantity) line (ADR 0026)."""
 
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Protocol
@@ -26,6 +27,14 @@ class LineLike(Protocol):
     def quantity(self) -> int: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A product and a quantity: a cart line in orders, a line to hold in products."""
+
+    product_id: UUID
+    quantity: int
+
+
 def merged_quantities(lines: Iterable[LineLike]) -> list[tuple[UUID, int]]:
     """Quantity per product with repeats merged, ordered by product id.
 
@@ -37,6 +46,11 @@ def merged_quantities(lines: Iterable[LineLike]) -> list[tuple[UUID, int]]:
     for line in lines:
         totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
     return sorted(totals.items())
+
+
+def merged_lines(lines: Iterable[LineLike]) -> tuple[Line, ...]:
+    """The lines with repeats merged, ordered by product id, so equal requests compare equal."""
+    return tuple(Line(pid, qty) for pid, qty in merged_quantities(lines))
 
 
 def lines_fingerprint(lines: Iterable[LineLike]) -> str:

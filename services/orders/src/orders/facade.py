@@ -22,12 +22,13 @@ from orders.application.views import (
     OrderView,
     QuoteView,
 )
-from orders.domain.order import Order, OrderLine
+from orders.domain.order import Order
 from orders.domain.ports import PaymentPort
 from orders.domain.product_client import ProductServiceClient
 from servicekit.clock import Clock
 from servicekit.deadlines import budget
 from shop_contracts.pagination import CursorPage
+from shop_contracts.reservations import Line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,9 +73,9 @@ class OrdersFacade:
         """Move an order through fulfilment (staff)."""
         return await update_status(cmd, self.uow, self.clock)
 
-    async def quote(self, lines: Sequence[OrderLine]) -> QuoteView:
+    async def quote(self, lines: Sequence[Line]) -> QuoteView:
         """Price a cart at current prices; nothing is held."""
-        return await quote_cart(self.products, list(lines), max_items=self.max_items_per_order)
+        return await quote_cart(self.products, lines, max_items=self.max_items_per_order)
 
     async def availability(self, product_id: UUID, quantity: int) -> AvailabilityView:
         """A product's current price and whether ``quantity`` units can be bought now."""

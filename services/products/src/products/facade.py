@@ -26,12 +26,13 @@ from products.application.unit_of_work import UnitOfWorkFactory
 from products.application.update_product import update_product
 from products.application.views import product_view, reservation_view
 from products.domain.product import ProductChanges
-from products.domain.reservation import LineRequest
+from products.domain.reservation import Line
 from products.entrypoints.events import subscriptions
 from servicekit.clock import Clock, utc_now
 from servicekit.db import autocommit_engine, create_engine, ping
 from servicekit.events.handlers import Subscription
 from servicekit.periodic import PeriodicTask
+from shop_contracts.money import Money
 from shop_contracts.pagination import Page
 from shop_contracts.products import (
     BulkImport,
@@ -68,8 +69,7 @@ def _create_command(item: ProductCreate) -> commands.CreateProduct:
         sku=item.sku,
         name=item.name,
         description=item.description,
-        price=item.price,
-        currency=item.currency,
+        price=Money(item.price, item.currency),
         stock=item.stock,
     )
 
@@ -201,7 +201,7 @@ class ProductsFacade:
     ) -> ReserveResult:
         """``reserve``, also saying whether this call created the hold or replayed it."""
         command = commands.ReserveStock(
-            reservation_key, tuple(LineRequest(line.product_id, line.quantity) for line in lines)
+            reservation_key, tuple(Line(line.product_id, line.quantity) for line in lines)
         )
         outcome = await reserve_stock(command, self._uow, self._clock, self._ttl)
         return ReserveResult(reservation_view(outcome.reservation), outcome.created)

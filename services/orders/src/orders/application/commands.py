@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from uuid import UUID
 
-from orders.domain.order import OrderLine
 from orders.domain.status import OrderStatus
+from shop_contracts.reservations import Line
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +14,7 @@ class PlaceOrder:
     user_id: str
     customer_email: str | None
     idempotency_key: str
-    lines: tuple[OrderLine, ...]
+    lines: tuple[Line, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""PlaceOrder: reserve stock, save the order with its event, then confirm (try/confirm/cancel)."""
+"""PlaceOrder: reserve, save the order with its event, then confirm (ADR 0019, ADR 0020, ADR 0026)."""
 
 import asyncio
 import logging
@@ -9,7 +9,6 @@ from orders.application.commands import PlaceOrder
 from orders.application.settle import settle_pending
 from orders.application.unit_of_work import UnitOfWorkFactory
 from orders.domain.errors import ConcurrentModification, DuplicateOrder
-from orders.domain.money import Money
 from orders.domain.order import (
     Order,
     OrderItem,
@@ -28,6 +27,7 @@ from shop_contracts.errors import (
     ReservationNotFound,
     ReservationReleased,
 )
+from shop_contracts.money import Money
 from shop_contracts.reservations import (
     Reservation,
     ReservationLineRequest,
@@ -61,7 +61,8 @@ async def place_order(
     """Reserve, save with ``OrderPlaced``, confirm; the same key and cart replay the order.
 
     ``autocommit_uow`` serves the idempotency lookup, a read of rows that never change
-    once written, so it may run outside a transaction.
+    once written, so it may run outside a transaction. It runs once; it is read again
+    only where a concurrent request with the same key may have saved the order since.
     """
     lines = checked_cart(cmd.lines, max_items)
     fingerprint = request_hash(lines)
@@ -86,8 +87,10 @@ async def place_order(
         await _release_key(autocommit_uow, products, cmd, fingerprint, key)
         raise
     dead = reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED)
-    if dead and not reservation.lines:  # a key retired by a release-by-key: nothing to price
-        return await _dead_reservation(autocommit_uow, cmd, fingerprint, reservation)
+    if dead and not reservation.lines:
+        # A key retired by a release-by-key before any hold was made under it: no
+        # order can have been placed on it, so the lookup above is still the answer.
+        raise _gone(reservation)
     try:
         # Products refuses such holds before keeping anything, so the key stays free
         # (ADR 0020); this check of the held prices is the backstop that never saves
@@ -132,15 +135,20 @@ async def _existing(
 async def _dead_reservation(
     autocommit_uow: UnitOfWorkFactory, cmd: PlaceOrder, fingerprint: str, reservation: Reservation
 ) -> PlacedOrder:
-    # The key's earlier attempt failed and its hold is gone; unless a concurrent
-    # twin saved the order meanwhile, the caller must retry with a new key.
+    # The key's earlier attempt held stock and the hold is gone; unless a concurrent
+    # twin saved an order on it since the lookup (and that order was cancelled or
+    # failed), the caller must retry with a new key.
     existing = await _existing(autocommit_uow, cmd, fingerprint)
     if existing is not None:
         return PlacedOrder(existing, created=False)
+    raise _gone(reservation)
+
+
+def _gone(reservation: Reservation) -> DomainError:
     detail = "The stock held for this Idempotency-Key is gone; retry with a new key"
     if reservation.status is ReservationStatus.EXPIRED:
-        raise ReservationExpired(reservation.id, detail)
-    raise ReservationReleased(reservation.id, detail)
+        return ReservationExpired(reservation.id, detail)
+    return ReservationReleased(reservation.id, detail)
 
 
 def _new_order(cmd: PlaceOrder, fingerprint: str, reservation: Reservation, clock: Clock) -> Order:

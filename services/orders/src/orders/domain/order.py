@@ -1,4 +1,4 @@
-"""The Order aggregate and its items."""
+"""The Order aggregate and its items (ADR 0026)."""
 
 import hashlib
 from collections.abc import Iterable
@@ -14,18 +14,10 @@ from orders.domain.errors import (
     OrderTotalTooLarge,
 )
 from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced, OrderStatusChanged
-from orders.domain.money import CurrencyMismatch, Money
 from orders.domain.status import OrderStatus, can_transition
 from shop_contracts.limits import MAX_KEY_LENGTH, MAX_LINE_QUANTITY, MAX_ORDER_TOTAL
-from shop_contracts.reservations import lines_fingerprint, merged_quantities
-
-
-@dataclass(frozen=True, slots=True)
-class OrderLine:
-    """What the customer asked for: a product and a quantity."""
-
-    product_id: UUID
-    quantity: int
+from shop_contracts.money import CurrencyMismatch, Money
+from shop_contracts.reservations import Line, lines_fingerprint, merged_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +35,9 @@ class OrderItem:
         return self.unit_price.times(self.quantity)
 
 
-def normalise_lines(lines: Iterable[OrderLine]) -> list[OrderLine]:
-    """Merge repeated products and sort, so equal carts compare (and hash) equal."""
-    return [OrderLine(pid, qty) for pid, qty in merged_quantities(lines)]
-
-
-def checked_cart(lines: Iterable[OrderLine], max_items: int) -> list[OrderLine]:
-    """The normalised cart; ``InvalidOrder`` if it is empty or passes a line limit."""
-    cart = normalise_lines(lines)
+def checked_cart(lines: Iterable[Line], max_items: int) -> tuple[Line, ...]:
+    """The merged cart; ``InvalidOrder`` if it is empty or passes a line limit."""
+    cart = merged_lines(lines)
     if not cart:
         raise InvalidOrder("An order needs at least one item")
     if len(cart) > max_items:

@@ -7,9 +7,9 @@ from typing import Protocol
 from uuid import UUID
 
 from orders.domain.events import DomainEvent
-from orders.domain.money import Money
 from orders.domain.order import Order
 from orders.domain.status import OrderStatus
+from shop_contracts.money import Money
 
 
 class OrderRepositoryPort(Protocol):

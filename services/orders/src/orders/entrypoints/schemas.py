@@ -7,10 +7,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from orders.domain.order import OrderLine
 from orders.domain.status import OrderStatus
 from shop_contracts.limits import MAX_LINE_QUANTITY, MAX_REASON_LENGTH, MAX_RESERVATION_LINES
 from shop_contracts.numbers import WireInt
+from shop_contracts.reservations import Line
 from shop_contracts.text import NO_NUL
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -43,9 +43,9 @@ class CartIn(BaseModel):
 
     items: list[OrderItemIn] = Field(min_length=1, max_length=MAX_RESERVATION_LINES)
 
-    def lines(self) -> tuple[OrderLine, ...]:
-        """As domain order lines."""
-        return tuple(OrderLine(item.product_id, item.quantity) for item in self.items)
+    def lines(self) -> tuple[Line, ...]:
+        """As domain lines."""
+        return tuple(Line(item.product_id, item.quantity) for item in self.items)
 
 
 class CancelOrderIn(BaseModel):

@@ -11,7 +11,7 @@ import respx
 
 from orders.adapters.payments.stripe import StripePayments
 from orders.domain.errors import PaymentFailed, PaymentProviderUnavailable
-from orders.domain.money import Money
+from shop_contracts.money import Money
 
 BASE = "https://stripe.test/v1"
 

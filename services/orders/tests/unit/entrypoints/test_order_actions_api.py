@@ -14,11 +14,10 @@ from orders.adapters.payments.fake import FakePayments
 from orders.application.commands import CancelOrder, PayOrder, PlaceOrder
 from orders.bootstrap import Overrides
 from orders.domain.errors import OrderNotFound
-from orders.domain.order import OrderLine
 from orders.domain.status import OrderStatus
 from orders.facade import OrdersFacade
 from orders.main import create_app
-from shop_contracts.reservations import ReservationStatus
+from shop_contracts.reservations import Line, ReservationStatus
 
 
 async def _placed(api: OrdersApi, products: FakeProductClient, user: str = "alice") -> str:
@@ -213,7 +212,7 @@ async def test_commands_check_ownership_without_the_http_layer(
     async with LifespanManager(app):
         orders: OrdersFacade = app.state.orders
         mug = products.add(stock=5, price="10.00")
-        placed = await orders.place_order(PlaceOrder("alice", None, "k1", (OrderLine(mug.id, 1),)))
+        placed = await orders.place_order(PlaceOrder("alice", None, "k1", (Line(mug.id, 1),)))
         order_id = placed.order.id
 
         with pytest.raises(OrderNotFound):

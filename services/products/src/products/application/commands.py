@@ -1,11 +1,11 @@
 """Write-side requests: what a caller asks the products service to change."""
 
 from dataclasses import dataclass
-from decimal import Decimal
 from uuid import UUID
 
 from products.domain.product import ProductChanges
-from products.domain.reservation import LineRequest
+from products.domain.reservation import Line
+from shop_contracts.money import Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,8 +15,7 @@ class CreateProduct:
     sku: str
     name: str
     description: str
-    price: Decimal
-    currency: str
+    price: Money
     stock: int
 
 
@@ -49,7 +48,7 @@ class ReserveStock:
     """Hold stock for every line or none; the key makes the request idempotent."""
 
     key: str
-    lines: tuple[LineRequest, ...]
+    lines: tuple[Line, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ def new_product(command: CreateProduct, clock: Clock) -> Product:
         name=command.name,
         description=command.description,
         price=command.price,
-        currency=command.currency,
         stock_available=command.stock,
         created_at=now,
         updated_at=now,

@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from decimal import Decimal
 from uuid import uuid4
 
 from products.application.commands import ReserveStock
@@ -21,11 +20,12 @@ from products.domain.reservation import (
     Reservation,
     ReservationLine,
     ReservationStatus,
-    normalise_lines,
+    merged_lines,
     request_fingerprint,
 )
 from servicekit.clock import Clock
 from shop_contracts.limits import MAX_LINE_QUANTITY, MAX_ORDER_TOTAL
+from shop_contracts.money import Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ async def reserve_stock(
 ) -> ReserveOutcome:
     """Hold every line or none, in one transaction; the same key and lines replay the hold."""
     check_key(command.key)
-    lines = normalise_lines(command.lines)
+    lines = merged_lines(command.lines)
     if not lines:
         raise ValueError("a reservation needs at least one line")
     if any(line.quantity > MAX_LINE_QUANTITY for line in lines):
@@ -68,7 +68,6 @@ async def reserve_stock(
                     quantity=line.quantity,
                     product_name=products[line.product_id].name,
                     unit_price=products[line.product_id].price,
-                    currency=products[line.product_id].currency,
                 )
                 for line in lines
             ),
@@ -96,12 +95,14 @@ async def reserve_stock(
 
 def _check_priced_lines(lines: Sequence[ReservationLine]) -> None:
     """``MixedCurrencies`` or ``OrderTotalTooLarge`` for lines no order could be placed on."""
-    currencies = {line.currency for line in lines}
+    currencies = {line.unit_price.currency for line in lines}
     if len(currencies) > 1:
         raise MixedCurrencies(currencies)
-    total = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
-    if total > MAX_ORDER_TOTAL:
-        raise OrderTotalTooLarge(total)
+    total = Money.zero(currencies.pop())
+    for line in lines:
+        total = total + line.unit_price.times(line.quantity)
+    if total.amount > MAX_ORDER_TOTAL:
+        raise OrderTotalTooLarge(total.amount)
 
 
 async def _replay(work: UnitOfWork, key: str, fingerprint: str, clock: Clock) -> Reservation:

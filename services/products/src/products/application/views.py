@@ -4,7 +4,6 @@ from products.domain.product import Product
 from products.domain.reservation import Reservation
 from shop_contracts import products as dto
 from shop_contracts import reservations as rdto
-from shop_contracts.money import quantize
 
 
 def product_view(product: Product) -> dto.Product:
@@ -14,8 +13,8 @@ def product_view(product: Product) -> dto.Product:
         sku=product.sku,
         name=product.name,
         description=product.description,
-        price=quantize(product.price),
-        currency=product.currency,
+        price=product.price.amount,
+        currency=product.price.currency,
         stock_available=product.stock_available,
         created_at=product.created_at,
         updated_at=product.updated_at,
@@ -35,8 +34,8 @@ def reservation_view(reservation: Reservation) -> rdto.Reservation:
                 product_id=line.product_id,
                 quantity=line.quantity,
                 product_name=line.product_name,
-                unit_price=quantize(line.unit_price),
-                currency=line.currency,
+                unit_price=line.unit_price.amount,
+                currency=line.unit_price.currency,
             )
             for line in reservation.lines
         ],

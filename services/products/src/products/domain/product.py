@@ -1,9 +1,11 @@
-"""A catalogue entry and the available stock it carries."""
+"""A catalogue entry and the available stock it carries (ADR 0026)."""
 
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
+
+from shop_contracts.money import Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +26,7 @@ class Product:
     sku: str
     name: str
     description: str
-    price: Decimal
-    currency: str
+    price: Money
     stock_available: int
     created_at: datetime
     updated_at: datetime
@@ -36,7 +37,9 @@ class Product:
             self,
             name=self.name if changes.name is None else changes.name,
             description=self.description if changes.description is None else changes.description,
-            price=self.price if changes.price is None else changes.price,
-            currency=self.currency if changes.currency is None else changes.currency,
+            price=Money(
+                self.price.amount if changes.price is None else changes.price,
+                self.price.currency if changes.currency is None else changes.currency,
+            ),
             updated_at=now,
         )

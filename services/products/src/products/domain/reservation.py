@@ -1,36 +1,28 @@
-"""Stock reservations: a hold on stock that is later confirmed, released or lapses."""
+"""Stock reservations: a hold on stock that is later confirmed, released or lapses (ADR 0026)."""
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from uuid import UUID
 
+from shop_contracts.money import Money
 from shop_contracts.reservations import (
+    Line,
     ReservationStatus,
     lines_fingerprint,
-    merged_quantities,
+    merged_lines,
 )
 
 __all__ = [
-    "LineRequest",
+    "Line",
     "Reservation",
     "ReservationLine",
     "ReservationStatus",
-    "normalise_lines",
+    "merged_lines",
     "request_fingerprint",
 ]
 
 # Statuses whose stock is still taken out of the available count.
 _STOCK_HOLDING = frozenset({ReservationStatus.HELD, ReservationStatus.CONFIRMED})
-
-
-@dataclass(frozen=True, slots=True)
-class LineRequest:
-    """How many units of one product a caller wants held."""
-
-    product_id: UUID
-    quantity: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +32,7 @@ class ReservationLine:
     product_id: UUID
     quantity: int
     product_name: str
-    unit_price: Decimal
-    currency: str
+    unit_price: Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +60,6 @@ class Reservation:
     def holds_stock(self) -> bool:
         """Whether releasing it would give stock back."""
         return self.status in _STOCK_HOLDING
-
-
-def normalise_lines(lines: Iterable[LineRequest]) -> tuple[LineRequest, ...]:
-    """Merge lines of the same product and sort them by product id (the contract's rule)."""
-    return tuple(LineRequest(pid, qty) for pid, qty in merged_quantities(lines))
 
 
 request_fingerprint = lines_fingerprint

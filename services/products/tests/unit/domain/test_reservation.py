@@ -7,13 +7,14 @@ from uuid import UUID
 import pytest
 
 from products.domain.reservation import (
-    LineRequest,
+    Line,
     Reservation,
     ReservationLine,
     ReservationStatus,
-    normalise_lines,
+    merged_lines,
     request_fingerprint,
 )
+from shop_contracts.money import Money
 
 A = UUID(int=1)
 B = UUID(int=2)
@@ -28,19 +29,19 @@ def _reservation(status: ReservationStatus, expires_in: float) -> Reservation:
         status=status,
         expires_at=NOW + timedelta(seconds=expires_in),
         created_at=NOW,
-        lines=(ReservationLine(A, 1, "a", Decimal("1.00"), "EUR"),),
+        lines=(ReservationLine(A, 1, "a", Money(Decimal("1.00"), "EUR")),),
     )
 
 
 def test_lines_of_the_same_product_are_summed_and_sorted_by_product() -> None:
-    lines = [LineRequest(B, 1), LineRequest(A, 2), LineRequest(B, 3)]
+    lines = [Line(B, 1), Line(A, 2), Line(B, 3)]
 
-    assert normalise_lines(lines) == (LineRequest(A, 2), LineRequest(B, 4))
+    assert merged_lines(lines) == (Line(A, 2), Line(B, 4))
 
 
 def test_fingerprint_is_the_same_for_requests_meaning_the_same_hold() -> None:
-    split = [LineRequest(B, 1), LineRequest(A, 2), LineRequest(B, 1)]
-    merged = [LineRequest(A, 2), LineRequest(B, 2)]
+    split = [Line(B, 1), Line(A, 2), Line(B, 1)]
+    merged = [Line(A, 2), Line(B, 2)]
 
     assert request_fingerprint(split) == request_fingerprint(merged)
 
@@ -48,13 +49,13 @@ def test_fingerprint_is_the_same_for_requests_meaning_the_same_hold() -> None:
 @pytest.mark.parametrize(
     "other",
     [
-        [LineRequest(A, 2), LineRequest(B, 3)],
-        [LineRequest(A, 2)],
-        [LineRequest(A, 2), LineRequest(B, 2), LineRequest(UUID(int=3), 1)],
+        [Line(A, 2), Line(B, 3)],
+        [Line(A, 2)],
+        [Line(A, 2), Line(B, 2), Line(UUID(int=3), 1)],
     ],
 )
-def test_fingerprint_differs_when_quantities_or_products_differ(other: list[LineRequest]) -> None:
-    assert request_fingerprint([LineRequest(A, 2), LineRequest(B, 2)]) != request_fingerprint(other)
+def test_fingerprint_differs_when_quantities_or_products_differ(other: list[Line]) -> None:
+    assert request_fingerprint([Line(A, 2), Line(B, 2)]) != request_fingerprint(other)
 
 
 def test_a_held_reservation_lapses_at_its_expiry() -> None:

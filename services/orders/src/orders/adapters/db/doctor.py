@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from orders.adapters.db.queries import order_view_of
 from orders.adapters.db.tables import order_items, orders
 from shop_contracts.limits import MAX_LINE_QUANTITY, MAX_ORDER_TOTAL, MAX_RESERVATION_LINES
-from shop_contracts.money import to_minor
+from shop_contracts.money import from_minor, line_total, to_minor
 
 _BATCH = 500
 _MAX_TOTAL_MINOR = to_minor(MAX_ORDER_TOTAL)
@@ -34,7 +35,8 @@ def _limit_problems(row: Any, items: Sequence[Any]) -> list[str]:
     problems = []
     if row["total_minor"] > _MAX_TOTAL_MINOR:
         problems.append(f"total passes the order total limit of {MAX_ORDER_TOTAL}")
-    if sum(item["unit_price_minor"] * item["quantity"] for item in items) != row["total_minor"]:
+    lines = (line_total(from_minor(item["unit_price_minor"]), item["quantity"]) for item in items)
+    if sum(lines, Decimal(0)) != from_minor(row["total_minor"]):
         problems.append("total differs from the sum of its lines")
     if not 1 <= len(items) <= MAX_RESERVATION_LINES:
         problems.append(f"{len(items)} lines (1..{MAX_RESERVATION_LINES} allowed)")

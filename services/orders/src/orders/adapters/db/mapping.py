@@ -3,9 +3,9 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from orders.domain.money import Money
 from orders.domain.order import Order, OrderItem
 from orders.domain.status import OrderStatus
+from shop_contracts.money import Money
 
 
 def order_row(order: Order) -> dict[str, Any]:

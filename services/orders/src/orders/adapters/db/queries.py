@@ -29,7 +29,7 @@ from orders.domain.errors import MixedCurrencies
 from orders.domain.status import OrderStatus
 from servicekit.sql import Sql
 from shop_contracts.limits import MAX_DATE
-from shop_contracts.money import from_minor
+from shop_contracts.money import from_minor, line_total
 from shop_contracts.pagination import CURSOR_TOTAL_LIMIT, CursorPage, Keyset, encode_cursor
 
 _NOT_SPENT = (OrderStatus.CANCELLED.value, OrderStatus.FAILED.value)
@@ -119,7 +119,7 @@ def order_view_of(row: Any, items: Sequence[Any]) -> OrderView:
                 product_name=item["product_name"],
                 quantity=item["quantity"],
                 unit_price=from_minor(item["unit_price_minor"]),
-                line_total=from_minor(item["unit_price_minor"] * item["quantity"]),
+                line_total=line_total(from_minor(item["unit_price_minor"]), item["quantity"]),
             )
             for item in items
         ],

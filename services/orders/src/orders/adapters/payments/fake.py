@@ -5,8 +5,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from orders.domain.errors import PaymentFailed
-from orders.domain.money import Money
 from orders.domain.ports import PaymentReceipt
+from shop_contracts.money import Money
 
 
 class FakePayments:

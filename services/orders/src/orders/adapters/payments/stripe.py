@@ -6,8 +6,8 @@ from uuid import UUID
 import httpx
 
 from orders.domain.errors import PaymentFailed, PaymentProviderUnavailable
-from orders.domain.money import Money
 from orders.domain.ports import PaymentReceipt
+from shop_contracts.money import Money
 
 
 class StripePayments:

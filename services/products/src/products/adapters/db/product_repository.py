@@ -11,7 +11,7 @@ from products.adapters.db.tables import products, reservation_lines, reservation
 from products.domain.product import Product
 from servicekit.sql import Row, Sql
 from shop_contracts.limits import MAX_STOCK
-from shop_contracts.money import from_minor, to_minor
+from shop_contracts.money import Money
 
 
 def _to_product(row: Row) -> Product:
@@ -20,8 +20,7 @@ def _to_product(row: Row) -> Product:
         sku=row["sku"],
         name=row["name"],
         description=row["description"],
-        price=from_minor(row["price_minor"]),
-        currency=row["currency"],
+        price=Money.from_cents(row["price_minor"], row["currency"]),
         stock_available=row["stock"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -106,8 +105,8 @@ class SqlAlchemyProductRepository:
             "sku": product.sku,
             "name": product.name,
             "description": product.description,
-            "price_minor": to_minor(product.price),
-            "currency": product.currency,
+            "price_minor": product.price.cents,
+            "currency": product.price.currency,
             "stock": product.stock_available,
             "created_at": product.created_at,
             "updated_at": product.updated_at,
@@ -121,8 +120,8 @@ class SqlAlchemyProductRepository:
                 "product_id": product.id,
                 "name": product.name,
                 "description": product.description,
-                "price_minor": to_minor(product.price),
-                "currency": product.currency,
+                "price_minor": product.price.cents,
+                "currency": product.price.currency,
                 "updated_at": product.updated_at,
             },
         )

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 from products.adapters.db.tables import reservation_lines, reservations
 from products.domain.reservation import Reservation, ReservationLine, ReservationStatus
 from servicekit.sql import Row, Sql
-from shop_contracts.money import from_minor, to_minor
+from shop_contracts.money import Money
 
 _LINE_COLUMNS = (
     reservation_lines.c.product_id,
@@ -83,8 +83,7 @@ def _to_line(row: Row) -> ReservationLine:
         product_id=row["product_id"],
         quantity=row["quantity"],
         product_name=row["product_name"],
-        unit_price=from_minor(row["unit_price_minor"]),
-        currency=row["currency"],
+        unit_price=Money.from_cents(row["unit_price_minor"], row["currency"]),
     )
 
 
@@ -132,8 +131,8 @@ class SqlAlchemyReservationRepository:
                     "product_id": line.product_id,
                     "quantity": line.quantity,
                     "product_name": line.product_name,
-                    "unit_price_minor": to_minor(line.unit_price),
-                    "currency": line.currency,
+                    "unit_price_minor": line.unit_price.cents,
+                    "currency": line.unit_price.currency,
                 }
                 for line in reservation.lines
             ],
