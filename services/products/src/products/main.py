@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -22,6 +23,13 @@ _DESCRIPTION = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What the lifespan uses instead of building it, as orders' ``Overrides`` (ADR 0026)."""
+
+    flags: FeatureFlags | None = None
+
+
 def _products(settings: Settings, flags: FeatureFlags) -> ProductsFacade:
     return ProductsFacade.from_database_url(
         settings.database_url.get_secret_value(),
@@ -34,10 +42,10 @@ def _products(settings: Settings, flags: FeatureFlags) -> ProductsFacade:
     )
 
 
-def create_app(settings: Settings | None = None, *, flags: FeatureFlags | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, overrides: Overrides | None = None) -> FastAPI:
     """Build the products HTTP app; settings and flags come from the environment unless given."""
     settings = settings or Settings()
-    flags = flags or FeatureFlags()
+    flags = (overrides.flags if overrides else None) or FeatureFlags()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from products.config import FeatureFlags, Settings
-from products.main import create_app
+from products.main import Overrides, create_app
 from servicekit.auth import mint_user_token
 from servicekit.settings import Environment
 
@@ -34,7 +34,7 @@ def settings(database_url: str) -> Settings:
 
 async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     # A small bulk cap so the limit is cheap to hit.
-    app = create_app(settings, flags=FeatureFlags(max_bulk_import_size=3))
+    app = create_app(settings, Overrides(flags=FeatureFlags(max_bulk_import_size=3)))
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(
