@@ -1,8 +1,4 @@
-"""Flag values: each checked strictly against the type ``FeatureFlags`` declares.
-
-Used on every change (``validate_change``) and when stored rows are read
-(``effective_flags``); a value of another type is refused, never coerced.
-"""
+"""Flag values, each checked strictly against the type ``FeatureFlags`` declares, never coerced (ADR 0018)."""
 
 import json
 from collections.abc import Mapping

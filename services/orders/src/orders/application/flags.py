@@ -1,11 +1,4 @@
-"""The flags port: what a request reads, and how an operator (or the fallback) changes it.
-
-``current()`` is synchronous and cheap: implementations keep a snapshot and
-refresh it in the background, so reading the flags costs a request nothing.
-``change`` writes, records who changed what and why, and makes the new
-snapshot current in this process at once; other processes see it within
-their refresh interval.
-"""
+"""The flags port: a cheap snapshot per request, audited changes, a compare-and-set (ADR 0018)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,7 +53,11 @@ FlagUpdates = Mapping[str, object | None]
 
 
 class FlagStore(Protocol):
-    """Where the run-time flags live."""
+    """Where the run-time flags live.
+
+    ``current()`` is synchronous and cheap (a snapshot refreshed in the background);
+    ``change`` makes the new snapshot current here at once, elsewhere within a refresh.
+    """
 
     def current(self) -> FeatureFlags:
         """The flags in force now: the overrides over the environment defaults."""

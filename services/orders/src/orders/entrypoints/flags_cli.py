@@ -1,10 +1,4 @@
-"""``orders flags show | set | history | reset-mode``: the admin API's flag store, over ``APP_DATABASE_URL``.
-
-The same store, validation and audit as ``PATCH /api/v1/admin/flags``; the
-products_client modes that may be chosen are those of this environment's
-``APP_PRODUCTS_CLIENT``, or, with ``--service-url``, those the running orders
-built (its ``/health/ready`` says). Bad input exits with status 2 and one line on stderr.
-"""
+"""``orders flags show | set | history | reset-mode``: the admin API's store and audit from a shell (ADR 0018)."""
 
 import argparse
 import asyncio
