@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from orders.application.flags import AdminFlagStore
+from orders.application.flags import AdminFlagStore, FlagChangeView
 from orders.config import ProductsClientMode
 
 __all__ = [
@@ -124,17 +124,3 @@ def mode_surprise(store: AdminFlagStore) -> str | None:
         f" {override.updated_at.isoformat()} ({override.reason});"
         " `orders flags set products_client=null` returns to the start-up mode"
     )
-
-
-class FlagChangeView(BaseModel):
-    """One audited change of one flag."""
-
-    name: str
-    old_value: Any = Field(description="The override before (JSON); null: the default was in force")
-    new_value: Any = Field(description="The override after (JSON); null: reset to the default")
-    actor: str = Field(
-        description="Who: the admin's user id, the CLI's --actor, or canary-fallback"
-    )
-    reason: str
-    changed_at: datetime
-    request_id: str | None = Field(description="The API request that made the change, if any")

@@ -3,14 +3,13 @@
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
 
 from orders.config import FeatureFlags, ProductsClientMode
 from seam import ACTOR
 from shop_contracts.errors import DomainError, ErrorCode
-
-if TYPE_CHECKING:
-    from orders.application.flag_views import FlagChangeView
 
 FLAG_NAMES = frozenset(FeatureFlags.model_fields)
 FALLBACK_ACTOR = ACTOR
@@ -50,6 +49,20 @@ class StoredFlags:
 
 FlagUpdates = Mapping[str, object | None]
 """Flags to set, by name; ``None`` resets one to its default."""
+
+
+class FlagChangeView(BaseModel):
+    """One audited change of one flag."""
+
+    name: str
+    old_value: Any = Field(description="The override before (JSON); null: the default was in force")
+    new_value: Any = Field(description="The override after (JSON); null: reset to the default")
+    actor: str = Field(
+        description="Who: the admin's user id, the CLI's --actor, or canary-fallback"
+    )
+    reason: str
+    changed_at: datetime
+    request_id: str | None = Field(description="The API request that made the change, if any")
 
 
 class FlagStore(Protocol):
@@ -110,7 +123,7 @@ class AdminFlagStore(FlagStore, Protocol):
         """Stored flags left out because their value no longer validates, and why."""
         ...
 
-    async def history(self, page: int, page_size: int) -> tuple[list["FlagChangeView"], int]:
+    async def history(self, page: int, page_size: int) -> tuple[list[FlagChangeView], int]:
         """One page of the audit trail, newest first, and the number of changes."""
         ...
 
