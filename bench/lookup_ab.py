@@ -17,9 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from products.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
-from products.application import queries
-from products.application.views import product_view
+from products.adapters.db.queries import SqlAlchemyProductQueries
 from products.facade import ProductsFacade, upgrade_products_database
 from servicekit.db import create_engine
 from servicekit.testing import fresh_postgres_database
@@ -35,14 +33,11 @@ async def main() -> None:
         await upgrade_products_database(url)
         old_engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
+        # Not an autocommit view: the lookup runs inside a transaction, as before ADR 0008.
+        old_queries = SqlAlchemyProductQueries(old_engine, old_engine)
+
         async def old_lookup(product_ids: list[uuid.UUID]) -> ProductLookup:
-            # The lookup as it ran before ADR 0008: inside a transaction.
-            result = await queries.lookup_products(
-                product_ids, lambda: SqlAlchemyUnitOfWork(old_engine)
-            )
-            return ProductLookup(
-                items=[product_view(p) for p in result.found], missing=result.missing
-            )
+            return await old_queries.lookup_products(product_ids)
 
         new_engine = create_engine(url)
         new = ProductsFacade(

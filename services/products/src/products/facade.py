@@ -11,13 +11,15 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from products.adapters.db.migrate import upgrade_products_database
+from products.adapters.db.queries import SqlAlchemyProductQueries
 from products.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
-from products.application import commands, queries
+from products.application import commands
 from products.application.adjust_stock import adjust_stock
 from products.application.confirm_reservation import confirm_reservation
 from products.application.create_product import create_product
 from products.application.expire_lapsed import expire_lapsed
 from products.application.import_products import import_products
+from products.application.queries import ProductQueries
 from products.application.release_cancelled_order import release_cancelled_order
 from products.application.release_reservation import release_reservation
 from products.application.release_reservation_key import release_reservation_key
@@ -25,6 +27,7 @@ from products.application.reserve_stock import reserve_stock
 from products.application.unit_of_work import UnitOfWorkFactory
 from products.application.update_product import update_product
 from products.application.views import product_view, reservation_view
+from products.domain.errors import ProductNotFound, ReservationNotFound
 from products.domain.product import ProductChanges
 from products.domain.reservation import Line
 from products.entrypoints.events import subscriptions
@@ -90,9 +93,7 @@ class ProductsFacade:
         self._uow: UnitOfWorkFactory = partial(SqlAlchemyUnitOfWork, engine)
         # Single-statement reads (one product, a lookup, a stock check) need no
         # transaction, so they run on an autocommit connection.
-        self._autocommit_uow: UnitOfWorkFactory = partial(
-            SqlAlchemyUnitOfWork, autocommit_engine(engine)
-        )
+        self._queries: ProductQueries = SqlAlchemyProductQueries(engine, autocommit_engine(engine))
         self._ttl = reservation_ttl
         self._max_bulk = max_bulk_import_size
         self._clock = clock
@@ -136,32 +137,25 @@ class ProductsFacade:
 
     async def get_product(self, product_id: UUID) -> Product:
         """One product; ``ProductNotFound``."""
-        return product_view(await queries.get_product(product_id, self._autocommit_uow))
+        product = await self._queries.get_product(product_id)
+        if product is None:
+            raise ProductNotFound([product_id])
+        return product
 
     async def list_products(self, query: str | None, page: int, page_size: int) -> Page[Product]:
         """A page of products whose name or SKU contains ``query``."""
-        found = await queries.search_products(query, page, page_size, self._uow)
-        return Page[Product](
-            items=[product_view(p) for p in found.items],
-            total=found.total,
-            page=page,
-            page_size=page_size,
-        )
+        return await self._queries.search_products(query, page, page_size)
 
     async def lookup_products(self, product_ids: Sequence[UUID]) -> ProductLookup:
         """Products in request order (duplicates collapsed); unknown ids in ``missing``."""
-        result = await queries.lookup_products(product_ids, self._autocommit_uow)
-        return ProductLookup(items=[product_view(p) for p in result.found], missing=result.missing)
+        return await self._queries.lookup_products(product_ids)
 
     async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck:
         """Whether ``quantity`` units are available now; ``ProductNotFound``."""
-        product = await queries.get_product(product_id, self._autocommit_uow)
-        return StockCheck(
-            product_id=product.id,
-            requested=quantity,
-            stock_available=product.stock_available,
-            available=product.stock_available >= quantity,
-        )
+        stock = await self._queries.check_stock(product_id, quantity)
+        if stock is None:
+            raise ProductNotFound([product_id])
+        return stock
 
     async def create_product(self, request: ProductCreate) -> Product:
         """Add a product; ``SkuAlreadyExists``."""
@@ -231,7 +225,10 @@ class ProductsFacade:
 
     async def get_reservation(self, reservation_id: UUID) -> Reservation:
         """A reservation's current state; ``ReservationNotFound``."""
-        return reservation_view(await queries.get_reservation(reservation_id, self._uow))
+        reservation = await self._queries.get_reservation(reservation_id)
+        if reservation is None:
+            raise ReservationNotFound(reservation_id)
+        return reservation
 
     async def expire_lapsed(self) -> int:
         """Expire lapsed holds and return their stock; how many this call expired."""

@@ -4,6 +4,7 @@ from uuid import uuid4
 
 import pytest
 
+from products.domain.errors import InvalidInput
 from products.facade import ProductsFacade
 from products.testing import Catalogue
 from shop_contracts.errors import ProductNotFound
@@ -58,3 +59,27 @@ async def test_check_stock_of_unknown_product_raises(facade: ProductsFacade) -> 
 
 async def test_ping_reports_the_backend(facade: ProductsFacade) -> None:
     assert (await facade.ping())["backend"] in {"sqlite", "postgresql"}
+
+
+async def test_search_pages_the_matching_entries_by_sku(
+    facade: ProductsFacade, catalogue: Catalogue
+) -> None:
+    token = uuid4().hex
+    added = [await catalogue.add(name=f"Lamp {token} {n}", price=f"{n}.05") for n in range(3)]
+    by_sku = sorted(added, key=lambda p: p.sku)
+
+    first = await facade.list_products(token.upper(), 1, 2)
+    last = await facade.list_products(token, 2, 2)
+
+    assert (first.items, first.total, first.page, first.page_size) == (by_sku[:2], 3, 1, 2)
+    assert (last.items, last.total, last.page) == (by_sku[2:], 3, 2)
+
+
+async def test_a_search_the_database_rejects_is_invalid_input(
+    facade: ProductsFacade, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL refuses NUL in text; SQLite stores it")
+
+    with pytest.raises(InvalidInput):
+        await facade.list_products("a\x00b", 1, 10)

@@ -232,3 +232,18 @@ async def test_unknown_reservation_is_not_found_everywhere(facade: ProductsFacad
     for call in (facade.confirm, facade.release, facade.get_reservation):
         with pytest.raises(ReservationNotFound):
             await call(missing)
+
+
+async def test_a_reservation_reads_back_as_the_write_returned_it(
+    facade: ProductsFacade, catalogue: Catalogue
+) -> None:
+    # The read maps rows, the write maps the domain object: the two views must agree.
+    first = await catalogue.add(stock=5, price="1.25", currency="USD")
+    second = await catalogue.add(stock=5, price="0.10", currency="USD")
+    held = await facade.reserve(_key(), [_line(second.id, 2), _line(first.id, 1)])
+    retired = await facade.release_by_key(_key())  # a released reservation without lines
+
+    assert len(held.lines) == 2
+    assert retired.lines == []
+    assert await facade.get_reservation(held.id) == held
+    assert await facade.get_reservation(retired.id) == retired

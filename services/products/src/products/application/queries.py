@@ -1,64 +1,33 @@
-"""Read-side handlers: products, stock checks and reservations (ADR 0026)."""
+"""The read side's port: catalogue, stock and reservation reads as wire views (ADR 0026)."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from products.application.unit_of_work import UnitOfWorkFactory
-from products.domain.errors import ProductNotFound, ReservationNotFound
-from products.domain.product import Product
-from products.domain.reservation import Reservation
+from shop_contracts.pagination import Page
+from shop_contracts.products import Product, ProductLookup, StockCheck
+from shop_contracts.reservations import Reservation
 
 
-@dataclass(frozen=True, slots=True)
-class ProductPage:
-    """One page of a product search and the total number of matches."""
+class ProductQueries(Protocol):
+    """Query handlers; they return contract views straight from rows, never domain objects."""
 
-    items: list[Product]
-    total: int
+    async def get_product(self, product_id: UUID) -> Product | None:
+        """One product, or None."""
+        ...
 
+    async def search_products(self, query: str | None, page: int, page_size: int) -> Page[Product]:
+        """A page of products whose name or SKU contains ``query`` (case-insensitive), by SKU."""
+        ...
 
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """Found products in request order and the ids that do not exist."""
+    async def lookup_products(self, product_ids: Sequence[UUID]) -> ProductLookup:
+        """Products in request order (duplicates collapsed); unknown ids in ``missing``."""
+        ...
 
-    found: list[Product]
-    missing: list[UUID]
+    async def check_stock(self, product_id: UUID, quantity: int) -> StockCheck | None:
+        """Whether ``quantity`` units are available now, or None for an unknown product."""
+        ...
 
-
-async def get_product(product_id: UUID, uow: UnitOfWorkFactory) -> Product:
-    """One product, or ``ProductNotFound``."""
-    async with uow() as work:
-        product = await work.products.get(product_id)
-    if product is None:
-        raise ProductNotFound([product_id])
-    return product
-
-
-async def search_products(
-    query: str | None, page: int, page_size: int, uow: UnitOfWorkFactory
-) -> ProductPage:
-    """Products whose name or SKU contains ``query`` (case-insensitive), ordered by SKU."""
-    async with uow() as work:
-        items, total = await work.products.search(query or None, (page - 1) * page_size, page_size)
-    return ProductPage(items, total)
-
-
-async def lookup_products(product_ids: Sequence[UUID], uow: UnitOfWorkFactory) -> Lookup:
-    """Many products in one read; duplicates collapsed, request order kept."""
-    ordered = list(dict.fromkeys(product_ids))
-    async with uow() as work:
-        found = await work.products.get_many(ordered)
-    return Lookup(
-        found=[found[pid] for pid in ordered if pid in found],
-        missing=[pid for pid in ordered if pid not in found],
-    )
-
-
-async def get_reservation(reservation_id: UUID, uow: UnitOfWorkFactory) -> Reservation:
-    """One reservation, or ``ReservationNotFound``."""
-    async with uow() as work:
-        reservation = await work.reservations.get(reservation_id)
-    if reservation is None:
-        raise ReservationNotFound(reservation_id)
-    return reservation
+    async def get_reservation(self, reservation_id: UUID) -> Reservation | None:
+        """A reservation with its lines, or None."""
+        ...

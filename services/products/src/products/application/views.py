@@ -1,4 +1,4 @@
-"""Domain objects → wire DTOs, written once so HTTP and the in-process facade agree."""
+"""The domain objects a write returns → wire DTOs; reads map rows themselves (ADR 0026)."""
 
 from products.domain.product import Product
 from products.domain.reservation import Reservation

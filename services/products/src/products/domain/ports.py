@@ -20,10 +20,6 @@ class ProductRepositoryPort(Protocol):
         """The products that exist among ``product_ids``, by id."""
         ...
 
-    async def search(self, query: str | None, offset: int, limit: int) -> tuple[list[Product], int]:
-        """A page of products whose name or SKU contains ``query``, and the total count."""
-        ...
-
     async def add(self, product: Product) -> bool:
         """Insert a product; ``False`` (and nothing written) if its SKU is taken."""
         ...

@@ -1,5 +1,7 @@
 """An unreachable database is "unavailable, retry later", never an internal error."""
 
+from collections.abc import Awaitable, Callable
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -16,11 +18,32 @@ from shop_contracts.errors import ProductsUnavailable
 UNREACHABLE = "postgresql+asyncpg://products@127.0.0.1:1/products"
 
 
-async def test_facade_raises_products_unavailable() -> None:
+READS: dict[str, Callable[[ProductsFacade], Awaitable[Any]]] = {
+    "get_product": lambda facade: facade.get_product(uuid4()),
+    "list_products": lambda facade: facade.list_products("mug", 1, 20),
+    "lookup_products": lambda facade: facade.lookup_products([uuid4()]),
+    "check_stock": lambda facade: facade.check_stock(uuid4(), 1),
+    "get_reservation": lambda facade: facade.get_reservation(uuid4()),
+}
+
+
+@pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
+async def test_every_facade_read_raises_products_unavailable(
+    read: Callable[[ProductsFacade], Awaitable[Any]],
+) -> None:
     facade = ProductsFacade.from_database_url(UNREACHABLE)
     try:
         with pytest.raises(ProductsUnavailable):
-            await facade.get_product(uuid4())
+            await read(facade)
+    finally:
+        await facade.aclose()
+
+
+async def test_a_write_raises_products_unavailable() -> None:
+    facade = ProductsFacade.from_database_url(UNREACHABLE)
+    try:
+        with pytest.raises(ProductsUnavailable):
+            await facade.release_by_key("key-1")
     finally:
         await facade.aclose()
 

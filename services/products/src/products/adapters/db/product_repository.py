@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql
 
 from products.adapters.db.tables import products, reservation_lines, reservations
@@ -24,16 +24,6 @@ def _to_product(row: Row) -> Product:
         stock_available=row["stock"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
-    )
-
-
-def _matches(query: str | None) -> ColumnElement[bool] | None:
-    if not query:
-        return None
-    # autoescape: a user's % or _ is a literal character, not a wildcard.
-    return or_(
-        products.c.name.icontains(query, autoescape=True),
-        products.c.sku.icontains(query, autoescape=True),
     )
 
 
@@ -86,18 +76,6 @@ class SqlAlchemyProductRepository:
             return {}
         rows = await self._sql.rows(_GET_MANY, {"ids": list(set(product_ids))})
         return {row["id"]: _to_product(row) for row in rows}
-
-    async def search(self, query: str | None, offset: int, limit: int) -> tuple[list[Product], int]:
-        condition = _matches(query)
-        page = select(products).order_by(products.c.sku).offset(offset).limit(limit)
-        count = select(func.count().label("total")).select_from(products)
-        if condition is not None:
-            page = page.where(condition)
-            count = count.where(condition)
-        rows = await self._sql.rows(page)
-        counted = await self._sql.first(count)
-        total = 0 if counted is None else int(counted["total"])
-        return [_to_product(row) for row in rows], total
 
     async def add(self, product: Product) -> bool:
         row = {

@@ -5,21 +5,18 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from products.adapters.db.connection import ProductsSql
 from products.adapters.db.inbox import SqlAlchemyInbox
 from products.adapters.db.product_repository import SqlAlchemyProductRepository
 from products.adapters.db.reservation_repository import SqlAlchemyReservationRepository
-from products.domain.errors import InvalidInput
-from servicekit.db_errors import database_unavailable, value_rejected
 from servicekit.sql import Sql
-from shop_contracts.errors import ProductsUnavailable
 
 
 class SqlAlchemyUnitOfWork:
     """``UnitOfWork`` over a pooled connection; database outages surface as ``ProductsUnavailable``.
 
-    Translating here means the HTTP API answers 503 + Retry-After and the
-    in-process facade raises the same exception the HTTP client would. Values
-    the database rejects become ``InvalidInput`` (422), never a 500.
+    The connection (``ProductsSql``) translates database failures, as it does
+    for the queries.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -45,12 +42,8 @@ class SqlAlchemyUnitOfWork:
         return SqlAlchemyInbox(self.sql)
 
     async def __aenter__(self) -> Self:
-        sql = Sql(self._engine, lazy=True)
-        try:
-            await sql.__aenter__()
-        except Exception as exc:
-            _translate(exc)
-            raise
+        sql = ProductsSql(self._engine, lazy=True)
+        await sql.__aenter__()
         self._sql = sql
         return self
 
@@ -61,18 +54,7 @@ class SqlAlchemyUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         sql, self._sql = self.sql, None
-        # Closing rolls back whatever was not committed.
         await sql.__aexit__(exc_type, exc, tb)
-        if exc is not None:
-            _translate(exc)
 
     async def commit(self) -> None:
         await self.sql.commit()
-
-
-def _translate(exc: BaseException) -> None:
-    """Raise the error callers can act on for a database failure; return for anything else."""
-    if database_unavailable(exc):
-        raise ProductsUnavailable("The products database is unavailable") from exc
-    if value_rejected(exc):
-        raise InvalidInput("A value cannot be stored or searched for") from exc
