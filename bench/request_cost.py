@@ -1,7 +1,9 @@
 """Orders' own CPU per request, in-process: quotes and placements one at a time over ASGI.
 
 One orders app in local mode (the bench's production settings: HS256 tokens,
-products in-process, outbox relay on, pools of 10) on fresh PostgreSQL databases
+products in-process, pools of 10; the outbox relay, the reconciler and products'
+sweeper off unless ``--relay``, so a figure is the request's own work and the
+relay's varying share stays out of it) on fresh PostgreSQL databases
 on the server of ``TEST_DATABASE_URL``, with a seeded catalogue. Each round sends
 ``--requests`` quotes (3 lines), as many placements (2 lines) and as many
 ``GET /health/live`` (the floor: client, middleware, routing) through
@@ -12,7 +14,7 @@ threads of the process: the client's share too, the same in every variant).
 ``--profile`` then prints, per path, a cProfile summary by CPU time (cumulative,
 top 40) of ``--requests`` more requests.
 
-    uv run python bench/request_cost.py [--rounds 7] [--requests 500] [--profile]
+    uv run python bench/request_cost.py [--rounds 7] [--requests 500] [--relay] [--profile]
 """
 
 import argparse
@@ -71,7 +73,7 @@ async def _catalogue(products_url: str) -> list[str]:
         await facade.aclose()
 
 
-def _settings(orders_url: str, products_url: str) -> Settings:
+def _settings(orders_url: str, products_url: str, relay: bool) -> Settings:
     values: dict[str, Any] = {
         "environment": Environment.PRODUCTION,
         "jwt_secret": SecretStr(secrets.token_urlsafe(48)),
@@ -82,6 +84,9 @@ def _settings(orders_url: str, products_url: str) -> Settings:
         "products_client": "local",
         "products_database_url": SecretStr(products_url),
         "db_pool_size": 10,
+        "run_outbox_relay": relay,
+        "run_reconciler": relay,
+        "run_products_sweeper": relay,
     }
     return Settings(**values)
 
@@ -142,6 +147,7 @@ class Options:
 
     rounds: int
     requests: int
+    relay: bool
     profile: bool
     sort: str
     top: int
@@ -151,7 +157,7 @@ async def _run(orders_url: str, products_url: str, options: Options) -> None:
     await upgrade_orders_database(orders_url)
     await upgrade_products_database(products_url)
     ids = await _catalogue(products_url)
-    settings = _settings(orders_url, products_url)
+    settings = _settings(orders_url, products_url, options.relay)
     app = create_app(settings)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
@@ -164,7 +170,8 @@ async def _run(orders_url: str, products_url: str, options: Options) -> None:
             for n in range(options.rounds):
                 for name, send in order if n % 2 == 0 else order[::-1]:
                     results[name].append(await _cpu_ms(send, options.requests))
-                    await asyncio.sleep(0.1)  # the relay finishes the round's events
+                    if options.relay:
+                        await asyncio.sleep(0.1)  # the relay finishes the round's events
             load = os.getloadavg()[0]
             print(
                 f"{options.rounds} rounds of {options.requests} requests a path; 1-minute load {load:.2f}"
@@ -183,11 +190,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--relay", action="store_true", help="background work on, as deployed")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="cumulative", help="pstats order of the profile")
     parser.add_argument("--top", type=int, default=40, help="lines of the profile")
     args = parser.parse_args()
-    options = Options(args.rounds, args.requests, args.profile, args.sort, args.top)
+    options = Options(args.rounds, args.requests, args.relay, args.profile, args.sort, args.top)
     with (
         fresh_postgres_database("bench_cost_orders") as orders_url,
         fresh_postgres_database("bench_cost_products") as products_url,
