@@ -1,21 +1,20 @@
-"""Orders' own CPU per request, in-process: quotes and placements one at a time over ASGI.
+"""Orders' own CPU per quote and per placement, in-process (BENCHMARKS.md, ADR 0022).
 
-One orders app in local mode (the bench's production settings: HS256 tokens,
-products in-process, pools of 10; the outbox relay, the reconciler and products'
-sweeper off unless ``--relay``, so a figure is the request's own work and the
-relay's varying share stays out of it) on fresh PostgreSQL databases
-on the server of ``TEST_DATABASE_URL``, with a seeded catalogue. Each round sends
-``--requests`` quotes (3 lines), as many placements (2 lines) and as many
-``GET /health/live`` (the floor: client, middleware, routing) through
-``httpx.ASGITransport``, one at a time, rotating over 8 users as ``just bench``
-does; the order of the paths reverses round by round so machine noise falls on both alike.
-Each line is the median over rounds of ``time.process_time()`` per request (all
-threads of the process: the client's share too, the same in every variant).
-``--profile`` then prints, per path, a cProfile summary by CPU time (cumulative,
-top 40) of ``--requests`` more requests.
-
-    uv run python bench/request_cost.py [--rounds 7] [--requests 500] [--relay] [--profile]
+uv run python bench/request_cost.py [--rounds 7] [--requests 500] [--relay] [--profile]
 """
+
+# One orders app in local mode (the bench's production settings: HS256 tokens,
+# products in-process, pools of 10; the outbox relay, the reconciler and products'
+# sweeper off unless --relay, so a figure is the request's own work) on fresh
+# PostgreSQL databases on the server of TEST_DATABASE_URL, with a seeded catalogue.
+# Each round sends --requests quotes (3 lines), as many placements (2 lines) and as
+# many GET /health/live (the floor: client, middleware, routing) through
+# httpx.ASGITransport, one at a time, rotating over 8 users as `just bench` does; the
+# order of the paths reverses round by round so machine noise falls on all alike.
+# Each line is the median over rounds of time.process_time() per request (the whole
+# process: the client's share too, the same in every path). --profile then prints,
+# per path, a cProfile summary by CPU time (cumulative, top 40 unless --sort/--top)
+# of --requests more requests.
 
 import argparse
 import asyncio
