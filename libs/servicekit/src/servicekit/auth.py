@@ -12,6 +12,7 @@ import jwt
 from servicekit.jwks import JwksKeyStore
 from servicekit.problems import HttpProblem
 from servicekit.settings import ServiceSettings
+from servicekit.verified_tokens import VerifiedTokens
 from shop_contracts.errors import ErrorCode
 from shop_contracts.limits import MAX_EMAIL_LENGTH, MAX_KEY_LENGTH
 
@@ -68,10 +69,19 @@ class SharedSecretVerifier:
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
+        self._verified: VerifiedTokens[Principal] = VerifiedTokens()
 
     async def verify(self, token: str) -> Principal:
         """The user behind a valid token."""
-        return decode_user_token(token, self._settings)
+        # The secret in force names the cache's keys: another secret empties it.
+        secret = self._settings.jwt_secret.get_secret_value()
+        cached = self._verified.get(token, secret)
+        if cached is not None:
+            return cached
+        claims = _verified_claims(token, secret, (self._settings.jwt_algorithm,), self._settings)
+        principal = principal_from_claims(claims)
+        self._verified.put(token, secret, claims, principal)
+        return principal
 
 
 class JwksVerifier:
@@ -81,9 +91,16 @@ class JwksVerifier:
         self._settings = settings
         self._keys = keys
         self._algorithms = tuple(settings.jwt_algorithms)
+        self._verified: VerifiedTokens[Principal] = VerifiedTokens()
 
     async def verify(self, token: str) -> Principal:
         """The user behind a valid token; an unknown key or a JWKS outage is a 401, never a 500."""
+        # A hit still keeps the keys' refresh cadence, so removals keep reaching the
+        # process; the generation names the key set a hit was verified with.
+        self._keys.refresh_if_stale()
+        cached = self._verified.get(token, self._keys.generation)
+        if cached is not None:
+            return cached
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -101,7 +118,10 @@ class JwksVerifier:
         # A PyJWK verifies only with the algorithm bound to it, so an EC token
         # naming an RSA key's kid is refused, not tried.
         claims = _verified_claims(token, key, self._algorithms, self._settings)
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        # Read after the key lookup, which may have replaced the set: this key is of it.
+        self._verified.put(token, self._keys.generation, claims, principal)
+        return principal
 
 
 def user_token_verifier(settings: ServiceSettings) -> UserTokenVerifier:

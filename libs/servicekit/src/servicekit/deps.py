@@ -49,12 +49,25 @@ def _credentials(creds: HTTPAuthorizationCredentials | None) -> str:
     return creds.credentials
 
 
-async def current_principal(
-    request: Request,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_user_bearer)],
+UserCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_user_bearer)]
+"""The bearer token as the ``UserJWT`` security scheme reads it (what the OpenAPI document
+declares); ``verified_principal`` turns it into the user."""
+
+
+async def verified_principal(
+    request: Request, creds: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    """The user behind a valid JWT, or 401."""
+    """The user behind ``creds`` (a ``UserCredentials``), or 401.
+
+    For a dependency that needs the user among other things: one dependency
+    instead of a chain costs FastAPI fewer levels to solve per request.
+    """
     return await user_tokens(request).verify(_credentials(creds))
+
+
+async def current_principal(request: Request, creds: UserCredentials) -> Principal:
+    """The user behind a valid JWT, or 401."""
+    return await verified_principal(request, creds)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

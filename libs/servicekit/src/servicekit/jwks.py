@@ -81,18 +81,29 @@ class JwksKeyStore:
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
         self._inflight: asyncio.Task[None] | None = None
+        self._generation = 0
 
     @property
     def key_ids(self) -> frozenset[str]:
         """The ``kid``s currently held."""
         return frozenset(self._keys)
 
+    @property
+    def generation(self) -> int:
+        """Changes whenever a fetch replaces the held keys: a key added, removed or changed, or re-read."""
+        return self._generation
+
+    def refresh_if_stale(self) -> None:
+        """Start a background refresh when the held keys are older than ``max_age``."""
+        if self._fetched_at is not None and self._clock() - self._fetched_at >= self._max_age:
+            self._start_refresh()
+
     async def key(self, kid: str) -> jwt.PyJWK | None:
         """The key with this ``kid``, fetching if allowed; None if it is not (or not yet) known."""
         if self._fetched_at is None:
             await self._refresh()
-        elif self._clock() - self._fetched_at >= self._max_age:
-            self._start_refresh()
+        else:
+            self.refresh_if_stale()
         found = self._keys.get(kid)
         if found is None:
             await self._refresh()
@@ -154,6 +165,9 @@ class JwksKeyStore:
                 sorted(removed),
             )
         self._keys = keys
+        # Every replacement, not only a change of kids: a kid may come back with other
+        # material, and what was verified with the old set is re-verified once.
+        self._generation += 1
         self._fetched_at = self._clock()
 
     async def _fetch(self) -> Any:

@@ -18,6 +18,7 @@ from orders.domain.status import OrderStatus
 from orders.entrypoints import paths
 from orders.entrypoints.deps import (
     IDEMPOTENCY_KEY_PARAMETER,
+    CallerDep,
     CurrentPrincipal,
     IdempotencyKey,
     OrdersDep,
@@ -94,11 +95,7 @@ The `Idempotency-Key` (per user) belongs to the first request that executes:
     openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
 )
 async def place_order(
-    principal: CurrentPrincipal,
-    key: IdempotencyKey,
-    body: CartIn,
-    orders: OrdersDep,
-    response: Response,
+    caller: CallerDep, key: IdempotencyKey, body: CartIn, response: Response
 ) -> OrderView:
     """Reserve stock and place an order (idempotent per Idempotency-Key).
 
@@ -108,7 +105,8 @@ async def place_order(
     new key). A 503 saved nothing that a retry with the same key and body will not
     report: retry it after `Retry-After`.
     """
-    placed = await orders.place_order(
+    principal = caller.principal
+    placed = await caller.orders.place_order(
         PlaceOrder(
             user_id=principal.user_id,
             customer_email=principal.email,
@@ -128,9 +126,9 @@ async def place_order(
     description="Price a cart with current prices; nothing is reserved.\n\n" + CART_RULES,
     responses=problem_responses(400, 401, 404, 413, 422, 503),
 )
-async def quote(_principal: CurrentPrincipal, body: CartIn, orders: OrdersDep) -> QuoteView:
+async def quote(caller: CallerDep, body: CartIn) -> QuoteView:
     """Price a cart with current prices; nothing is reserved."""
-    return await orders.quote(body.lines())
+    return await caller.orders.quote(body.lines())
 
 
 LIST_RULES = f"""\
