@@ -2,13 +2,18 @@
 
 Each test starts the processes it needs through ``stack`` (so it can pick the
 product client mode, short TTLs or a fault), and every process it started is
-stopped afterwards; when the test fails, the process logs are printed.
+stopped afterwards; when the test fails, the process logs are printed. The
+databases outlive a test, the run-time flags do not: each test starts with
+the flags its processes' environment gives.
 """
 
+import asyncio
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from servicekit.devidp import JwksServer
 from servicekit.testing import fresh_postgres_database
@@ -50,6 +55,10 @@ def databases() -> Iterator[Databases]:
 @pytest.fixture
 def stack(databases: Databases, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     """Processes for one test; logs under the test's tmp dir, printed if the test failed."""
+    # A flag an earlier test (or its canary fallback) stored would override this
+    # test's APP_PRODUCTS_CLIENT / APP_CANARY_SHARE: a canary at 100 % would serve
+    # everyone locally.
+    asyncio.run(_forget_run_time_flags(databases.orders))
     identity_provider = JwksServer().start()
     running = Stack(databases, log_dir=tmp_path / "logs", identity_provider=identity_provider)
     try:
@@ -60,6 +69,15 @@ def stack(databases: Databases, tmp_path: Path, request: pytest.FixtureRequest) 
         reports = request.node.stash.get(_REPORTS, {})
         if any(report.failed for report in reports.values()):
             print(running.logs())
+
+
+async def _forget_run_time_flags(orders_url: str) -> None:
+    engine = create_async_engine(orders_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM feature_flags"))
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
