@@ -1,8 +1,4 @@
-"""Alembic environment: runs migrations over an async engine.
-
-The URL comes from the Config that ``servicekit.migrations`` builds, so the
-CLI, the app's startup hook and the tests all migrate the same way.
-"""
+"""Alembic environment: runs the products migrations over an async engine."""
 
 import asyncio
 
