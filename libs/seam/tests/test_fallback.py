@@ -275,3 +275,50 @@ async def test_an_operator_reset_of_the_mode_after_the_trip_also_wins() -> None:
 
     assert book.current() == Flags(Mode.CANARY, 50)
     assert [w[1] for w in book.writes] == ["alice", ACTOR, "bob"]
+
+
+async def test_nothing_trips_once_it_is_closed() -> None:
+    fallback, book, _ = setup()
+    trips = metric(TRIPS)
+    await fallback.aclose()
+
+    fallback.remote_down("breaker opened during shutdown")
+    record(fallback, *["error"] * 10)
+    await asyncio.sleep(0)
+
+    assert not holding(fallback)
+    assert book.writes == []
+    assert metric(TRIPS) == trips
+
+
+async def test_the_seam_closes_the_fallback_even_when_stopping_the_comparisons_fails() -> None:
+    book = _failing(1)
+    sleep, _ = blocked_sleep()
+    fallback = fallback_over(book, sleep=sleep)
+    seam: Seam[Inventory] = Seam(
+        METHODS,
+        Mode.CANARY,
+        local=MemoryInventory(),
+        remote=MemoryInventory(),
+        metrics=METRICS,
+        flags=FLAGS,
+        outcome=outcome_of,
+        error_code=error_code,
+        comparer=COMPARER,
+        shadow_timeout=1.0,
+        fallback=fallback,
+    )
+    record(fallback, *["error"] * 10)
+    await asyncio.sleep(0)
+    assert len(book.writes) == 1  # failed; the retry waits
+    assert seam.shadow is not None
+
+    async def broken() -> None:
+        raise RuntimeError("cancelled comparisons did not stop")
+
+    seam.shadow.aclose = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await seam.aclose()
+
+    assert len(book.writes) == 2  # the final attempt still ran
+    assert book.current().share == 0

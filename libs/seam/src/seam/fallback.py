@@ -87,6 +87,9 @@ class Fallback:
         self._write: asyncio.Task[None] | None = None
         self._generation = 0
         self._gauges_at: datetime | None = None
+        # Set by aclose: a trip after it (a breaker opening during shutdown) would
+        # start a write nobody awaits, over a store that is being closed.
+        self._closed = False
 
     @property
     def thresholds(self) -> Thresholds:
@@ -181,6 +184,7 @@ class Fallback:
 
     async def aclose(self) -> None:
         """On shutdown: stop a write still retrying, then one bounded, shielded final attempt."""
+        self._closed = True
         task, self._write = self._write, None
         if task is None:
             return
@@ -223,6 +227,8 @@ class Fallback:
         self._metrics.window_p95.set(stats.p95_seconds)
 
     def _trip(self, stats: WindowStats, cause: str | None = None) -> None:
+        if self._closed:
+            return
         limits = self.thresholds
         reason = cause or (
             f"http error rate {stats.error_rate:.3f} (max {limits.max_error_rate}),"

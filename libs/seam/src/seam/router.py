@@ -174,10 +174,14 @@ class Seam(Generic[T]):
 
     async def aclose(self) -> None:
         """Stop the comparisons in flight and the fallback's pending write."""
-        if self.shadow is not None:
-            await self.shadow.aclose()
-        if self.fallback is not None:
-            await self.fallback.aclose()
+        try:
+            if self.shadow is not None:
+                await self.shadow.aclose()
+        finally:
+            # Even if stopping the comparisons fails or is cancelled: the fallback's
+            # last attempt at its write is what keeps other processes off a bad remote.
+            if self.fallback is not None:
+                await self.fallback.aclose()
 
     def _warn_unbuilt(self, mode: Mode) -> None:
         now = self._monotonic()

@@ -42,6 +42,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _ACCEPT = "application/json, application/problem+json"
 _QUANTITY = TypeAdapter(Annotated[int, Field(ge=1)])
 _UNBOUNDED = 1_000_000
+_ONCE = RetryPolicy(max_attempts=1)
 PROBE_ATTEMPT_SECONDS = 1.0
 """A half-open probe that gets no answer in this long failed (products hung, not slow)."""
 
@@ -180,6 +181,8 @@ class HttpProductClient:
         # reserve may still have made its hold (the caller releases by key).
         reached = False
         deadline = self.deadline_for(method)
+        # Every method products offers is safe to repeat today (the table says so).
+        retry = self._retry if METHODS[method].retry_safe else _ONCE
         left = remaining()
         if left is not None and left <= 0:
             raise ProductsUnavailable(f"no budget left for {method}", retry_after=1)
@@ -231,10 +234,10 @@ class HttpProductClient:
             try:
                 async with asyncio.timeout_at(ends) as bound:
                     if hangs is None:
-                        response = await with_retries(method, attempt, self._retry)
+                        response = await with_retries(method, attempt, retry)
                     else:
                         with hangs.watching(bound) as cut_by_hang:
-                            response = await with_retries(method, attempt, self._retry)
+                            response = await with_retries(method, attempt, retry)
             except TimeoutError:
                 hung = cut_by_hang()
                 if hung:
