@@ -14,12 +14,14 @@ from uuid import UUID
 import httpx
 from fastapi import FastAPI
 
-from orders.adapters.product_clients.breaker import CircuitBreaker
 from orders.adapters.product_clients.http import HttpProductClient, RetryPolicy
+from orders.adapters.product_clients.metrics import SEAM
 from orders.bootstrap import Overrides
 from orders.config import Settings
 from orders.main import create_app as create_orders_app
+from seam.protect import CircuitBreaker
 from shop_contracts import paths
+from shop_contracts.errors import ProductsUnavailable
 from shop_contracts.products import Product, ProductLookup, StockCheck
 from shop_contracts.reservations import Reservation, ReservationLineRequest
 
@@ -30,7 +32,11 @@ class PerCallProductClient:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._breaker = CircuitBreaker(
-            settings.products_breaker_failure_threshold, settings.products_breaker_reset_seconds
+            settings.products_breaker_failure_threshold,
+            settings.products_breaker_reset_seconds,
+            name="products",
+            metrics=SEAM,
+            unavailable=ProductsUnavailable,
         )
 
     @asynccontextmanager

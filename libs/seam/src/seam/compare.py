@@ -31,12 +31,7 @@ class Comparer(Protocol):
 
 
 class ModelComparer:
-    """Compares pydantic results field by field, and errors by type and identifying attributes.
-
-    ``answers`` are the exception types the contract defines; ``unavailable``
-    among them still mean the side gave no answer. ``detail`` and other prose may
-    differ between implementations, so only ``error_attributes`` are compared.
-    """
+    """Compares pydantic results field by field, errors by type and ``error_attributes``."""
 
     def __init__(
         self,

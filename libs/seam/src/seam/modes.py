@@ -72,8 +72,5 @@ def bucket(key: str) -> int:
 
 
 def on_remote(key: str, share: int) -> bool:
-    """Whether the canary at ``share`` percent sends ``key`` to the remote side.
-
-    Sticky while the share stands, and raising it only moves keys from local to remote.
-    """
+    """Whether a canary at ``share`` % sends ``key`` to remote (sticky; a raise only adds keys)."""
     return bucket(key) < share * (BUCKETS // 100)

@@ -25,13 +25,7 @@ UNBUILT_WARNING_SECONDS = 60.0
 
 
 class Seam(Generic[T]):
-    """Chooses, per request, the client that serves it from the flags and a sticky key.
-
-    Every client is one chain composed here: ``Observe`` (mode label), then for the
-    routed remote path the canary ``Fallback``, for shadow the ``Shadow`` link,
-    then the implementation. A flag naming a mode this process did not build is
-    served by the start-up mode, with a warning at most once a minute.
-    """
+    """Chooses, per request, the client (one chain composed once) from the flags and a sticky key."""
 
     def __init__(
         self,

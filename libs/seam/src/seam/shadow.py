@@ -19,12 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class Shadow:
-    """The comparisons in flight, their bound and shutdown; ``at(rate)`` is the chain's link.
-
-    A difference is re-read (both sides at once, up to ``rereads`` times) before it
-    is judged: ``settled`` if a re-read agrees (a race with a write), else
-    ``mismatch``. Comparisons run in background tasks and never delay the caller.
-    """
+    """Comparisons in the background, a difference re-read before it is judged; ``at(rate)`` links."""
 
     def __init__(
         self,

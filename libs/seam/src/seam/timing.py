@@ -17,11 +17,7 @@ _timer: ContextVar[_Timer | None] = ContextVar("seam_call_timer", default=None)
 
 
 def work_started() -> None:
-    """Called by a remote implementation once a call stops queueing in this process.
-
-    The fallback judges the remote side from that moment: waiting for a slot is
-    this process's back-pressure, never the remote side being slow.
-    """
+    """A remote implementation's call stops queueing here: the fallback judges it from now."""
     timer = _timer.get()
     if timer is not None:
         timer.start = timer.clock()

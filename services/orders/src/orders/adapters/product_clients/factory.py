@@ -18,7 +18,6 @@ from orders.adapters.product_clients.boundary import (
     error_code,
     outcome_of,
 )
-from orders.adapters.product_clients.breaker import BreakerState, CircuitBreaker
 from orders.adapters.product_clients.http import (
     HttpClientConfig,
     HttpProductClient,
@@ -32,6 +31,7 @@ from orders.application.flags import FALLBACK_ACTOR, FlagStore
 from orders.config import ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from seam import MODES, Fallback, Mode, Seam, Side, Thresholds
+from seam.protect import BreakerState, CircuitBreaker
 from servicekit.events.handlers import Subscription
 from servicekit.health import ReadinessCheck
 from servicekit.tracing import tracer

@@ -12,10 +12,12 @@ import respx
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
-from orders.adapters.product_clients.breaker import CircuitBreaker
-from orders.adapters.product_clients.http import Bulkhead, HttpProductClient, RetryPolicy
+from orders.adapters.product_clients.http import HttpProductClient, RetryPolicy
+from orders.adapters.product_clients.metrics import SEAM
 from orders.config import Settings
+from seam.protect import Bulkhead, CircuitBreaker
 from servicekit.settings import Environment
+from shop_contracts.errors import ProductsUnavailable
 
 PRODUCTS_URL = "http://products.test"
 BASE_URL = f"{PRODUCTS_URL}/api/v1"
@@ -133,7 +135,12 @@ class ClientFactory:
             http,
             service_token=SecretStr(TOKEN),
             breaker=CircuitBreaker(
-                failure_threshold, reset_seconds, name=breaker_name, clock=self.clock
+                failure_threshold,
+                reset_seconds,
+                name=breaker_name,
+                metrics=SEAM,
+                unavailable=ProductsUnavailable,
+                clock=self.clock,
             ),
             retry=RetryPolicy(
                 max_attempts=max_attempts,

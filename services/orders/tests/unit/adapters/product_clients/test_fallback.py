@@ -15,13 +15,14 @@ from fakes import FakeProductClient
 
 from orders.adapters.flags.memory import InMemoryFlagStore
 from orders.adapters.product_clients.backpressure import BulkheadFull
-from orders.adapters.product_clients.breaker import CircuitBreaker
 from orders.adapters.product_clients.factory import ProductClients, ProductsSeam, build_seam
-from orders.adapters.product_clients.http import Bulkhead, HttpProductClient
+from orders.adapters.product_clients.http import HttpProductClient
+from orders.adapters.product_clients.metrics import SEAM
 from orders.application.flags import FALLBACK_ACTOR
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from seam import Fallback, Thresholds
+from seam.protect import Bulkhead, CircuitBreaker
 from shop_contracts.errors import ErrorCode, InsufficientStock, ProductsUnavailable
 from shop_contracts.reservations import ReservationLineRequest
 
@@ -152,7 +153,9 @@ async def test_the_trip_writes_share_0_and_canary_when_the_mode_was_http(
 
 
 async def test_the_http_breaker_opening_trips_it_while_users_are_on_http(build: Build) -> None:
-    breaker = CircuitBreaker(5, 5.0, name="fallback-test")
+    breaker = CircuitBreaker(
+        5, 5.0, name="fallback-test", metrics=SEAM, unavailable=ProductsUnavailable
+    )
     clients = ProductClients(
         ProductsClientMode.CANARY,
         local=FakeProductClient(),
@@ -172,8 +175,10 @@ async def test_the_http_breaker_opening_trips_it_while_users_are_on_http(build: 
 
 
 async def _canary_over_http(
-    build: Build, make_client: Callable[..., HttpProductClient], bulkhead: Bulkhead
+    build: Build, make_client: Callable[..., HttpProductClient], max_wait: float
 ) -> tuple[ProductsSeam, RecordingStore]:
+    """A canary whose http client has a one-slot bulkhead that waits up to ``max_wait``."""
+    bulkhead = Bulkhead(1, max_wait, name="products", metrics=SEAM, refused=BulkheadFull)
     http = make_client(bulkhead=bulkhead, max_attempts=1)
     clients = ProductClients(ProductsClientMode.CANARY, local=FakeProductClient(), http=http)
     return build(clients, CANARY)
@@ -185,7 +190,7 @@ async def test_waiting_for_a_bulkhead_slot_is_not_judged(
     router: respx.Router,
     product_body: Callable[..., dict[str, Any]],
 ) -> None:
-    seam, store = await _canary_over_http(build, make_client, Bulkhead(1, 30.0))
+    seam, store = await _canary_over_http(build, make_client, 30.0)
     product_id = uuid4()
 
     async def slow_but_healthy(_: httpx.Request) -> httpx.Response:
@@ -210,7 +215,7 @@ async def test_a_bulkhead_rejection_is_not_a_products_failure(
     router: respx.Router,
     product_body: Callable[..., dict[str, Any]],
 ) -> None:
-    seam, store = await _canary_over_http(build, make_client, Bulkhead(1, 0.001))
+    seam, store = await _canary_over_http(build, make_client, 0.001)
     product_id = uuid4()
     held, release = asyncio.Event(), asyncio.Event()
 
@@ -246,7 +251,7 @@ async def test_products_failing_behind_the_bulkhead_still_trips_it(
     make_client: Callable[..., HttpProductClient],
     router: respx.Router,
 ) -> None:
-    seam, store = await _canary_over_http(build, make_client, Bulkhead(1, 30.0))
+    seam, store = await _canary_over_http(build, make_client, 30.0)
     product_id = uuid4()
     route = router.get(f"/products/{product_id}")
     if broken == "5xx":

@@ -11,9 +11,9 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from orders.adapters.product_clients.breaker import BreakerState
 from orders.adapters.product_clients.http import HttpProductClient
 from orders.adapters.product_clients.http.retries import retry_reason
+from seam.protect import BreakerState
 from servicekit.requestid import set_request_id
 from shop_contracts.errors import (
     IdempotencyKeyReused,

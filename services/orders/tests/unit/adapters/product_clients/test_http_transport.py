@@ -20,7 +20,6 @@ import pytest
 import respx
 from httpx_aiohttp import AiohttpTransport
 
-from orders.adapters.product_clients.breaker import BreakerState
 from orders.adapters.product_clients.http import (
     HttpClientConfig,
     HttpProductClient,
@@ -29,6 +28,7 @@ from orders.adapters.product_clients.http import (
     build_transport,
 )
 from orders.config import HttpTransport, Settings
+from seam.protect import BreakerState
 from servicekit.requestid import set_request_id
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
 

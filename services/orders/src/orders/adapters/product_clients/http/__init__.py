@@ -1,6 +1,5 @@
 """``HttpProductClient``: the products service over one pooled ``httpx.AsyncClient`` (ADR 0002)."""
 
-from orders.adapters.product_clients.http.bulkhead import Bulkhead
 from orders.adapters.product_clients.http.client import HttpProductClient
 from orders.adapters.product_clients.http.config import HttpClientConfig
 from orders.adapters.product_clients.http.retries import RetryPolicy
@@ -11,7 +10,6 @@ from orders.adapters.product_clients.http.transport import (
 )
 
 __all__ = [
-    "Bulkhead",
     "HttpClientConfig",
     "HttpProductClient",
     "RetryPolicy",

@@ -10,9 +10,8 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, Field, SecretStr, TypeAdapter
 
+from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.boundary import METHODS
-from orders.adapters.product_clients.breaker import CallVerdicts, CircuitBreaker
-from orders.adapters.product_clients.http.bulkhead import Bulkhead
 from orders.adapters.product_clients.http.errors import Expectation, decode, unavailable
 from orders.adapters.product_clients.http.failures import (
     ATTEMPT_FAILURES,
@@ -20,9 +19,10 @@ from orders.adapters.product_clients.http.failures import (
     nothing_sent,
     products_unhealthy,
 )
-from orders.adapters.product_clients.http.hang import HangWatch
 from orders.adapters.product_clients.http.retries import RetryPolicy, with_retries
+from orders.adapters.product_clients.metrics import SEAM
 from seam import Deadline
+from seam.protect import Bulkhead, CallVerdicts, CircuitBreaker, HangWatch
 from servicekit.deadlines import BUDGET_HEADER, remaining
 from servicekit.requestid import current_request_id
 from shop_contracts import paths
@@ -67,7 +67,9 @@ class HttpProductClient:
         self._http = http
         self._token = service_token
         self._breaker = breaker
-        self._bulkhead = bulkhead or Bulkhead(_UNBOUNDED, 1.0)
+        self._bulkhead = bulkhead or Bulkhead(
+            _UNBOUNDED, 1.0, name="products", metrics=SEAM, refused=BulkheadFull
+        )
         self._retry = retry or RetryPolicy()
         self._deadline = deadline_seconds
         self._read_deadline = min(read_deadline_seconds or deadline_seconds, deadline_seconds)
@@ -217,7 +219,7 @@ class HttpProductClient:
                 reached = reached or not nothing_sent(exc)
                 if isinstance(exc, httpx.TimeoutException) and not nothing_sent(exc):
                     bulkhead.dropped()  # sent, and no answer in time: too many in flight
-                verdicts.failed(products_unhealthy=products_unhealthy(exc))
+                verdicts.failed(unhealthy=products_unhealthy(exc))
                 raise
             verdicts.answered()
             return response

@@ -6,15 +6,15 @@ import math
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from orders.adapters.product_clients.breaker import CircuitBreaker
-from orders.adapters.product_clients.http.bulkhead import Bulkhead
+from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.http.client import HttpProductClient
 from orders.adapters.product_clients.http.config import HttpClientConfig
-from orders.adapters.product_clients.http.hang import HangWatch
-from orders.adapters.product_clients.http.limiter import AdaptiveLimit
+from orders.adapters.product_clients.metrics import SEAM
 from orders.config import HttpTransport
+from seam.protect import AdaptiveLimit, Bulkhead, CircuitBreaker, HangWatch
 from servicekit.tracing import instrument_http_client
 from shop_contracts import paths
+from shop_contracts.errors import ProductsUnavailable
 
 READINESS_INTERVAL_SECONDS = 0.25
 """How often an open breaker asks products' ``/health/ready`` (ADR 0019)."""
@@ -75,11 +75,17 @@ def build_http_product_client(
     breaker = CircuitBreaker(
         config.breaker_failure_threshold,
         config.breaker_reset_seconds,
+        name="products",
+        metrics=SEAM,
+        unavailable=ProductsUnavailable,
         readiness_interval=READINESS_INTERVAL_SECONDS,
         closed_interval=READINESS_CLOSED_INTERVAL_SECONDS,
     )
     hangs = HangWatch(
-        breaker.trip, baseline=lambda: limit.baseline_seconds, floor_seconds=config.hang_seconds
+        breaker.trip,
+        name="products",
+        baseline=lambda: limit.baseline_seconds,
+        floor_seconds=config.hang_seconds,
     )
 
     async def products_ready() -> bool:
@@ -94,7 +100,14 @@ def build_http_product_client(
         http,
         service_token=config.service_token,
         breaker=breaker,
-        bulkhead=Bulkhead(config.max_connections, config.queue_timeout, adaptive=limit),
+        bulkhead=Bulkhead(
+            config.max_connections,
+            config.queue_timeout,
+            name="products",
+            metrics=SEAM,
+            refused=BulkheadFull,
+            adaptive=limit,
+        ),
         retry=config.retry,
         deadline_seconds=config.deadline_seconds,
         read_deadline_seconds=config.read_deadline_seconds,

@@ -1,4 +1,4 @@
-"""An asyncio circuit breaker for calls to products, following its readiness (ADRs 0003, 0019, 0024)."""
+"""An asyncio circuit breaker for a remote side, following its readiness (ADRs 0003, 0019, 0024)."""
 
 import asyncio
 import contextlib
@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 
-from orders.adapters.product_clients.metrics import BREAKER_STATE, BREAKER_TRANSITIONS
-from shop_contracts.errors import ProductsUnavailable
+from seam.metrics import SeamMetrics
 
 Clock = Callable[[], float]
 Readiness = Callable[[], Awaitable[bool]]
-"""Whether products answers ready now (a failure to ask is "not ready")."""
+"""Whether the remote answers ready now (a failure to ask is "not ready")."""
+Unavailable = Callable[[str, int], Exception]
+"""Builds the fail-fast error from its detail and a Retry-After in whole seconds."""
+OpenListener = Callable[[str], None]
+"""Called with the reason whenever the breaker opens."""
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ class Permit:
 
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
-    """What one readiness check of products saw, and when."""
+    """What one readiness check of the remote saw, and when."""
 
     at: datetime
     ready: bool
@@ -46,19 +49,17 @@ class ProbeResult:
     error: str | None = None
 
 
-OpenListener = Callable[[str], None]
-"""Called with the reason whenever the breaker opens."""
-
-
 class CircuitBreaker:
-    """Fail fast while products is unhealthy; probe once in a while to notice recovery."""
+    """Fail fast while the remote ``name`` is unhealthy; probe now and then to notice recovery."""
 
     def __init__(
         self,
         failure_threshold: int,
         reset_seconds: float,
         *,
-        name: str = "products",
+        name: str,
+        metrics: SeamMetrics,
+        unavailable: Unavailable,
         clock: Clock = time.monotonic,
         readiness: Readiness | None = None,
         readiness_interval: float = 0.25,
@@ -71,6 +72,8 @@ class CircuitBreaker:
         self._threshold = failure_threshold
         self._reset_seconds = reset_seconds
         self._name = name
+        self._metrics = metrics
+        self._unavailable = unavailable
         self._clock = clock
         self._state = BreakerState.CLOSED
         # Bumped on every transition so verdicts of calls admitted under an
@@ -88,7 +91,7 @@ class CircuitBreaker:
         self._last_probe: ProbeResult | None = None
         self._open_reason = ""
         self._listeners: list[OpenListener] = []
-        BREAKER_STATE.labels(name).set(BreakerState.CLOSED)
+        metrics.breaker_state.labels(name).set(BreakerState.CLOSED)
 
     @property
     def state(self) -> BreakerState:
@@ -97,7 +100,7 @@ class CircuitBreaker:
 
     @property
     def name(self) -> str:
-        """The ``breaker`` label of this breaker's metrics."""
+        """The remote's name: the ``breaker`` label of the metrics and the subject of the logs."""
         return self._name
 
     @property
@@ -115,38 +118,38 @@ class CircuitBreaker:
         self._listeners.append(listener)
 
     def watch(self, readiness: Readiness) -> None:
-        """Use ``readiness`` as products' readiness check (when built before it)."""
+        """Use ``readiness`` as the remote's readiness check (when built before it)."""
         self._readiness = readiness
 
     def start(self) -> None:
-        """Keep checking products' readiness from now on, in any state (needs a loop)."""
+        """Keep checking the remote's readiness from now on, in any state (needs a loop)."""
         self._watch_readiness()
 
     def trip(self, reason: str) -> None:
-        """Open now: products stopped answering (a hang seen by the client, ADR 0024)."""
+        """Open now: the remote stopped answering (a hang seen by the client, ADR 0024)."""
         if self._state is not BreakerState.OPEN:
             self._transition(BreakerState.OPEN, reason)
 
     def acquire(self) -> Permit:
-        """Leave for one call, or ``ProductsUnavailable`` at once when the circuit is open."""
+        """Leave for one call, or the ``unavailable`` error at once when the circuit is open."""
         if self._state is BreakerState.CLOSED:
             return Permit(self._generation, probe=False)
         if self._state is BreakerState.OPEN:
             remaining = self._opened_at + self._reset_seconds - self._clock()
             if remaining > 0:
-                raise ProductsUnavailable(
-                    "products circuit is open; failing fast", retry_after=_ceil_seconds(remaining)
+                raise self._unavailable(
+                    f"{self._name} circuit is open; failing fast", max(1, math.ceil(remaining))
                 )
             self._transition(BreakerState.HALF_OPEN)
         if self._probe_in_flight:
-            raise ProductsUnavailable(
-                "products circuit is half-open and a probe is in flight", retry_after=1
+            raise self._unavailable(
+                f"{self._name} circuit is half-open and a probe is in flight", 1
             )
         self._probe_in_flight = True
         return Permit(self._generation, probe=True)
 
     def record_success(self, permit: Permit) -> None:
-        """The call got an answer from a healthy service (including domain errors)."""
+        """The call got an answer from a healthy remote (including domain errors)."""
         if permit.generation != self._generation:
             return
         if permit.probe:
@@ -155,7 +158,7 @@ class CircuitBreaker:
             self._failures = 0
 
     def record_failure(self, permit: Permit) -> None:
-        """The call failed in a way that says products is unhealthy."""
+        """The call failed in a way that says the remote is unhealthy."""
         if permit.generation != self._generation:
             return
         if permit.probe:
@@ -179,10 +182,12 @@ class CircuitBreaker:
             self._opened_at = self._clock()
             self._open_reason = reason
             self._watch_readiness()
-        BREAKER_STATE.labels(self._name).set(state)
-        BREAKER_TRANSITIONS.labels(self._name, state.name.lower()).inc()
+        self._metrics.breaker_state.labels(self._name).set(state)
+        self._metrics.breaker_transitions.labels(self._name, state.name.lower()).inc()
         if state is BreakerState.OPEN:
-            logger.warning("products breaker opened: %s", reason, extra={"breaker": self._name})
+            logger.warning(
+                "%s breaker opened: %s", self._name, reason, extra={"breaker": self._name}
+            )
             for listener in self._listeners:
                 try:
                     listener(reason)
@@ -211,7 +216,9 @@ class CircuitBreaker:
             # A probe call admitted meanwhile may have decided already.
             if ready and not self._closed():
                 logger.info(
-                    "products answers ready; closing the breaker", extra={"breaker": self._name}
+                    "%s answers ready; closing the breaker",
+                    self._name,
+                    extra={"breaker": self._name},
                 )
                 self._transition(BreakerState.CLOSED)
 
@@ -233,7 +240,7 @@ class CircuitBreaker:
         return self._state is BreakerState.CLOSED
 
     async def aclose(self) -> None:
-        """Stop watching products' readiness (at shutdown)."""
+        """Stop watching the remote's readiness (at shutdown)."""
         watcher, self._watcher = self._watcher, None
         if watcher is not None and not watcher.done():
             watcher.cancel()
@@ -241,17 +248,8 @@ class CircuitBreaker:
                 await watcher
 
 
-def _ceil_seconds(seconds: float) -> int:
-    return max(1, math.ceil(seconds))
-
-
 class CallVerdicts:
-    """Breaker bookkeeping for one logical call: the permit of the attempt in progress.
-
-    Attempts run one after another, so at most one permit is open. A verdict
-    hands it back; the deadline handler settles one still open when time ran
-    out mid-attempt.
-    """
+    """Breaker bookkeeping for one logical call: the permit of the attempt in progress."""
 
     def __init__(self, breaker: CircuitBreaker) -> None:
         self._breaker = breaker
@@ -263,24 +261,24 @@ class CallVerdicts:
         return self._permit is not None and self._permit.probe
 
     def admit(self) -> None:
-        """Leave for the next attempt (``ProductsUnavailable`` while the circuit is open)."""
+        """Leave for the next attempt (the breaker's error while the circuit is open)."""
         self._permit = self._breaker.acquire()
 
     def answered(self) -> None:
-        """Products answered (any status below 500, domain errors included)."""
+        """The remote answered (any status below 500, domain errors included)."""
         permit, self._permit = self._take()
         self._breaker.record_success(permit)
 
-    def failed(self, *, products_unhealthy: bool) -> None:
-        """The attempt failed; only a failure that says products is sick counts."""
+    def failed(self, *, unhealthy: bool) -> None:
+        """The attempt failed; only a failure that says the remote is sick counts."""
         permit, self._permit = self._take()
-        if products_unhealthy:
+        if unhealthy:
             self._breaker.record_failure(permit)
         else:
             self._breaker.abandon(permit)
 
     def deadline_passed(self) -> None:
-        """The call's deadline cut an attempt short: products hung past it."""
+        """The call's deadline cut an attempt short: the remote hung past it."""
         if self._permit is not None:
             self._breaker.record_failure(self._permit)
             self._permit = None

@@ -1,33 +1,31 @@
-"""A bulkhead: bounded, adaptive concurrency towards products with a bounded wait (ADRs 0009, 0024)."""
+"""A bulkhead: bounded, adaptive concurrency towards a remote, a bounded wait (ADRs 0009, 0024)."""
 
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from orders.adapters.product_clients.backpressure import BulkheadFull
-from orders.adapters.product_clients.http.limiter import AdaptiveLimit
-from orders.adapters.product_clients.metrics import (
-    BULKHEAD_IN_FLIGHT,
-    BULKHEAD_LIMIT,
-    BULKHEAD_REJECTED,
-    BULKHEAD_WAITING,
-)
-from seam import work_started
+from seam.metrics import SeamMetrics
+from seam.protect.limiter import AdaptiveLimit
+from seam.timing import work_started
+
+Refused = Callable[[str], Exception]
+"""Builds the error a call gets when no slot frees up in time, from its detail."""
 
 
 class Bulkhead:
-    """At most ``limit`` calls in flight; others wait up to ``max_wait`` seconds for a slot.
-
-    With an ``AdaptiveLimit`` the number of slots follows products' latency
-    (ADR 0024), and a call whose expected wait (the queue ahead of it at the
-    recent pace) already exceeds ``max_wait`` is refused at once instead of
-    waiting out ``max_wait`` first: the same ``BulkheadFull``, sooner.
-    """
+    """At most ``limit`` (or adaptive) calls in flight; others wait up to ``max_wait`` (ADR 0024)."""
 
     def __init__(
-        self, limit: int, max_wait: float, *, adaptive: AdaptiveLimit | None = None
+        self,
+        limit: int,
+        max_wait: float,
+        *,
+        name: str,
+        metrics: SeamMetrics,
+        refused: Refused,
+        adaptive: AdaptiveLimit | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -35,6 +33,9 @@ class Bulkhead:
             raise ValueError("max_wait must be positive")
         self._max_limit = limit
         self._max_wait = max_wait
+        self._name = name
+        self._metrics = metrics
+        self._refused = refused
         self._adaptive = adaptive
         self._queue: deque[asyncio.Future[None]] = deque()
         self._in_flight = 0
@@ -81,54 +82,49 @@ class Bulkhead:
 
     @asynccontextmanager
     async def slot(self, max_wait: float | None = None) -> AsyncIterator[None]:
-        """Hold one slot for the body; ``BulkheadFull`` when none frees up in time.
-
-        ``max_wait`` shortens the wait (a caller's remaining budget), never lengthens it.
-        """
+        """Hold one slot for the body, or raise ``refused``; ``max_wait`` only shortens the wait."""
         if self._in_flight < self.limit and not self._queue:
             self._in_flight += 1
         else:
             wait = self._max_wait if max_wait is None else min(max_wait, self._max_wait)
             await self._wait_for_slot(max(wait, 0.001))  # the slot is ours on return
-        BULKHEAD_IN_FLIGHT.inc()
-        BULKHEAD_LIMIT.set(self.limit)
+        self._metrics.bulkhead_in_flight.inc()
+        self._metrics.bulkhead_limit.set(self.limit)
         try:
-            work_started()  # the canary fallback judges products from here on
+            work_started()  # the canary fallback judges the remote from here on
             yield
         finally:
             self._in_flight -= 1
-            BULKHEAD_IN_FLIGHT.dec()
+            self._metrics.bulkhead_in_flight.dec()
             self._wake()
 
     async def _wait_for_slot(self, max_wait: float) -> None:
         if self.expected_wait() > max_wait:
-            BULKHEAD_REJECTED.inc()
-            raise BulkheadFull(
-                f"{self._waiting} calls already wait for the {self.limit} calls to products"
-                " allowed at once; try again shortly",
-                retry_after=1,
+            self._metrics.bulkhead_rejected.inc()
+            raise self._refused(
+                f"{self._waiting} calls already wait for the {self.limit} calls to {self._name}"
+                " allowed at once; try again shortly"
             )
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append(waiter)
         self._waiting += 1
-        BULKHEAD_WAITING.inc()
+        self._metrics.bulkhead_waiting.inc()
         try:
             async with asyncio.timeout(max_wait):
                 await waiter
         except TimeoutError:
             self._give_back(waiter)
-            BULKHEAD_REJECTED.inc()
-            raise BulkheadFull(
-                f"all {self.limit} connections to products stayed busy for "
-                f"{max_wait:g}s; try again shortly",
-                retry_after=1,
+            self._metrics.bulkhead_rejected.inc()
+            raise self._refused(
+                f"all {self.limit} connections to {self._name} stayed busy for "
+                f"{max_wait:g}s; try again shortly"
             ) from None
         except BaseException:
             self._give_back(waiter)
             raise
         finally:
             self._waiting -= 1
-            BULKHEAD_WAITING.dec()
+            self._metrics.bulkhead_waiting.dec()
 
     def _give_back(self, waiter: asyncio.Future[None]) -> None:
         if waiter.done() and not waiter.cancelled():

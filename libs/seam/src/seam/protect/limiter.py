@@ -1,25 +1,18 @@
-"""An adaptive concurrency limit (Gradient2) following products' latency (ADR 0024)."""
+"""An adaptive concurrency limit (Gradient2) following a remote side's latency (ADR 0024)."""
 
 import math
 
-SHORT_WINDOW = 10
-"""Samples in the short average: a queue building up shows within a few calls."""
-LONG_WINDOW = 500
-"""Samples in the baseline (an exponential average)."""
-TOLERANCE = 2.0
-"""The short average may reach this multiple of the baseline before the limit shrinks."""
-SMOOTHING = 0.2
-"""How much of each new estimate the limit takes (the rest is its old value)."""
-MIN_GRADIENT = 0.5
-"""One sample never cuts the limit by more than this factor (before smoothing)."""
-DROP_FACTOR = 0.9
-"""A timed-out or cut call multiplies the limit by this."""
-BASELINE_RECOVERY = 0.95
-"""When products became much faster than its baseline, the baseline decays towards it."""
+SHORT_WINDOW = 10  # samples in the short average: a queue shows within a few calls
+LONG_WINDOW = 500  # samples in the baseline (an exponential average)
+TOLERANCE = 2.0  # the short average may reach this multiple of the baseline unpunished
+SMOOTHING = 0.2  # the share of each new estimate the limit takes
+MIN_GRADIENT = 0.5  # one sample never cuts the limit by more (before smoothing)
+DROP_FACTOR = 0.9  # a timed-out or cut call multiplies the limit by this
+BASELINE_RECOVERY = 0.95  # a baseline far above the short average decays by this per sample
 
 
 class AdaptiveLimit:
-    """The in-flight limit towards products, from latency against its own baseline."""
+    """The in-flight limit towards the remote, from latency against its own baseline."""
 
     def __init__(self, max_limit: int, *, min_limit: int = 1, initial: int | None = None) -> None:
         if not 1 <= min_limit <= max_limit:
@@ -63,7 +56,7 @@ class AdaptiveLimit:
         self._limit = self._clamp(self._limit * (1 - SMOOTHING) + estimate * SMOOTHING)
 
     def dropped(self) -> None:
-        """An attempt timed out or was cut: products could not keep up with this many."""
+        """An attempt timed out or was cut: the remote could not keep up with this many."""
         self._limit = self._clamp(self._limit * DROP_FACTOR)
 
     def _clamp(self, value: float) -> float:

@@ -1,4 +1,4 @@
-"""Hang detection: calls wait on products and nothing comes back for too long (ADR 0024)."""
+"""Hang detection: calls wait on the remote and nothing comes back for too long (ADR 0024)."""
 
 import asyncio
 import contextlib
@@ -8,29 +8,27 @@ from collections.abc import Callable, Iterator
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
-
-STALL_FLOOR_SECONDS = 1.0
-"""Never declare a hang sooner: GC pauses and a loaded two-core machine stay below it."""
-STALL_BASELINE_FACTOR = 10.0
-"""A products whose baseline latency is high gets proportionally longer before a hang."""
+STALL_FLOOR_SECONDS = 1.0  # GC pauses and a loaded two-core machine stay below it
+STALL_BASELINE_FACTOR = 10.0  # a remote with a high baseline latency gets longer
 CHECK_INTERVAL_SECONDS = 0.1
 
 
 class HangWatch:
-    """Watches the calls in flight; cuts them all when products stops answering."""
+    """Watches the calls in flight to ``name``; cuts them all when it stops answering."""
 
     def __init__(
         self,
         on_hang: Callable[[str], None],
         *,
+        name: str,
         baseline: Callable[[], float] = lambda: 0.0,
         floor_seconds: float = STALL_FLOOR_SECONDS,
         factor: float = STALL_BASELINE_FACTOR,
         check_interval: float = CHECK_INTERVAL_SECONDS,
-        clock: Clock = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._on_hang = on_hang
+        self._name = name
         self._baseline = baseline
         self._floor = floor_seconds
         self._factor = factor
@@ -48,28 +46,22 @@ class HangWatch:
         return max(self._floor, self._factor * self._baseline())
 
     def progress(self) -> None:
-        """Products answered something (any status) just now."""
+        """The remote answered something (any status) just now."""
         self._progress = self._clock()
 
     @contextlib.contextmanager
     def watching(self, timeout: asyncio.Timeout) -> Iterator[Callable[[], bool]]:
-        """Watch one call whose deadline is ``timeout``; yields "was it cut by a hang?".
-
-        The answer stays valid after the block (the caller asks once the timeout fired).
-        """
+        """Watch one call under ``timeout``; yields "was it cut by a hang?" (valid after the block)."""
         key = self._next
         self._next += 1
         cut = [False]
         self._in_flight[key] = (self._clock(), timeout, cut)
-        self._ensure_running()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._watch())
         try:
             yield lambda: cut[0]
         finally:
             self._in_flight.pop(key, None)
-
-    def _ensure_running(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._watch())
 
     async def _watch(self) -> None:
         while self._in_flight:
@@ -87,10 +79,10 @@ class HangWatch:
             return False
         self.hangs += 1
         reason = (
-            f"no answer from products for {silent:.2f}s with {len(self._in_flight)}"
+            f"no answer from {self._name} for {silent:.2f}s with {len(self._in_flight)}"
             f" calls waiting (stall limit {stall:.2f}s)"
         )
-        logger.warning("products hung: %s", reason)
+        logger.warning("%s hung: %s", self._name, reason)
         self._on_hang(reason)
         loop_now = asyncio.get_running_loop().time()
         for _, timeout, cut in list(self._in_flight.values()):

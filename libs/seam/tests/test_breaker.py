@@ -1,13 +1,22 @@
 """CircuitBreaker state machine, driven by a fake clock."""
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 import pytest
 from prometheus_client import REGISTRY
 
-from orders.adapters.product_clients.breaker import BreakerState, CircuitBreaker
-from shop_contracts.errors import ProductsUnavailable
+from libs.seam.tests.inventory import METRICS
+from seam.protect import BreakerState, CircuitBreaker
+
+
+class Down(Exception):
+    """The caller's fail-fast error: its detail and Retry-After."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Clock:
@@ -21,7 +30,9 @@ class Clock:
 
 
 def _breaker(clock: Clock, threshold: int = 3, reset: float = 10.0) -> CircuitBreaker:
-    return CircuitBreaker(threshold, reset, name="unit", clock=clock)
+    return CircuitBreaker(
+        threshold, reset, name="unit", metrics=METRICS, unavailable=Down, clock=clock
+    )
 
 
 def _trip(breaker: CircuitBreaker, times: int) -> None:
@@ -34,7 +45,7 @@ def _state(breaker: CircuitBreaker) -> BreakerState:
 
 
 def _gauge() -> float | None:
-    return REGISTRY.get_sample_value("orders_product_client_breaker_state", {"breaker": "unit"})
+    return REGISTRY.get_sample_value("seamtest_inventory_breaker_state", {"breaker": "unit"})
 
 
 def test_starts_closed_and_lets_calls_through() -> None:
@@ -74,7 +85,7 @@ def test_open_breaker_fails_fast_with_remaining_seconds_rounded_up() -> None:
     _trip(breaker, 1)
     clock.now += 2.5
 
-    with pytest.raises(ProductsUnavailable) as caught:
+    with pytest.raises(Down) as caught:
         breaker.acquire()
 
     assert caught.value.retry_after == 8
@@ -86,7 +97,7 @@ def test_retry_after_is_at_least_one_second() -> None:
     _trip(breaker, 1)
     clock.now += 9.99
 
-    with pytest.raises(ProductsUnavailable) as caught:
+    with pytest.raises(Down) as caught:
         breaker.acquire()
 
     assert caught.value.retry_after == 1
@@ -103,7 +114,7 @@ def test_after_reset_time_exactly_one_probe_is_let_through() -> None:
     assert probe.probe
     assert _state(breaker) is BreakerState.HALF_OPEN
     assert _gauge() == 2
-    with pytest.raises(ProductsUnavailable, match="probe is in flight"):
+    with pytest.raises(Down, match="probe is in flight"):
         breaker.acquire()
 
 
@@ -128,7 +139,7 @@ def test_failed_probe_reopens_for_a_full_reset_period() -> None:
     breaker.record_failure(breaker.acquire())
 
     assert _state(breaker) is BreakerState.OPEN
-    with pytest.raises(ProductsUnavailable) as caught:
+    with pytest.raises(Down) as caught:
         breaker.acquire()
     assert caught.value.retry_after == 10
 
@@ -172,7 +183,7 @@ def test_failures_beyond_the_threshold_do_not_extend_the_open_period() -> None:
 
     breaker.record_failure(third)
 
-    with pytest.raises(ProductsUnavailable) as caught:
+    with pytest.raises(Down) as caught:
         breaker.acquire()
     assert caught.value.retry_after == 4
 
@@ -180,11 +191,24 @@ def test_failures_beyond_the_threshold_do_not_extend_the_open_period() -> None:
 @pytest.mark.parametrize(("threshold", "reset"), [(0, 1.0), (1, 0.0), (1, -1.0)])
 def test_rejects_nonsense_configuration(threshold: int, reset: float) -> None:
     with pytest.raises(ValueError, match="must be"):
-        CircuitBreaker(threshold, reset)
+        CircuitBreaker(threshold, reset, name="unit", metrics=METRICS, unavailable=Down)
+
+
+def test_the_error_and_the_log_name_the_remote(caplog: pytest.LogCaptureFixture) -> None:
+    breaker = _breaker(Clock(), threshold=2)
+
+    with caplog.at_level(logging.WARNING, logger="seam.protect.breaker"):
+        _trip(breaker, 2)
+    with pytest.raises(Down, match=r"^unit circuit is open; failing fast$"):
+        breaker.acquire()
+
+    assert caplog.messages == ["unit breaker opened: 2 consecutive failures"]
+    transitions = "seamtest_inventory_breaker_transitions_total"
+    assert REGISTRY.get_sample_value(transitions, {"breaker": "unit", "state": "open"})
 
 
 class Readiness:
-    """Products' readiness as the breaker asks it: not ready until told, or broken."""
+    """The remote's readiness as the breaker asks it: not ready until told, or broken."""
 
     def __init__(self) -> None:
         self.ready = False
@@ -194,13 +218,20 @@ class Readiness:
     async def __call__(self) -> bool:
         self.asked += 1
         if self.broken:
-            raise ConnectionRefusedError(111, "products is down")
+            raise ConnectionRefusedError(111, "the remote is down")
         return self.ready
 
 
 def _watched(clock: Clock, readiness: Readiness) -> CircuitBreaker:
     return CircuitBreaker(
-        1, 600.0, name="unit", clock=clock, readiness=readiness, readiness_interval=0.01
+        1,
+        600.0,
+        name="unit",
+        metrics=METRICS,
+        unavailable=Down,
+        clock=clock,
+        readiness=readiness,
+        readiness_interval=0.01,
     )
 
 
@@ -212,7 +243,7 @@ async def _until(predicate: Callable[[], bool]) -> None:
     raise AssertionError("condition not met")
 
 
-async def test_an_open_breaker_closes_as_soon_as_products_answers_ready() -> None:
+async def test_an_open_breaker_closes_as_soon_as_the_remote_answers_ready() -> None:
     readiness = Readiness()
     breaker = _watched(Clock(), readiness)
     _trip(breaker, 1)
@@ -235,7 +266,7 @@ async def test_a_readiness_check_that_fails_keeps_the_breaker_open() -> None:
     await _until(lambda: readiness.asked >= 3)
 
     assert _state(breaker) is BreakerState.OPEN
-    with pytest.raises(ProductsUnavailable):
+    with pytest.raises(Down):
         breaker.acquire()
     await breaker.aclose()
 
