@@ -1,18 +1,23 @@
 """An example boundary for the seam's own tests: a tiny inventory, in process and remote."""
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from opentelemetry.trace import Tracer
 from prometheus_client import REGISTRY
 from pydantic import BaseModel, ValidationError
 
 from seam import (
+    Fallback,
     FlagNames,
     Method,
     MethodTable,
+    Mode,
     ModelComparer,
+    Seam,
     SeamMetrics,
     work_started,
 )
@@ -106,6 +111,34 @@ def outcome_of(exc: BaseException | None) -> str:
 def error_code(exc: BaseException) -> str | None:
     """The contract's code of ``exc``, if it has one."""
     return exc.code if isinstance(exc, InventoryError) else None
+
+
+def inventory_seam(
+    startup: Mode,
+    *,
+    local: Inventory | None = None,
+    remote: Inventory | None = None,
+    fallback: Fallback | None = None,
+    tracer: Tracer | None = None,
+    shadow_timeout: float = 1.0,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Seam[Inventory]:
+    """The seam over the example boundary, as orders' ``product_seam`` is over products."""
+    return Seam(
+        METHODS,
+        startup,
+        local=local,
+        remote=remote,
+        metrics=METRICS,
+        flags=FLAGS,
+        outcome=outcome_of,
+        error_code=error_code,
+        comparer=COMPARER,
+        shadow_timeout=shadow_timeout,
+        fallback=fallback,
+        tracer=tracer,
+        monotonic=monotonic,
+    )
 
 
 def metric(name: str, **labels: str) -> float:

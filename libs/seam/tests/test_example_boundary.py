@@ -7,17 +7,12 @@ import pytest
 
 from libs.seam.tests.flagbook import Flags
 from libs.seam.tests.inventory import (
-    COMPARER,
     COMPARISONS,
-    FLAGS,
-    METHODS,
-    METRICS,
     Inventory,
     MemoryInventory,
     NotStocked,
-    error_code,
+    inventory_seam,
     metric,
-    outcome_of,
 )
 from libs.seam.tests.served import HttpInventory, inventory_app
 from seam import Mode, Seam, on_remote
@@ -31,18 +26,7 @@ async def inventory(request: pytest.FixtureRequest) -> AsyncIterator[Inventory]:
     shelf = MemoryInventory({"mug": 5, "tea": 2})
     transport = httpx.ASGITransport(app=inventory_app(shelf))
     async with httpx.AsyncClient(transport=transport, base_url="http://inventory") as http:
-        seam: Seam[Inventory] = Seam(
-            METHODS,
-            Mode.CANARY,
-            local=shelf,
-            remote=HttpInventory(http),
-            metrics=METRICS,
-            flags=FLAGS,
-            outcome=outcome_of,
-            error_code=error_code,
-            comparer=COMPARER,
-            shadow_timeout=1.0,
-        )
+        seam: Seam[Inventory] = inventory_seam(Mode.CANARY, local=shelf, remote=HttpInventory(http))
         mode: str = request.param
         flags = Flags(mode=Mode(mode.split("-")[0]), share=50)
         wanted = mode == "canary-remote-user"

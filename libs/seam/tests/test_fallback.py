@@ -17,15 +17,10 @@ from libs.seam.tests.fallbacks import (
 )
 from libs.seam.tests.flagbook import T0, Clock, FlagBook, Flags
 from libs.seam.tests.inventory import (
-    COMPARER,
-    FLAGS,
-    METHODS,
-    METRICS,
     Inventory,
     MemoryInventory,
-    error_code,
+    inventory_seam,
     metric,
-    outcome_of,
 )
 from seam import ACTOR, Mode, Seam
 from seam.window import p95
@@ -119,18 +114,8 @@ async def test_the_trip_writes_share_0_logs_it_and_sets_the_gauges(
 
 async def test_a_failed_write_is_retried_and_everyone_stays_local_meanwhile() -> None:
     fallback, book, _ = setup(failures=2)
-    seam: Seam[Inventory] = Seam(
-        METHODS,
-        Mode.CANARY,
-        local=MemoryInventory(),
-        remote=MemoryInventory(),
-        metrics=METRICS,
-        flags=FLAGS,
-        outcome=outcome_of,
-        error_code=error_code,
-        comparer=COMPARER,
-        shadow_timeout=1.0,
-        fallback=fallback,
+    seam: Seam[Inventory] = inventory_seam(
+        Mode.CANARY, local=MemoryInventory(), remote=MemoryInventory(), fallback=fallback
     )
     flags = book.current()
     users = [f"user-{n}" for n in range(40)]
@@ -295,18 +280,8 @@ async def test_the_seam_closes_the_fallback_even_when_stopping_the_comparisons_f
     book = _failing(1)
     sleep, _ = blocked_sleep()
     fallback = fallback_over(book, sleep=sleep)
-    seam: Seam[Inventory] = Seam(
-        METHODS,
-        Mode.CANARY,
-        local=MemoryInventory(),
-        remote=MemoryInventory(),
-        metrics=METRICS,
-        flags=FLAGS,
-        outcome=outcome_of,
-        error_code=error_code,
-        comparer=COMPARER,
-        shadow_timeout=1.0,
-        fallback=fallback,
+    seam: Seam[Inventory] = inventory_seam(
+        Mode.CANARY, local=MemoryInventory(), remote=MemoryInventory(), fallback=fallback
     )
     record(fallback, *["error"] * 10)
     await asyncio.sleep(0)

@@ -7,18 +7,14 @@ import pytest
 from libs.seam.tests.fallbacks import fallback_over, holding, setup
 from libs.seam.tests.flagbook import Clock, FlagBook, Flags
 from libs.seam.tests.inventory import (
-    COMPARER,
-    FLAGS,
     METHODS,
-    METRICS,
     Inventory,
     InventoryDown,
     MemoryInventory,
     NotStocked,
     QueueFull,
     RemoteInventory,
-    error_code,
-    outcome_of,
+    inventory_seam,
 )
 from seam import ACTOR, Fallback, Mode, Seam, client, compose, on
 
@@ -151,18 +147,8 @@ async def test_the_remote_failing_behind_the_queue_still_trips_it() -> None:
 
 async def test_the_remote_breaker_opening_trips_it_while_users_are_on_remote() -> None:
     fallback, book, _ = setup()
-    seam: Seam[Inventory] = Seam(
-        METHODS,
-        Mode.CANARY,
-        local=MemoryInventory(),
-        remote=MemoryInventory(),
-        metrics=METRICS,
-        flags=FLAGS,
-        outcome=outcome_of,
-        error_code=error_code,
-        comparer=COMPARER,
-        shadow_timeout=1.0,
-        fallback=fallback,
+    seam: Seam[Inventory] = inventory_seam(
+        Mode.CANARY, local=MemoryInventory(), remote=MemoryInventory(), fallback=fallback
     )
 
     seam.remote_down("hung")  # no flags seen yet: nobody is routed to remote

@@ -11,8 +11,6 @@ from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from libs.seam.tests.flagbook import Flags
 from libs.seam.tests.inventory import (
     CALLS,
-    COMPARER,
-    FLAGS,
     METHODS,
     METRICS,
     Inventory,
@@ -22,6 +20,7 @@ from libs.seam.tests.inventory import (
     QueueFull,
     Stock,
     error_code,
+    inventory_seam,
     metric,
     outcome_of,
 )
@@ -160,18 +159,8 @@ async def test_shadow_comparison_is_a_linked_trace_not_a_child_of_the_call(
     exporter: InMemorySpanExporter, tracer: Tracer
 ) -> None:
     local, remote = MemoryInventory({"mug": 2}), MemoryInventory({"mug": 2})
-    seam: Seam[Inventory] = Seam(
-        METHODS,
-        Mode.SHADOW,
-        local=local,
-        remote=remote,
-        metrics=METRICS,
-        flags=FLAGS,
-        outcome=outcome_of,
-        error_code=error_code,
-        comparer=COMPARER,
-        shadow_timeout=2.0,
-        tracer=tracer,
+    seam: Seam[Inventory] = inventory_seam(
+        Mode.SHADOW, local=local, remote=remote, shadow_timeout=2.0, tracer=tracer
     )
 
     await seam.choose(Flags(Mode.SHADOW), "alice").stock("mug")

@@ -6,16 +6,11 @@ import pytest
 
 from libs.seam.tests.flagbook import Flags
 from libs.seam.tests.inventory import (
-    COMPARER,
-    FLAGS,
-    METHODS,
-    METRICS,
     ROUTED,
     Inventory,
     MemoryInventory,
-    error_code,
+    inventory_seam,
     metric,
-    outcome_of,
 )
 from seam import Mode, Seam, bucket, choosable, on_remote
 
@@ -39,19 +34,7 @@ def _seam(
     remote: MemoryInventory | None = None,
     monotonic: Monotonic | None = None,
 ) -> Seam[Inventory]:
-    return Seam(
-        METHODS,
-        startup,
-        local=local,
-        remote=remote,
-        metrics=METRICS,
-        flags=FLAGS,
-        outcome=outcome_of,
-        error_code=error_code,
-        comparer=COMPARER,
-        shadow_timeout=1.0,
-        monotonic=monotonic or Monotonic(),
-    )
+    return inventory_seam(startup, local=local, remote=remote, monotonic=monotonic or Monotonic())
 
 
 def _both(startup: Mode = Mode.CANARY) -> Seam[Inventory]:
