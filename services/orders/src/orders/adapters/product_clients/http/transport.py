@@ -75,7 +75,7 @@ def build_http_product_client(
     breaker = CircuitBreaker(
         config.breaker_failure_threshold,
         config.breaker_reset_seconds,
-        name="products",
+        name=SEAM.remote,
         metrics=SEAM,
         unavailable=ProductsUnavailable,
         readiness_interval=READINESS_INTERVAL_SECONDS,
@@ -83,7 +83,7 @@ def build_http_product_client(
     )
     hangs = HangWatch(
         breaker.trip,
-        name="products",
+        name=SEAM.remote,
         baseline=lambda: limit.baseline_seconds,
         floor_seconds=config.hang_seconds,
     )
@@ -103,7 +103,7 @@ def build_http_product_client(
         bulkhead=Bulkhead(
             config.max_connections,
             config.queue_timeout,
-            name="products",
+            name=SEAM.remote,
             metrics=SEAM,
             refused=BulkheadFull,
             adaptive=limit,
