@@ -10,11 +10,14 @@ from products.testing import Catalogue, FrozenClock
 from shop_contracts.errors import (
     IdempotencyKeyReused,
     InsufficientStock,
+    MixedCurrencies,
+    OrderTotalTooLarge,
     ProductNotFound,
     ReservationExpired,
     ReservationNotFound,
     ReservationReleased,
 )
+from shop_contracts.limits import MAX_ORDER_TOTAL
 from shop_contracts.reservations import ReservationLineRequest, ReservationStatus
 
 
@@ -247,3 +250,37 @@ async def test_a_reservation_reads_back_as_the_write_returned_it(
     assert retired.lines == []
     assert await facade.get_reservation(held.id) == held
     assert await facade.get_reservation(retired.id) == retired
+
+
+async def test_the_order_total_limit_holds_at_the_limit_and_refuses_a_cent_over(
+    facade: ProductsFacade, catalogue: Catalogue
+) -> None:
+    # On PostgreSQL the hold is one statement that checks the total itself (ADR 0028):
+    # its rule must be the domain's to the cent, or a refusable hold would be made.
+    third = Decimal("3333333333.33")
+    assert third * 3 == MAX_ORDER_TOTAL
+    at_limit = await catalogue.add(stock=4, price=str(third))
+    over = await catalogue.add(stock=4, price=str(third + Decimal("0.01")))
+    key = _key()
+
+    with pytest.raises(OrderTotalTooLarge):
+        await facade.reserve(key, [_line(over.id, 3)])
+    assert await catalogue.stock(over) == 4
+
+    held = await facade.reserve(key, [_line(at_limit.id, 3)])  # the key was not used up
+    assert held.status is ReservationStatus.HELD
+    assert await catalogue.stock(at_limit) == 1
+
+
+async def test_mixed_currencies_hold_nothing_and_leave_the_key_free(
+    facade: ProductsFacade, catalogue: Catalogue
+) -> None:
+    euros = await catalogue.add(stock=3, currency="EUR")
+    dollars = await catalogue.add(stock=3, currency="USD")
+    key = _key()
+
+    with pytest.raises(MixedCurrencies):
+        await facade.reserve(key, [_line(euros.id, 1), _line(dollars.id, 1)])
+
+    assert [await catalogue.stock(p) for p in (euros, dollars)] == [3, 3]
+    assert (await facade.reserve(key, [_line(euros.id, 1)])).status is ReservationStatus.HELD

@@ -17,6 +17,7 @@ from products.domain.errors import (
     ProductNotFound,
 )
 from products.domain.reservation import (
+    HoldRequest,
     Reservation,
     ReservationLine,
     ReservationStatus,
@@ -25,7 +26,9 @@ from products.domain.reservation import (
 )
 from servicekit.clock import Clock
 from shop_contracts.limits import MAX_LINE_QUANTITY, MAX_ORDER_TOTAL
-from shop_contracts.money import Money
+from shop_contracts.money import Money, to_minor
+
+_MAX_TOTAL_MINOR = to_minor(MAX_ORDER_TOTAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,13 @@ async def reserve_stock(
         raise InvalidInput(f"A reservation may hold at most {MAX_LINE_QUANTITY} units of a product")
     fingerprint = request_fingerprint(lines)
     async with uow() as work:
+        # Made in one statement where the database can (ADR 0028); otherwise, or when
+        # refused or replayed, step by step below, which says why.
+        now = clock()
+        request = HoldRequest(uuid4(), command.key, fingerprint, lines, now, now + ttl)
+        held = await work.reservations.hold_alone(request, _MAX_TOTAL_MINOR)
+        if held is not None:
+            return ReserveOutcome(held, created=True)
         products = await work.products.get_many([line.product_id for line in lines])
         unknown = [line.product_id for line in lines if line.product_id not in products]
         if unknown:

@@ -6,7 +6,7 @@ from typing import Protocol
 from uuid import UUID
 
 from products.domain.product import Product
-from products.domain.reservation import Reservation, ReservationStatus
+from products.domain.reservation import HoldRequest, Reservation, ReservationStatus
 
 
 class ProductRepositoryPort(Protocol):
@@ -47,6 +47,17 @@ class ReservationRepositoryPort(Protocol):
 
     async def add_if_key_free(self, reservation: Reservation) -> bool:
         """Insert the reservation and its lines; ``False`` if its key is already taken."""
+        ...
+
+    async def hold_alone(self, request: HoldRequest, max_total_minor: int) -> Reservation | None:
+        """Make the whole hold as one statement, if it can be made that way; else nothing.
+
+        The held reservation, priced: every product found with stock for its line, one
+        currency, a total of at most ``max_total_minor`` cents, the key free; the key
+        claimed, the stock taken, the lines written. ``None``, with nothing written,
+        when any of that fails or the database cannot do it in one statement: the
+        caller then makes the hold step by step, which says why it is refused.
+        """
         ...
 
     async def get(self, reservation_id: UUID) -> Reservation | None:

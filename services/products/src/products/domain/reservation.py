@@ -13,6 +13,7 @@ from shop_contracts.reservations import (
 )
 
 __all__ = [
+    "HoldRequest",
     "Line",
     "Reservation",
     "ReservationLine",
@@ -60,6 +61,18 @@ class Reservation:
     def holds_stock(self) -> bool:
         """Whether releasing it would give stock back."""
         return self.status in _STOCK_HOLDING
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRequest:
+    """A hold to make: its identity and timing, and merged lines not yet priced."""
+
+    id: UUID
+    key: str
+    request_hash: str
+    lines: tuple[Line, ...]
+    created_at: datetime
+    expires_at: datetime
 
 
 request_fingerprint = lines_fingerprint

@@ -8,7 +8,12 @@ from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
 
 from products.adapters.db.tables import reservation_lines, reservations
-from products.domain.reservation import Reservation, ReservationLine, ReservationStatus
+from products.domain.reservation import (
+    HoldRequest,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+)
 from servicekit.sql import Row, Sql
 from shop_contracts.money import Money
 
@@ -66,6 +71,52 @@ WITH confirmed AS (
 SELECT confirmed.*, l.product_id, l.quantity, l.product_name, l.unit_price_minor, l.currency
 FROM confirmed LEFT OUTER JOIN reservation_lines AS l ON l.reservation_id = confirmed.id
 ORDER BY l.product_id
+"""
+# PostgreSQL: a whole hold in one statement, one round trip instead of seven (ADR 0028).
+# The products are locked in id order (as the step-by-step path takes them), checked
+# on their locked rows (all found, stock for every line, one currency, the total within
+# the limit), and only then is the key claimed; the stock and the lines follow the claim,
+# so a taken key or a refusal writes nothing. The outer SELECT's guard divides by zero,
+# failing the statement and so undoing all of it, if the writes ever disagreed.
+_HOLD_ALONE = """
+WITH wanted AS (
+    SELECT * FROM unnest($1::uuid[], $2::int[]) AS w(product_id, quantity)
+),
+locked AS MATERIALIZED (
+    SELECT id, name, price_minor, currency, stock FROM products
+    WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+),
+fits AS (
+    SELECT count(*) = cardinality($1::uuid[])
+        AND bool_and(l.stock >= w.quantity)
+        AND count(DISTINCT l.currency) = 1
+        AND sum(l.price_minor::numeric * w.quantity) <= $3 AS ok
+    FROM wanted AS w JOIN locked AS l ON l.id = w.product_id
+),
+claim AS (
+    INSERT INTO reservations
+        (id, reservation_key, request_hash, status, expires_at, created_at, updated_at)
+    SELECT $4, $5, $6, 'held', $7, $8, $8 FROM fits WHERE fits.ok
+    ON CONFLICT (reservation_key) DO NOTHING
+    RETURNING id
+),
+taken AS (
+    UPDATE products SET stock = products.stock - w.quantity
+    FROM wanted AS w, claim
+    WHERE products.id = w.product_id AND products.stock >= w.quantity
+    RETURNING products.id
+),
+written AS (
+    INSERT INTO reservation_lines
+        (reservation_id, product_id, quantity, product_name, unit_price_minor, currency)
+    SELECT claim.id, l.id, w.quantity, l.name, l.price_minor, l.currency
+    FROM claim, wanted AS w JOIN locked AS l ON l.id = w.product_id
+    RETURNING product_id
+)
+SELECT l.id, l.name, l.price_minor, l.currency,
+    (SELECT count(*) FROM claim) AS claimed,
+    1 / ((SELECT count(*) FROM taken) = (SELECT count(*) FROM written))::int AS consistent
+FROM locked AS l ORDER BY l.id
 """
 _LAPSED = (
     select(reservations.c.id)
@@ -138,6 +189,43 @@ class SqlAlchemyReservationRepository:
             ],
         )
         return True
+
+    async def hold_alone(self, request: HoldRequest, max_total_minor: int) -> Reservation | None:
+        if not self._sql.alone_possible:
+            return None
+        rows = await self._sql.rows_alone(
+            _HOLD_ALONE,
+            [line.product_id for line in request.lines],
+            [line.quantity for line in request.lines],
+            max_total_minor,
+            request.id,
+            request.key,
+            request.request_hash,
+            request.expires_at,
+            request.created_at,
+        )
+        if not rows or rows[0]["claimed"] == 0:
+            return None
+        found = {row["id"]: row for row in rows}
+        return Reservation(
+            id=request.id,
+            key=request.key,
+            request_hash=request.request_hash,
+            status=ReservationStatus.HELD,
+            expires_at=request.expires_at,
+            created_at=request.created_at,
+            lines=tuple(
+                ReservationLine(
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                    product_name=found[line.product_id]["name"],
+                    unit_price=Money.from_cents(
+                        found[line.product_id]["price_minor"], found[line.product_id]["currency"]
+                    ),
+                )
+                for line in request.lines
+            ),
+        )
 
     async def get(self, reservation_id: UUID) -> Reservation | None:
         return await self._one(_BY_ID, {"id": reservation_id})
