@@ -161,6 +161,12 @@ class Settings(ServiceSettings, EventBusSettings):
     )
     run_reconciler: bool = True
     outbox_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    outbox_batch_window_seconds: float = Field(
+        default=0.005,
+        ge=0,
+        le=1,
+        description="A woken relay waits this long, so commits right behind share its batch",
+    )
     outbox_max_attempts: int = Field(default=5, ge=1, le=100)
     outbox_lease_seconds: float = Field(default=30.0, gt=0, le=3_600)
     outbox_backoff_seconds: float = Field(default=0.5, ge=0, le=600)

@@ -17,6 +17,7 @@ from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.outbox.writer import append_events
 from orders.application.event_bus import EventBus, RetryLater
 from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced
+from servicekit.requestid import current_request_id, set_request_id
 
 
 class Clock:
@@ -259,3 +260,23 @@ async def test_undecodable_row_is_dead_lettered_at_once(
 
     [row] = (await _rows(sessions)).values()
     assert row["status"] == "dead"
+
+
+async def test_handlers_see_the_rows_request_id_and_the_relay_keeps_its_own(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    seen: list[str | None] = []
+
+    async def handler(event: DomainEvent) -> None:
+        seen.append(current_request_id())
+
+    bus = EventBus()
+    bus.subscribe(OrderPlaced, "mail", handler)
+    set_request_id("request-1")
+    await _record(sessions, clock, _placed())  # one order: dispatched in the relay's own task
+    set_request_id("relay")
+
+    assert await _relay(sessions, bus, clock).run_once() == 1
+
+    assert seen == ["request-1"]
+    assert current_request_id() == "relay"

@@ -21,7 +21,11 @@ def relay_task(
     clock: Clock,
     wake: asyncio.Event,
 ) -> PeriodicTask:
-    """The relay, woken by ``wake`` (a commit that wrote outbox rows) or its poll interval."""
+    """The relay, woken by ``wake`` (a commit that wrote outbox rows) or its poll interval.
+
+    Each pass waits ``outbox_batch_window_seconds`` first (0: none), so the commits right
+    after the one that woke it are in the same batch.
+    """
     relay = OutboxRelay(
         sessions,
         bus,
@@ -33,8 +37,15 @@ def relay_task(
     )
     depth_counted_at = 0.0
 
+    window = settings.outbox_batch_window_seconds
+
     async def relay_pass() -> None:
         nonlocal depth_counted_at
+        if window:
+            # The commits right behind the one that woke us (an order's save, then its
+            # settle) join this batch: one lease and one write for them, not one each.
+            await asyncio.sleep(window)
+            wake.clear()  # whatever committed until now is due for the claim below
         await relay.drain()
         # Passes follow commits closely under load: count the backlog once a tick.
         if time.monotonic() - depth_counted_at >= settings.outbox_poll_interval_seconds:
