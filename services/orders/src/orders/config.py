@@ -167,6 +167,9 @@ class Settings(ServiceSettings, EventBusSettings):
         le=1,
         description="A woken relay waits this long, so commits right behind share its batch",
     )
+    outbox_batch_size: int = Field(
+        default=50, ge=1, le=1_000, description="Outbox rows one relay pass leases and dispatches"
+    )
     outbox_max_attempts: int = Field(default=5, ge=1, le=100)
     outbox_lease_seconds: float = Field(default=30.0, gt=0, le=3_600)
     outbox_backoff_seconds: float = Field(default=0.5, ge=0, le=600)

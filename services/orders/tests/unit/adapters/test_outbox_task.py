@@ -1,4 +1,4 @@
-"""The relay's background task: a woken pass waits its window, so commits close behind share a batch."""
+"""The relay's background task: a woken pass waits its window, so commits close behind share a batch (up to its size)."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -40,12 +40,17 @@ def _one_order() -> tuple[OrderPlaced, OrderStatusChanged]:
     return placed, settled
 
 
-@pytest.mark.parametrize(("window", "batches"), [(0.5, [2]), (0.0, [1, 1])])
+@pytest.mark.parametrize(
+    ("window", "batch_size", "batches"),
+    [(0.5, 50, [2]), (0.0, 50, [1, 1]), (0.5, 1, [1, 1])],
+    ids=["window", "no-window", "batches-of-one"],
+)
 async def test_an_orders_save_and_settle_share_a_batch_within_the_window(
     orders_db_url: str,
     sessions: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
     window: float,
+    batch_size: int,
     batches: list[int],
 ) -> None:
     passes: asyncio.Queue[int] = asyncio.Queue()
@@ -67,7 +72,10 @@ async def test_an_orders_save_and_settle_share_a_batch_within_the_window(
     bus.subscribe(OrderStatusChanged, "mail", handler)
     wake = asyncio.Event()
     settings = make_settings(
-        orders_db_url, outbox_poll_interval_seconds=30, outbox_batch_window_seconds=window
+        orders_db_url,
+        outbox_poll_interval_seconds=30,
+        outbox_batch_window_seconds=window,
+        outbox_batch_size=batch_size,
     )
     task = relay_task(settings, sessions, bus, utc_now, wake)
     placed, settled = _one_order()

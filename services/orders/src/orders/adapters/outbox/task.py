@@ -30,6 +30,7 @@ def relay_task(
         sessions,
         bus,
         max_attempts=settings.outbox_max_attempts,
+        batch_size=settings.outbox_batch_size,
         lease_seconds=settings.outbox_lease_seconds,
         backoff_base_seconds=settings.outbox_backoff_seconds,
         clock=clock,
