@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import aio_pika
 from fakes import RecordingNotifier
 from sqlalchemy import text
 
@@ -60,15 +61,44 @@ async def worker(bus: Bus, settings: Settings, notifier: RecordingNotifier) -> A
         return
     stop = asyncio.Event()
     task = asyncio.create_task(run_worker(settings, stop, Overrides(notifications=notifier)))
-    bus.queues += [
+    queues = [
         ConsumerQueues(f"{bus.exchange}.order_confirmation_email"),
         ConsumerQueues(f"{bus.exchange}.products_release_cancelled_order"),
     ]
+    bus.queues += queues
     try:
+        # A queue receives only what is published after it is bound (ADR 0013): the
+        # test publishes once the worker consumes from every queue, as a deployment would.
+        for queue in queues:
+            await _consumed(bus.url, queue.main, task)
         yield
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+async def _consumed(url: str, queue: str, worker_task: asyncio.Task[None]) -> None:
+    """Wait until ``queue`` has a consumer; fail at once if the worker stopped."""
+    connection = await aio_pika.connect(url)
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                if worker_task.done():
+                    worker_task.result()  # its error, if it failed
+                    raise AssertionError("the worker stopped before it consumed")
+                channel = await connection.channel()
+                try:
+                    declared = await channel.declare_queue(queue, passive=True)
+                    if (declared.declaration_result.consumer_count or 0) > 0:
+                        return
+                except aio_pika.exceptions.ChannelClosed:
+                    pass  # not declared yet (a passive declare of a missing queue closes the channel)
+                finally:
+                    if not channel.is_closed:
+                        await channel.close()
+                await asyncio.sleep(0.05)
+    finally:
+        await connection.close()
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
