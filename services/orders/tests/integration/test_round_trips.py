@@ -112,10 +112,10 @@ async def test_round_trips_per_request(
     assert (quote.status_code, placed.status_code, got.status_code) == (200, 201, 200)
     assert quote_trips == {"begin": 0, "commit": 0, "rollback": 0, "ping": 0, "statements": 1}
     assert get_trips == {"begin": 0, "commit": 0, "rollback": 0, "ping": 0, "statements": 2}
-    # Two lines: reserve (the products locked in id order, the key claimed, stock
-    # taken and lines written: one statement); save (order claimed on its key,
-    # items and outbox: one statement; a taken key is the replay, so no lookup
-    # comes first); confirm (conditional update returning the hold with its lines:
-    # one statement); settle (version-checked update and outbox: one statement) --
-    # 4 statements, 4 round trips. ADRs 0011, 0022 and 0028 say what each is for.
-    assert place_trips == {"begin": 0, "commit": 0, "rollback": 0, "ping": 0, "statements": 4}
+    # Two lines: idempotency lookup (autocommit); reserve (the products locked in id
+    # order, the key claimed, stock taken and lines written: one statement); save
+    # (order claimed on its key, items and outbox: one statement); confirm
+    # (conditional update returning the hold with its lines: one statement); settle
+    # (version-checked update and outbox: one statement) -- 5 statements, 5 round
+    # trips, no BEGIN / COMMIT. ADRs 0011, 0022 and 0028 say what each is for.
+    assert place_trips == {"begin": 0, "commit": 0, "rollback": 0, "ping": 0, "statements": 5}

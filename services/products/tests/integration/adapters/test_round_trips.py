@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from products.adapters.db import reservation_repository
 from products.facade import ProductsFacade
 from products.testing import Catalogue
 from servicekit.testing import asyncpg_connect_args
@@ -155,3 +156,54 @@ async def test_connections_the_server_closed_are_never_handed_to_a_request(
 
     for _ in range(6):
         assert (await facade.get_product(product.id)).id == product.id
+
+
+async def test_a_hold_that_waited_on_a_restock_takes_the_stock_the_lock_shows(
+    facade: ProductsFacade,
+    catalogue: Catalogue,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The statement's snapshot predates the restock it waited for; the stock it
+    # takes must be the locked row's, or the hold fails (or would take nothing).
+    product = await catalogue.add(stock=0)
+    admin = await asyncpg.connect(**asyncpg_connect_args(make_url(database_url)))
+    try:
+        restock = admin.transaction()
+        await restock.start()
+        await admin.execute("UPDATE products SET stock = stock + 2 WHERE id = $1", product.id)
+        hold = asyncio.create_task(
+            facade.reserve(
+                f"k-{uuid4()}", [ReservationLineRequest(product_id=product.id, quantity=1)]
+            )
+        )
+        await asyncio.sleep(0.3)  # the hold now waits on the restock's row lock
+        assert not hold.done()
+        await restock.commit()
+        held = await hold
+    finally:
+        await admin.close()
+
+    assert [(line.product_id, line.quantity) for line in held.lines] == [(product.id, 1)]
+    assert await catalogue.stock(product) == 1
+    assert "disagreed" not in caplog.text
+
+
+async def test_a_hold_undone_by_its_guard_is_made_step_by_step(
+    facade: ProductsFacade, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    product = await catalogue.add(stock=3)
+    # A statement whose guard fires: nothing written, the error says division by zero.
+    monkeypatch.setattr(
+        reservation_repository,
+        "_HOLD_ALONE",
+        "SELECT 1 / 0 AS consistent, $1::uuid[], $2::int[], $3::numeric, $4::uuid,"
+        " $5::text, $6::text, $7::timestamptz, $8::timestamptz",
+    )
+
+    held = await facade.reserve(
+        f"k-{uuid4()}", [ReservationLineRequest(product_id=product.id, quantity=2)]
+    )
+
+    assert [(line.product_id, line.quantity) for line in held.lines] == [(product.id, 2)]
+    assert await catalogue.stock(product) == 1

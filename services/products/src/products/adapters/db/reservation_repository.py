@@ -1,11 +1,13 @@
 """Reservations in SQL. Status changes are conditional UPDATEs, so each happens once."""
 
+import logging
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
 
 from products.adapters.db.tables import reservation_lines, reservations
 from products.domain.reservation import (
@@ -76,8 +78,10 @@ ORDER BY l.product_id
 # The products are locked in id order (as the step-by-step path takes them), checked
 # on their locked rows (all found, stock for every line, one currency, the total within
 # the limit), and only then is the key claimed; the stock and the lines follow the claim,
-# so a taken key or a refusal writes nothing. The outer SELECT's guard divides by zero,
-# failing the statement and so undoing all of it, if the writes ever disagreed.
+# so a taken key or a refusal writes nothing. The new stock is computed from the locked
+# row, not from the statement's snapshot, which is older when the lock was waited for
+# (a release committing meanwhile). The outer SELECT's guard divides by zero, failing
+# the statement and so undoing all of it, if the writes ever disagreed.
 _HOLD_ALONE = """
 WITH wanted AS (
     SELECT * FROM unnest($1::uuid[], $2::int[]) AS w(product_id, quantity)
@@ -101,9 +105,9 @@ claim AS (
     RETURNING id
 ),
 taken AS (
-    UPDATE products SET stock = products.stock - w.quantity
-    FROM wanted AS w, claim
-    WHERE products.id = w.product_id AND products.stock >= w.quantity
+    UPDATE products SET stock = l.stock - w.quantity
+    FROM wanted AS w JOIN locked AS l ON l.id = w.product_id, claim
+    WHERE products.id = w.product_id
     RETURNING products.id
 ),
 written AS (
@@ -118,6 +122,9 @@ SELECT l.id, l.name, l.price_minor, l.currency,
     1 / ((SELECT count(*) FROM taken) = (SELECT count(*) FROM written))::int AS consistent
 FROM locked AS l ORDER BY l.id
 """
+_DIVISION_BY_ZERO = "22012"
+logger = logging.getLogger(__name__)
+
 _LAPSED = (
     select(reservations.c.id)
     .where(
@@ -193,17 +200,24 @@ class SqlAlchemyReservationRepository:
     async def hold_alone(self, request: HoldRequest, max_total_minor: int) -> Reservation | None:
         if not self._sql.alone_possible:
             return None
-        rows = await self._sql.rows_alone(
-            _HOLD_ALONE,
-            [line.product_id for line in request.lines],
-            [line.quantity for line in request.lines],
-            max_total_minor,
-            request.id,
-            request.key,
-            request.request_hash,
-            request.expires_at,
-            request.created_at,
-        )
+        try:
+            rows = await self._sql.rows_alone(
+                _HOLD_ALONE,
+                [line.product_id for line in request.lines],
+                [line.quantity for line in request.lines],
+                max_total_minor,
+                request.id,
+                request.key,
+                request.request_hash,
+                request.expires_at,
+                request.created_at,
+            )
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != _DIVISION_BY_ZERO:
+                raise
+            # The guard undid the statement: the step-by-step path decides instead.
+            logger.error("the one-statement hold disagreed with itself", exc_info=True)
+            return None
         if not rows or rows[0]["claimed"] == 0:
             return None
         found = {row["id"]: row for row in rows}
