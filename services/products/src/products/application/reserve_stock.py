@@ -64,14 +64,13 @@ async def reserve_stock(
         unknown = [line.product_id for line in lines if line.product_id not in products]
         if unknown:
             raise ProductNotFound(unknown)
-        now = clock()
         reservation = Reservation(
-            id=uuid4(),
-            key=command.key,
-            request_hash=fingerprint,
+            id=request.id,
+            key=request.key,
+            request_hash=request.request_hash,
             status=ReservationStatus.HELD,
-            expires_at=now + ttl,
-            created_at=now,
+            expires_at=request.expires_at,
+            created_at=request.created_at,
             lines=tuple(
                 ReservationLine(
                     product_id=line.product_id,

@@ -81,7 +81,8 @@ ORDER BY l.product_id
 # so a taken key or a refusal writes nothing. The new stock is computed from the locked
 # row, not from the statement's snapshot, which is older when the lock was waited for
 # (a release committing meanwhile). The outer SELECT's guard divides by zero, failing
-# the statement and so undoing all of it, if the writes ever disagreed.
+# the statement and so undoing all of it, if the writes ever disagreed. Its rows are
+# those of a read by id (the reservation joined with its lines); none if nothing was held.
 _HOLD_ALONE = """
 WITH wanted AS (
     SELECT * FROM unnest($1::uuid[], $2::int[]) AS w(product_id, quantity)
@@ -102,7 +103,7 @@ claim AS (
         (id, reservation_key, request_hash, status, expires_at, created_at, updated_at)
     SELECT $4, $5, $6, 'held', $7, $8, $8 FROM fits WHERE fits.ok
     ON CONFLICT (reservation_key) DO NOTHING
-    RETURNING id
+    RETURNING *
 ),
 taken AS (
     UPDATE products SET stock = l.stock - w.quantity
@@ -117,10 +118,11 @@ written AS (
     FROM claim, wanted AS w JOIN locked AS l ON l.id = w.product_id
     RETURNING product_id
 )
-SELECT l.id, l.name, l.price_minor, l.currency,
-    (SELECT count(*) FROM claim) AS claimed,
+SELECT claim.*, l.id AS product_id, w.quantity, l.name AS product_name,
+    l.price_minor AS unit_price_minor, l.currency,
     1 / ((SELECT count(*) FROM taken) = (SELECT count(*) FROM written))::int AS consistent
-FROM locked AS l ORDER BY l.id
+FROM claim, wanted AS w JOIN locked AS l ON l.id = w.product_id
+ORDER BY l.id
 """
 _DIVISION_BY_ZERO = "22012"
 logger = logging.getLogger(__name__)
@@ -218,28 +220,8 @@ class SqlAlchemyReservationRepository:
             # The guard undid the statement: the step-by-step path decides instead.
             logger.error("the one-statement hold disagreed with itself", exc_info=True)
             return None
-        if not rows or rows[0]["claimed"] == 0:
-            return None
-        found = {row["id"]: row for row in rows}
-        return Reservation(
-            id=request.id,
-            key=request.key,
-            request_hash=request.request_hash,
-            status=ReservationStatus.HELD,
-            expires_at=request.expires_at,
-            created_at=request.created_at,
-            lines=tuple(
-                ReservationLine(
-                    product_id=line.product_id,
-                    quantity=line.quantity,
-                    product_name=found[line.product_id]["name"],
-                    unit_price=Money.from_cents(
-                        found[line.product_id]["price_minor"], found[line.product_id]["currency"]
-                    ),
-                )
-                for line in request.lines
-            ),
-        )
+        # The rows of a read by id (_reservation): none when nothing was held.
+        return _reservation(rows)
 
     async def get(self, reservation_id: UUID) -> Reservation | None:
         return await self._one(_BY_ID, {"id": reservation_id})
