@@ -19,6 +19,7 @@ COPY pyproject.toml uv.lock ./
 COPY libs/contracts/pyproject.toml libs/contracts/
 COPY libs/servicekit/pyproject.toml libs/servicekit/
 COPY libs/seam/pyproject.toml libs/seam/
+COPY libs/cutover/pyproject.toml libs/cutover/
 COPY services/products/pyproject.toml services/products/
 COPY services/orders/pyproject.toml services/orders/
 RUN --mount=type=cache,target=/root/.cache/uv \
@@ -26,6 +27,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY libs/contracts/src libs/contracts/src
 COPY libs/servicekit/src libs/servicekit/src
 COPY libs/seam/src libs/seam/src
+COPY libs/cutover/src libs/cutover/src
 COPY services/products/src services/products/src
 COPY services/orders/src services/orders/src
 RUN --mount=type=cache,target=/root/.cache/uv \

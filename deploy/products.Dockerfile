@@ -18,6 +18,7 @@ COPY pyproject.toml uv.lock ./
 COPY libs/contracts/pyproject.toml libs/contracts/
 COPY libs/servicekit/pyproject.toml libs/servicekit/
 COPY libs/seam/pyproject.toml libs/seam/
+COPY libs/cutover/pyproject.toml libs/cutover/
 COPY services/products/pyproject.toml services/products/
 COPY services/orders/pyproject.toml services/orders/
 RUN --mount=type=cache,target=/root/.cache/uv \
