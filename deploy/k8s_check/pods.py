@@ -16,7 +16,7 @@ from deploy.k8s_check.objects import (
 )
 from deploy.k8s_check.render import ROOT, Obj, ref
 from deploy.otel_env import otel_env_problems
-from orders.entrypoints.worker_http import READY_PATH as WORKER_READY_PATH
+from servicekit.worker_health import READY_PATH as WORKER_READY_PATH
 
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
 _SETTING_PREFIXES = ("APP_", "FEATURE_")

@@ -14,11 +14,11 @@ from orders.config import OfflineSettings, Settings
 from orders.entrypoints.cutover import report as cutover_report
 from orders.entrypoints.flags_cli import add_flags_arguments, run_flags
 from orders.entrypoints.worker import serve_worker
-from orders.entrypoints.worker_http import WorkerHealth, start_worker_http
 from servicekit.events.settings import EventBusMode
 from servicekit.logging import configure_logging
 from servicekit.serve import add_serve_arguments, serve, serve_options
 from servicekit.settings import settings_problem
+from servicekit.worker_health import WorkerHealth, start_worker_http
 
 logger = logging.getLogger("orders.cli")
 

@@ -9,10 +9,10 @@ from contextlib import AsyncExitStack
 
 from orders.bootstrap import Overrides, bootstrap
 from orders.config import Settings
-from orders.entrypoints.worker_http import BEAT_SECONDS, WorkerHealth
 from servicekit.events.runner import ConsumerGroup
 from servicekit.events.settings import EventBusMode
 from servicekit.periodic import PeriodicTask
+from servicekit.worker_health import BEAT_SECONDS, WorkerHealth
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The worker's one port: Prometheus ``/metrics``, and ``/health/ready`` that says whether it consumes."""
+"""An event worker's one port: Prometheus ``/metrics``, and ``/health/ready`` that says whether it consumes."""
 
 import threading
 import time

@@ -5,15 +5,15 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from orders.entrypoints.worker_http import (
+from servicekit.events.consumer import RabbitConsumer
+from servicekit.events.handlers import Subscription
+from servicekit.processes import free_port
+from servicekit.worker_health import (
     READY_PATH,
     STALE_AFTER_SECONDS,
     WorkerHealth,
     start_worker_http,
 )
-from servicekit.events.consumer import RabbitConsumer
-from servicekit.events.handlers import Subscription
-from servicekit.processes import free_port
 from shop_contracts.events import OrderCancelled
 
 
