@@ -41,7 +41,8 @@ from orders.adapters.product_clients.http import (
     build_http_client,
     build_http_product_client,
 )
-from orders.config import HttpTransport, Settings
+from orders.config import Settings
+from servicekit.http_client.pool import HttpTransport
 from servicekit.processes import ServerProcess, free_port
 from servicekit.settings import Environment
 

@@ -14,12 +14,13 @@ from uuid import UUID
 import httpx
 from fastapi import FastAPI
 
-from orders.adapters.product_clients.http import HttpProductClient, RetryPolicy
+from orders.adapters.product_clients.http import HttpProductClient
 from orders.adapters.product_clients.metrics import SEAM
 from orders.bootstrap import Overrides
 from orders.config import Settings
 from orders.main import create_app as create_orders_app
 from seam.protect import CircuitBreaker
+from servicekit.http_client.retries import RetryPolicy
 from shop_contracts import paths
 from shop_contracts.errors import ProductsUnavailable
 from shop_contracts.products import Product, ProductLookup, StockCheck

@@ -41,7 +41,7 @@ from orders.adapters.product_clients.http import (
     build_http_product_client,
 )
 from orders.adapters.product_clients.metrics import SEAM
-from orders.config import FeatureFlags, HttpTransport, ProductsClientMode
+from orders.config import FeatureFlags, ProductsClientMode
 from orders.config import Settings as OrdersSettings
 from orders.domain.product_client import ProductServiceClient
 from products.config import Settings as ProductsSettings
@@ -49,6 +49,7 @@ from products.facade import ProductsFacade, upgrade_products_database
 from products.main import create_app as create_products_app
 from seam import on_remote
 from servicekit.auth import mint_user_token
+from servicekit.http_client.pool import HttpTransport
 from servicekit.settings import Environment
 from servicekit.testing import fresh_postgres_database
 from shop_contracts import paths

@@ -21,7 +21,8 @@ from orders.adapters.product_clients.http import (
     build_http_client,
     build_http_product_client,
 )
-from orders.config import HttpTransport, ProductsClientMode, Settings
+from orders.config import ProductsClientMode, Settings
+from servicekit.http_client.pool import HttpTransport
 from servicekit.settings import Environment
 from tests.contract.states import PLACEHOLDER_SERVICE_TOKEN
 

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seam import Mode, choosable
 from servicekit.events.settings import EventBusSettings
+from servicekit.http_client.pool import HttpTransport
 from servicekit.settings import ServiceSettings, weak_service_tokens
 
 
@@ -25,13 +26,6 @@ class ProductsClientMode(StrEnum):
 def choosable_modes(startup: ProductsClientMode) -> frozenset[ProductsClientMode]:
     """The run-time modes a process started in ``startup`` has the clients for."""
     return frozenset(ProductsClientMode(mode.value) for mode in choosable(Mode(startup)))
-
-
-class HttpTransport(StrEnum):
-    """The httpx transport under ``HttpProductClient`` (see docs/adr)."""
-
-    HTTPX = "httpx"
-    AIOHTTP = "aiohttp"
 
 
 class NotificationsBackend(StrEnum):

@@ -12,10 +12,11 @@ import respx
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
-from orders.adapters.product_clients.http import HttpProductClient, RetryPolicy
+from orders.adapters.product_clients.http import HttpProductClient
 from orders.adapters.product_clients.metrics import SEAM
 from orders.config import Settings
 from seam.protect import Bulkhead, CircuitBreaker
+from servicekit.http_client.retries import RetryPolicy
 from servicekit.settings import Environment
 from shop_contracts.errors import ProductsUnavailable
 

@@ -12,7 +12,6 @@ import respx
 from pydantic import ValidationError
 
 from orders.adapters.product_clients.http import HttpProductClient
-from orders.adapters.product_clients.http.retries import retry_reason
 from seam.protect import BreakerState
 from servicekit.requestid import set_request_id
 from shop_contracts.errors import (
@@ -435,26 +434,6 @@ async def test_non_transient_transport_errors_are_not_retried(
         await make_client(max_attempts=3).get_product(product_id)
 
     assert route.call_count == 1
-
-
-@pytest.mark.parametrize(
-    ("error", "expected"),
-    [
-        (httpx.ConnectError("x"), "connect"),
-        (httpx.ConnectTimeout("x"), "connect"),
-        (httpx.PoolTimeout("x"), "connect"),
-        (httpx.ReadTimeout("x"), "timeout"),
-        (httpx.WriteTimeout("x"), "timeout"),
-        (httpx.ReadError("x"), "network"),
-        (httpx.RemoteProtocolError("x"), "network"),
-        (httpx.UnsupportedProtocol("x"), None),
-        (httpx.LocalProtocolError("x"), None),
-        (httpx.DecodingError("x"), None),
-        (ValueError("x"), None),
-    ],
-)
-def test_retry_classification(error: BaseException, expected: str | None) -> None:
-    assert retry_reason(error) == expected
 
 
 async def test_backoff_waits_stay_within_bounds(

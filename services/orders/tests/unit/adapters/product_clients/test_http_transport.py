@@ -25,10 +25,10 @@ from orders.adapters.product_clients.http import (
     HttpProductClient,
     build_http_client,
     build_http_product_client,
-    build_transport,
 )
-from orders.config import HttpTransport, Settings
+from orders.config import Settings
 from seam.protect import BreakerState
+from servicekit.http_client.pool import HttpTransport, build_transport
 from servicekit.requestid import set_request_id
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
 

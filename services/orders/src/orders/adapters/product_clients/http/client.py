@@ -13,17 +13,18 @@ from pydantic import BaseModel, Field, SecretStr, TypeAdapter
 from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.boundary import METHODS
 from orders.adapters.product_clients.http.errors import Expectation, decode, unavailable
-from orders.adapters.product_clients.http.failures import (
-    ATTEMPT_FAILURES,
-    ServerError,
-    nothing_sent,
-    products_unhealthy,
-)
-from orders.adapters.product_clients.http.retries import RetryPolicy, with_retries
+from orders.adapters.product_clients.http.retries import RETRIES
 from orders.adapters.product_clients.metrics import SEAM
 from seam import Deadline
 from seam.protect import Bulkhead, CallVerdicts, CircuitBreaker, HangWatch
 from servicekit.deadlines import BUDGET_HEADER, remaining
+from servicekit.http_client.failures import (
+    ATTEMPT_FAILURES,
+    ServerError,
+    nothing_sent,
+    server_unhealthy,
+)
+from servicekit.http_client.retries import RetryPolicy, with_retries
 from servicekit.requestid import current_request_id
 from shop_contracts import paths
 from shop_contracts.errors import ProductsUnavailable
@@ -219,7 +220,7 @@ class HttpProductClient:
                 reached = reached or not nothing_sent(exc)
                 if isinstance(exc, httpx.TimeoutException) and not nothing_sent(exc):
                     bulkhead.dropped()  # sent, and no answer in time: too many in flight
-                verdicts.failed(unhealthy=products_unhealthy(exc))
+                verdicts.failed(unhealthy=server_unhealthy(exc))
                 raise
             verdicts.answered()
             return response
@@ -236,10 +237,10 @@ class HttpProductClient:
             try:
                 async with asyncio.timeout_at(ends) as bound:
                     if hangs is None:
-                        response = await with_retries(method, attempt, retry)
+                        response = await with_retries(method, attempt, retry, RETRIES)
                     else:
                         with hangs.watching(bound) as cut_by_hang:
-                            response = await with_retries(method, attempt, retry)
+                            response = await with_retries(method, attempt, retry, RETRIES)
             except TimeoutError:
                 hung = cut_by_hang()
                 if hung:

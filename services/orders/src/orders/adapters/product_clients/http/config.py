@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from orders.adapters.product_clients.http.retries import RetryPolicy
-from orders.config import HttpTransport, Settings
+from orders.config import Settings
+from servicekit.http_client.pool import HttpTransport
+from servicekit.http_client.retries import RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)

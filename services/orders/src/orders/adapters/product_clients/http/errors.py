@@ -9,7 +9,7 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from orders.adapters.product_clients.http.failures import ServerError
+from servicekit.http_client.failures import ServerError
 from shop_contracts.errors import (
     ErrorCode,
     IdempotencyKeyReused,

@@ -1,18 +1,16 @@
-"""Build the one pooled client per process, on the chosen transport (ADR 0002)."""
+"""Products' pooled client (servicekit's, at products' base URL) and the guarded client over it (ADR 0002, 0009)."""
 
 import asyncio
 import math
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.http.client import HttpProductClient
 from orders.adapters.product_clients.http.config import HttpClientConfig
 from orders.adapters.product_clients.metrics import SEAM
-from orders.config import HttpTransport
 from seam.protect import AdaptiveLimit, Bulkhead, CircuitBreaker, HangWatch
-from servicekit.tracing import instrument_http_client
+from servicekit.http_client.pool import pooled_client
 from shop_contracts import paths
 from shop_contracts.errors import ProductsUnavailable
 
@@ -25,38 +23,20 @@ MIN_LIMIT_SHARE = 0.25
 """The adaptive limit never drops below this share of the connections (ADR 0024)."""
 
 
-def build_transport(kind: HttpTransport, max_connections: int) -> httpx.AsyncBaseTransport:
-    """The transport under the pooled client, with its connection limit.
-
-    A client given ``transport=`` ignores its own ``limits=``, so the limit is
-    set here. Service-to-service traffic: no proxies or netrc from the environment.
-    """
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
-    if kind is HttpTransport.AIOHTTP:
-        return AiohttpTransport(limits=limits, trust_env=False)
-    return httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-
-
 def build_http_client(config: HttpClientConfig) -> httpx.AsyncClient:
     """The one pooled client per process (build in lifespan, ``aclose`` on shutdown)."""
-    client = httpx.AsyncClient(
-        base_url=config.base_url.rstrip("/") + paths.API_PREFIX,
-        timeout=httpx.Timeout(
+    return pooled_client(
+        config.base_url.rstrip("/") + paths.API_PREFIX,
+        httpx.Timeout(
             connect=config.connect_timeout,
             read=config.read_timeout,
             write=config.read_timeout,
             pool=config.pool_timeout,
         ),
-        transport=build_transport(config.transport, config.max_connections),
-        trust_env=False,
-        follow_redirects=False,
-        headers={"User-Agent": "orders-product-client"},
+        transport=config.transport,
+        max_connections=config.max_connections,
+        user_agent="orders-product-client",
     )
-    # With tracing on: a client span per attempt, and W3C traceparent to products.
-    instrument_http_client(client)
-    return client
 
 
 def build_http_product_client(

@@ -1,18 +1,18 @@
-"""What a failed attempt says (anything sent? products unhealthy?), for retries and breaker alike."""
+"""What a failed attempt says (anything sent? the server unhealthy?), for retries and breaker alike."""
 
 import aiohttp
 import httpx
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
-# Misconfiguration or a bug on our side: repeating cannot help, and it says
-# nothing about the health of products.
+# Misconfiguration or a bug on the caller's side: repeating cannot help, and it says
+# nothing about the health of the server.
 NON_TRANSIENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)
 # Transport failures and 5xx answers as the attempt raises them.
 ATTEMPT_FAILURES = (httpx.HTTPError, aiohttp.ClientError)
 
 
 class ServerError(Exception):
-    """A 5xx answer: products (or a proxy in front of it) could not serve the call."""
+    """A 5xx answer: the server (or a proxy in front of it) could not serve the call."""
 
     def __init__(self, status: int, retry_after_header: str | None) -> None:
         super().__init__(f"HTTP {status}")
@@ -28,7 +28,7 @@ def retry_after_seconds(value: str | None) -> int:
 
 
 def nothing_sent(exc: BaseException) -> bool:
-    """True when the request cannot have reached products."""
+    """True when the request cannot have reached the server."""
     if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return False
     cause = exc.__cause__
@@ -39,13 +39,13 @@ def nothing_sent(exc: BaseException) -> bool:
     return True
 
 
-def products_unhealthy(exc: BaseException) -> bool:
-    """Failures that say products is down or sick: what the breaker counts.
+def server_unhealthy(exc: BaseException) -> bool:
+    """Failures that say the server is down or sick: what a breaker counts.
 
-    A wait for one of orders' own pooled connections (``PoolTimeout``) is
-    orders' queueing, not a products failure. The bulkhead keeps in-flight
-    calls within the pool, so it should not happen; if it does, it is not
-    held against products.
+    A wait for one of the caller's own pooled connections (``PoolTimeout``) is
+    the caller's queueing, not a server failure. A bulkhead that keeps in-flight
+    calls within the pool prevents it; if it happens, it is not held against
+    the server.
     """
     if isinstance(exc, (*NON_TRANSIENT, httpx.PoolTimeout)):
         return False

@@ -1,0 +1,1 @@
+"""Calling another service over HTTP: the pooled client, what a failed attempt means, retries."""
