@@ -249,12 +249,9 @@ async def _confirm(
         return await _settled_or_pending(uow, order, clock, confirmed=False)
     except Exception:
         # ProductsUnavailable, or products' database failing under LocalProductClient.
-        logger.warning(
-            "confirm failed; the order stays pending and the reconciler will retry",
-            exc_info=True,
-            extra={"order_id": str(order.id)},
+        return _left_pending(
+            order, "confirm failed; the order stays pending and the reconciler will retry"
         )
-        return order
     return await _settle_confirmed(uow, order, clock)
 
 
@@ -273,12 +270,9 @@ async def _settle_confirmed(uow: UnitOfWorkFactory, order: Order, clock: Clock) 
     except ConcurrentModification:
         return await _settled_or_pending(uow, order, clock, confirmed=True)
     except Exception:
-        logger.warning(
-            "settling a confirmed order failed; it stays pending until the reconciler runs",
-            exc_info=True,
-            extra={"order_id": str(order.id)},
+        return _left_pending(
+            order, "settling a confirmed order failed; it stays pending until the reconciler runs"
         )
-        return order
     return confirmed
 
 
@@ -289,9 +283,12 @@ async def _settled_or_pending(
     try:
         return await settle_pending(uow, order.id, confirmed=confirmed, clock=clock)
     except Exception:
-        logger.warning(
-            "settling the order failed; it stays pending until the reconciler runs",
-            exc_info=True,
-            extra={"order_id": str(order.id)},
+        return _left_pending(
+            order, "settling the order failed; it stays pending until the reconciler runs"
         )
-        return order
+
+
+def _left_pending(order: Order, why: str) -> Order:
+    """The pending order as the answer, logged with ``why`` and the failure being handled."""
+    logger.warning(why, exc_info=True, extra={"order_id": str(order.id)})
+    return order
