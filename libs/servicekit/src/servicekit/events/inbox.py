@@ -7,14 +7,19 @@ concurrent deliveries of one event serialise on the primary key: the second
 waits for the first to commit and then sees the conflict.
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Column, MetaData, String, Table, Uuid, bindparam
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from servicekit.clock import Clock
+from servicekit.events.handlers import IntegrationHandler
 from servicekit.sql import Sql
 from servicekit.sqltypes import UtcDateTime
+from shop_contracts.events import IntegrationEvent
 
 INBOX_TABLE = "inbox"
 
@@ -52,3 +57,27 @@ async def claim_in(
     """
     params = {"event_id": event_id, "consumer": consumer, "processed_at": now}
     return await sql.execute(statement, params) == 1
+
+
+def inbox_guarded(
+    engine: AsyncEngine,
+    statement: postgresql.Insert,
+    name: str,
+    effect: Callable[[IntegrationEvent], Awaitable[None]],
+    clock: Clock,
+) -> IntegrationHandler:
+    """Run ``effect`` unless the inbox says ``name`` already did; the claim commits after it.
+
+    ``statement`` is ``claim_statement(inbox)``. An effect outside the database
+    (an e-mail) that succeeded just before a failed commit runs again on
+    redelivery: at least once, with the event id as the provider's dedupe key.
+    """
+
+    async def handle(event: IntegrationEvent) -> None:
+        async with Sql(engine) as sql:
+            if not await claim_in(sql, statement, event.id, name, clock()):
+                return
+            await effect(event)
+            await sql.commit()
+
+    return handle
