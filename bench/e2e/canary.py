@@ -5,15 +5,15 @@ from typing import Any
 import httpx
 
 from bench.e2e.servers import Server
-from orders.entrypoints.cutover import names
-from orders.entrypoints.cutover.evidence import HTTP, ErrorRate, canary_state, error_rates
-from orders.entrypoints.cutover.exposition import parse_exposition
+from cutover.report.evidence import HTTP, ErrorRate, canary_state, error_rates
+from cutover.report.exposition import parse_exposition
+from orders.adapters.product_clients.metrics import REPORT_NAMES as names
 
 # The fallback's shipped latency threshold (APP_CANARY_FALLBACK_MAX_P95_SECONDS=1.0) is a
 # bucket bound of the product client call histogram: calls slower are counted.
 SLOW_BUCKET = "1.0"
 # The gauges shown as they are, under their names without the ``orders_`` prefix.
-GAUGES = (names.CANARY_SHARE, names.FALLBACK_ACTIVE, names.WINDOW_ERROR_RATE, names.WINDOW_P95)
+GAUGES = (names.canary_share, names.fallback_active, names.window_error_rate, names.window_p95)
 
 
 # The canary rows only mean what they say if the router split the traffic as
@@ -29,12 +29,12 @@ def canary_facts(server: Server) -> dict[str, Any]:
 def facts_from_metrics(text: str) -> dict[str, Any]:
     """The canary figures of one Prometheus text exposition of orders."""
     snapshot = parse_exposition(text)
-    canary = canary_state(snapshot)
+    canary = canary_state(snapshot, names)
     routed = {f"{mode}/{client}": calls for (mode, client), calls in canary.routed.items()}
-    http = error_rates(snapshot).get(HTTP, ErrorRate(0, 0, 0))
+    http = error_rates(snapshot, names).get(HTTP, ErrorRate(0, 0, 0))
     within_slow_bucket = sum(
         value
-        for labels, value in snapshot.series(names.CALLS_BUCKET)
+        for labels, value in snapshot.series(names.calls_bucket)
         if labels.get("mode") == HTTP and float(labels["le"]) == float(SLOW_BUCKET)
     )
     routed_canary = routed.get("canary/http", 0) + routed.get("canary/local", 0)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from orders.entrypoints.cutover.names import FAMILIES
-from orders.entrypoints.cutover.promql import CHECK_EXPRESSIONS, sample_queries
+from cutover.report.promql import check_expressions, sample_queries
+from orders.adapters.product_clients.metrics import REPORT_NAMES
 from orders.main import create_app
 from tests.support import grafana
 
@@ -59,7 +59,7 @@ async def test_every_metric_the_dashboard_reads_is_on_orders_metrics() -> None:
 
     assert used <= exported
     # The report reads the same names; the dashboard also shows the fallback's window.
-    assert used - set(FAMILIES) == {
+    assert used - set(REPORT_NAMES.families) == {
         "orders_canary_http_window_error_rate",
         "orders_canary_http_window_p95_seconds",
     }
@@ -90,14 +90,17 @@ def test_dashboard_shows_the_report_figures() -> None:
 def test_the_dashboard_plots_the_reports_checks_as_defined_once() -> None:
     exprs = set(grafana.queries(grafana.load()))
 
-    missing = {name: expr for name, expr in CHECK_EXPRESSIONS.items() if expr not in exprs}
+    checks = check_expressions(REPORT_NAMES)
+    missing = {name: expr for name, expr in checks.items() if expr not in exprs}
 
-    assert missing == {}, "deploy/grafana/cutover.json must carry cutover.promql's expressions"
+    assert missing == {}, (
+        "deploy/grafana/cutover.json must carry cutover.report.promql's expressions"
+    )
 
 
 def test_the_reports_prometheus_queries_sum_every_replica() -> None:
-    queries = sample_queries()
-    windowed = sample_queries(300)
+    queries = sample_queries(REPORT_NAMES)
+    windowed = sample_queries(REPORT_NAMES, 300)
 
     assert queries["orders_product_client_call_duration_seconds_bucket"] == (
         "sum by (mode, method, le) (orders_product_client_call_duration_seconds_bucket)"
@@ -105,4 +108,4 @@ def test_the_reports_prometheus_queries_sum_every_replica() -> None:
     assert windowed["orders_product_client_shadow_comparisons_total"] == (
         "sum by (method, result) (increase(orders_product_client_shadow_comparisons_total[300s]))"
     )
-    assert set(FAMILIES) <= {grafana.family(name) for name in queries}
+    assert set(REPORT_NAMES.families) <= {grafana.family(name) for name in queries}

@@ -3,7 +3,7 @@
 Two orders processes in shadow mode share one products; each gets its own amount of
 traffic; a Prometheus of the test's own scrapes all three. The report read from
 Prometheus must equal the report of the two processes' ``/metrics`` added together,
-and the dashboard's check expressions (``cutover.promql``) must evaluate there.
+and the dashboard's check expressions (``cutover.report.promql``) must evaluate there.
 """
 
 import json
@@ -14,12 +14,13 @@ from uuid import UUID
 
 import pytest
 
-from orders.entrypoints.cli import main
-from orders.entrypoints.cutover.exposition import LabelSet, Snapshot, parse_exposition
-from orders.entrypoints.cutover.promql import CHECK_EXPRESSIONS, CUMULATIVE, GAUGES
-from orders.entrypoints.cutover.render import Report, describe_span
-from orders.entrypoints.cutover.report import build_prometheus_report
-from orders.entrypoints.cutover.verdict import Evidence, Thresholds, judge
+from cutover.report.exposition import LabelSet, Snapshot, parse_exposition
+from cutover.report.promql import check_expressions, cumulative, gauges
+from cutover.report.read import build_prometheus_report
+from cutover.report.render import Report, describe_span
+from cutover.report.verdict import Evidence, Thresholds, judge
+from orders.adapters.product_clients.metrics import REPORT_NAMES
+from orders.entrypoints.cli import CUTOVER, main
 from tests.integration.stack import Shop, Stack, eventually
 from tests.support import prometheus
 from tests.support.processes import ServiceProcess
@@ -79,7 +80,8 @@ def _summed(shop: Shop, processes: list[ServiceProcess]) -> Snapshot:
 
 def _read(snapshot: Snapshot) -> dict[str, Any]:
     """The samples the report reads (/metrics also counts its own scrapes, CPU time, ...)."""
-    return {name: snapshot.samples.get(name) for name in [*CUMULATIVE, *GAUGES]}
+    read = [*cumulative(REPORT_NAMES), *gauges(REPORT_NAMES)]
+    return {name: snapshot.samples.get(name) for name in read}
 
 
 def _figures(report: Report) -> dict[str, Any]:
@@ -122,12 +124,12 @@ def test_the_report_from_prometheus_is_the_sum_over_every_replica(
         for _ in range(5):
             before = _summed(shop, replicas)
             prometheus.scraped_after(url, "orders", 2, since=time.time())
-            from_prometheus = build_prometheus_report(url, LOOSE)
+            from_prometheus = build_prometheus_report(CUTOVER, url, LOOSE)
             if _read(_summed(shop, replicas)) == _read(before):
                 break
         else:
             pytest.fail("orders' /metrics kept changing while Prometheus was read")
-        evidence = Evidence.of(before)
+        evidence = Evidence.of(before, REPORT_NAMES)
         expected = Report(
             "two processes",
             None,
@@ -155,13 +157,15 @@ def test_the_report_from_prometheus_is_the_sum_over_every_replica(
         # were first scraped (increase() cannot see what a series held when it appeared).
         _quotes(shop, replicas[0], product, 30 + 10)
         prometheus.scraped_after(url, "orders", 2, since=time.time())
-        windowed = build_prometheus_report(url, LOOSE, window=60).as_json()["shadow"]["total"]
+        over_window = build_prometheus_report(CUTOVER, url, LOOSE, window=60)
+        windowed = over_window.as_json()["shadow"]["total"]
         assert windowed["match"] + windowed["settled"] > 0
 
-        # The dashboard's checks, defined once (cutover.promql), are valid PromQL here.
-        for name, expression in CHECK_EXPRESSIONS.items():
+        # The dashboard's checks, defined once (cutover.report.promql), are valid PromQL here.
+        checks = check_expressions(REPORT_NAMES)
+        for name, expression in checks.items():
             assert isinstance(prometheus.query(url, expression), list), name
-        mismatch = prometheus.query(url, CHECK_EXPRESSIONS["shadow mismatch rate"])
+        mismatch = prometheus.query(url, checks["shadow mismatch rate"])
         # 0 where comparisons grew within the 5 m; NaN (0/0) where a series did not move.
         assert not any(float(sample["value"][1]) > 0 for sample in mismatch)
 

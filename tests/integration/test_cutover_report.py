@@ -13,9 +13,9 @@ from uuid import UUID
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from orders.entrypoints.cli import main
-from orders.entrypoints.cutover.report import build_report
-from orders.entrypoints.cutover.verdict import Status, Thresholds
+from cutover.report.read import build_report
+from cutover.report.verdict import Status, Thresholds
+from orders.entrypoints.cli import CUTOVER, main
 from tests.integration.stack import API, Shop, Stack, eventually
 from tests.support import grafana
 from tests.support.processes import ServiceProcess
@@ -136,7 +136,7 @@ def test_report_says_go_for_healthy_shadow_traffic_and_no_go_when_products_is_do
         eventually(partial(_attempted, shop, orders, 2 * MIRRORED), timeout=60)
 
     during_outage = build_report(
-        orders.url, Thresholds(), window=1.0, sleep=outage_traffic, timeout=10
+        CUTOVER, orders.url, Thresholds(), window=1.0, sleep=outage_traffic, timeout=10
     )
 
     assert not during_outage.verdict.go

@@ -8,10 +8,13 @@ from contextlib import AsyncExitStack
 
 from pydantic import ValidationError
 
+from cutover.report import cli as cutover_report
+from cutover.report.names import Subject
 from orders.adapters.db.doctor import examine
+from orders.adapters.product_clients.boundary import FLAGS
+from orders.adapters.product_clients.metrics import REPORT_NAMES
 from orders.bootstrap import migrate_databases, open_engine
 from orders.config import OfflineSettings, Settings
-from orders.entrypoints.cutover import report as cutover_report
 from orders.entrypoints.flags_cli import add_flags_arguments, run_flags
 from orders.entrypoints.worker import serve_worker
 from servicekit.events.settings import EventBusMode
@@ -19,6 +22,7 @@ from servicekit.logging import configure_logging
 from servicekit.serve import add_serve_arguments, serve, serve_options
 from servicekit.settings import settings_problem
 from servicekit.worker_health import WorkerHealth, start_worker_http
+from shop_contracts import paths
 
 logger = logging.getLogger("orders.cli")
 
@@ -40,6 +44,20 @@ async def _doctor(settings: Settings) -> int:
 
 _OFFLINE_COMMANDS = frozenset({"migrate", "worker"})
 """Commands that authenticate no one: production asks them for no auth secrets."""
+
+CUTOVER = Subject(
+    service="orders",
+    names=REPORT_NAMES,
+    flags_path=f"{paths.API_PREFIX}/admin/flags",
+    mode_flag=FLAGS.mode,
+    example_url="http://orders:8000",
+    errors_help=(
+        "outcome products_unavailable or error / all calls (domain",
+        "answers such as insufficient_stock are not errors, nor is",
+        "queue_full: orders' own bulkhead refusing a call)",
+    ),
+)
+"""What ``orders cutover report`` reads and how it speaks of orders (docs/cutover.md)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,18 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     cutover = commands.add_parser("cutover", help="cut-over evidence of a running service")
     cutover_commands = cutover.add_subparsers(dest="cutover_command", required=True)
-    report = cutover_commands.add_parser(
-        "report",
-        help="go/no-go verdict from a running service's /metrics (exit 0 go, 1 no-go, 2 unreadable)",
-        description=cutover_report.DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    cutover_report.add_report_arguments(report)
+    cutover_report.add_report_command(cutover_commands, CUTOVER)
     args = parser.parse_args(argv)
 
     if args.command == "cutover":
         # Runs wherever an operator is: it needs the service's URL, not its settings.
-        return cutover_report.run(args)
+        return cutover_report.run(args, CUTOVER)
     # The secrets a process is given are the ones it uses (deploy/k8s/README.md).
     try:
         settings = (OfflineSettings if args.command in _OFFLINE_COMMANDS else Settings)()

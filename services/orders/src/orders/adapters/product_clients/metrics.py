@@ -2,10 +2,15 @@
 
 from prometheus_client import Counter
 
+from cutover.report.names import ReportNames
+from orders.adapters.product_clients.boundary import FAILED_OUTCOMES
 from seam import SeamMetrics
 
 SEAM = SeamMetrics("orders", "product_client", remote="products")
 """Calls, routing, shadow comparisons, the canary fallback, the breaker and the bulkhead."""
+
+REPORT_NAMES = ReportNames.of(SEAM, FAILED_OUTCOMES)
+"""What the cut-over report and dashboard read of these series (docs/cutover.md)."""
 
 PRODUCT_CLIENT_RETRIES = Counter(
     "orders_product_client_retries_total",

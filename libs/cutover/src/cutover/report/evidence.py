@@ -1,25 +1,17 @@
-"""The cut-over figures, computed from a ``Snapshot`` of orders' ``/metrics`` (ADR 0018)."""
+"""The cut-over figures, computed from a ``Snapshot`` of a service's ``/metrics`` (ADR 0018)."""
 
 import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from orders.entrypoints.cutover.exposition import Snapshot, histogram_quantile
-from orders.entrypoints.cutover.names import (
-    CALLS_BUCKET,
-    CALLS_COUNT,
-    CANARY_SHARE,
-    FAILED_OUTCOMES,
-    FALLBACK_ACTIVE,
-    FALLBACK_TRIPS_TOTAL,
-    ROUTED_TOTAL,
-    SHADOW_TOTAL,
-)
+from cutover.report.exposition import Snapshot, histogram_quantile
+from cutover.report.names import ReportNames
+from seam import Mode
 
 PERCENTILES = (0.5, 0.95, 0.99)
-HTTP = "http"
-LOCAL = "local"
-SHADOW_MODE = "shadow"
+HTTP = Mode.HTTP.value
+LOCAL = Mode.LOCAL.value
+SHADOW_MODE = Mode.SHADOW.value
 
 
 @dataclass(frozen=True)
@@ -31,13 +23,16 @@ class Latency:
 
 
 def latency(
-    snapshot: Snapshot, modes: str | Collection[str], methods: Iterable[str] | None = None
+    snapshot: Snapshot,
+    names: ReportNames,
+    modes: str | Collection[str],
+    methods: Iterable[str] | None = None,
 ) -> Latency:
     """``histogram_quantile(q, sum by (le) (calls{mode=~modes,method=~methods}))`` for each q."""
     chosen = {modes} if isinstance(modes, str) else set(modes)
     wanted = None if methods is None else set(methods)
     by_bound: dict[float, float] = {}
-    for labels, value in snapshot.series(CALLS_BUCKET):
+    for labels, value in snapshot.series(names.calls_bucket):
         if labels.get("mode") not in chosen or (
             wanted is not None and labels.get("method") not in wanted
         ):
@@ -50,10 +45,10 @@ def latency(
     )
 
 
-def call_counts(snapshot: Snapshot) -> dict[str, dict[str, dict[str, int]]]:
+def call_counts(snapshot: Snapshot, names: ReportNames) -> dict[str, dict[str, dict[str, int]]]:
     """mode → method → outcome → calls."""
     counts: dict[str, dict[str, dict[str, int]]] = {}
-    for labels, value in snapshot.series(CALLS_COUNT):
+    for labels, value in snapshot.series(names.calls_count):
         by_method = counts.setdefault(labels.get("mode", ""), {})
         by_outcome = by_method.setdefault(labels.get("method", ""), {})
         outcome = labels.get("outcome", "")
@@ -72,7 +67,7 @@ def _calls_by_method(
     }
 
 
-def local_series(snapshot: Snapshot) -> tuple[str, ...]:
+def local_series(snapshot: Snapshot, names: ReportNames) -> tuple[str, ...]:
     """The series that together stand for the local path: those of ``local`` and ``shadow``.
 
     ``mode="local"`` is the local client's own calls (local and canary run-time
@@ -81,7 +76,7 @@ def local_series(snapshot: Snapshot) -> tuple[str, ...]:
     candidate is ``mode="http"``); so both series time the local path, without
     counting a call twice.
     """
-    counts = call_counts(snapshot)
+    counts = call_counts(snapshot, names)
     found = tuple(mode for mode in (LOCAL, SHADOW_MODE) if _calls_by_method(counts, [mode]))
     return found or (LOCAL,)
 
@@ -110,30 +105,30 @@ def _ratios(http: Latency, local: Latency) -> dict[float, float | None]:
     return ratios
 
 
-def compare_latency(snapshot: Snapshot) -> LatencyComparison:
+def compare_latency(snapshot: Snapshot, names: ReportNames) -> LatencyComparison:
     """Overall figures use only the methods both paths served (like with like).
 
     In shadow mode the http path sees mirrored reads only while the local path
     also does the writes; comparing all of both would compare different work.
     """
-    reference = local_series(snapshot)
-    counts = call_counts(snapshot)
+    reference = local_series(snapshot, names)
+    counts = call_counts(snapshot, names)
     http_methods = _calls_by_method(counts, [HTTP])
     local_methods = _calls_by_method(counts, reference)
     common = tuple(sorted(http_methods & local_methods))
-    http = latency(snapshot, HTTP, common)
-    local = latency(snapshot, reference, common)
+    http = latency(snapshot, names, HTTP, common)
+    local = latency(snapshot, names, reference, common)
     by_method = {}
     for method in sorted(http_methods | local_methods):
-        method_http = latency(snapshot, HTTP, [method])
-        method_local = latency(snapshot, reference, [method])
+        method_http = latency(snapshot, names, HTTP, [method])
+        method_local = latency(snapshot, names, reference, [method])
         by_method[method] = (method_http, method_local, _ratios(method_http, method_local))
     return LatencyComparison(reference, common, http, local, _ratios(http, local), by_method)
 
 
 @dataclass(frozen=True)
 class ErrorRate:
-    """Calls of one mode that failed (``products_unavailable`` or ``error``)."""
+    """Calls of one mode that failed (an outcome of ``ReportNames.failed_outcomes``)."""
 
     calls: int
     errors: int
@@ -145,17 +140,16 @@ class ErrorRate:
         return self.errors / self.calls if self.calls else None
 
 
-def error_rates(snapshot: Snapshot) -> dict[str, ErrorRate]:
+def error_rates(snapshot: Snapshot, names: ReportNames) -> dict[str, ErrorRate]:
     """mode → its error rate over every method."""
     rates = {}
-    for mode, by_method in sorted(call_counts(snapshot).items()):
+    for mode, by_method in sorted(call_counts(snapshot, names).items()):
         calls = errors = cancelled = 0
         for outcomes in by_method.values():
             for outcome, count in outcomes.items():
                 calls += count
-                # Domain answers (insufficient_stock, ...) are the contract working,
-                # queue_full is orders' own bulkhead: the fallback's failures are these.
-                errors += count if outcome in FAILED_OUTCOMES else 0
+                # Domain answers are the contract working: the fallback's failures are these.
+                errors += count if outcome in names.failed_outcomes else 0
                 cancelled += count if outcome == "cancelled" else 0
         if calls:
             rates[mode] = ErrorRate(calls, errors, cancelled)
@@ -225,10 +219,10 @@ _SHADOW_RESULTS = (
 )
 
 
-def shadow_counts(snapshot: Snapshot) -> dict[str, ShadowCounts]:
+def shadow_counts(snapshot: Snapshot, names: ReportNames) -> dict[str, ShadowCounts]:
     """method → its shadow results (unknown result labels are ignored)."""
     raw: dict[str, dict[str, int]] = {}
-    for labels, value in snapshot.series(SHADOW_TOTAL):
+    for labels, value in snapshot.series(names.shadow_total):
         result = labels.get("result", "")
         if result in _SHADOW_RESULTS:
             by_result = raw.setdefault(labels.get("method", ""), {})
@@ -251,13 +245,13 @@ def _values(snapshot: Snapshot, name: str) -> list[float]:
     return [value for _, value in snapshot.series(name)]
 
 
-def canary_state(snapshot: Snapshot) -> CanaryState:
+def canary_state(snapshot: Snapshot, names: ReportNames) -> CanaryState:
     """Share (several worker processes may disagree: the highest), fallback, routing."""
-    shares = sorted(set(_values(snapshot, CANARY_SHARE)))
-    active = _values(snapshot, FALLBACK_ACTIVE)
-    trips = _values(snapshot, FALLBACK_TRIPS_TOTAL)
+    shares = sorted(set(_values(snapshot, names.canary_share)))
+    active = _values(snapshot, names.fallback_active)
+    trips = _values(snapshot, names.fallback_trips_total)
     routed: dict[tuple[str, str], int] = {}
-    for labels, value in snapshot.series(ROUTED_TOTAL):
+    for labels, value in snapshot.series(names.routed_total):
         key = (labels.get("mode", ""), labels.get("client", ""))
         routed[key] = routed.get(key, 0) + int(value)
     return CanaryState(

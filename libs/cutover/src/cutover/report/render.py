@@ -5,8 +5,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orders.entrypoints.cutover.evidence import PERCENTILES, Latency, ShadowCounts, sum_counts
-from orders.entrypoints.cutover.verdict import Evidence, Thresholds, Verdict
+from cutover.report.evidence import PERCENTILES, Latency, ShadowCounts, sum_counts
+from cutover.report.names import Subject
+from cutover.report.verdict import Evidence, Thresholds, Verdict
 
 __all__ = ["Report", "describe_span", "render"]
 
@@ -24,7 +25,7 @@ class Report:
     # --window only: the service restarted during the window, so the figures are
     # the later scrape alone (everything since the restart).
     restarted: bool = False
-    # --prometheus: the orders processes Prometheus summed (None: one process's /metrics).
+    # --prometheus: the service's processes Prometheus summed (None: one process's /metrics).
     replicas: int | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -135,7 +136,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _flag_lines(flags: Mapping[str, Any]) -> list[str]:
+def _flag_lines(flags: Mapping[str, Any], mode_flag: str) -> list[str]:
     if "error" in flags:
         return [f"Flags: not read ({flags['error']})"]
     lines = ["Flags in force:"]
@@ -153,9 +154,9 @@ def _flag_lines(flags: Mapping[str, Any]) -> list[str]:
     ignored = flags.get("ignored")
     if isinstance(ignored, Mapping):
         lines += [f"  ignored stored {name}: {why}" for name, why in ignored.items()]
-    choosable = flags.get("choosable_products_clients")
+    choosable = flags.get(f"choosable_{mode_flag}s")
     if isinstance(choosable, list):
-        lines.append(f"  products_client may be: {', '.join(map(str, choosable))}")
+        lines.append(f"  {mode_flag} may be: {', '.join(map(str, choosable))}")
     fallback = flags.get("fallback")
     if isinstance(fallback, Mapping):
         pending = " (pending: its write is not in the store yet)" if fallback.get("pending") else ""
@@ -167,11 +168,17 @@ def _flag_lines(flags: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def describe_span(window: float | None, restarted: bool, replicas: int | None = None) -> str:
-    """What the figures cover: since the start, or a window (and a restart during it)."""
+def describe_span(
+    window: float | None, restarted: bool, replicas: int | None = None, service: str = ""
+) -> str:
+    """What the figures cover: since the start, or a window (and a restart during it).
+
+    ``replicas``: the figures are Prometheus' sum over that many ``service`` processes.
+    """
     if replicas is not None:
         # Prometheus: increase() over the window already accounts for restarts.
-        summed = f"summed over {replicas} orders process(es) by Prometheus"
+        processes = f"{service} process(es)" if service else "process(es)"
+        summed = f"summed over {replicas} {processes} by Prometheus"
         if window is None:
             return f"since each process started, {summed}"
         return f"over a {window:g} s window, {summed}"
@@ -185,13 +192,13 @@ def describe_span(window: float | None, restarted: bool, replicas: int | None = 
     return f"over a {window:g} s window"
 
 
-def render(report: Report) -> str:
-    """The human-readable report."""
+def render(report: Report, subject: Subject) -> str:
+    """The human-readable report of ``subject``."""
     evidence, latency = report.evidence, report.evidence.latency
-    span = describe_span(report.window_seconds, report.restarted, report.replicas)
+    span = describe_span(report.window_seconds, report.restarted, report.replicas, subject.service)
     out = [f"Cut-over report for {report.url} ({span})", ""]
     if report.flags is not None:
-        out += [*_flag_lines(report.flags), ""]
+        out += [*_flag_lines(report.flags, subject.mode_flag), ""]
 
     canary = evidence.canary
     share = "not exported" if canary.share is None else f"{canary.share:g} %"
@@ -257,7 +264,7 @@ def render(report: Report) -> str:
     out += _table(["method", *columns, *(f"x_{p}" for p in _PERCENTILE_NAMES)], latency_rows)
     out.append("")
 
-    out.append("Error rate by mode (outcome products_unavailable or error / calls)")
+    out.append(f"Error rate by mode (outcome {' or '.join(subject.names.failed)} / calls)")
     out += _table(
         ["mode", "calls", "errors", "cancelled", "rate"],
         [

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from orders.entrypoints.cutover.names import PROCESS_START
+from cutover.report.names import PROCESS_START
 
 _CUMULATIVE_TYPES = frozenset({"counter", "histogram", "summary", "gaugehistogram"})
 

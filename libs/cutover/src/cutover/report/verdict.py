@@ -4,7 +4,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from orders.entrypoints.cutover.evidence import (
+from cutover.report.evidence import (
     HTTP,
     CanaryState,
     ErrorRate,
@@ -16,10 +16,11 @@ from orders.entrypoints.cutover.evidence import (
     shadow_counts,
     sum_counts,
 )
-from orders.entrypoints.cutover.exposition import Snapshot
+from cutover.report.exposition import Snapshot
+from cutover.report.names import ReportNames
 
 
-# The ratio defaults come from a healthy extracted products service (docs/cutover.md):
+# The ratio defaults come from a healthy extracted service (orders' products, docs/cutover.md):
 # http adds a hop and a second service's work, so it is expected to be a few ms slower.
 # ``settled`` (a difference a re-read did not reproduce: a read racing a write) is
 # agreement for the mismatch rate, with its own loose maximum: a rate far above what
@@ -79,13 +80,13 @@ class Evidence:
     canary: CanaryState
 
     @classmethod
-    def of(cls, snapshot: Snapshot) -> "Evidence":
+    def of(cls, snapshot: Snapshot, names: ReportNames) -> "Evidence":
         """The figures of one scrape (or of a window's difference)."""
         return cls(
-            shadow_counts(snapshot),
-            compare_latency(snapshot),
-            error_rates(snapshot),
-            canary_state(snapshot),
+            shadow_counts(snapshot, names),
+            compare_latency(snapshot, names),
+            error_rates(snapshot, names),
+            canary_state(snapshot, names),
         )
 
 

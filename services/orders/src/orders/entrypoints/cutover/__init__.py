@@ -1,1 +1,0 @@
-"""``orders cutover report``: the go/no-go evidence of a running orders service."""
