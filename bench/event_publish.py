@@ -27,13 +27,14 @@ import aio_pika
 
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.events.bus import local_bus, publishing_bus
-from orders.adapters.outbox.relay import OutboxRelay
+from orders.adapters.outbox.relay import ORDERS_OUTBOX
 from orders.adapters.outbox.writer import append_events
 from orders.domain.events import OrderPlaced
 from servicekit.clock import utc_now
 from servicekit.db import create_engine, session_factory
 from servicekit.events.handlers import Subscription
 from servicekit.events.publisher import RabbitPublisher
+from servicekit.outbox.relay import OutboxRelay
 from servicekit.testing import fresh_postgres_database
 from shop_contracts.events import IntegrationEvent
 from shop_contracts.events import OrderPlaced as WireOrderPlaced
@@ -134,7 +135,7 @@ async def _outbox(bus_mode: str, count: int, database_url: str) -> None:
             publisher = await RabbitPublisher(URL, exchange).start()
             stack.push_async_callback(publisher.aclose)
             bus = publishing_bus(publisher)
-        relay = OutboxRelay(sessions, bus, max_attempts=5)
+        relay = OutboxRelay(ORDERS_OUTBOX, sessions, bus, max_attempts=5)
         started = time.perf_counter()
         drained = await relay.drain()
         elapsed = time.perf_counter() - started

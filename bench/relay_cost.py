@@ -29,12 +29,13 @@ from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.events.bus import local_bus
 from orders.adapters.events.consumers import confirmation_email
 from orders.adapters.notifications.log import LogNotifier
-from orders.adapters.outbox.relay import OutboxRelay
+from orders.adapters.outbox.relay import ORDERS_OUTBOX
 from orders.adapters.outbox.writer import append_events
 from orders.domain.events import DomainEvent, OrderPlaced, OrderStatusChanged
 from orders.domain.status import OrderStatus
 from servicekit.clock import utc_now
 from servicekit.db import create_engine, session_factory
+from servicekit.outbox.relay import OutboxRelay
 from servicekit.testing import fresh_postgres_database
 
 
@@ -67,7 +68,10 @@ async def _commit(sessions: async_sessionmaker[AsyncSession], events: list[Domai
 
 
 async def _cpu_ms(
-    relay: OutboxRelay, sessions: async_sessionmaker[AsyncSession], orders: int, together: bool
+    relay: OutboxRelay[DomainEvent],
+    sessions: async_sessionmaker[AsyncSession],
+    orders: int,
+    together: bool,
 ) -> float:
     cpu = 0.0
     for _ in range(orders):
@@ -85,7 +89,7 @@ async def _run(url: str, rounds: int, orders: int, together: bool) -> None:
     engine = create_engine(url, pool_size=10)
     sessions = session_factory(engine)
     email = confirmation_email(engine, LogNotifier(), utc_now, enabled=lambda: True)
-    relay = OutboxRelay(sessions, local_bus([email]), max_attempts=5)
+    relay = OutboxRelay(ORDERS_OUTBOX, sessions, local_bus([email]), max_attempts=5)
     try:
         await _cpu_ms(relay, sessions, 50, together)  # warm: connections, prepared statements
         results = [await _cpu_ms(relay, sessions, orders, together) for _ in range(rounds)]

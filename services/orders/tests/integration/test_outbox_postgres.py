@@ -8,11 +8,12 @@ from uuid import uuid4
 
 import pytest
 
-from orders.adapters.outbox.relay import OutboxRelay
+from orders.adapters.outbox.relay import ORDERS_OUTBOX
 from orders.adapters.outbox.writer import append_events
 from orders.application.event_bus import EventBus
 from orders.domain.events import DomainEvent, OrderPlaced
 from servicekit.db import create_engine, session_factory
+from servicekit.outbox.relay import OutboxRelay
 
 from .conftest import Databases
 
@@ -49,7 +50,10 @@ async def test_four_concurrent_relays_deliver_each_event_exactly_once(migrated: 
         async with sessions() as session:
             await append_events(session, events, now)
             await session.commit()
-        relays = [OutboxRelay(sessions, bus, max_attempts=3, batch_size=5) for _ in range(4)]
+        relays = [
+            OutboxRelay(ORDERS_OUTBOX, sessions, bus, max_attempts=3, batch_size=5)
+            for _ in range(4)
+        ]
         # Rows left by other tests in this shared database are drained too.
         for _ in range(100):
             if not sum(await asyncio.gather(*(relay.run_once() for relay in relays))):

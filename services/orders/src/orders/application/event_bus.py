@@ -6,14 +6,6 @@ from orders.domain.events import DomainEvent
 from orders.domain.ports import EventHandler
 
 
-class RetryLater(Exception):
-    """A handler failure that says nothing about the event (the broker is down).
-
-    The relay retries it with backoff for as long as it takes and never
-    dead-letters the row for it: an outage delays events, it does not lose them.
-    """
-
-
 class EventBus:
     """Maps event types to named handlers (names let the relay skip ones that succeeded)."""
 

@@ -7,11 +7,12 @@ from uuid import uuid4
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orders.adapters.events.bus import local_bus, publishing_bus
-from orders.adapters.outbox.relay import OutboxRelay
+from orders.adapters.outbox.relay import ORDERS_OUTBOX
 from orders.adapters.outbox.writer import append_events
 from orders.domain.events import OrderCancelled, OrderPlaced
 from servicekit.events.handlers import Subscription
 from servicekit.events.publisher import RabbitPublisher
+from servicekit.outbox.relay import OutboxRelay
 from servicekit.requestid import set_request_id
 from servicekit.testing import recorded_spans
 from servicekit.tracing import tracer
@@ -69,7 +70,7 @@ async def test_local_bus_hands_each_subscription_the_envelope_with_the_request_i
     await _record_during_request(sessions, placed, cancelled)
     bus = local_bus([Subscription("only-cancels", (wire.OrderCancelled,), record)])
 
-    await OutboxRelay(sessions, bus, max_attempts=3).drain()
+    await OutboxRelay(ORDERS_OUTBOX, sessions, bus, max_attempts=3).drain()
 
     [envelope] = received
     assert isinstance(envelope, wire.OrderCancelled)
@@ -85,7 +86,11 @@ async def test_published_envelope_carries_the_dispatch_span_as_traceparent(
 
     with recorded_spans() as spans:
         relay = OutboxRelay(
-            sessions, publishing_bus(publisher), max_attempts=3, tracer=tracer("orders.outbox")
+            ORDERS_OUTBOX,
+            sessions,
+            publishing_bus(publisher),
+            max_attempts=3,
+            tracer=tracer("orders.outbox"),
         )
         await relay.drain()
 
@@ -104,7 +109,9 @@ async def test_broker_down_leaves_the_row_pending_past_max_attempts(
     publisher.down = True
     event = _placed()
     await _record_during_request(sessions, event)
-    relay = OutboxRelay(sessions, publishing_bus(publisher), max_attempts=1, backoff_base_seconds=0)
+    relay = OutboxRelay(
+        ORDERS_OUTBOX, sessions, publishing_bus(publisher), max_attempts=1, backoff_base_seconds=0
+    )
 
     for _ in range(3):
         await relay.drain()

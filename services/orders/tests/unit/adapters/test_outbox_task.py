@@ -10,13 +10,13 @@ from harness import make_settings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import orders.adapters.outbox.task
-from orders.adapters.outbox.relay import OutboxRelay
 from orders.adapters.outbox.task import relay_task
 from orders.adapters.outbox.writer import append_events
 from orders.application.event_bus import EventBus
 from orders.domain.events import DomainEvent, OrderPlaced, OrderStatusChanged
 from orders.domain.status import OrderStatus
 from servicekit.clock import utc_now
+from servicekit.outbox.relay import OutboxRelay
 
 
 def _one_order() -> tuple[OrderPlaced, OrderStatusChanged]:
@@ -55,7 +55,7 @@ async def test_an_orders_save_and_settle_share_a_batch_within_the_window(
 ) -> None:
     passes: asyncio.Queue[int] = asyncio.Queue()
 
-    class Recording(OutboxRelay):
+    class Recording(OutboxRelay[DomainEvent]):
         async def run_once(self) -> int:
             processed = await super().run_once()
             passes.put_nowait(processed)

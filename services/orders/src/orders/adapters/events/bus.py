@@ -5,13 +5,14 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 from orders.adapters.events.translate import INTEGRATION_TYPES, to_integration_event
-from orders.application.event_bus import EventBus, RetryLater
+from orders.application.event_bus import EventBus
 from orders.config import Settings
 from orders.domain.events import DomainEvent
 from orders.domain.ports import EventHandler
 from servicekit.events.handlers import Subscription
 from servicekit.events.publisher import RabbitPublisher
 from servicekit.events.settings import EventBusMode
+from servicekit.outbox.handlers import RetryLater
 from servicekit.requestid import current_request_id
 from servicekit.tracing import current_traceparent
 

@@ -1,1 +1,1 @@
-"""outbox and relay."""
+"""Orders' outbox: its codec and writer, and what servicekit's relay is handed."""

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orders.adapters.db.tables import outbox
 from orders.adapters.outbox.codec import encode
-from orders.adapters.outbox.status import OutboxStatus
 from orders.domain.events import DomainEvent
+from servicekit.outbox.status import OutboxStatus
 from servicekit.requestid import current_request_id
 from servicekit.tracing import current_traceparent
 

@@ -4,24 +4,28 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import delete, event, select
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orders.adapters.db.migrate import upgrade_orders_database
-from orders.adapters.db.tables import outbox
-from orders.adapters.outbox.relay import OutboxRelay
-from orders.adapters.outbox.writer import append_events
-from orders.application.event_bus import EventBus
-from orders.domain.events import DomainEvent, OrderPlaced, OrderStatusChanged
-from orders.domain.status import OrderStatus
+from libs.servicekit.tests.outboxes import (
+    AccountEvent,
+    Bus,
+    Clock,
+    Closed,
+    Opened,
+    account_relay,
+    create_outbox,
+    outbox_rows,
+    record,
+)
 from servicekit.db import create_engine, session_factory
+from servicekit.outbox.relay import OutboxRelay
 from servicekit.testing import fresh_postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -30,58 +34,43 @@ pytestmark = pytest.mark.postgres
 _INTROSPECTION = ("SELECT current_setting('jit')", "WITH RECURSIVE typeinfo_tree")
 
 
-class Clock:
-    """Hand-moved time: leases and backoff without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @dataclass
 class Outbox:
-    """An orders database with an empty outbox, and what its engine sends to asyncpg."""
+    """A database with an empty example outbox, and what its engine sends to asyncpg."""
 
     engine: AsyncEngine
     clock: Clock
     sent: list[str] = field(default_factory=list)
 
-    def relay(self, bus: EventBus, **options: Any) -> OutboxRelay:
+    def relay(self, bus: Bus, **options: Any) -> OutboxRelay[AccountEvent]:
         values: dict[str, Any] = {"max_attempts": 3, "lease_seconds": 30}
         values.update(options)
-        return OutboxRelay(session_factory(self.engine), bus, clock=self.clock, **values)
+        return account_relay(session_factory(self.engine), bus, clock=self.clock, **values)
 
-    async def record(self, *events: DomainEvent) -> None:
-        async with session_factory(self.engine)() as session:
-            await append_events(session, events, self.clock())
-            await session.commit()
+    async def record(self, *events: AccountEvent) -> None:
+        await record(session_factory(self.engine), self.clock(), *events)
 
     async def rows(self) -> dict[Any, dict[str, Any]]:
-        async with self.engine.connect() as connection:
-            rows = (await connection.execute(select(outbox))).mappings().all()
-        return {row["id"]: dict(row) for row in rows}
+        return {
+            row["id"]: row for row in (await outbox_rows(session_factory(self.engine))).values()
+        }
 
 
 @pytest.fixture(scope="module")
-def postgres_orders() -> Iterator[str]:
-    """One PostgreSQL orders database for the module, migrated on first use."""
-    with fresh_postgres_database("orders_relay") as url:
+def postgres_database() -> Iterator[str]:
+    """One PostgreSQL database for the module."""
+    with fresh_postgres_database("outbox_relay") as url:
         yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def box(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_orders: str
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str
 ) -> AsyncIterator[Outbox]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"
     if request.param == "postgresql":
-        url = postgres_orders
-    await upgrade_orders_database(url)
+        url = postgres_database
+    await create_outbox(url)
     engine = create_engine(url, pool_size=4)
     found = Outbox(engine, Clock())
     if request.param == "postgresql":
@@ -92,54 +81,38 @@ async def box(
                 lambda record: found.sent.append(" ".join(record.query.split()))
             )
 
-    async with engine.begin() as connection:
-        await connection.execute(delete(outbox))
     try:
         yield found
     finally:
         await engine.dispose()
 
 
-def _placed() -> OrderPlaced:
-    return OrderPlaced(
-        order_id=uuid4(),
-        user_id="relay-paths",
-        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-        customer_email=None,
-        total=Decimal("1.00"),
-        currency="EUR",
-        item_count=1,
-    )
+def _opened() -> Opened:
+    return Opened(account=str(uuid4()))
 
 
 async def test_a_batch_is_leased_in_one_statement_and_finished_in_one(box: Outbox) -> None:
-    handled: list[DomainEvent] = []
+    handled: list[AccountEvent] = []
 
-    async def handler(event: DomainEvent) -> None:
+    async def handler(event: AccountEvent) -> None:
         handled.append(event)
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "count", handler)
-    bus.subscribe(OrderStatusChanged, "count", handler)
+    bus = Bus()
+    bus.subscribe(Opened, "count", handler)
+    bus.subscribe(Closed, "count", handler)
     relay = box.relay(bus)
-    await box.record(_placed())
+    await box.record(_opened())
     await relay.run_once()  # warm: connections open
-    placed = _placed()
-    changed = OrderStatusChanged(
-        order_id=placed.order_id,
-        user_id="relay-paths",
-        occurred_at=placed.occurred_at,
-        old_status=OrderStatus.PENDING,
-        new_status=OrderStatus.CONFIRMED,
-    )
-    await box.record(placed, changed)
+    opened = _opened()
+    changed = Closed(account=opened.account)
+    await box.record(opened, changed)
     box.sent.clear()
 
     assert await relay.run_once() == 2
     await asyncio.sleep(0)  # asyncpg calls its query loggers soon after, not at once
     sent = [query for query in box.sent if not query.startswith(_INTROSPECTION)]
 
-    assert handled[1:] == [placed, changed]  # one order's events in their order
+    assert handled[1:] == [opened, changed]  # one account's events in their order
     assert {row["status"] for row in (await box.rows()).values()} == {"dispatched"}
     if box.engine.dialect.name == "postgresql":
         # The lease and the outcomes: one statement each, no BEGIN / COMMIT around them.
@@ -149,23 +122,23 @@ async def test_a_batch_is_leased_in_one_statement_and_finished_in_one(box: Outbo
 async def test_retries_back_off_and_remember_the_handlers_that_succeeded(box: Outbox) -> None:
     calls: list[str] = []
 
-    async def good(event: DomainEvent) -> None:
+    async def good(event: AccountEvent) -> None:
         calls.append("good")
 
-    async def flaky(event: DomainEvent) -> None:
+    async def flaky(event: AccountEvent) -> None:
         calls.append("flaky")
         if calls.count("flaky") < 3:
             raise ConnectionError("smtp down")
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "good", good)
-    bus.subscribe(OrderPlaced, "flaky", flaky)
-    placed = _placed()
-    await box.record(placed)
+    bus = Bus()
+    bus.subscribe(Opened, "good", good)
+    bus.subscribe(Opened, "flaky", flaky)
+    opened = _opened()
+    await box.record(opened)
     relay = box.relay(bus, backoff_base_seconds=1)
 
     assert await relay.run_once() == 1
-    row = (await box.rows())[placed.event_id]
+    row = (await box.rows())[opened.event_id]
     assert (row["status"], row["attempts"], row["locked_until"]) == ("pending", 1, None)
     assert json.loads(row["completed_handlers"]) == ["good"]
     assert row["next_attempt_at"] == box.clock() + timedelta(seconds=1)
@@ -173,33 +146,33 @@ async def test_retries_back_off_and_remember_the_handlers_that_succeeded(box: Ou
     assert await relay.run_once() == 0  # backing off
     box.clock.advance(1)
     await relay.run_once()
-    assert (await box.rows())[placed.event_id]["next_attempt_at"] == box.clock() + timedelta(
+    assert (await box.rows())[opened.event_id]["next_attempt_at"] == box.clock() + timedelta(
         seconds=2
     )
     box.clock.advance(2)
     await relay.run_once()
 
-    row = (await box.rows())[placed.event_id]
+    row = (await box.rows())[opened.event_id]
     assert (row["status"], row["attempts"], row["last_error"]) == ("dispatched", 3, None)
     assert row["processed_at"] == box.clock()
     assert calls == ["good", "flaky", "flaky", "flaky"]
 
 
 async def test_the_last_failed_attempt_dead_letters_the_row(box: Outbox) -> None:
-    async def broken(event: DomainEvent) -> None:
+    async def broken(event: AccountEvent) -> None:
         raise ValueError("template missing")
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "broken", broken)
-    placed = _placed()
-    await box.record(placed)
+    bus = Bus()
+    bus.subscribe(Opened, "broken", broken)
+    opened = _opened()
+    await box.record(opened)
     relay = box.relay(bus)
 
     for _ in range(5):
         await relay.run_once()
         box.clock.advance(60)
 
-    row = (await box.rows())[placed.event_id]
+    row = (await box.rows())[opened.event_id]
     assert (row["status"], row["attempts"]) == ("dead", 3)
     assert "template missing" in row["last_error"]
 
@@ -210,7 +183,7 @@ async def test_a_relay_whose_lease_ran_out_leaves_the_next_relays_outcome_alone(
     started, release = asyncio.Event(), asyncio.Event()
     calls = 0
 
-    async def slow_then_quick(event: DomainEvent) -> None:
+    async def slow_then_quick(event: AccountEvent) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
@@ -218,10 +191,10 @@ async def test_a_relay_whose_lease_ran_out_leaves_the_next_relays_outcome_alone(
             await release.wait()
             raise ConnectionError("too late anyway")
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "mail", slow_then_quick)
-    placed = _placed()
-    await box.record(placed)
+    bus = Bus()
+    bus.subscribe(Opened, "mail", slow_then_quick)
+    opened = _opened()
+    await box.record(opened)
 
     first = asyncio.create_task(box.relay(bus, lease_seconds=60).run_once())
     await started.wait()
@@ -230,5 +203,5 @@ async def test_a_relay_whose_lease_ran_out_leaves_the_next_relays_outcome_alone(
     release.set()
     assert await first == 1  # it writes its outcome, fenced on the lease it held
 
-    row = (await box.rows())[placed.event_id]
+    row = (await box.rows())[opened.event_id]
     assert (row["status"], row["attempts"], row["last_error"]) == ("dispatched", 1, None)

@@ -3,34 +3,30 @@
 import asyncio
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orders.adapters.db.tables import outbox
-from orders.adapters.outbox.relay import OutboxRelay
-from orders.adapters.outbox.writer import append_events
-from orders.application.event_bus import EventBus, RetryLater
-from orders.domain.events import DomainEvent, OrderCancelled, OrderPlaced
+from libs.servicekit.tests.outboxes import (
+    AccountEvent,
+    Bus,
+    Clock,
+    Closed,
+    Opened,
+    account_relay,
+    create_outbox,
+    outbox,
+    outbox_rows,
+    record,
+)
+from servicekit.db import create_engine, session_factory
+from servicekit.outbox.handlers import RetryLater
+from servicekit.outbox.relay import OutboxRelay
 from servicekit.requestid import current_request_id, set_request_id
-
-
-class Clock:
-    """Hand-moved time, so backoff and leases are tested without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -38,53 +34,46 @@ def clock() -> Clock:
     return Clock()
 
 
-def _placed() -> OrderPlaced:
-    return OrderPlaced(
-        order_id=uuid4(),
-        user_id="alice",
-        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-        customer_email="alice@example.com",
-        total=Decimal("12.30"),
-        currency="EUR",
-        item_count=2,
-    )
+@pytest.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"
+    await create_outbox(url)
+    engine = create_engine(url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+def _opened() -> Opened:
+    return Opened(account=str(uuid4()))
 
 
 async def _record(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, *events: DomainEvent
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, *events: AccountEvent
 ) -> None:
-    async with sessions() as session:
-        await append_events(session, events, clock())
-        await session.commit()
-
-
-async def _rows(sessions: async_sessionmaker[AsyncSession]) -> dict[str, dict[str, Any]]:
-    async with sessions() as session:
-        rows = (await session.execute(select(outbox))).mappings().all()
-    return {str(row["id"]): dict(row) for row in rows}
+    await record(sessions, clock(), *events)
 
 
 def _relay(
-    sessions: async_sessionmaker[AsyncSession], bus: EventBus, clock: Clock, **kw: Any
-) -> OutboxRelay:
+    sessions: async_sessionmaker[AsyncSession], bus: Bus, clock: Clock, **kw: Any
+) -> OutboxRelay[AccountEvent]:
     options: dict[str, Any] = {"max_attempts": 3, "lease_seconds": 30, "backoff_base_seconds": 1}
     options.update(kw)
-    return OutboxRelay(sessions, bus, clock=clock, **options)
+    return account_relay(sessions, bus, clock=clock, **options)
 
 
 async def test_handler_failing_twice_is_retried_with_backoff_then_succeeds(
     sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
-    calls: list[DomainEvent] = []
+    calls: list[AccountEvent] = []
 
-    async def flaky(event: DomainEvent) -> None:
+    async def flaky(event: AccountEvent) -> None:
         calls.append(event)
         if len(calls) < 3:
             raise ConnectionError("smtp down")
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "flaky", flaky)
-    event = _placed()
+    bus = Bus()
+    bus.subscribe(Opened, "flaky", flaky)
+    event = _opened()
     await _record(sessions, clock, event)
     relay = _relay(sessions, bus, clock)
 
@@ -95,7 +84,7 @@ async def test_handler_failing_twice_is_retried_with_backoff_then_succeeds(
     clock.advance(2)
     await relay.run_once()
 
-    [row] = (await _rows(sessions)).values()
+    [row] = (await outbox_rows(sessions)).values()
     assert row["status"] == "dispatched"
     assert row["attempts"] == 3
     assert calls == [event, event, event]
@@ -104,19 +93,19 @@ async def test_handler_failing_twice_is_retried_with_backoff_then_succeeds(
 async def test_handler_that_always_fails_ends_dead_lettered(
     sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
-    async def broken(event: DomainEvent) -> None:
+    async def broken(event: AccountEvent) -> None:
         raise ValueError("template missing")
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "broken", broken)
-    await _record(sessions, clock, _placed())
+    bus = Bus()
+    bus.subscribe(Opened, "broken", broken)
+    await _record(sessions, clock, _opened())
     relay = _relay(sessions, bus, clock)
 
     for _ in range(5):
         await relay.run_once()
         clock.advance(60)
 
-    [row] = (await _rows(sessions)).values()
+    [row] = (await outbox_rows(sessions)).values()
     assert row["status"] == "dead"
     assert row["attempts"] == 3
     assert "template missing" in row["last_error"]
@@ -127,24 +116,24 @@ async def test_retry_later_is_retried_past_max_attempts_and_never_dead_lettered(
 ) -> None:
     broker_up = False
 
-    async def publish(event: DomainEvent) -> None:
+    async def publish(event: AccountEvent) -> None:
         if not broker_up:
             raise RetryLater("broker down")
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "publish", publish)
-    await _record(sessions, clock, _placed())
+    bus = Bus()
+    bus.subscribe(Opened, "publish", publish)
+    await _record(sessions, clock, _opened())
     relay = _relay(sessions, bus, clock)
 
     for _ in range(6):
         await relay.run_once()
         clock.advance(60)
-    [row] = (await _rows(sessions)).values()
+    [row] = (await outbox_rows(sessions)).values()
     assert (row["status"], row["attempts"]) == ("pending", 6)
 
     broker_up = True
     await relay.run_once()
-    [row] = (await _rows(sessions)).values()
+    [row] = (await outbox_rows(sessions)).values()
     assert row["status"] == "dispatched"
 
 
@@ -153,35 +142,33 @@ async def test_a_failing_handler_neither_blocks_other_events_nor_reruns_succeede
 ) -> None:
     delivered: Counter[str] = Counter()
 
-    async def good(event: DomainEvent) -> None:
+    async def good(event: AccountEvent) -> None:
         delivered[f"good:{event.event_id}"] += 1
 
-    async def bad(event: DomainEvent) -> None:
+    async def bad(event: AccountEvent) -> None:
         raise RuntimeError("nope")
 
-    async def on_cancel(event: DomainEvent) -> None:
+    async def on_cancel(event: AccountEvent) -> None:
         delivered[f"cancel:{event.event_id}"] += 1
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "good", good)
-    bus.subscribe(OrderPlaced, "bad", bad)
-    bus.subscribe(OrderCancelled, "on_cancel", on_cancel)
-    placed = _placed()
-    cancelled = OrderCancelled(
-        order_id=placed.order_id, user_id="alice", occurred_at=clock(), reason="", refunded=False
-    )
-    await _record(sessions, clock, placed, cancelled)
+    bus = Bus()
+    bus.subscribe(Opened, "good", good)
+    bus.subscribe(Opened, "bad", bad)
+    bus.subscribe(Closed, "on_cancel", on_cancel)
+    opened = _opened()
+    cancelled = Closed(account=opened.account)
+    await _record(sessions, clock, opened, cancelled)
     relay = _relay(sessions, bus, clock)
 
     await relay.run_once()
     clock.advance(60)
     await relay.run_once()
 
-    rows = await _rows(sessions)
+    rows = await outbox_rows(sessions)
     assert rows[str(cancelled.event_id)]["status"] == "dispatched"
-    assert rows[str(placed.event_id)]["status"] == "pending"
-    assert json.loads(rows[str(placed.event_id)]["completed_handlers"]) == ["good"]
-    assert delivered == {f"good:{placed.event_id}": 1, f"cancel:{cancelled.event_id}": 1}
+    assert rows[str(opened.event_id)]["status"] == "pending"
+    assert json.loads(rows[str(opened.event_id)]["completed_handlers"]) == ["good"]
+    assert delivered == {f"good:{opened.event_id}": 1, f"cancel:{cancelled.event_id}": 1}
 
 
 async def test_relay_killed_mid_dispatch_loses_nothing_and_redispatches_after_the_lease(
@@ -191,15 +178,15 @@ async def test_relay_killed_mid_dispatch_loses_nothing_and_redispatches_after_th
     started = asyncio.Event()
     hang = True
 
-    async def handler(event: DomainEvent) -> None:
+    async def handler(event: AccountEvent) -> None:
         if hang:
             started.set()
             await asyncio.sleep(3600)
         delivered[str(event.event_id)] += 1
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "mail", handler)
-    events = [_placed() for _ in range(3)]
+    bus = Bus()
+    bus.subscribe(Opened, "mail", handler)
+    events = [_opened() for _ in range(3)]
     await _record(sessions, clock, *events)
 
     first = asyncio.create_task(_relay(sessions, bus, clock).run_once())
@@ -215,7 +202,7 @@ async def test_relay_killed_mid_dispatch_loses_nothing_and_redispatches_after_th
     assert await restarted.run_once() == 3
 
     assert delivered == {str(e.event_id): 1 for e in events}
-    assert {row["status"] for row in (await _rows(sessions)).values()} == {"dispatched"}
+    assert {row["status"] for row in (await outbox_rows(sessions)).values()} == {"dispatched"}
 
 
 async def test_two_relays_never_dispatch_the_same_row_twice(
@@ -223,13 +210,13 @@ async def test_two_relays_never_dispatch_the_same_row_twice(
 ) -> None:
     delivered: Counter[str] = Counter()
 
-    async def handler(event: DomainEvent) -> None:
+    async def handler(event: AccountEvent) -> None:
         await asyncio.sleep(0)
         delivered[str(event.event_id)] += 1
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "mail", handler)
-    events = [_placed() for _ in range(20)]
+    bus = Bus()
+    bus.subscribe(Opened, "mail", handler)
+    events = [_opened() for _ in range(20)]
     await _record(sessions, clock, *events)
 
     await asyncio.gather(*(_relay(sessions, bus, clock, batch_size=5).run_once() for _ in range(4)))
@@ -245,7 +232,7 @@ async def test_undecodable_row_is_dead_lettered_at_once(
         await session.execute(
             outbox.insert().values(
                 id=uuid4(),
-                event_type="OrderTeleported",
+                event_type="AccountTeleported",
                 payload="{}",
                 status="pending",
                 attempts=0,
@@ -256,9 +243,9 @@ async def test_undecodable_row_is_dead_lettered_at_once(
         )
         await session.commit()
 
-    await _relay(sessions, EventBus(), clock).run_once()
+    await _relay(sessions, Bus(), clock).run_once()
 
-    [row] = (await _rows(sessions)).values()
+    [row] = (await outbox_rows(sessions)).values()
     assert row["status"] == "dead"
 
 
@@ -267,13 +254,13 @@ async def test_handlers_see_the_rows_request_id_and_the_relay_keeps_its_own(
 ) -> None:
     seen: list[str | None] = []
 
-    async def handler(event: DomainEvent) -> None:
+    async def handler(event: AccountEvent) -> None:
         seen.append(current_request_id())
 
-    bus = EventBus()
-    bus.subscribe(OrderPlaced, "mail", handler)
+    bus = Bus()
+    bus.subscribe(Opened, "mail", handler)
     set_request_id("request-1")
-    await _record(sessions, clock, _placed())  # one order: dispatched in the relay's own task
+    await _record(sessions, clock, _opened())  # one account: dispatched in the relay's own task
     set_request_id("relay")
 
     assert await _relay(sessions, bus, clock).run_once() == 1

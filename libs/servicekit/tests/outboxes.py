@@ -1,0 +1,148 @@
+"""An example outbox for the relay's own tests: accounts opened and closed, one account's events in order."""
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, Uuid, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from servicekit.db import create_engine
+from servicekit.outbox.metrics import outbox_metrics
+from servicekit.outbox.relay import Outbox, OutboxRelay
+from servicekit.outbox.status import OutboxStatus
+from servicekit.requestid import current_request_id
+from servicekit.sqltypes import UtcDateTime
+from servicekit.tracing import current_traceparent
+
+metadata = MetaData()
+# Named unlike orders' table: the relay's hand-written statement takes the table's name.
+outbox = Table(
+    "account_outbox",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("event_type", String(100), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("completed_handlers", Text, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("processed_at", UtcDateTime, nullable=True),
+    Column("trace_context", String(55), nullable=True),
+    Column("request_id", String(128), nullable=True),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountEvent:
+    """Something that happened to one account."""
+
+    account: str
+    event_id: UUID = field(default_factory=uuid4)
+
+
+class Opened(AccountEvent):
+    """An account was opened."""
+
+
+class Closed(AccountEvent):
+    """An account was closed."""
+
+
+EVENT_TYPES: dict[str, type[AccountEvent]] = {cls.__name__: cls for cls in (Opened, Closed)}
+
+
+def decode(event_type: str, payload: str) -> AccountEvent:
+    """The event a row stores; ``KeyError`` for an unknown type."""
+    data = json.loads(payload)
+    return EVENT_TYPES[event_type](account=data["account"], event_id=UUID(data["event_id"]))
+
+
+ACCOUNTS = Outbox(outbox, decode, attrgetter("account"), outbox_metrics("example"))
+
+Handler = Callable[[AccountEvent], Awaitable[None]]
+
+
+class Bus:
+    """Named handlers by exact event type."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[AccountEvent], list[tuple[str, Handler]]] = {}
+
+    def subscribe(self, event_type: type[AccountEvent], name: str, handler: Handler) -> None:
+        """Register ``handler`` for ``event_type`` under ``name``."""
+        self._handlers.setdefault(event_type, []).append((name, handler))
+
+    def handlers_for(self, event: AccountEvent) -> Sequence[tuple[str, Handler]]:
+        """Handlers subscribed to the event's exact type."""
+        return tuple(self._handlers.get(type(event), ()))
+
+
+class Clock:
+    """Hand-moved time, so backoff and leases are tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time on."""
+        self.now += timedelta(seconds=seconds)
+
+
+def account_relay(
+    sessions: async_sessionmaker[AsyncSession], bus: Bus, **options: Any
+) -> OutboxRelay[AccountEvent]:
+    """A relay of the example outbox."""
+    return OutboxRelay(ACCOUNTS, sessions, bus, **options)
+
+
+async def record(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, *events: AccountEvent
+) -> None:
+    """Commit one pending row per event, with the request's id and traceparent."""
+    rows = [
+        {
+            "id": event.event_id,
+            "event_type": type(event).__name__,
+            "payload": json.dumps({"account": event.account, "event_id": str(event.event_id)}),
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "completed_handlers": "[]",
+            "created_at": now,
+            "next_attempt_at": now,
+            "trace_context": current_traceparent(),
+            "request_id": current_request_id(),
+        }
+        for event in events
+    ]
+    async with sessions() as session:
+        await session.execute(outbox.insert(), rows)
+        await session.commit()
+
+
+async def outbox_rows(sessions: async_sessionmaker[AsyncSession]) -> dict[str, dict[str, Any]]:
+    """Every row of the example outbox, by id."""
+    async with sessions() as session:
+        found = (await session.execute(select(outbox))).mappings().all()
+    return {str(row["id"]): dict(row) for row in found}
+
+
+async def create_outbox(url: str) -> None:
+    """Create the example outbox on ``url`` if it is missing, and empty it."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+            await connection.execute(outbox.delete())
+    finally:
+        await engine.dispose()
