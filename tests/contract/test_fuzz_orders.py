@@ -20,8 +20,8 @@ from starlette.types import ASGIApp
 
 from orders.adapters.db.migrate import upgrade_orders_database
 from orders.adapters.payments.fake import FakePayments
-from orders.application.flags import FLAG_NAMES
 from orders.bootstrap import Overrides
+from orders.bootstrap.flags import ORDERS_FLAGS
 from orders.config import ProductsClientMode, Settings
 from orders.main import create_app
 from products.facade import ProductsFacade, upgrade_products_database
@@ -196,7 +196,10 @@ def _reset_flags(seeded: Seeded) -> None:
     with asgi.get_client(cast(Any, seeded.app)) as client:
         reset = client.patch(
             FLAGS,
-            json={"changes": dict.fromkeys(FLAG_NAMES), "reason": "fuzzing: back to defaults"},
+            json={
+                "changes": dict.fromkeys(ORDERS_FLAGS.names),
+                "reason": "fuzzing: back to defaults",
+            },
             headers=seeded.user,
         )
         assert reset.status_code == 200, reset.text

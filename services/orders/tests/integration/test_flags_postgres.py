@@ -11,9 +11,10 @@ from harness import OrdersApi, make_settings, running_api
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cutover.flags import SqlFlagStore
 from orders.adapters.db.migrate import upgrade_orders_database
-from orders.adapters.db.tables import feature_flag_changes, feature_flags
-from orders.adapters.flags.sql import SqlFlagStore
+from orders.adapters.db.tables import feature_flag_changes, feature_flag_tables, feature_flags
+from orders.bootstrap.flags import ORDERS_FLAGS
 from orders.config import FeatureFlags
 from servicekit.clock import utc_now
 from servicekit.db import create_engine
@@ -108,8 +109,8 @@ async def test_concurrent_changes_of_one_flag_each_audit_the_value_they_replaced
     other_engine = create_engine(migrated_url, pool_size=4)
     try:
         stores = [
-            SqlFlagStore(engine, FeatureFlags()),
-            SqlFlagStore(other_engine, FeatureFlags()),
+            SqlFlagStore(engine, feature_flag_tables, ORDERS_FLAGS, FeatureFlags()),
+            SqlFlagStore(other_engine, feature_flag_tables, ORDERS_FLAGS, FeatureFlags()),
         ]
         # Resets among the writes: a reset must also wait for a first write in flight.
         values: list[int | None] = [None if i % 4 == 3 else i for i in range(1, 25)]

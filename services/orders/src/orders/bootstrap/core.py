@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cutover.flags import SqlFlagStore, mode_surprise
 from orders.adapters.backends import (
     external_http_client,
     needs_external_http,
@@ -20,17 +21,16 @@ from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.events.bus import build_event_bus
 from orders.adapters.events.consumers import confirmation_email
 from orders.adapters.faults import after_reserve_fault
-from orders.adapters.flags.sql import SqlFlagStore
 from orders.adapters.outbox.task import relay_task
 from orders.adapters.product_clients.factory import ProductsSeam
 from orders.application.event_bus import EventBus
-from orders.application.flag_views import mode_surprise
 from orders.application.unit_of_work import UnitOfWork
 from orders.bootstrap import tasks
+from orders.bootstrap.flags import ORDERS_FLAGS, open_flag_store
 from orders.bootstrap.overrides import Overrides
 from orders.bootstrap.ownership import migrate_databases, products_consumers
 from orders.bootstrap.products import wire_products
-from orders.config import Settings, choosable_modes, default_flags
+from orders.config import FeatureFlags, Settings
 from orders.domain.ports import NotificationPort, PaymentPort
 from orders.facade import OrdersFacade
 from servicekit.clock import Clock
@@ -47,7 +47,7 @@ class Runtime:
     """The collaborators one process built; the stack they were built in closes them."""
 
     engine: AsyncEngine
-    flags: SqlFlagStore
+    flags: SqlFlagStore[FeatureFlags]
     # What a consumer group runs (``with_consumers``).
     subscriptions: tuple[Subscription, ...] = ()
     # What the HTTP routes use (``with_http_routes``): the app's state carries them.
@@ -86,7 +86,7 @@ async def bootstrap(
     if migrate:
         await migrate_databases(settings)
     engine = open_engine(settings, stack, pool_size=pool_size)
-    flag_store = await _flag_store(settings, engine, overrides)
+    flag_store = await open_flag_store(settings, engine, overrides)
     if with_http_routes:
         return await _serving(
             settings,
@@ -141,20 +141,6 @@ def _read_engine(settings: Settings, stack: AsyncExitStack, engine: AsyncEngine)
     return replica
 
 
-async def _flag_store(
-    settings: Settings, engine: AsyncEngine, overrides: Overrides
-) -> SqlFlagStore:
-    """The operator's flags over the environment's defaults, read once before anything serves."""
-    store = SqlFlagStore(
-        engine,
-        default_flags(settings, overrides.flags),
-        choosable=choosable_modes(settings.products_client),
-        clock=overrides.clock,
-    )
-    await store.refresh()  # before serving: no request sees only the defaults
-    return store
-
-
 def _gateways(
     settings: Settings, stack: AsyncExitStack, overrides: Overrides
 ) -> tuple[NotificationPort, PaymentPort]:
@@ -172,7 +158,7 @@ def _subscriptions(
     engine: AsyncEngine,
     notifications: NotificationPort,
     clock: Clock,
-    flag_store: SqlFlagStore,
+    flag_store: SqlFlagStore[FeatureFlags],
     of_products: tuple[Subscription, ...],
 ) -> tuple[Subscription, ...]:
     """Orders' own consumer (the confirmation e-mail, behind its flag), then products' ones."""
@@ -189,13 +175,13 @@ async def _serving(
     stack: AsyncExitStack,
     overrides: Overrides,
     engine: AsyncEngine,
-    flag_store: SqlFlagStore,
+    flag_store: SqlFlagStore[FeatureFlags],
     *,
     with_relay: bool,
     with_reconciler: bool,
 ) -> Runtime:
     """What the HTTP routes use, and the background loops beside them."""
-    surprise = mode_surprise(flag_store)
+    surprise = mode_surprise(flag_store, ORDERS_FLAGS)
     if surprise is not None:
         logger.warning(surprise)
     # The read side (queries) may use a replica; commands always use the primary.

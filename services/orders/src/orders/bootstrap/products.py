@@ -4,16 +4,16 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from orders.adapters.flags.sql import SqlFlagStore
+from cutover.flags import SqlFlagStore, mode_report
+from orders.adapters.product_clients.boundary import FLAGS
 from orders.adapters.product_clients.factory import (
     ProductsSeam,
     build_product_clients,
     build_seam,
     products_readiness,
 )
-from orders.application.flag_views import mode_report
 from orders.bootstrap.overrides import Overrides
-from orders.config import Settings
+from orders.config import FeatureFlags, Settings
 from orders.domain.product_client import ProductServiceClient
 from servicekit.events.handlers import Subscription
 from servicekit.health import ReadinessCheck
@@ -38,7 +38,10 @@ async def _injected_products_ready() -> dict[str, str]:
 
 
 async def wire_products(
-    settings: Settings, stack: AsyncExitStack, flag_store: SqlFlagStore, overrides: Overrides
+    settings: Settings,
+    stack: AsyncExitStack,
+    flag_store: SqlFlagStore[FeatureFlags],
+    overrides: Overrides,
 ) -> Products:
     """The clients ``APP_PRODUCTS_CLIENT`` calls for (or the injected ones), routed; closed via ``stack``.
 
@@ -63,13 +66,13 @@ async def wire_products(
     return Products(products, _with_mode(readiness, flag_store), router, subscriptions_of_products)
 
 
-def _with_mode(check: ReadinessCheck, store: SqlFlagStore) -> ReadinessCheck:
+def _with_mode(check: ReadinessCheck, store: SqlFlagStore[FeatureFlags]) -> ReadinessCheck:
     """The products check, with the mode in force, the start-up mode and who set it."""
 
     async def report() -> dict[str, Any]:
         details = await check()
         if details.get("mode") == "injected":
             return details  # a test's fixed client: no mode to report
-        return {**details, **mode_report(store)}
+        return {**details, **mode_report(store, FLAGS)}
 
     return report

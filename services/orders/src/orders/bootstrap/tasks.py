@@ -3,16 +3,16 @@
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
 
-from orders.adapters.flags.sql import SqlFlagStore
+from cutover.flags import SqlFlagStore
 from orders.adapters.metrics import record_reconcile
 from orders.adapters.product_clients.factory import ProductsSeam
-from orders.config import Settings
+from orders.config import FeatureFlags, Settings
 from orders.facade import OrdersFacade
 from servicekit.periodic import PeriodicTask
 
 
 def flags_refresh(
-    settings: Settings, store: SqlFlagStore, router: ProductsSeam | None
+    settings: Settings, store: SqlFlagStore[FeatureFlags], router: ProductsSeam | None
 ) -> PeriodicTask:
     """Re-read the operator's flags every ``APP_FLAGS_REFRESH_SECONDS``; the router's gauges follow."""
 

@@ -8,15 +8,18 @@ from contextlib import AsyncExitStack
 
 from pydantic import ValidationError
 
+from cutover.flags import SqlFlagStore
+from cutover.flags.cli import FlagsCommand, add_flags_arguments, run_flags
 from cutover.report import cli as cutover_report
 from cutover.report.names import Subject
 from orders.adapters.db.doctor import examine
 from orders.adapters.product_clients.boundary import FLAGS
 from orders.adapters.product_clients.metrics import REPORT_NAMES
-from orders.bootstrap import migrate_databases, open_engine
-from orders.config import OfflineSettings, Settings
-from orders.entrypoints.flags_cli import add_flags_arguments, run_flags
+from orders.bootstrap import bootstrap, migrate_databases, open_engine
+from orders.bootstrap.flags import ORDERS_FLAGS
+from orders.config import FeatureFlags, OfflineSettings, ProductsClientMode, Settings
 from orders.entrypoints.worker import serve_worker
+from seam import Mode
 from servicekit.events.settings import EventBusMode
 from servicekit.logging import configure_logging
 from servicekit.serve import add_serve_arguments, serve, serve_options
@@ -40,6 +43,21 @@ async def _doctor(settings: Settings) -> int:
         print(finding)
     print(f"{len(findings)} finding(s)")
     return 1 if findings else 0
+
+
+def _flags_command(settings: Settings) -> FlagsCommand[FeatureFlags]:
+    """``orders flags``: the store of a process started in a given products-client mode."""
+
+    async def open_store(stack: AsyncExitStack, startup: Mode) -> SqlFlagStore[FeatureFlags]:
+        started = settings.model_copy(update={"products_client": ProductsClientMode(startup)})
+        return (await bootstrap(started, stack, pool_size=1)).flags
+
+    return FlagsCommand(
+        ORDERS_FLAGS,
+        Mode(settings.products_client),
+        settings.database_url.get_secret_value(),
+        open_store,
+    )
 
 
 _OFFLINE_COMMANDS = frozenset({"migrate", "worker"})
@@ -71,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "(read-only; exit status 1 if any)",
     )
     add_serve_arguments(commands, default_port=8000)
-    add_flags_arguments(commands)
+    add_flags_arguments(commands, ORDERS_FLAGS, example_url="http://127.0.0.1:8000")
     worker = commands.add_parser(
         "worker", help="consume integration events from RabbitMQ (APP_EVENT_BUS=rabbitmq)"
     )
@@ -112,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
     if args.command == "flags":
-        return run_flags(settings, args)
+        return run_flags(_flags_command(settings), args)
     serve("orders", settings, serve_options(args))
     return 0
 

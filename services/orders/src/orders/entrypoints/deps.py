@@ -6,8 +6,8 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Request
 
+from cutover.flags import FlagStore
 from orders.adapters.product_clients.factory import ProductsSeam
-from orders.application.flags import FlagStore
 from orders.application.queries import GetOrder
 from orders.application.views import OrderView
 from orders.config import FeatureFlags
@@ -42,7 +42,7 @@ async def get_feature_flags(request: Request) -> FeatureFlags:
     """The flags in force for this request (a snapshot; changing them needs no restart)."""
     # async: FastAPI runs a plain ``def`` dependency in the threadpool, a thread
     # hop on every request for an attribute lookup.
-    store: FlagStore = request.app.state.flags
+    store: FlagStore[FeatureFlags] = request.app.state.flags
     return store.current()
 
 
@@ -53,7 +53,7 @@ def _bound(request: Request, principal: Principal) -> OrdersFacade:
     """Orders' use cases with this request's flags and the caller's product client."""
     state = request.app.state
     orders: OrdersFacade = state.orders
-    store: FlagStore = state.flags
+    store: FlagStore[FeatureFlags] = state.flags
     router: ProductsSeam | None = state.product_router
     flags = store.current()
     # Chosen once here, so every product call of this request (a placement's

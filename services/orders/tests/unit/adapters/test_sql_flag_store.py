@@ -10,10 +10,11 @@ from harness import FLAG_DEFAULTS, SteppingClock
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orders.adapters.db.tables import feature_flag_changes, feature_flags
-from orders.adapters.flags.sql import SqlFlagStore
+from cutover.flags import FALLBACK_ACTOR, InvalidFlag, SqlFlagStore
+from orders.adapters.db.tables import feature_flag_changes, feature_flag_tables, feature_flags
+from orders.adapters.product_clients.boundary import ProductsClientUnavailable
 from orders.adapters.product_clients.factory import canary_fallback
-from orders.application.flags import FALLBACK_ACTOR, InvalidFlag, ProductsClientUnavailable
+from orders.bootstrap.flags import ORDERS_FLAGS
 from orders.config import FeatureFlags, ProductsClientMode
 from seam import Fallback, Thresholds
 from servicekit.requestid import set_request_id
@@ -39,8 +40,8 @@ def clock() -> SteppingClock:
 
 
 @pytest.fixture
-async def store(engine: AsyncEngine, clock: SteppingClock) -> SqlFlagStore:
-    store = SqlFlagStore(engine, FLAG_DEFAULTS, clock=clock)
+async def store(engine: AsyncEngine, clock: SteppingClock) -> SqlFlagStore[FeatureFlags]:
+    store = SqlFlagStore(engine, feature_flag_tables, ORDERS_FLAGS, FLAG_DEFAULTS, clock=clock)
     await store.refresh()
     return store
 
@@ -54,7 +55,7 @@ async def _changes(engine: AsyncEngine) -> list[dict[str, object]]:
 
 
 async def test_nothing_stored_is_the_defaults_and_the_snapshot_is_kept(
-    store: SqlFlagStore,
+    store: SqlFlagStore[FeatureFlags],
 ) -> None:
     first = store.current()
     await store.refresh()
@@ -65,7 +66,7 @@ async def test_nothing_stored_is_the_defaults_and_the_snapshot_is_kept(
 
 
 async def test_a_change_is_current_at_once_stored_and_audited(
-    store: SqlFlagStore, engine: AsyncEngine
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine
 ) -> None:
     set_request_id("req-1")
     try:
@@ -109,7 +110,7 @@ async def test_a_change_is_current_at_once_stored_and_audited(
 
 
 async def test_values_are_stored_in_their_validated_form(
-    store: SqlFlagStore, engine: AsyncEngine
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine
 ) -> None:
     await store.change(
         {"shadow_sample_rate": 1, "products_client": ProductsClientMode.CANARY},
@@ -132,7 +133,7 @@ async def test_values_are_stored_in_their_validated_form(
 
 
 async def test_reset_deletes_the_override_and_audits_the_old_value(
-    store: SqlFlagStore, engine: AsyncEngine, clock: SteppingClock
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine, clock: SteppingClock
 ) -> None:
     await store.change({"max_items_per_order": 3}, actor="alice", reason="limit")
     clock.now = T0 + timedelta(minutes=1)
@@ -147,7 +148,7 @@ async def test_reset_deletes_the_override_and_audits_the_old_value(
 
 
 async def test_history_is_newest_first_and_paginated(
-    store: SqlFlagStore, clock: SteppingClock
+    store: SqlFlagStore[FeatureFlags], clock: SteppingClock
 ) -> None:
     for share in range(1, 6):
         clock.now = T0 + timedelta(seconds=share)
@@ -179,7 +180,7 @@ async def test_history_is_newest_first_and_paginated(
     ],
 )
 async def test_invalid_changes_are_refused_and_write_nothing(
-    store: SqlFlagStore, engine: AsyncEngine, updates: dict[str, object], flag: str
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine, updates: dict[str, object], flag: str
 ) -> None:
     with pytest.raises(InvalidFlag) as refused:
         await store.change(updates, actor="ops", reason="r")
@@ -191,7 +192,13 @@ async def test_invalid_changes_are_refused_and_write_nothing(
 
 
 async def test_a_products_client_without_its_clients_is_refused(engine: AsyncEngine) -> None:
-    store = SqlFlagStore(engine, FLAG_DEFAULTS, choosable=frozenset({ProductsClientMode.LOCAL}))
+    store = SqlFlagStore(
+        engine,
+        feature_flag_tables,
+        ORDERS_FLAGS,
+        FLAG_DEFAULTS,
+        choosable=frozenset({ProductsClientMode.LOCAL}),
+    )
 
     with pytest.raises(ProductsClientUnavailable) as refused:
         await store.change({"products_client": "http"}, actor="ops", reason="r")
@@ -200,15 +207,15 @@ async def test_a_products_client_without_its_clients_is_refused(engine: AsyncEng
     assert await _changes(engine) == []
 
 
-async def test_a_change_needs_a_reason(store: SqlFlagStore) -> None:
+async def test_a_change_needs_a_reason(store: SqlFlagStore[FeatureFlags]) -> None:
     with pytest.raises(ValueError, match="reason"):
         await store.change({"canary_share": 1}, actor="ops", reason="  ")
 
 
 async def test_another_store_sees_a_change_on_its_next_refresh(
-    store: SqlFlagStore, engine: AsyncEngine
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine
 ) -> None:
-    other = SqlFlagStore(engine, FLAG_DEFAULTS)
+    other = SqlFlagStore(engine, feature_flag_tables, ORDERS_FLAGS, FLAG_DEFAULTS)
     await other.refresh()
 
     await store.change({"confirmation_email": False}, actor="ops", reason="mail outage")
@@ -220,7 +227,7 @@ async def test_another_store_sees_a_change_on_its_next_refresh(
 
 
 async def test_a_stored_value_that_no_longer_validates_is_ignored_with_one_warning(
-    store: SqlFlagStore, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     await _store_rows(
         engine,
@@ -232,7 +239,7 @@ async def test_a_stored_value_that_no_longer_validates_is_ignored_with_one_warni
         ],
     )
 
-    with caplog.at_level(logging.WARNING, logger="orders.adapters.flags.sql"):
+    with caplog.at_level(logging.WARNING, logger="cutover.flags.sql"):
         await store.refresh()
         await store.refresh()
 
@@ -253,7 +260,7 @@ async def test_a_stored_value_that_no_longer_validates_is_ignored_with_one_warni
 
 
 async def test_a_stored_value_of_another_type_is_ignored_not_coerced(
-    store: SqlFlagStore, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Rows written by hand: read by the same strict rule as a change.
     await _store_rows(
@@ -266,7 +273,7 @@ async def test_a_stored_value_of_another_type_is_ignored_not_coerced(
         ],
     )
 
-    with caplog.at_level(logging.WARNING, logger="orders.adapters.flags.sql"):
+    with caplog.at_level(logging.WARNING, logger="cutover.flags.sql"):
         await store.refresh()
 
     flags = store.current()
@@ -285,7 +292,9 @@ async def test_a_stored_value_of_another_type_is_ignored_not_coerced(
     assert len(caplog.records) == 3
 
 
-async def test_a_corrected_row_applies_again(store: SqlFlagStore, engine: AsyncEngine) -> None:
+async def test_a_corrected_row_applies_again(
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine
+) -> None:
     async with engine.begin() as connection:
         await connection.execute(
             text(
@@ -305,12 +314,18 @@ async def test_a_corrected_row_applies_again(store: SqlFlagStore, engine: AsyncE
 
 
 async def test_a_stored_products_client_this_process_did_not_build_is_ignored(
-    store: SqlFlagStore, engine: AsyncEngine
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine
 ) -> None:
     # Set while the deployment ran shadow; this process started with local only.
     await store.change({"products_client": "canary"}, actor="ops", reason="canary")
     local = FLAG_DEFAULTS.model_copy(update={"products_client": ProductsClientMode.LOCAL})
-    local_only = SqlFlagStore(engine, local, choosable=frozenset({ProductsClientMode.LOCAL}))
+    local_only = SqlFlagStore(
+        engine,
+        feature_flag_tables,
+        ORDERS_FLAGS,
+        local,
+        choosable=frozenset({ProductsClientMode.LOCAL}),
+    )
 
     await local_only.refresh()
 
@@ -338,12 +353,14 @@ def _trip(fallback: Fallback) -> None:
 
 
 async def test_the_fallback_decides_on_the_stored_mode_not_a_stale_snapshot(
-    store: SqlFlagStore, engine: AsyncEngine, clock: SteppingClock
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine, clock: SteppingClock
 ) -> None:
     await store.change(
         {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
     )
-    other = SqlFlagStore(engine, FLAG_DEFAULTS, clock=clock)  # another process
+    other = SqlFlagStore(
+        engine, feature_flag_tables, ORDERS_FLAGS, FLAG_DEFAULTS, clock=clock
+    )  # another process
     await other.change({"products_client": "http"}, actor="bob", reason="all in")
     assert store.current().products_client is ProductsClientMode.CANARY  # not refreshed yet
     clock.now += timedelta(seconds=1)
@@ -361,7 +378,7 @@ async def test_the_fallback_decides_on_the_stored_mode_not_a_stale_snapshot(
     assert not fallback.holding
 
 
-class RefreshFailsOnce(SqlFlagStore):
+class RefreshFailsOnce(SqlFlagStore[FeatureFlags]):
     """Commits, then cannot re-read: the database went away between the two."""
 
     failures = 0
@@ -376,7 +393,7 @@ class RefreshFailsOnce(SqlFlagStore):
 async def test_a_committed_write_whose_refresh_fails_is_not_written_twice(
     engine: AsyncEngine, clock: SteppingClock
 ) -> None:
-    store = RefreshFailsOnce(engine, FLAG_DEFAULTS, clock=clock)
+    store = RefreshFailsOnce(engine, feature_flag_tables, ORDERS_FLAGS, FLAG_DEFAULTS, clock=clock)
     await store.change(
         {"products_client": "canary", "canary_share": 50}, actor="alice", reason="canary"
     )
@@ -397,7 +414,7 @@ async def test_a_committed_write_whose_refresh_fails_is_not_written_twice(
 
 
 async def test_an_operator_change_seen_through_refresh_ends_the_hold(
-    store: SqlFlagStore, engine: AsyncEngine, clock: SteppingClock
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine, clock: SteppingClock
 ) -> None:
     await store.change({"products_client": "canary", "canary_share": 50}, actor="alice", reason="c")
     woken = asyncio.Event()
@@ -405,11 +422,11 @@ async def test_an_operator_change_seen_through_refresh_ends_the_hold(
     async def never(_: float) -> None:
         await woken.wait()
 
-    class Down(SqlFlagStore):
+    class Down(SqlFlagStore[FeatureFlags]):
         async def change_if(self, *_: Any, **__: Any) -> bool:
             raise ConnectionError("database is down")
 
-    down = Down(engine, FLAG_DEFAULTS, clock=clock)
+    down = Down(engine, feature_flag_tables, ORDERS_FLAGS, FLAG_DEFAULTS, clock=clock)
     await down.refresh()
     fallback = canary_fallback(down, LIMITS, clock=clock, sleep=never)
     _trip(fallback)
@@ -427,7 +444,7 @@ async def test_an_operator_change_seen_through_refresh_ends_the_hold(
 
 
 async def test_a_refresh_on_sqlite_never_waits_for_a_writer(
-    store: SqlFlagStore, engine: AsyncEngine
+    store: SqlFlagStore[FeatureFlags], engine: AsyncEngine
 ) -> None:
     # An order write holds SQLite's one write lock (BEGIN IMMEDIATE) and has not
     # committed: the refresh reads the last committed rows without queueing behind it.

@@ -9,13 +9,20 @@ import pytest
 from harness import FLAG_DEFAULTS, SteppingClock
 from sqlalchemy import delete
 
+from cutover.flags import (
+    FALLBACK_ACTOR,
+    FlagChange,
+    FlagStore,
+    InMemoryFlagStore,
+    SqlFlagStore,
+    StoredFlags,
+    close_canary,
+)
 from orders.adapters.db.migrate import upgrade_orders_database
-from orders.adapters.db.tables import feature_flag_changes, feature_flags
-from orders.adapters.flags.memory import InMemoryFlagStore
-from orders.adapters.flags.sql import SqlFlagStore
-from orders.application.close_canary import close_canary
-from orders.application.flags import FALLBACK_ACTOR, FlagChange, FlagStore, StoredFlags
-from orders.config import ProductsClientMode
+from orders.adapters.db.tables import feature_flag_changes, feature_flag_tables, feature_flags
+from orders.adapters.product_clients.boundary import FLAGS
+from orders.bootstrap.flags import ORDERS_FLAGS
+from orders.config import FeatureFlags, ProductsClientMode
 from servicekit.db import create_engine
 from servicekit.testing import fresh_postgres_database
 
@@ -27,8 +34,8 @@ BACKENDS = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.pos
 class Stores:
     """This process's store and another process's, over the same flags (in memory: one store)."""
 
-    here: FlagStore
-    there: FlagStore
+    here: FlagStore[FeatureFlags]
+    there: FlagStore[FeatureFlags]
     clock: SteppingClock
 
 
@@ -54,7 +61,7 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 async def stores(database_url: str | None) -> AsyncIterator[Stores]:
     clock = SteppingClock(T0)
     if database_url is None:
-        store = InMemoryFlagStore(FLAG_DEFAULTS, clock=clock)
+        store = InMemoryFlagStore(ORDERS_FLAGS, FLAG_DEFAULTS, clock=clock)
         yield Stores(store, store, clock)
         return
     engine = create_engine(database_url)
@@ -62,8 +69,8 @@ async def stores(database_url: str | None) -> AsyncIterator[Stores]:
         async with engine.begin() as connection:
             await connection.execute(delete(feature_flag_changes))
             await connection.execute(delete(feature_flags))
-        here = SqlFlagStore(engine, FLAG_DEFAULTS, clock=clock)
-        there = SqlFlagStore(engine, FLAG_DEFAULTS, clock=clock)
+        here = SqlFlagStore(engine, feature_flag_tables, ORDERS_FLAGS, FLAG_DEFAULTS, clock=clock)
+        there = SqlFlagStore(engine, feature_flag_tables, ORDERS_FLAGS, FLAG_DEFAULTS, clock=clock)
         await here.refresh()
         await there.refresh()
         yield Stores(here, there, clock)
@@ -71,23 +78,25 @@ async def stores(database_url: str | None) -> AsyncIterator[Stores]:
         await engine.dispose()
 
 
-async def _stored(store: FlagStore) -> StoredFlags:
+async def _stored(store: FlagStore[FeatureFlags]) -> StoredFlags[FeatureFlags]:
     """What the store holds, read through the port: a decision that refuses, so writes nothing."""
-    seen: list[StoredFlags] = []
+    seen: list[StoredFlags[FeatureFlags]] = []
 
-    def look(stored: StoredFlags) -> None:
+    def look(stored: StoredFlags[FeatureFlags]) -> None:
         seen.append(stored)
 
     assert not await store.change_if(look, since=T0 - timedelta(days=1), actor="t", reason="r")
     return seen[0]
 
 
-async def _changes(store: FlagStore) -> tuple[FlagChange, ...]:
+async def _changes(store: FlagStore[FeatureFlags]) -> tuple[FlagChange, ...]:
     return (await _stored(store)).changes
 
 
-async def _close(store: FlagStore, tripped_at: datetime) -> bool:
-    return await close_canary(store, actor=FALLBACK_ACTOR, reason="broken", tripped_at=tripped_at)
+async def _close(store: FlagStore[FeatureFlags], tripped_at: datetime) -> bool:
+    return await close_canary(
+        store, FLAGS, actor=FALLBACK_ACTOR, reason="broken", tripped_at=tripped_at
+    )
 
 
 async def test_it_decides_on_the_stored_mode_and_sets_canary_when_it_is_http(

@@ -5,9 +5,10 @@ from typing import Any
 import pytest
 from harness import FLAG_DEFAULTS
 
-from orders.application.flag_values import flag_value, validate_change
-from orders.application.flags import InvalidFlag
-from orders.config import ProductsClientMode
+from cutover.flags import InvalidFlag
+from cutover.flags.values import flag_value, validate_change
+from orders.bootstrap.flags import ORDERS_FLAGS
+from orders.config import FeatureFlags, ProductsClientMode
 
 
 @pytest.mark.parametrize(
@@ -32,8 +33,8 @@ from orders.config import ProductsClientMode
     ],
 )
 def test_a_value_of_the_flags_json_type_is_accepted(name: str, value: Any, stored: Any) -> None:
-    assert validate_change(FLAG_DEFAULTS, {name: value}) == {name: stored}
-    assert type(validate_change(FLAG_DEFAULTS, {name: value})[name]) is type(stored)
+    assert validate_change(ORDERS_FLAGS, FLAG_DEFAULTS, {name: value}) == {name: stored}
+    assert type(validate_change(ORDERS_FLAGS, FLAG_DEFAULTS, {name: value})[name]) is type(stored)
 
 
 @pytest.mark.parametrize(
@@ -73,25 +74,25 @@ def test_a_value_of_the_flags_json_type_is_accepted(name: str, value: Any, store
 )
 def test_a_value_of_another_type_or_out_of_bounds_is_refused(name: str, value: Any) -> None:
     with pytest.raises(InvalidFlag) as refused:
-        validate_change(FLAG_DEFAULTS, {name: value})
+        validate_change(ORDERS_FLAGS, FLAG_DEFAULTS, {name: value})
 
     assert refused.value.flag == name
 
 
 def test_an_unknown_flag_is_refused_even_as_a_reset() -> None:
     with pytest.raises(InvalidFlag, match="unknown flag"):
-        validate_change(FLAG_DEFAULTS, {"enable_new_checkout": None})
+        validate_change(ORDERS_FLAGS, FLAG_DEFAULTS, {"enable_new_checkout": None})
 
 
 def test_flag_value_gives_the_flags_own_type() -> None:
-    assert flag_value("products_client", "canary") is ProductsClientMode.CANARY
-    assert flag_value("shadow_sample_rate", 1) == 1.0
-    assert isinstance(flag_value("shadow_sample_rate", 1), float)
+    assert flag_value(FeatureFlags, "products_client", "canary") is ProductsClientMode.CANARY
+    assert flag_value(FeatureFlags, "shadow_sample_rate", 1) == 1.0
+    assert isinstance(flag_value(FeatureFlags, "shadow_sample_rate", 1), float)
 
 
 def test_the_problem_names_the_body_path_and_keeps_the_flag() -> None:
     with pytest.raises(InvalidFlag) as refused:
-        validate_change(FLAG_DEFAULTS, {"canary_share": True})
+        validate_change(ORDERS_FLAGS, FLAG_DEFAULTS, {"canary_share": True})
 
     assert refused.value.extensions() == {
         "flag": "canary_share",

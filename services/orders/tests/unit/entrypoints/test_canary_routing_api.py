@@ -10,9 +10,10 @@ from harness import OrdersApi, canary_clients, make_settings, running_api
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orders.adapters.flags.sql import SqlFlagStore
-from orders.application.flags import FALLBACK_ACTOR
+from cutover.flags import FALLBACK_ACTOR, SqlFlagStore
+from orders.adapters.db.tables import feature_flag_tables
 from orders.application.place_order import _releases_in_flight
+from orders.bootstrap.flags import ORDERS_FLAGS
 from orders.config import FeatureFlags, ProductsClientMode, default_flags
 from orders.domain.product_client import ProductServiceClient
 from seam import on_remote
@@ -145,7 +146,9 @@ async def test_an_idle_process_gauges_follow_changes_made_elsewhere(
     share = partial(metric, "orders_flags_canary_share")
     active = partial(metric, "orders_canary_fallback_active")
     # Another process (worker, replica, the CLI) writing the same flags table.
-    elsewhere = SqlFlagStore(engine, default_flags(settings, FeatureFlags()))
+    elsewhere = SqlFlagStore(
+        engine, feature_flag_tables, ORDERS_FLAGS, default_flags(settings, FeatureFlags())
+    )
     async with running_api(settings, product_clients=clients):
         # No request is made: the gauges follow the store on the refresh tick alone.
         await _eventually(share, 50)

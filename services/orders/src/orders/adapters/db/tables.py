@@ -13,6 +13,7 @@ from sqlalchemy import (
     Uuid,
 )
 
+from cutover.flags import flag_tables
 from servicekit.db import metadata as new_metadata
 from servicekit.events.inbox import inbox_table
 from servicekit.sqltypes import UtcDateTime
@@ -81,28 +82,6 @@ outbox = Table(
 
 inbox = inbox_table(metadata)
 
-# Flags an operator (or the canary fallback) set at run time, over the environment's
-# defaults; one row per overridden flag, its value as JSON text.
-feature_flags = Table(
-    "feature_flags",
-    metadata,
-    Column("name", String(100), primary_key=True),
-    Column("value", Text, nullable=False),
-    Column("updated_by", String(200), nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    Column("reason", String(500), nullable=False),
-)
-
-# Every change of a flag, newest last: who, why, from what to what (NULL = the default).
-feature_flag_changes = Table(
-    "feature_flag_changes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False),
-    Column("old_value", Text, nullable=True),
-    Column("new_value", Text, nullable=True),
-    Column("actor", String(200), nullable=False),
-    Column("reason", String(500), nullable=False),
-    Column("changed_at", UtcDateTime, nullable=False),
-    Column("request_id", String(128), nullable=True),
-)
+# The run-time flags and their audit trail (ADR 0018), as cut-over's flag store defines them.
+feature_flag_tables = flag_tables(metadata)
+feature_flags, feature_flag_changes = feature_flag_tables

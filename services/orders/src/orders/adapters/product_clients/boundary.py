@@ -2,6 +2,7 @@
 
 from pydantic import ValidationError
 
+from cutover.flags import ModeUnavailable
 from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.domain.product_client import ProductServiceClient
 from seam import FlagNames, Method, MethodTable, ModelComparer
@@ -33,6 +34,14 @@ COMPARER = ModelComparer(
 
 FLAGS = FlagNames(mode="products_client", share="canary_share", rate="shadow_sample_rate")
 """Where the seam's flags are on ``FeatureFlags``."""
+
+
+class ProductsClientUnavailable(ModeUnavailable):
+    """The products_client flag names a mode whose clients this process did not build."""
+
+    code = ErrorCode.PRODUCTS_CLIENT_UNAVAILABLE
+    title = "Products client not available"
+
 
 QUEUE_FULL = "queue_full"
 FAILED_OUTCOMES = frozenset({ErrorCode.PRODUCTS_UNAVAILABLE.value, "error"})

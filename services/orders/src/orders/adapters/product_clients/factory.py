@@ -9,6 +9,7 @@ from typing import Any
 
 from opentelemetry.trace import Tracer
 
+from cutover.flags import FALLBACK_ACTOR, FlagStore, close_canary
 from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.boundary import (
     COMPARER,
@@ -26,9 +27,7 @@ from orders.adapters.product_clients.http import (
 )
 from orders.adapters.product_clients.local import LocalProductClient
 from orders.adapters.product_clients.metrics import SEAM
-from orders.application.close_canary import close_canary
-from orders.application.flags import FALLBACK_ACTOR, FlagStore
-from orders.config import ProductsClientMode, Settings
+from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from seam import MODES, Fallback, Mode, Seam, Side, Thresholds
 from seam.protect import BreakerState, CircuitBreaker
@@ -94,7 +93,7 @@ async def build_product_clients(settings: Settings, stack: AsyncExitStack) -> Pr
 def build_seam(
     clients: ProductClients,
     settings: Settings,
-    store: FlagStore,
+    store: FlagStore[FeatureFlags],
     stack: AsyncExitStack,
     clock: Callable[[], datetime],
 ) -> ProductsSeam:
@@ -123,7 +122,7 @@ def build_seam(
 
 
 def canary_fallback(
-    store: FlagStore,
+    store: FlagStore[FeatureFlags],
     thresholds: Thresholds,
     *,
     clock: Callable[[], datetime],
@@ -132,7 +131,9 @@ def canary_fallback(
     """The canary fallback over the flag store: its writes go through ``close_canary``."""
 
     async def close(reason: str, tripped_at: datetime) -> bool:
-        return await close_canary(store, actor=FALLBACK_ACTOR, reason=reason, tripped_at=tripped_at)
+        return await close_canary(
+            store, FLAGS, actor=FALLBACK_ACTOR, reason=reason, tripped_at=tripped_at
+        )
 
     return Fallback(
         store.overrides,
@@ -175,7 +176,7 @@ def product_seam(
 
 
 def products_readiness(
-    seam: ProductsSeam, clients: ProductClients, store: FlagStore
+    seam: ProductsSeam, clients: ProductClients, store: FlagStore[FeatureFlags]
 ) -> ReadinessCheck:
     """The ``products`` readiness check: the clients' health and the mode in force."""
 

@@ -11,13 +11,14 @@ import pytest
 from fakes import FakeProductClient
 from harness import make_settings
 
-from orders.adapters.flags.memory import InMemoryFlagStore
+from cutover.flags import InMemoryFlagStore
 from orders.adapters.product_clients.factory import (
     ProductClients,
     build_product_clients,
     build_seam,
     products_readiness,
 )
+from orders.bootstrap.flags import ORDERS_FLAGS
 from orders.config import FeatureFlags, ProductsClientMode, Settings, default_flags
 from products.facade import upgrade_products_database
 from seam import Mode, choosable
@@ -67,7 +68,7 @@ async def test_every_mode_records_the_same_span_and_series_under_its_mode(
     with recorded_spans() as spans:
         async with AsyncExitStack() as stack:
             flags = default_flags(settings, FeatureFlags())
-            store = InMemoryFlagStore(flags)
+            store = InMemoryFlagStore(ORDERS_FLAGS, flags)
             clients = await build_product_clients(settings, stack)
             seam = build_seam(clients, settings, store, stack, lambda: datetime.now(UTC))
             with pytest.raises(error):
@@ -107,7 +108,7 @@ async def test_the_startup_mode_decides_which_clients_are_built(
 
     async with AsyncExitStack() as stack:
         clients = await build_product_clients(settings, stack)
-        store = InMemoryFlagStore(default_flags(settings, FeatureFlags()))
+        store = InMemoryFlagStore(ORDERS_FLAGS, default_flags(settings, FeatureFlags()))
         seam = build_seam(clients, settings, store, stack, lambda: datetime.now(UTC))
 
     assert (clients.local is not None, clients.http is not None) == (local, http)
@@ -137,7 +138,7 @@ async def test_canary_readiness_reports_both_clients_and_the_fallback_in_force()
         http_report=http_report,
     )
     flags = FeatureFlags(products_client=ProductsClientMode.CANARY, canary_share=30)
-    store = InMemoryFlagStore(flags)
+    store = InMemoryFlagStore(ORDERS_FLAGS, flags)
     async with AsyncExitStack() as stack:
         seam = build_seam(
             clients, make_settings("sqlite://"), store, stack, lambda: datetime.now(UTC)
@@ -173,7 +174,7 @@ async def test_a_single_client_process_reports_that_clients_readiness() -> None:
     clients = ProductClients(
         ProductsClientMode.LOCAL, local=FakeProductClient(), local_report=local_report
     )
-    store = InMemoryFlagStore(FeatureFlags())
+    store = InMemoryFlagStore(ORDERS_FLAGS, FeatureFlags())
     async with AsyncExitStack() as stack:
         seam = build_seam(
             clients, make_settings("sqlite://"), store, stack, lambda: datetime.now(UTC)

@@ -13,12 +13,12 @@ import pytest
 import respx
 from fakes import FakeProductClient
 
-from orders.adapters.flags.memory import InMemoryFlagStore
+from cutover.flags import FALLBACK_ACTOR, InMemoryFlagStore
 from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.factory import ProductClients, ProductsSeam, build_seam
 from orders.adapters.product_clients.http import HttpProductClient
 from orders.adapters.product_clients.metrics import SEAM
-from orders.application.flags import FALLBACK_ACTOR
+from orders.bootstrap.flags import ORDERS_FLAGS
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from seam import Fallback, Thresholds
@@ -44,11 +44,11 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-class RecordingStore(InMemoryFlagStore):
+class RecordingStore(InMemoryFlagStore[FeatureFlags]):
     """Remembers every write, as ``(updates, actor, reason)``."""
 
     def __init__(self, defaults: FeatureFlags, clock: Clock) -> None:
-        super().__init__(defaults, clock=clock)
+        super().__init__(ORDERS_FLAGS, defaults, clock=clock)
         self.writes: list[tuple[dict[str, object | None], str, str]] = []
 
     async def change(

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from fakes import FakeProductClient
 
-from orders.adapters.flags.memory import InMemoryFlagStore
+from cutover.flags import InMemoryFlagStore
 from orders.adapters.product_clients.factory import ProductClients, ProductsSeam, build_seam
+from orders.bootstrap.flags import ORDERS_FLAGS
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from seam import Mode, on_remote
 
@@ -28,7 +29,7 @@ async def build(make_settings: Callable[..., Settings]) -> AsyncIterator[Build]:
     async with AsyncExitStack() as stack:
 
         def seam(clients: ProductClients) -> ProductsSeam:
-            store = InMemoryFlagStore(FeatureFlags())
+            store = InMemoryFlagStore(ORDERS_FLAGS, FeatureFlags())
             return build_seam(clients, make_settings(), store, stack, lambda: datetime.now(UTC))
 
         yield seam

@@ -1,33 +1,38 @@
 """A flag store in this process's memory: tests, and apps given fixed flags."""
 
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from types import MappingProxyType
+from typing import Generic
 
-from orders.application.flag_values import apply_overrides, validate_change
-from orders.application.flags import FlagChange, FlagOverride, FlagUpdates, StoredFlags
-from orders.config import FeatureFlags, ProductsClientMode
+from cutover.flags.service import F, ServiceFlags
+from cutover.flags.store import FlagChange, FlagOverride, FlagUpdates, StoredFlags
+from cutover.flags.values import ALL_MODES, apply_overrides, validate_change
+from seam import Mode
 from servicekit.clock import Clock, utc_now
 
 
-class InMemoryFlagStore:
+class InMemoryFlagStore(Generic[F]):
     """Flags changed here are seen by this process only, and forgotten at exit."""
 
     def __init__(
         self,
-        defaults: FeatureFlags,
+        flags: ServiceFlags[F],
+        defaults: F,
         *,
-        choosable: frozenset[ProductsClientMode] = frozenset(ProductsClientMode),
+        choosable: AbstractSet[str] = ALL_MODES,
         clock: Clock = utc_now,
     ) -> None:
+        self._flags = flags
         self._defaults = defaults
-        self._choosable = choosable
+        self._choosable = frozenset(Mode(mode) for mode in choosable)
         self._clock = clock
         self._overrides: dict[str, FlagOverride] = {}
         self._current = defaults
         self._changes: list[FlagChange] = []
 
-    def current(self) -> FeatureFlags:
+    def current(self) -> F:
         """The flags in force now."""
         return self._current
 
@@ -35,11 +40,9 @@ class InMemoryFlagStore:
         """The flags set at run time."""
         return MappingProxyType(self._overrides)
 
-    async def change(
-        self, updates: Mapping[str, object | None], *, actor: str, reason: str
-    ) -> FeatureFlags:
+    async def change(self, updates: FlagUpdates, *, actor: str, reason: str) -> F:
         """Apply ``updates`` (``None`` resets a flag to its default)."""
-        stored = validate_change(self._defaults, updates, choosable=self._choosable)
+        stored = validate_change(self._flags, self._defaults, updates, choosable=self._choosable)
         overrides = dict(self._overrides)
         now = self._clock()
         for name, value in stored.items():
@@ -54,7 +57,7 @@ class InMemoryFlagStore:
 
     async def change_if(
         self,
-        decide: Callable[[StoredFlags], FlagUpdates | None],
+        decide: Callable[[StoredFlags[F]], FlagUpdates | None],
         *,
         since: datetime,
         actor: str,

@@ -1,39 +1,27 @@
-"""Flags in orders' database: a snapshot per process, audited changes under a table lock (ADR 0018)."""
+"""Flags in the service's database: a snapshot per process, audited changes under a table lock (ADR 0018)."""
 
 import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic
 
 from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from orders.adapters.db.tables import feature_flag_changes, feature_flags
-from orders.application.flag_values import effective_flags, validate_change
-from orders.application.flag_views import FlagChangeView
-from orders.application.flags import FlagChange, FlagOverride, FlagUpdates, StoredFlags
-from orders.config import FeatureFlags, ProductsClientMode
+from cutover.flags.service import F, ServiceFlags
+from cutover.flags.store import FlagChange, FlagChangeView, FlagOverride, FlagUpdates, StoredFlags
+from cutover.flags.tables import FlagTables
+from cutover.flags.values import ALL_MODES, effective_flags, validate_change
+from seam import Mode
 from servicekit.clock import Clock, utc_now
 from servicekit.db import read_engine
 from servicekit.requestid import current_request_id
 
 logger = logging.getLogger(__name__)
-
-# Changes are rare and must see each other's rows, including a row another change
-# is inserting or deleting (a row lock cannot cover a row that does not exist yet):
-# one change at a time. SHARE ROW EXCLUSIVE conflicts with itself and with writes,
-# not with the refresh's SELECT, so readers never wait (on SQLite the refresh is a
-# deferred read, servicekit.db.read_engine: it takes no write lock either).
-_SERIALISE_CHANGES = text("LOCK TABLE feature_flags IN SHARE ROW EXCLUSIVE MODE")
-
-
-async def _lock(connection: AsyncConnection) -> None:
-    # SQLite's BEGIN IMMEDIATE already holds the database's only write lock.
-    if connection.dialect.name == "postgresql":
-        await connection.execute(_SERIALISE_CHANGES)
 
 
 def _check(actor: str, reason: str) -> None:
@@ -50,22 +38,26 @@ def _decode(text: str | None) -> Any:
         return text
 
 
-class SqlFlagStore:
-    """The ``FlagStore`` over the ``feature_flags`` table (and ``feature_flag_changes``)."""
+class SqlFlagStore(Generic[F]):
+    """The ``FlagStore`` over the flags table (and the changes table, its audit trail)."""
 
     def __init__(
         self,
         engine: AsyncEngine,
-        defaults: FeatureFlags,
+        tables: FlagTables,
+        flags: ServiceFlags[F],
+        defaults: F,
         *,
-        choosable: frozenset[ProductsClientMode] = frozenset(ProductsClientMode),
+        choosable: AbstractSet[str] = ALL_MODES,
         clock: Clock = utc_now,
     ) -> None:
         self._engine = engine
         # Reads never wait for writers (on SQLite a deferred BEGIN, not IMMEDIATE).
         self._reads = read_engine(engine)
+        self._tables = tables
+        self._flags = flags
         self._defaults = defaults
-        self._choosable = choosable
+        self._choosable = frozenset(Mode(mode) for mode in choosable)
         self._clock = clock
         self._current = defaults
         self._overrides: Mapping[str, FlagOverride] = MappingProxyType({})
@@ -75,16 +67,16 @@ class SqlFlagStore:
         self._refreshing = asyncio.Lock()
 
     @property
-    def defaults(self) -> FeatureFlags:
+    def defaults(self) -> F:
         """The environment's flags, in force where nothing is stored."""
         return self._defaults
 
     @property
-    def choosable(self) -> frozenset[ProductsClientMode]:
-        """The products_client modes a change may choose here."""
+    def choosable(self) -> frozenset[Mode]:
+        """The modes a change of the mode flag may choose here."""
         return self._choosable
 
-    def current(self) -> FeatureFlags:
+    def current(self) -> F:
         """The flags in force now (the last snapshot read)."""
         return self._current
 
@@ -96,14 +88,13 @@ class SqlFlagStore:
         """Stored flags left out because their value no longer validates, and why."""
         return self._ignored
 
-    async def refresh(self) -> FeatureFlags:
+    async def refresh(self) -> F:
         """Re-read the stored flags (one SELECT) and make them current."""
+        flags = self._tables.flags
         # One refresh at a time, so an older read never replaces a newer one.
         async with self._refreshing:
             async with self._reads.connect() as connection:
-                rows = (
-                    await connection.execute(select(feature_flags).order_by(feature_flags.c.name))
-                ).all()
+                rows = (await connection.execute(select(flags).order_by(flags.c.name))).all()
             self._load(rows)
         return self._current
 
@@ -128,7 +119,7 @@ class SqlFlagStore:
         self._current = flags
         self._seen = seen
 
-    def _read(self, rows: Any) -> tuple[FeatureFlags, dict[str, FlagOverride], dict[str, str]]:
+    def _read(self, rows: Any) -> tuple[F, dict[str, FlagOverride], dict[str, str]]:
         # A stored value that no longer validates (a limit lowered, a flag removed, a
         # mode not built here) is left out and its default applies: never a failed request.
         values: dict[str, Any] = {}
@@ -138,7 +129,9 @@ class SqlFlagStore:
                 values[row.name] = json.loads(row.value)
             except ValueError:
                 unreadable[row.name] = "not JSON"
-        flags, ignored = effective_flags(self._defaults, values, choosable=self._choosable)
+        flags, ignored = effective_flags(
+            self._flags, self._defaults, values, choosable=self._choosable
+        )
         ignored = {**ignored, **unreadable}
         overrides = {
             row.name: FlagOverride(
@@ -149,21 +142,19 @@ class SqlFlagStore:
         }
         return flags, overrides, ignored
 
-    async def change(
-        self, updates: Mapping[str, object | None], *, actor: str, reason: str
-    ) -> FeatureFlags:
+    async def change(self, updates: FlagUpdates, *, actor: str, reason: str) -> F:
         """Validate, write and audit ``updates`` in one transaction, then make them current."""
         _check(actor, reason)
-        stored = validate_change(self._defaults, updates, choosable=self._choosable)
+        stored = validate_change(self._flags, self._defaults, updates, choosable=self._choosable)
         if stored:
             async with self._engine.begin() as connection:
-                await _lock(connection)
+                await self._lock(connection)
                 await self._write(connection, stored, actor, reason)
         return await self.refresh()
 
     async def change_if(
         self,
-        decide: Callable[[StoredFlags], FlagUpdates | None],
+        decide: Callable[[StoredFlags[F]], FlagUpdates | None],
         *,
         since: datetime,
         actor: str,
@@ -176,11 +167,13 @@ class SqlFlagStore:
         """
         _check(actor, reason)
         async with self._engine.begin() as connection:
-            await _lock(connection)
+            await self._lock(connection)
             updates = decide(await self._stored(connection, since))
             if updates is None:
                 return False
-            stored = validate_change(self._defaults, updates, choosable=self._choosable)
+            stored = validate_change(
+                self._flags, self._defaults, updates, choosable=self._choosable
+            )
             if not stored:
                 return True
             await self._write(connection, stored, actor, reason)
@@ -195,10 +188,21 @@ class SqlFlagStore:
             )
         return True
 
-    async def _stored(self, connection: AsyncConnection, since: datetime) -> StoredFlags:
-        rows = (await connection.execute(select(feature_flags))).all()
+    async def _lock(self, connection: AsyncConnection) -> None:
+        # Changes are rare and must see each other's rows, including a row another change
+        # is inserting or deleting (a row lock cannot cover a row that does not exist yet):
+        # one change at a time. SHARE ROW EXCLUSIVE conflicts with itself and with writes,
+        # not with the refresh's SELECT, so readers never wait (on SQLite the refresh is a
+        # deferred read, servicekit.db.read_engine: it takes no write lock either).
+        # SQLite's BEGIN IMMEDIATE already holds the database's only write lock.
+        if connection.dialect.name == "postgresql":
+            table = connection.dialect.identifier_preparer.format_table(self._tables.flags)
+            await connection.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
+
+    async def _stored(self, connection: AsyncConnection, since: datetime) -> StoredFlags[F]:
+        rows = (await connection.execute(select(self._tables.flags))).all()
         flags, overrides, _ = self._read(rows)
-        changes = feature_flag_changes
+        changes = self._tables.changes
         recent = await connection.execute(
             select(changes.c.name, changes.c.actor, changes.c.changed_at)
             .where(changes.c.changed_at > since)
@@ -213,11 +217,10 @@ class SqlFlagStore:
     async def _write(
         self, connection: AsyncConnection, stored: Mapping[str, Any], actor: str, reason: str
     ) -> None:
+        flags = self._tables.flags
         names = sorted(stored)
         locked = await connection.execute(
-            select(feature_flags.c.name, feature_flags.c.value).where(
-                feature_flags.c.name.in_(names)
-            )
+            select(flags.c.name, flags.c.value).where(flags.c.name.in_(names))
         )
         before: dict[str, str] = {row.name: row.value for row in locked}
         now = self._clock()
@@ -228,15 +231,11 @@ class SqlFlagStore:
             row = {"value": new, "updated_by": actor, "updated_at": now, "reason": reason}
             if new is None:
                 if name in before:
-                    await connection.execute(
-                        delete(feature_flags).where(feature_flags.c.name == name)
-                    )
+                    await connection.execute(delete(flags).where(flags.c.name == name))
             elif name in before:
-                await connection.execute(
-                    update(feature_flags).where(feature_flags.c.name == name).values(row)
-                )
+                await connection.execute(update(flags).where(flags.c.name == name).values(row))
             else:
-                await connection.execute(insert(feature_flags).values(name=name, **row))
+                await connection.execute(insert(flags).values(name=name, **row))
             audit.append(
                 {
                     "name": name,
@@ -248,11 +247,11 @@ class SqlFlagStore:
                     "request_id": request_id,
                 }
             )
-        await connection.execute(insert(feature_flag_changes), audit)
+        await connection.execute(insert(self._tables.changes), audit)
 
     async def history(self, page: int, page_size: int) -> tuple[list[FlagChangeView], int]:
         """One page of the audit trail, newest first, and how many changes there are."""
-        changes = feature_flag_changes
+        changes = self._tables.changes
         async with self._reads.connect() as connection:
             total = await connection.scalar(select(func.count()).select_from(changes))
             rows = (

@@ -1,4 +1,4 @@
-"""``orders flags show | set | history | reset-mode``: the admin API's store and audit from a shell (ADR 0018)."""
+"""``<service> flags show | set | history | reset-mode``: the admin API's store and audit from a shell."""
 
 import argparse
 import asyncio
@@ -7,22 +7,18 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from orders.adapters.flags.sql import SqlFlagStore
-from orders.application.flags import (
-    InvalidFlag,
-    ProductsClientUnavailable,
-    ReservedActor,
-    check_actor,
-)
-from orders.bootstrap import bootstrap
-from orders.config import ProductsClientMode, Settings
+from cutover.flags.errors import InvalidFlag, ModeUnavailable, ReservedActor, check_actor
+from cutover.flags.service import F, ServiceFlags
+from cutover.flags.sql import SqlFlagStore
+from seam import Mode
 from shop_contracts.limits import MAX_KEY_LENGTH, MAX_REASON_LENGTH
 from shop_contracts.pagination import MAX_PAGE_SIZE
 
@@ -31,18 +27,37 @@ class BadInput(Exception):
     """What the operator typed cannot be applied; the message says why (exit status 2)."""
 
 
-def add_flags_arguments(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """``orders flags ...`` and its three subcommands."""
-    flags = commands.add_parser(
+@dataclass(frozen=True, slots=True)
+class FlagsCommand(Generic[F]):
+    """What ``<service> flags`` runs on: the service's flags, its start-up mode, its store."""
+
+    flags: ServiceFlags[F]
+    startup: Mode
+    """The start-up mode the service's settings give (``APP_PRODUCTS_CLIENT``)."""
+    database_url: str
+    """Where the flags are stored (named, without its password, when it cannot be read)."""
+    open_store: Callable[[AsyncExitStack, Mode], Awaitable[SqlFlagStore[F]]]
+    """The store, read, of a process started in the given mode; closed via the stack."""
+
+
+def add_flags_arguments(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    flags: ServiceFlags[Any],
+    *,
+    example_url: str,
+) -> None:
+    """``<service> flags ...`` and its subcommands."""
+    parser = commands.add_parser(
         "flags", help="show, change (audited) or list the changes of the run-time flags"
     )
-    flags.add_argument(
+    parser.add_argument(
         "--service-url",
         metavar="URL",
-        help="a running orders (e.g. http://127.0.0.1:8000): its /health/ready says which"
-        " products clients it built and its start-up mode, which then replace APP_PRODUCTS_CLIENT",
+        help=f"a running {flags.service} (e.g. {example_url}): its /health/ready says which"
+        f" {flags.boundary} clients it built and its start-up mode, which then replace"
+        f" {flags.settings.mode}",
     )
-    actions = flags.add_subparsers(dest="flags_command", required=True)
+    actions = parser.add_subparsers(dest="flags_command", required=True)
     actions.add_parser("show", help="the flags in force, their defaults and overrides")
     change = actions.add_parser(
         "set", help="set flags (VALUE is JSON when it parses, else a string; null resets)"
@@ -57,8 +72,8 @@ def add_flags_arguments(commands: "argparse._SubParsersAction[argparse.ArgumentP
     )
     reset = actions.add_parser(
         "reset-mode",
-        help="reset a stored products_client that differs from the start-up mode"
-        " (APP_PRODUCTS_CLIENT); writes nothing when none does",
+        help=f"reset a stored {flags.seam.mode} that differs from the start-up mode"
+        f" ({flags.settings.mode}); writes nothing when none does",
     )
     reset.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
     reset.add_argument("--actor", default=os.environ.get("USER") or "cli", help="who")
@@ -92,7 +107,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def _show(store: SqlFlagStore) -> None:
+def _show(store: SqlFlagStore[Any], mode: str) -> None:
     current = store.current().model_dump(mode="json")
     defaults = store.defaults.model_dump(mode="json")
     overrides = store.overrides()
@@ -110,10 +125,10 @@ def _show(store: SqlFlagStore) -> None:
         print(line)
     for name, problem in sorted(store.ignored().items()):
         print(f"ignored stored {name}: {problem}")
-    print(f"choosable products_client: {', '.join(sorted(store.choosable))}")
+    print(f"choosable {mode}: {', '.join(sorted(store.choosable))}")
 
 
-async def _history(store: SqlFlagStore, limit: int) -> None:
+async def _history(store: SqlFlagStore[Any], limit: int) -> None:
     changes, total = await store.history(1, limit)
     for change in changes:
         request = f" request {change.request_id}" if change.request_id else ""
@@ -125,15 +140,15 @@ async def _history(store: SqlFlagStore, limit: int) -> None:
     print(f"{len(changes)} of {total} change(s)")
 
 
-async def _reset_mode(store: SqlFlagStore, actor: str, reason: str) -> None:
-    startup = store.defaults.products_client
-    override = store.overrides().get("products_client")
-    ignored = store.ignored().get("products_client")
+async def _reset_mode(store: SqlFlagStore[Any], mode: str, actor: str, reason: str) -> None:
+    startup = Mode(getattr(store.defaults, mode))
+    override = store.overrides().get(mode)
+    ignored = store.ignored().get(mode)
     if override is None and ignored is None:
-        print(f"products_client: nothing stored; the start-up mode {startup.value} is in force")
+        print(f"{mode}: nothing stored; the start-up mode {startup.value} is in force")
         return
     if override is not None and override.value == startup.value:
-        print(f"products_client: the stored value is the start-up mode {startup.value}")
+        print(f"{mode}: the stored value is the start-up mode {startup.value}")
         return
     if override is not None:
         was = (
@@ -142,28 +157,29 @@ async def _reset_mode(store: SqlFlagStore, actor: str, reason: str) -> None:
         )
     else:
         was = f"value ignored here ({ignored})"
-    await store.change({"products_client": None}, actor=actor, reason=reason)
-    print(f"products_client: reset the stored {was}; the start-up mode {startup.value} is in force")
+    await store.change({mode: None}, actor=actor, reason=reason)
+    print(f"{mode}: reset the stored {was}; the start-up mode {startup.value} is in force")
 
 
-async def _run(settings: Settings, args: argparse.Namespace) -> None:
+async def _run(command: FlagsCommand[Any], startup: Mode, args: argparse.Namespace) -> None:
+    mode = command.flags.seam.mode
     async with AsyncExitStack() as stack:
-        store = (await bootstrap(settings, stack, pool_size=1)).flags
+        store = await command.open_store(stack, startup)
         if args.flags_command == "show":
-            _show(store)
+            _show(store, mode)
         elif args.flags_command == "history":
             await _history(store, args.limit)
         elif args.flags_command == "reset-mode":
-            await _reset_mode(store, args.actor, args.reason)
+            await _reset_mode(store, mode, args.actor, args.reason)
         else:
             await store.change(
                 parse_assignments(args.assignments), actor=args.actor, reason=args.reason
             )
-            _show(store)
+            _show(store, mode)
 
 
-def _running_mode(url: str) -> ProductsClientMode | None:
-    """The start-up mode of the orders at ``url`` (None when it does not say)."""
+def _running_mode(url: str, boundary: str) -> Mode | None:
+    """The start-up mode the service at ``url`` reports (None when it does not say)."""
     ready = f"{url.rstrip('/')}/health/ready"
     try:
         # urllib, not httpx: httpx logs each request at INFO into the command's output.
@@ -174,7 +190,7 @@ def _running_mode(url: str) -> ProductsClientMode | None:
     except (OSError, ValueError):
         return None
     try:
-        return ProductsClientMode(body["checks"]["products"]["startup_mode"])
+        return Mode(body["checks"][boundary]["startup_mode"])
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -186,22 +202,26 @@ def _json_or_none(error: urllib.error.HTTPError) -> Any:
         return None
 
 
-def _as_running(settings: Settings, args: argparse.Namespace) -> Settings:
-    """``settings`` with the running orders' start-up mode, when ``--service-url`` names one."""
+def _startup(command: FlagsCommand[Any], args: argparse.Namespace) -> Mode:
+    """The start-up mode of the running service ``--service-url`` names, else the settings' one."""
+    flags = command.flags
     if not args.service_url:
-        return settings
-    mode = _running_mode(args.service_url)
+        return command.startup
+    mode = _running_mode(args.service_url, flags.boundary)
     if mode is None:
-        where = f"orders at {args.service_url} did not say which products clients it built"
+        where = (
+            f"{flags.service} at {args.service_url} did not say which {flags.boundary} clients"
+            " it built"
+        )
         if args.flags_command in ("set", "reset-mode"):
             raise BadInput(f"{where} (is it running and ready? `just dev` starts it)")
         print(
-            f"orders flags: {where}; showing APP_PRODUCTS_CLIENT="
-            f"{settings.products_client.value}'s defaults",
+            f"{flags.service} flags: {where}; showing {flags.settings.mode}="
+            f"{command.startup.value}'s defaults",
             file=sys.stderr,
         )
-        return settings
-    return settings.model_copy(update={"products_client": mode})
+        return command.startup
+    return mode
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -218,21 +238,22 @@ def _check(args: argparse.Namespace) -> None:
         parse_assignments(args.assignments)
 
 
-def run_flags(settings: Settings, args: argparse.Namespace) -> int:
-    """Run ``orders flags ...``; 0 on success, 2 (one line on stderr) on bad input."""
+def run_flags(command: FlagsCommand[Any], args: argparse.Namespace) -> int:
+    """Run ``<service> flags ...``; 0 on success, 2 (one line on stderr) on bad input."""
+    service = command.flags.service
     try:
         _check(args)
-        asyncio.run(_run(_as_running(settings, args), args))
-    except (BadInput, InvalidFlag, ProductsClientUnavailable, ReservedActor) as error:
-        print(f"orders flags: {error}", file=sys.stderr)
+        asyncio.run(_run(command, _startup(command, args), args))
+    except (BadInput, InvalidFlag, ModeUnavailable, ReservedActor) as error:
+        print(f"{service} flags: {error}", file=sys.stderr)
         return 2
     except DBAPIError as error:
         # A fresh clone before `just dev`: no database yet, or one never migrated.
-        where = make_url(settings.database_url.get_secret_value()).render_as_string()
+        where = make_url(command.database_url).render_as_string()
         print(
-            f"orders flags: cannot read the flags in {where}"
+            f"{service} flags: cannot read the flags in {where}"
             f" ({type(error.orig).__name__}: {str(error.orig).splitlines()[0]});"
-            " is it migrated? (`orders migrate`; `just dev` migrates its databases)",
+            f" is it migrated? (`{service} migrate`; `just dev` migrates its databases)",
             file=sys.stderr,
         )
         return 2

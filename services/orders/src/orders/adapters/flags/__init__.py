@@ -1,1 +1,0 @@
-"""Flag stores: where the run-time flags live."""
