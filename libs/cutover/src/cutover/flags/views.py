@@ -94,11 +94,16 @@ def _flags_model(flags: ServiceFlags[Any], choosable: str, fallback: type[BaseMo
     )
 
 
+def choosable_field(mode_flag: str) -> str:
+    """The flags answer's field listing the choosable modes (the report reads it too)."""
+    return f"choosable_{mode_flag}s"
+
+
 class FlagViews:
     """The admin API's answers about one service's flags, their texts naming its flags."""
 
     def __init__(self, flags: ServiceFlags[Any]) -> None:
-        self.choosable = f"choosable_{flags.seam.mode}s"
+        self.choosable = choosable_field(flags.seam.mode)
         """The answer's field listing the choosable modes (``choosable_products_clients``)."""
         self.fallback: type[BaseModel] = _fallback_model(flags.seam.share)
         self.flags: type[BaseModel] = _flags_model(flags, self.choosable, self.fallback)

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cutover.flags.views import choosable_field
 from cutover.report.evidence import PERCENTILES, Latency, ShadowCounts, sum_counts
 from cutover.report.names import Subject
 from cutover.report.verdict import Evidence, Thresholds, Verdict
@@ -154,7 +155,7 @@ def _flag_lines(flags: Mapping[str, Any], mode_flag: str) -> list[str]:
     ignored = flags.get("ignored")
     if isinstance(ignored, Mapping):
         lines += [f"  ignored stored {name}: {why}" for name, why in ignored.items()]
-    choosable = flags.get(f"choosable_{mode_flag}s")
+    choosable = flags.get(choosable_field(mode_flag))
     if isinstance(choosable, list):
         lines.append(f"  {mode_flag} may be: {', '.join(map(str, choosable))}")
     fallback = flags.get("fallback")
