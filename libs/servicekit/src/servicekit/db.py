@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from servicekit.fairpool import FairAsyncQueuePool
 from servicekit.tracing import instrument_engine
 
 NAMING_CONVENTION = {
@@ -83,6 +84,10 @@ def create_engine(
 
     With tracing on, every statement is a span (``servicekit.tracing``).
 
+    Checkouts are served in the order they were asked for (``FairAsyncQueuePool``,
+    ADR 0030): SQLAlchemy's own asyncio pool lets a newcomer take a returned
+    connection before the waiter it was meant for.
+
     The pool keeps ``pool_size`` connections open and by default opens no
     overflow: an overflow connection is closed as soon as it is returned, so
     under load the pool would connect and disconnect on every burst (ADR 0011).
@@ -90,6 +95,7 @@ def create_engine(
     if not is_sqlite(url):
         engine = create_async_engine(
             url,
+            poolclass=FairAsyncQueuePool,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_recycle=POOL_RECYCLE_SECONDS,
