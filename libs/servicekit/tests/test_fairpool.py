@@ -43,6 +43,26 @@ async def test_a_waiter_cancelled_after_it_was_handed_an_item_passes_it_on() -> 
     assert queue.qsize() == 0
 
 
+async def test_a_cancelled_waiter_returns_its_item_even_to_a_queue_filled_meanwhile() -> None:
+    """Pool of one plus one overflow: both out, a waiter handed the first, then the second back.
+
+    The waiter's task is cancelled before it runs: its item goes back past ``maxsize``
+    (no connection lost, the cancellation stays a cancellation), and the next item
+    returned finds the queue full, so the pool closes that one.
+    """
+    queue: FairQueue[str] = FairQueue(maxsize=1)
+    leaving = await _waiting(queue)
+    queue.put_nowait("a")  # handed to ``leaving``, which has not run yet
+    leaving.cancel()
+    queue.put_nowait("b")  # nobody waits: into the queue, which is now full
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    assert queue.qsize() == 2
+    with pytest.raises(Full):
+        queue.put_nowait("c")
+    assert {queue.get_nowait(), queue.get_nowait()} == {"a", "b"}
+
+
 async def test_a_waiter_times_out_with_empty_and_leaves_the_line() -> None:
     queue: FairQueue[str] = FairQueue(maxsize=1)
     timing_out = await _waiting(queue, seconds=0.01)

@@ -66,6 +66,9 @@ def test_set_show_and_history_name_the_services_mode_flag(
         (["set", "batch_size=true", "--reason", "r"], "shop flags: batch_size: Input should be"),
         (["set", "inventory_client=http", "--reason", "r"], "shop flags: inventory_client 'http'"),
         (["set", "x=1", "--reason", "r", "--actor", "canary-fallback"], "shop flags: actor"),
+        (["reset-mode", "--reason", "r", "--actor", "canary-fallback"], "shop flags: actor"),
+        (["reset-mode", "--reason", "r", "--actor", "a" * 201], "shop flags: --actor must be"),
+        (["reset-mode", "--reason", " "], "shop flags: --reason must be"),
         (["history", "--limit", "0"], "shop flags: --limit must be 1..100"),
     ],
 )

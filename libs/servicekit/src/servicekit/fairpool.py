@@ -47,14 +47,19 @@ class FairQueue(QueueCommon[T]):
 
     def put_nowait(self, item: T) -> None:
         """To the first waiter still waiting; else into the queue (``Full`` if it is)."""
+        if self._hand_over(item):
+            return
+        if self.full():
+            raise Full()
+        self._items.append(item)
+
+    def _hand_over(self, item: T) -> bool:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(item)
-                return
-        if self.full():
-            raise Full()
-        self._items.append(item)
+                return True
+        return False
 
     def put(self, item: T, block: bool = True, timeout: float | None = None) -> None:
         """Never waits: a full queue raises ``Full`` (the pool then closes the connection)."""
@@ -82,8 +87,13 @@ class FairQueue(QueueCommon[T]):
                 return await waiter
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
-                # Handed an item just as we left: the next in line gets it.
-                self.put_nowait(waiter.result())
+                # Handed an item just as we left: the next in line gets it. With nobody in
+                # line it goes back even past ``maxsize`` (others may have been returned
+                # meanwhile), so the pool's count stays true and the cancellation is not
+                # turned into ``Full``; the next connection returned to a full queue is closed.
+                item = waiter.result()
+                if not self._hand_over(item):
+                    self._items.append(item)
             else:
                 waiter.cancel()
                 if waiter in self._waiters:

@@ -227,14 +227,14 @@ def _startup(command: FlagsCommand[Any], args: argparse.Namespace) -> Mode:
 def _check(args: argparse.Namespace) -> None:
     if args.flags_command == "history" and not 1 <= args.limit <= MAX_PAGE_SIZE:
         raise BadInput(f"--limit must be 1..{MAX_PAGE_SIZE}")
-    if args.flags_command == "reset-mode" and not args.reason.strip():
-        raise BadInput("--reason must not be blank")
-    if args.flags_command == "set":
+    if args.flags_command in ("set", "reset-mode"):
+        # Both write the audit trail: the same rules for who and why (ADR 0018).
         if not args.reason.strip() or len(args.reason) > MAX_REASON_LENGTH or "\x00" in args.reason:
             raise BadInput(f"--reason must be 1..{MAX_REASON_LENGTH} characters, not blank")
         if not args.actor.strip() or len(args.actor) > MAX_KEY_LENGTH:
             raise BadInput(f"--actor must be 1..{MAX_KEY_LENGTH} characters")
         check_actor(args.actor)
+    if args.flags_command == "set":
         parse_assignments(args.assignments)
 
 

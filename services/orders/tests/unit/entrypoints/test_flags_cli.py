@@ -148,10 +148,13 @@ def test_history_limit_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err == "orders flags: --limit must be 1..100\n"
 
 
+@pytest.mark.parametrize(
+    "command", [["set", "canary_share=0"], ["reset-mode"]], ids=["set", "reset-mode"]
+)
 def test_the_fallbacks_name_is_reserved(
-    capsys: pytest.CaptureFixture[str], orders_db_url: str
+    capsys: pytest.CaptureFixture[str], orders_db_url: str, command: list[str]
 ) -> None:
-    argv = ["flags", "set", "canary_share=0", "--reason", "r", "--actor", "canary-fallback"]
+    argv = ["flags", *command, "--reason", "r", "--actor", "canary-fallback"]
 
     assert main(argv) == 2
 
