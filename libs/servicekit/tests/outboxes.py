@@ -8,36 +8,20 @@ from operator import attrgetter
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, Uuid, select
+from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit.db import create_engine
 from servicekit.outbox.metrics import outbox_metrics
 from servicekit.outbox.relay import Outbox, OutboxRelay
 from servicekit.outbox.status import OutboxStatus
+from servicekit.outbox.table import outbox_table
 from servicekit.requestid import current_request_id
-from servicekit.sqltypes import UtcDateTime
 from servicekit.tracing import current_traceparent
 
 metadata = MetaData()
 # Named unlike orders' table: the relay's hand-written statement takes the table's name.
-outbox = Table(
-    "account_outbox",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("event_type", String(100), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("completed_handlers", Text, nullable=False),
-    Column("last_error", Text, nullable=True),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("next_attempt_at", UtcDateTime, nullable=False),
-    Column("locked_until", UtcDateTime, nullable=True),
-    Column("processed_at", UtcDateTime, nullable=True),
-    Column("trace_context", String(55), nullable=True),
-    Column("request_id", String(128), nullable=True),
-)
+outbox = outbox_table(metadata, "account_outbox")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,9 +1,6 @@
 """The relay's statements over one outbox table, built once per table (``servicekit.sql`` caches by identity).
 
-The table has the columns orders' ``outbox`` has: ``id`` (UUID), ``event_type``,
-``payload``, ``status`` (string), ``attempts`` (integer), ``completed_handlers`` and
-``last_error`` (text), ``created_at``, ``next_attempt_at``, ``locked_until`` and
-``processed_at`` (timestamps), ``trace_context`` and ``request_id``.
+The table is ``servicekit.outbox.table.outbox_table``'s.
 """
 
 import functools

@@ -8,7 +8,6 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    Text,
     UniqueConstraint,
     Uuid,
 )
@@ -16,6 +15,7 @@ from sqlalchemy import (
 from cutover.flags import flag_tables
 from servicekit.db import metadata as new_metadata
 from servicekit.events.inbox import inbox_table
+from servicekit.outbox.table import outbox_table
 from servicekit.sqltypes import UtcDateTime
 
 metadata = new_metadata()
@@ -59,27 +59,7 @@ order_items = Table(
     Column("currency", String(3), nullable=False),
 )
 
-outbox = Table(
-    "outbox",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("event_type", String(100), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("completed_handlers", Text, nullable=False),
-    Column("last_error", Text, nullable=True),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("next_attempt_at", UtcDateTime, nullable=False),
-    Column("locked_until", UtcDateTime, nullable=True),
-    Column("processed_at", UtcDateTime, nullable=True),
-    # W3C traceparent of the request that wrote the row (NULL when tracing was off),
-    # so the relay's later work links back to it.
-    Column("trace_context", String(55), nullable=True),
-    Column("request_id", String(128), nullable=True),
-    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
-)
-
+outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 
 # The run-time flags and their audit trail (ADR 0018), as cut-over's flag store defines them.
