@@ -3,7 +3,7 @@
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,6 +18,9 @@ from servicekit.outbox.status import OutboxStatus
 from servicekit.outbox.table import outbox_table
 from servicekit.requestid import current_request_id
 from servicekit.tracing import current_traceparent
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+"""Where the tests' ``ManualClock`` starts."""
 
 metadata = MetaData()
 # Named unlike orders' table: the relay's hand-written statement takes the table's name.
@@ -67,20 +70,6 @@ class Bus:
     def handlers_for(self, event: AccountEvent) -> Sequence[tuple[str, Handler]]:
         """Handlers subscribed to the event's exact type."""
         return tuple(self._handlers.get(type(event), ()))
-
-
-class Clock:
-    """Hand-moved time, so backoff and leases are tested without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time on."""
-        self.now += timedelta(seconds=seconds)
 
 
 def account_relay(

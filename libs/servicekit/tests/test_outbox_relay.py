@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.servicekit.tests.outboxes import (
+    T0,
     AccountEvent,
     Bus,
-    Clock,
     Closed,
     Opened,
     account_relay,
@@ -23,6 +23,7 @@ from libs.servicekit.tests.outboxes import (
     outbox_rows,
     record,
 )
+from servicekit.clock import ManualClock
 from servicekit.db import create_engine, session_factory
 from servicekit.outbox.handlers import RetryLater
 from servicekit.outbox.relay import OutboxRelay
@@ -30,8 +31,8 @@ from servicekit.requestid import current_request_id, set_request_id
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
@@ -48,13 +49,13 @@ def _opened() -> Opened:
 
 
 async def _record(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, *events: AccountEvent
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock, *events: AccountEvent
 ) -> None:
     await record(sessions, clock(), *events)
 
 
 def _relay(
-    sessions: async_sessionmaker[AsyncSession], bus: Bus, clock: Clock, **kw: Any
+    sessions: async_sessionmaker[AsyncSession], bus: Bus, clock: ManualClock, **kw: Any
 ) -> OutboxRelay[AccountEvent]:
     options: dict[str, Any] = {"max_attempts": 3, "lease_seconds": 30, "backoff_base_seconds": 1}
     options.update(kw)
@@ -62,7 +63,7 @@ def _relay(
 
 
 async def test_handler_failing_twice_is_retried_with_backoff_then_succeeds(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     calls: list[AccountEvent] = []
 
@@ -91,7 +92,7 @@ async def test_handler_failing_twice_is_retried_with_backoff_then_succeeds(
 
 
 async def test_handler_that_always_fails_ends_dead_lettered(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     async def broken(event: AccountEvent) -> None:
         raise ValueError("template missing")
@@ -112,7 +113,7 @@ async def test_handler_that_always_fails_ends_dead_lettered(
 
 
 async def test_retry_later_is_retried_past_max_attempts_and_never_dead_lettered(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     broker_up = False
 
@@ -138,7 +139,7 @@ async def test_retry_later_is_retried_past_max_attempts_and_never_dead_lettered(
 
 
 async def test_a_failing_handler_neither_blocks_other_events_nor_reruns_succeeded_ones(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     delivered: Counter[str] = Counter()
 
@@ -172,7 +173,7 @@ async def test_a_failing_handler_neither_blocks_other_events_nor_reruns_succeede
 
 
 async def test_relay_killed_mid_dispatch_loses_nothing_and_redispatches_after_the_lease(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     delivered: Counter[str] = Counter()
     started = asyncio.Event()
@@ -206,7 +207,7 @@ async def test_relay_killed_mid_dispatch_loses_nothing_and_redispatches_after_th
 
 
 async def test_two_relays_never_dispatch_the_same_row_twice(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     delivered: Counter[str] = Counter()
 
@@ -226,7 +227,7 @@ async def test_two_relays_never_dispatch_the_same_row_twice(
 
 
 async def test_undecodable_row_is_dead_lettered_at_once(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     async with sessions() as session:
         await session.execute(
@@ -250,7 +251,7 @@ async def test_undecodable_row_is_dead_lettered_at_once(
 
 
 async def test_handlers_see_the_rows_request_id_and_the_relay_keeps_its_own(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     seen: list[str | None] = []
 

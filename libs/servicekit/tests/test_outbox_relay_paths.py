@@ -14,9 +14,9 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.servicekit.tests.outboxes import (
+    T0,
     AccountEvent,
     Bus,
-    Clock,
     Closed,
     Opened,
     account_relay,
@@ -24,6 +24,7 @@ from libs.servicekit.tests.outboxes import (
     outbox_rows,
     record,
 )
+from servicekit.clock import ManualClock
 from servicekit.db import create_engine, session_factory
 from servicekit.outbox.relay import OutboxRelay
 from servicekit.testing import fresh_postgres_database
@@ -39,7 +40,7 @@ class Outbox:
     """A database with an empty example outbox, and what its engine sends to asyncpg."""
 
     engine: AsyncEngine
-    clock: Clock
+    clock: ManualClock
     sent: list[str] = field(default_factory=list)
 
     def relay(self, bus: Bus, **options: Any) -> OutboxRelay[AccountEvent]:
@@ -72,7 +73,7 @@ async def box(
         url = postgres_database
     await create_outbox(url)
     engine = create_engine(url, pool_size=4)
-    found = Outbox(engine, Clock())
+    found = Outbox(engine, ManualClock(T0))
     if request.param == "postgresql":
 
         @event.listens_for(engine.sync_engine, "connect")

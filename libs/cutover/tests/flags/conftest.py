@@ -6,14 +6,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.cutover.tests.flags.example import TABLES, Clock
+from libs.cutover.tests.flags.example import T0, TABLES
+from servicekit.clock import ManualClock
 from servicekit.db import create_engine
 
 
 @pytest.fixture
-def clock() -> Clock:
+def clock() -> ManualClock:
     """A clock at ``T0``."""
-    return Clock()
+    return ManualClock(T0)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A service's flags for the flag store's own tests: a shop cutting over its inventory boundary."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,17 +55,3 @@ SHOP_FLAGS = ServiceFlags(
 )
 DEFAULTS = ShopFlags()
 TABLES = flag_tables(MetaData())
-
-
-class Clock:
-    """A wall clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move on by ``seconds``."""
-        self.now += timedelta(seconds=seconds)

@@ -22,10 +22,10 @@ from libs.cutover.tests.flags.example import (
     SHOP_FLAGS,
     T0,
     TABLES,
-    Clock,
     InventoryMode,
     ShopFlags,
 )
+from servicekit.clock import ManualClock
 
 Store = FlagStore[ShopFlags]
 
@@ -41,7 +41,7 @@ def database(request: pytest.FixtureRequest) -> AsyncEngine | None:
 
 
 @pytest.fixture
-async def store(database: AsyncEngine | None, clock: Clock) -> Store:
+async def store(database: AsyncEngine | None, clock: ManualClock) -> Store:
     """The in-memory store, or the SQL one on SQLite, at ``DEFAULTS``."""
     if database is None:
         return InMemoryFlagStore(SHOP_FLAGS, DEFAULTS, clock=clock)
@@ -67,7 +67,7 @@ async def _close(store: Store, tripped_at: datetime) -> bool:
 
 
 async def test_a_change_is_current_at_once_and_a_reset_returns_the_default(
-    store: Store, clock: Clock
+    store: Store, clock: ManualClock
 ) -> None:
     flags = await store.change({"batch_size": 3, "restock_alerts": False}, actor="a", reason="r")
     clock.advance(1)
@@ -84,7 +84,7 @@ async def test_a_change_is_current_at_once_and_a_reset_returns_the_default(
 
 
 async def test_the_close_sets_the_share_to_0_and_http_back_to_canary(
-    store: Store, clock: Clock
+    store: Store, clock: ManualClock
 ) -> None:
     await store.change({"inventory_client": "http", "inventory_share": 50}, actor="a", reason="r")
     clock.advance(1)
@@ -100,7 +100,7 @@ async def test_the_close_sets_the_share_to_0_and_http_back_to_canary(
 
 @pytest.mark.parametrize("operator_change", [{"inventory_share": 20}, {"inventory_client": None}])
 async def test_an_operators_change_after_the_trip_stands(
-    store: Store, clock: Clock, operator_change: dict[str, object | None]
+    store: Store, clock: ManualClock, operator_change: dict[str, object | None]
 ) -> None:
     await store.change({"inventory_client": "canary", "inventory_share": 50}, actor="a", reason="r")
     tripped_at = clock.now + timedelta(seconds=1)
@@ -113,7 +113,7 @@ async def test_an_operators_change_after_the_trip_stands(
 
 
 async def test_a_retry_of_a_close_that_landed_writes_nothing_more(
-    store: Store, clock: Clock
+    store: Store, clock: ManualClock
 ) -> None:
     await store.change({"inventory_share": 50}, actor="a", reason="r")
     clock.advance(1)
@@ -128,7 +128,7 @@ async def test_a_retry_of_a_close_that_landed_writes_nothing_more(
 
 
 async def test_the_sql_store_audits_old_and_new_values_newest_first(
-    engine: AsyncEngine, clock: Clock
+    engine: AsyncEngine, clock: ManualClock
 ) -> None:
     store = SqlFlagStore(engine, TABLES, SHOP_FLAGS, DEFAULTS, clock=clock)
     for share in (5, 50):
@@ -166,7 +166,7 @@ async def test_another_sql_store_sees_a_change_and_ignores_what_it_cannot_take(
 
 
 async def test_concurrent_closes_from_two_sql_stores_write_once(
-    engine: AsyncEngine, clock: Clock
+    engine: AsyncEngine, clock: ManualClock
 ) -> None:
     here = SqlFlagStore(engine, TABLES, SHOP_FLAGS, DEFAULTS, clock=clock)
     there = SqlFlagStore(engine, TABLES, SHOP_FLAGS, DEFAULTS, clock=clock)

@@ -4,7 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -23,6 +23,7 @@ from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from seam import Fallback, Thresholds
 from seam.protect import Bulkhead, CircuitBreaker
+from servicekit.clock import ManualClock
 from shop_contracts.errors import ErrorCode, InsufficientStock, ProductsUnavailable
 from shop_contracts.reservations import ReservationLineRequest
 
@@ -31,23 +32,10 @@ LIMITS = Thresholds(window_seconds=60, min_calls=10, max_error_rate=0.2, max_p95
 CANARY = FeatureFlags(products_client=ProductsClientMode.CANARY, canary_share=50)
 
 
-class Clock:
-    """A wall clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 class RecordingStore(InMemoryFlagStore[FeatureFlags]):
     """Remembers every write, as ``(updates, actor, reason)``."""
 
-    def __init__(self, defaults: FeatureFlags, clock: Clock) -> None:
+    def __init__(self, defaults: FeatureFlags, clock: ManualClock) -> None:
         super().__init__(ORDERS_FLAGS, defaults, clock=clock)
         self.writes: list[tuple[dict[str, object | None], str, str]] = []
 
@@ -75,7 +63,7 @@ async def build(make_settings: Callable[..., Settings]) -> AsyncIterator[Build]:
         def seam(
             clients: ProductClients, flags: FeatureFlags
         ) -> tuple[ProductsSeam, RecordingStore]:
-            clock = Clock()
+            clock = ManualClock(T0)
             store = RecordingStore(flags, clock)
             return build_seam(clients, settings, store, stack, clock), store
 
