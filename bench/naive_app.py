@@ -14,12 +14,15 @@ from uuid import UUID
 import httpx
 from fastapi import FastAPI
 
+from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.http import HttpProductClient
-from orders.adapters.product_clients.metrics import SEAM
+from orders.adapters.product_clients.http.retries import RETRIES
+from orders.adapters.product_clients.metrics import PROTECTION
 from orders.bootstrap import Overrides
 from orders.config import Settings
 from orders.main import create_app as create_orders_app
-from seam.protect import CircuitBreaker
+from servicekit.http_client.guard import Guard
+from servicekit.http_client.protect import Bulkhead, CircuitBreaker
 from servicekit.http_client.retries import RetryPolicy
 from shop_contracts import paths
 from shop_contracts.errors import ProductsUnavailable
@@ -32,12 +35,20 @@ class PerCallProductClient:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._breaker = CircuitBreaker(
-            settings.products_breaker_failure_threshold,
-            settings.products_breaker_reset_seconds,
-            name="products",
-            metrics=SEAM,
+        self._guard = Guard(
+            "products",
+            breaker=CircuitBreaker(
+                settings.products_breaker_failure_threshold,
+                settings.products_breaker_reset_seconds,
+                name="products",
+                metrics=PROTECTION,
+                unavailable=ProductsUnavailable,
+            ),
+            bulkhead=Bulkhead(
+                1_000, 1.0, name="products", metrics=PROTECTION, refused=BulkheadFull
+            ),
             unavailable=ProductsUnavailable,
+            retries=RETRIES,
         )
 
     @asynccontextmanager
@@ -50,7 +61,7 @@ class PerCallProductClient:
             yield HttpProductClient(
                 http,
                 service_token=self._settings.service_token,
-                breaker=self._breaker,
+                guard=self._guard,
                 retry=RetryPolicy(
                     max_attempts=self._settings.products_max_attempts,
                     initial_backoff=self._settings.products_retry_initial_backoff,

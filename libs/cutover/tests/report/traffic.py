@@ -20,7 +20,7 @@ from cutover.report.verdict import Evidence, Status, Thresholds, judge
 from seam import SeamMetrics
 from seam.metrics import CALL_BUCKETS
 
-EXAMPLE = SeamMetrics("example", "inventory", remote="warehouse")
+EXAMPLE = SeamMetrics("example", "inventory")
 """Built once: prometheus-client's registry is process-global."""
 UNAVAILABLE = "inventory_unavailable"
 NAMES = ReportNames.of(EXAMPLE, {UNAVAILABLE, "error"})

@@ -30,9 +30,9 @@ from orders.adapters.product_clients.metrics import SEAM
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
 from seam import MODES, Fallback, Mode, Seam, Side, Thresholds
-from seam.protect import BreakerState, CircuitBreaker
 from servicekit.events.handlers import Subscription
 from servicekit.health import ReadinessCheck
+from servicekit.http_client.protect import CircuitBreaker
 from servicekit.tracing import tracer
 
 ProductsSeam = Seam[ProductServiceClient]
@@ -74,19 +74,17 @@ async def build_product_clients(settings: Settings, stack: AsyncExitStack) -> Pr
         http = build_http_client(config)
         stack.push_async_callback(http.aclose)
         remote = build_http_product_client(config, http)
-        stack.push_async_callback(remote.breaker.aclose)
+        stack.push_async_callback(remote.guard.aclose)
         # Products' readiness is asked in every breaker state, requests or not (ADR 0024).
-        remote.breaker.start()
-        if remote.hang_watch is not None:
-            stack.push_async_callback(remote.hang_watch.aclose)
+        remote.guard.start()
     return ProductClients(
         mode,
         local=local,
         http=remote,
         local_report=_local_report(local) if local else None,
-        http_report=_breaker_report(remote) if remote else None,
+        http_report=_guard_report(remote) if remote else None,
         subscriptions=local.subscriptions() if local else (),
-        http_breaker=remote.breaker if remote else None,
+        http_breaker=remote.guard.breaker if remote else None,
     )
 
 
@@ -218,34 +216,14 @@ def _local_report(client: LocalProductClient) -> ReadinessCheck:
     return report
 
 
-def _breaker_report(client: HttpProductClient) -> ReadinessCheck:
-    """Readiness detail for the HTTP client: the breaker state, never a failure.
+def _guard_report(client: HttpProductClient) -> ReadinessCheck:
+    """Readiness detail for the HTTP client (breaker, probe, bulkhead), never a failure.
 
     Orders keeps serving reads (and answers 503 to new orders) while products is
     down, so an unreachable products is reported, not a reason to leave rotation.
     """
 
     async def report() -> dict[str, Any]:
-        breaker = client.breaker
-        state = breaker.state
-        details: dict[str, Any] = {"mode": "http", "breaker": state.name.lower()}
-        if state is not BreakerState.CLOSED:
-            # Ready, but not "up": new orders fail fast until products recovers.
-            details["status"] = "degraded"
-            details["opened_because"] = breaker.open_reason
-        probe = breaker.last_probe
-        if probe is not None and not probe.ready:
-            details["status"] = "degraded"  # the calls may not have noticed yet
-        if probe is not None:
-            details["probe"] = {
-                "ready": probe.ready,
-                "at": probe.at.isoformat(),
-                "seconds": round(probe.seconds, 4),
-                **({"error": probe.error} if probe.error else {}),
-            }
-        bulkhead = client.bulkhead
-        details["limit"] = bulkhead.limit
-        details["in_flight"] = bulkhead.in_flight
-        return details
+        return client.guard.report()
 
     return report

@@ -12,10 +12,13 @@ import respx
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
+from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.http import HttpProductClient
-from orders.adapters.product_clients.metrics import SEAM
+from orders.adapters.product_clients.http.retries import RETRIES
+from orders.adapters.product_clients.metrics import PROTECTION
 from orders.config import Settings
-from seam.protect import Bulkhead, CircuitBreaker
+from servicekit.http_client.guard import Guard
+from servicekit.http_client.protect import Bulkhead, CircuitBreaker
 from servicekit.http_client.retries import RetryPolicy
 from servicekit.settings import Environment
 from shop_contracts.errors import ProductsUnavailable
@@ -132,17 +135,25 @@ class ClientFactory:
             base_url=BASE_URL, transport=httpx.MockTransport(self.router.async_handler)
         )
         self.opened.append(http)
-        return HttpProductClient(
-            http,
-            service_token=SecretStr(TOKEN),
+        guard = Guard(
+            PROTECTION.remote,
             breaker=CircuitBreaker(
                 failure_threshold,
                 reset_seconds,
                 name=breaker_name,
-                metrics=SEAM,
+                metrics=PROTECTION,
                 unavailable=ProductsUnavailable,
                 clock=self.clock,
             ),
+            bulkhead=bulkhead
+            or Bulkhead(1_000, 1.0, name="products", metrics=PROTECTION, refused=BulkheadFull),
+            unavailable=ProductsUnavailable,
+            retries=RETRIES,
+        )
+        return HttpProductClient(
+            http,
+            service_token=SecretStr(TOKEN),
+            guard=guard,
             retry=RetryPolicy(
                 max_attempts=max_attempts,
                 initial_backoff=initial_backoff,
@@ -150,7 +161,6 @@ class ClientFactory:
                 sleep=self.sleeps,
             ),
             deadline_seconds=deadline_seconds,
-            bulkhead=bulkhead,
         )
 
 

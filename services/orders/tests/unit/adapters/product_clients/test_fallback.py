@@ -17,13 +17,13 @@ from cutover.flags import FALLBACK_ACTOR, InMemoryFlagStore
 from orders.adapters.product_clients.backpressure import BulkheadFull
 from orders.adapters.product_clients.factory import ProductClients, ProductsSeam, build_seam
 from orders.adapters.product_clients.http import HttpProductClient
-from orders.adapters.product_clients.metrics import SEAM
+from orders.adapters.product_clients.metrics import PROTECTION
 from orders.bootstrap.flags import ORDERS_FLAGS
 from orders.config import FeatureFlags, ProductsClientMode, Settings
 from orders.domain.product_client import ProductServiceClient
-from seam import Fallback, Thresholds
-from seam.protect import Bulkhead, CircuitBreaker
+from seam import Fallback, Thresholds, work_started
 from servicekit.clock import ManualClock
+from servicekit.http_client.protect import Bulkhead, CircuitBreaker
 from shop_contracts.errors import ErrorCode, InsufficientStock, ProductsUnavailable
 from shop_contracts.reservations import ReservationLineRequest
 
@@ -142,7 +142,7 @@ async def test_the_trip_writes_share_0_and_canary_when_the_mode_was_http(
 
 async def test_the_http_breaker_opening_trips_it_while_users_are_on_http(build: Build) -> None:
     breaker = CircuitBreaker(
-        5, 5.0, name="fallback-test", metrics=SEAM, unavailable=ProductsUnavailable
+        5, 5.0, name="fallback-test", metrics=PROTECTION, unavailable=ProductsUnavailable
     )
     clients = ProductClients(
         ProductsClientMode.CANARY,
@@ -166,7 +166,14 @@ async def _canary_over_http(
     build: Build, make_client: Callable[..., HttpProductClient], max_wait: float
 ) -> tuple[ProductsSeam, RecordingStore]:
     """A canary whose http client has a one-slot bulkhead that waits up to ``max_wait``."""
-    bulkhead = Bulkhead(1, max_wait, name="products", metrics=SEAM, refused=BulkheadFull)
+    bulkhead = Bulkhead(
+        1,
+        max_wait,
+        name="products",
+        metrics=PROTECTION,
+        refused=BulkheadFull,
+        work_started=work_started,
+    )
     http = make_client(bulkhead=bulkhead, max_attempts=1)
     clients = ProductClients(ProductsClientMode.CANARY, local=FakeProductClient(), http=http)
     return build(clients, CANARY)

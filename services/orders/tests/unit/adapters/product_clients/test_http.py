@@ -12,7 +12,7 @@ import respx
 from pydantic import ValidationError
 
 from orders.adapters.product_clients.http import HttpProductClient
-from seam.protect import BreakerState
+from servicekit.http_client.protect import BreakerState
 from servicekit.requestid import set_request_id
 from shop_contracts.errors import (
     IdempotencyKeyReused,
@@ -34,7 +34,7 @@ Metric = Callable[..., float]
 
 
 def _state(client: HttpProductClient) -> BreakerState:
-    return client.breaker.state  # a call, so mypy does not carry narrowing across calls
+    return client.guard.breaker.state  # a call, so mypy does not carry narrowing across calls
 
 
 def _lines() -> list[ReservationLineRequest]:

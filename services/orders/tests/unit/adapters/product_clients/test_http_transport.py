@@ -27,8 +27,8 @@ from orders.adapters.product_clients.http import (
     build_http_product_client,
 )
 from orders.config import Settings
-from seam.protect import BreakerState
 from servicekit.http_client.pool import HttpTransport, build_transport
+from servicekit.http_client.protect import BreakerState
 from servicekit.requestid import set_request_id
 from shop_contracts.errors import ProductNotFound, ProductsUnavailable
 
@@ -384,7 +384,7 @@ async def test_a_burst_beyond_the_pool_queues_and_every_call_succeeds(
 
     assert [p.id for p in products] == [product_id] * 10
     assert raw_server.connections <= 2
-    assert client.breaker.state is BreakerState.CLOSED
+    assert client.guard.breaker.state is BreakerState.CLOSED
 
 
 async def test_a_full_bulkhead_answers_unavailable_without_tripping_the_breaker(
@@ -411,7 +411,7 @@ async def test_a_full_bulkhead_answers_unavailable_without_tripping_the_breaker(
         await arrived.wait()
         with pytest.raises(ProductsUnavailable, match="stayed busy"):
             await client.get_product(uuid4())
-        assert client.breaker.state is BreakerState.CLOSED
+        assert client.guard.breaker.state is BreakerState.CLOSED
         release.set()
         with pytest.raises(ProductNotFound):
             await first

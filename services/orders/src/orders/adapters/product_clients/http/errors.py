@@ -9,7 +9,6 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from servicekit.http_client.failures import ServerError
 from shop_contracts.errors import (
     ErrorCode,
     IdempotencyKeyReused,
@@ -53,18 +52,6 @@ def decode(expected: Expectation[ModelT], response: httpx.Response) -> ModelT:
                 f"{expected.model.__name__} body"
             ) from exc
     raise _error_for(expected, response)
-
-
-def unavailable(method: str, exc: BaseException, *, maybe_applied: bool) -> ProductsUnavailable:
-    """The ``ProductsUnavailable`` for a call whose last attempt failed with ``exc``."""
-    if isinstance(exc, ServerError):
-        detail = f"products answered {method} with HTTP {exc.status}"
-        retry_after = exc.retry_after
-    else:
-        detail = f"products unreachable for {method}: {type(exc).__name__}"
-        retry_after = 1
-    logger.warning("products call failed", extra={"method": method, "error": type(exc).__name__})
-    return ProductsUnavailable(detail, retry_after=retry_after, maybe_applied=maybe_applied)
 
 
 def _error_for(expected: Expectation[Any], response: httpx.Response) -> Exception:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 
-from seam.metrics import SeamMetrics
+from servicekit.http_client.protect.metrics import ProtectionMetrics
 
 Clock = Callable[[], float]
 Readiness = Callable[[], Awaitable[bool]]
@@ -58,7 +58,7 @@ class CircuitBreaker:
         reset_seconds: float,
         *,
         name: str,
-        metrics: SeamMetrics,
+        metrics: ProtectionMetrics,
         unavailable: Unavailable,
         clock: Clock = time.monotonic,
         readiness: Readiness | None = None,

@@ -6,9 +6,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from seam.metrics import SeamMetrics
-from seam.protect.limiter import AdaptiveLimit
-from seam.timing import work_started
+from servicekit.http_client.protect.limiter import AdaptiveLimit
+from servicekit.http_client.protect.metrics import ProtectionMetrics
 
 Refused = Callable[[str], Exception]
 """Builds the error a call gets when no slot frees up in time, from its detail."""
@@ -23,9 +22,10 @@ class Bulkhead:
         max_wait: float,
         *,
         name: str,
-        metrics: SeamMetrics,
+        metrics: ProtectionMetrics,
         refused: Refused,
         adaptive: AdaptiveLimit | None = None,
+        work_started: Callable[[], None] = lambda: None,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -37,6 +37,9 @@ class Bulkhead:
         self._metrics = metrics
         self._refused = refused
         self._adaptive = adaptive
+        # Told when a call holds its slot: from then on the remote is doing its work
+        # (a dual-client seam judges the remote from here, never the queueing: seam.work_started).
+        self._work_started = work_started
         self._queue: deque[asyncio.Future[None]] = deque()
         self._in_flight = 0
         self._waiting = 0
@@ -91,7 +94,7 @@ class Bulkhead:
         self._metrics.bulkhead_in_flight.inc()
         self._metrics.bulkhead_limit.set(self.limit)
         try:
-            work_started()  # the canary fallback judges the remote from here on
+            self._work_started()
             yield
         finally:
             self._in_flight -= 1

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from prometheus_client import REGISTRY
 
-from libs.seam.tests.inventory import METRICS
-from seam.protect import BreakerState, CircuitBreaker
+from libs.servicekit.tests.remotes import METRICS
+from servicekit.http_client.protect import BreakerState, CircuitBreaker
 
 
 class Down(Exception):
@@ -45,7 +45,7 @@ def _state(breaker: CircuitBreaker) -> BreakerState:
 
 
 def _gauge() -> float | None:
-    return REGISTRY.get_sample_value("seamtest_inventory_breaker_state", {"breaker": "unit"})
+    return REGISTRY.get_sample_value("kittest_remote_breaker_state", {"breaker": "unit"})
 
 
 def test_starts_closed_and_lets_calls_through() -> None:
@@ -197,13 +197,13 @@ def test_rejects_nonsense_configuration(threshold: int, reset: float) -> None:
 def test_the_error_and_the_log_name_the_remote(caplog: pytest.LogCaptureFixture) -> None:
     breaker = _breaker(Clock(), threshold=2)
 
-    with caplog.at_level(logging.WARNING, logger="seam.protect.breaker"):
+    with caplog.at_level(logging.WARNING, logger="servicekit.http_client.protect.breaker"):
         _trip(breaker, 2)
     with pytest.raises(Down, match=r"^unit circuit is open; failing fast$"):
         breaker.acquire()
 
     assert caplog.messages == ["unit breaker opened: 2 consecutive failures"]
-    transitions = "seamtest_inventory_breaker_transitions_total"
+    transitions = "kittest_remote_breaker_transitions_total"
     assert REGISTRY.get_sample_value(transitions, {"breaker": "unit", "state": "open"})
 
 

@@ -6,8 +6,8 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from libs.seam.tests.inventory import METRICS, QueueFull
-from seam.protect import AdaptiveLimit, Bulkhead, HangWatch
+from libs.servicekit.tests.remotes import METRICS, QueueFull
+from servicekit.http_client.protect import AdaptiveLimit, Bulkhead, HangWatch
 
 
 def _bulkhead(limit: int, max_wait: float, adaptive: AdaptiveLimit | None = None) -> Bulkhead:
@@ -59,10 +59,10 @@ async def test_a_call_past_the_limit_fails_at_once_when_its_wait_cannot_fit() ->
 
 async def test_a_call_that_waits_out_max_wait_is_refused_and_counted() -> None:
     bulkhead = _bulkhead(1, 0.02)
-    rejected = "seamtest_inventory_bulkhead_rejected_total"
+    rejected = "kittest_remote_bulkhead_rejected_total"
     before = REGISTRY.get_sample_value(rejected) or 0.0
     async with bulkhead.slot():
-        assert REGISTRY.get_sample_value("seamtest_inventory_bulkhead_in_flight") == 1
+        assert REGISTRY.get_sample_value("kittest_remote_bulkhead_in_flight") == 1
         with pytest.raises(QueueFull, match=r"^all 1 connections to inventory stayed busy for"):
             async with bulkhead.slot():
                 pass
@@ -101,7 +101,7 @@ async def test_the_hang_watch_cuts_every_waiting_call_once_nothing_answers(
 
     loop = asyncio.get_running_loop()
     started = loop.time()
-    with caplog.at_level(logging.WARNING, logger="seam.protect.hang"):
+    with caplog.at_level(logging.WARNING, logger="servicekit.http_client.protect.hang"):
         results = await asyncio.gather(*(waiting_call() for _ in range(3)))
     assert results == [True, True, True]
     assert loop.time() - started < 1.0
