@@ -213,7 +213,7 @@ class OfflineSettings(Settings):
 
 
 class FeatureFlags(BaseSettings):
-    """Behaviour switches a request reads (``Depends(get_feature_flags)``).
+    """Behaviour switches a request reads (the flag store's snapshot, bound in ``OrdersDep``).
 
     An operator changes them while the service runs (the flags store); what is
     not changed there falls back to the environment: ``FEATURE_*`` for the

@@ -39,7 +39,6 @@ def _lifespan(
             app.state.flags = runtime.flags
             app.state.product_router = runtime.product_router
             app.state.orders = runtime.orders
-            app.state.event_bus = runtime.event_bus
             app.state.readiness.update(runtime.readiness)
             yield
 

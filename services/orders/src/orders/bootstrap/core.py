@@ -23,7 +23,6 @@ from orders.adapters.events.consumers import confirmation_email
 from orders.adapters.faults import after_reserve_fault
 from orders.adapters.outbox.task import relay_task
 from orders.adapters.product_clients.factory import ProductsSeam
-from orders.application.event_bus import EventBus
 from orders.application.unit_of_work import UnitOfWork
 from orders.bootstrap import tasks
 from orders.bootstrap.flags import ORDERS_FLAGS, open_flag_store
@@ -52,7 +51,6 @@ class Runtime:
     subscriptions: tuple[Subscription, ...] = ()
     # What the HTTP routes use (``with_http_routes``): the app's state carries them.
     orders: OrdersFacade | None = None
-    event_bus: EventBus | None = None
     product_router: ProductsSeam | None = None
     readiness: Mapping[str, ReadinessCheck] = field(default_factory=dict)
 
@@ -227,7 +225,6 @@ async def _serving(
         engine,
         flag_store,
         orders=orders,
-        event_bus=bus,
         product_router=products.router,
         readiness={"database": lambda: ping(engine), "products": products.readiness},
     )

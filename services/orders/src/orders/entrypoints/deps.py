@@ -31,22 +31,10 @@ __all__ = [
     "Caller",
     "CallerDep",
     "CurrentPrincipal",
-    "FlagsDep",
     "IdempotencyKey",
     "OrdersDep",
     "OwnedOrder",
 ]
-
-
-async def get_feature_flags(request: Request) -> FeatureFlags:
-    """The flags in force for this request (a snapshot; changing them needs no restart)."""
-    # async: FastAPI runs a plain ``def`` dependency in the threadpool, a thread
-    # hop on every request for an attribute lookup.
-    store: FlagStore[FeatureFlags] = request.app.state.flags
-    return store.current()
-
-
-FlagsDep = Annotated[FeatureFlags, Depends(get_feature_flags)]
 
 
 def _bound(request: Request, principal: Principal) -> OrdersFacade:
@@ -65,8 +53,8 @@ def _bound(request: Request, principal: Principal) -> OrdersFacade:
 
 
 async def _orders(request: Request, principal: CurrentPrincipal) -> OrdersFacade:
-    # The flags are read here, not through FlagsDep: each dependency level is work
-    # FastAPI does on every request.
+    # The flags are read here, not through a dependency of their own: each
+    # dependency level is work FastAPI does on every request.
     return _bound(request, principal)
 
 
