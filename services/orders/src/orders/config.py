@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from seam import Mode, choosable
 from servicekit.events.settings import EventBusSettings
 from servicekit.http_client.pool import HttpTransport
+from servicekit.outbox.settings import OutboxSettings
 from servicekit.settings import ServiceSettings, weak_service_tokens
 
 
@@ -50,7 +51,7 @@ class FaultInjection(StrEnum):
     EXIT_AFTER_RESERVE = "exit_after_reserve"
 
 
-class Settings(ServiceSettings, EventBusSettings):
+class Settings(ServiceSettings, EventBusSettings, OutboxSettings):
     """Everything the orders process reads from the environment."""
 
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./data/orders.db")
@@ -154,20 +155,6 @@ class Settings(ServiceSettings, EventBusSettings):
         default=10.0, ge=0, le=3_600, description="Pending orders younger than this are left alone"
     )
     run_reconciler: bool = True
-    outbox_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
-    outbox_batch_window_seconds: float = Field(
-        default=0.005,
-        ge=0,
-        le=1,
-        description="A woken relay waits this long, so commits right behind share its batch",
-    )
-    outbox_batch_size: int = Field(
-        default=50, ge=1, le=1_000, description="Outbox rows one relay pass leases and dispatches"
-    )
-    outbox_max_attempts: int = Field(default=5, ge=1, le=100)
-    outbox_lease_seconds: float = Field(default=30.0, gt=0, le=3_600)
-    outbox_backoff_seconds: float = Field(default=0.5, ge=0, le=600)
-    run_outbox_relay: bool = True
     fault_injection: FaultInjection = FaultInjection.NONE
 
     notifications_backend: NotificationsBackend = NotificationsBackend.LOG

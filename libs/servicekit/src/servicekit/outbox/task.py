@@ -2,10 +2,48 @@
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, TypeVar
 
-from servicekit.outbox.relay import OutboxRelay
+from opentelemetry.trace import Tracer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from servicekit.clock import Clock
+from servicekit.outbox.handlers import Handlers
+from servicekit.outbox.relay import Outbox, OutboxRelay
+from servicekit.outbox.settings import OutboxSettings
 from servicekit.periodic import PeriodicTask
+
+E = TypeVar("E")
+
+
+def relay_task(
+    outbox: Outbox[E],
+    settings: OutboxSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    handlers: Handlers[E],
+    *,
+    clock: Clock,
+    wake: asyncio.Event,
+    tracer: Tracer | None = None,
+) -> PeriodicTask:
+    """``outbox``'s relay built from its settings, woken by ``wake`` or its poll interval."""
+    relay = OutboxRelay(
+        outbox,
+        sessions,
+        handlers,
+        max_attempts=settings.outbox_max_attempts,
+        batch_size=settings.outbox_batch_size,
+        lease_seconds=settings.outbox_lease_seconds,
+        backoff_base_seconds=settings.outbox_backoff_seconds,
+        clock=clock,
+        tracer=tracer,
+    )
+    return periodic_relay(
+        relay,
+        poll_interval_seconds=settings.outbox_poll_interval_seconds,
+        batch_window_seconds=settings.outbox_batch_window_seconds,
+        wake=wake,
+    )
 
 
 def periodic_relay(

@@ -21,7 +21,7 @@ from orders.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orders.adapters.events.bus import build_event_bus
 from orders.adapters.events.consumers import confirmation_email
 from orders.adapters.faults import after_reserve_fault
-from orders.adapters.outbox.task import relay_task
+from orders.adapters.outbox.relay import ORDERS_OUTBOX
 from orders.adapters.product_clients.factory import ProductsSeam
 from orders.application.unit_of_work import UnitOfWork
 from orders.bootstrap import tasks
@@ -36,6 +36,8 @@ from servicekit.clock import Clock
 from servicekit.db import autocommit_engine, create_engine, ping, session_factory
 from servicekit.events.handlers import Subscription
 from servicekit.health import ReadinessCheck
+from servicekit.outbox.task import relay_task
+from servicekit.tracing import tracer
 
 # The API's start-up warnings keep the logger operators have always seen them under.
 logger = logging.getLogger("orders.main")
@@ -217,7 +219,16 @@ async def _serving(
     if with_relay:
         # Background work (outbox relay, its handlers) keeps ORM sessions; requests use Core.
         sessions = session_factory(engine)
-        background.append(relay_task(settings, sessions, bus, clock, outbox_written))
+        relay = relay_task(
+            ORDERS_OUTBOX,
+            settings,
+            sessions,
+            bus,
+            clock=clock,
+            wake=outbox_written,
+            tracer=tracer("orders.outbox"),
+        )
+        background.append(relay)
     if with_reconciler:
         background.append(tasks.reconciler(settings, orders))
     tasks.start(background, stack)

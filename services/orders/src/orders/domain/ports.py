@@ -1,6 +1,6 @@
 """Ports the application needs from the outside world (product client: product_client.py)."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -71,15 +71,3 @@ class NotificationPort(Protocol):
 
 
 EventHandler = Callable[[DomainEvent], Awaitable[None]]
-
-
-class EventBusPort(Protocol):
-    """Who handles which event; the outbox relay asks it for every stored event."""
-
-    def subscribe(self, event_type: type[DomainEvent], name: str, handler: EventHandler) -> None:
-        """Register a named handler (the name is how the relay remembers it succeeded)."""
-        ...
-
-    def handlers_for(self, event: DomainEvent) -> Sequence[tuple[str, EventHandler]]:
-        """The named handlers for an event, in registration order."""
-        ...

@@ -9,8 +9,8 @@ import pytest
 from harness import make_settings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import orders.adapters.outbox.task
-from orders.adapters.outbox.task import relay_task
+import servicekit.outbox.task
+from orders.adapters.outbox.relay import ORDERS_OUTBOX
 from orders.adapters.outbox.writer import append_events
 from orders.application.event_bus import EventBus
 from orders.domain.events import DomainEvent, OrderPlaced, OrderStatusChanged
@@ -61,7 +61,7 @@ async def test_an_orders_save_and_settle_share_a_batch_within_the_window(
             passes.put_nowait(processed)
             return processed
 
-    monkeypatch.setattr(orders.adapters.outbox.task, "OutboxRelay", Recording)
+    monkeypatch.setattr(servicekit.outbox.task, "OutboxRelay", Recording)
     handled: list[DomainEvent] = []
 
     async def handler(event: DomainEvent) -> None:
@@ -77,7 +77,9 @@ async def test_an_orders_save_and_settle_share_a_batch_within_the_window(
         outbox_batch_window_seconds=window,
         outbox_batch_size=batch_size,
     )
-    task = relay_task(settings, sessions, bus, utc_now, wake)
+    task = servicekit.outbox.task.relay_task(
+        ORDERS_OUTBOX, settings, sessions, bus, clock=utc_now, wake=wake
+    )
     placed, settled = _one_order()
     batched: list[int] = []
     task.start()
