@@ -1,6 +1,5 @@
 """An example outbox for the relay's own tests: accounts opened and closed, one account's events in order."""
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit.db import create_engine
+from servicekit.outbox.codec import EventCodec
 from servicekit.outbox.metrics import outbox_metrics
 from servicekit.outbox.relay import Outbox, OutboxRelay
 from servicekit.outbox.status import OutboxStatus
@@ -43,16 +43,9 @@ class Closed(AccountEvent):
     """An account was closed."""
 
 
-EVENT_TYPES: dict[str, type[AccountEvent]] = {cls.__name__: cls for cls in (Opened, Closed)}
+CODEC: EventCodec[AccountEvent] = EventCodec((Opened, Closed))
 
-
-def decode(event_type: str, payload: str) -> AccountEvent:
-    """The event a row stores; ``KeyError`` for an unknown type."""
-    data = json.loads(payload)
-    return EVENT_TYPES[event_type](account=data["account"], event_id=UUID(data["event_id"]))
-
-
-ACCOUNTS = Outbox(outbox, decode, attrgetter("account"), outbox_metrics("example"))
+ACCOUNTS = Outbox(outbox, CODEC.decode, attrgetter("account"), outbox_metrics("example"))
 
 Handler = Callable[[AccountEvent], Awaitable[None]]
 
@@ -83,21 +76,23 @@ async def record(
     sessions: async_sessionmaker[AsyncSession], now: datetime, *events: AccountEvent
 ) -> None:
     """Commit one pending row per event, with the request's id and traceparent."""
-    rows = [
-        {
-            "id": event.event_id,
-            "event_type": type(event).__name__,
-            "payload": json.dumps({"account": event.account, "event_id": str(event.event_id)}),
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "completed_handlers": "[]",
-            "created_at": now,
-            "next_attempt_at": now,
-            "trace_context": current_traceparent(),
-            "request_id": current_request_id(),
-        }
-        for event in events
-    ]
+    rows = []
+    for event in events:
+        event_type, payload = CODEC.encode(event)
+        rows.append(
+            {
+                "id": event.event_id,
+                "event_type": event_type,
+                "payload": payload,
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "completed_handlers": "[]",
+                "created_at": now,
+                "next_attempt_at": now,
+                "trace_context": current_traceparent(),
+                "request_id": current_request_id(),
+            }
+        )
     async with sessions() as session:
         await session.execute(outbox.insert(), rows)
         await session.commit()
