@@ -211,7 +211,15 @@ class Guard:
 
         async def attempt() -> httpx.Response:
             nonlocal reached
-            verdicts.admit()
+            try:
+                verdicts.admit()
+            except Exception as refused:
+                if not reached:
+                    raise  # the open circuit's own error: nothing went out
+                # A retry refused after an attempt that may have reached the remote:
+                # the call as a whole may still have been applied there.
+                retry_after = getattr(refused, "retry_after", 1)
+                raise self._unavailable(str(refused), retry_after, maybe_applied=True) from refused
             started = loop.time()
             headers[BUDGET_HEADER] = str(max(0, int((ends - started) * 1000)))
             try:
