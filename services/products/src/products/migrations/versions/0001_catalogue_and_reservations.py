@@ -30,8 +30,8 @@ def upgrade() -> None:
         sa.Column("stock", sa.Integer(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
-        sa.CheckConstraint("stock >= 0", name="ck_products_stock_not_negative"),
-        sa.CheckConstraint("price_minor >= 0", name="ck_products_price_not_negative"),
+        sa.CheckConstraint("stock >= 0", name=op.f("ck_products_stock_not_negative")),
+        sa.CheckConstraint("price_minor >= 0", name=op.f("ck_products_price_not_negative")),
         sa.PrimaryKeyConstraint("id", name="pk_products"),
         sa.UniqueConstraint("sku", name="uq_products_sku"),
     )
@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.CheckConstraint(
             "status IN ('held', 'confirmed', 'released', 'expired')",
-            name="ck_reservations_status_known",
+            name=op.f("ck_reservations_status_known"),
         ),
         sa.PrimaryKeyConstraint("id", name="pk_reservations"),
         sa.UniqueConstraint("reservation_key", name="uq_reservations_reservation_key"),
@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("product_name", sa.String(200), nullable=False),
         sa.Column("unit_price_minor", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
-        sa.CheckConstraint("quantity > 0", name="ck_reservation_lines_quantity_positive"),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_reservation_lines_quantity_positive")),
         sa.ForeignKeyConstraint(
             ["reservation_id"],
             ["reservations.id"],
