@@ -11,10 +11,14 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives import serialization
+from fastapi import FastAPI
 
+from servicekit.app import install_plumbing
+from servicekit.auth import JwksVerifier
 from servicekit.devidp import JwksServer, SigningKey, user_claims
-from servicekit.jwks import keys_from_jwks
+from servicekit.jwks import NO_KEYS_RETRY, keys_from_jwks
 from servicekit.settings import Environment, ServiceSettings
 
 ClientFor = Callable[[ServiceSettings], AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -143,6 +147,50 @@ async def test_the_first_fetch_failing_is_a_401_and_the_keys_arrive_when_it_is_b
 
     idp.mode = "up"
     assert (await _me(client, rsa_key.sign(_claims()))).status_code == 200
+
+
+async def test_while_no_key_is_held_the_provider_is_asked_again_within_a_second(
+    idp: JwksServer, client_for: ClientFor, rsa_key: SigningKey
+) -> None:
+    # The unknown-kid interval (60 s here) throttles strangers once keys are held;
+    # before that every token waits on a fetch, so a provider back after a failed
+    # first fetch is asked again within NO_KEYS_RETRY, not after the interval.
+    idp.publish(rsa_key)
+    idp.mode = "stall"
+    async with client_for(_settings(idp, jwt_jwks_min_refresh_seconds=60)) as client:
+        _assert_refused(await _me(client, rsa_key.sign(_claims())))
+        idp.mode = "up"
+        await asyncio.sleep(NO_KEYS_RETRY + 0.05)
+        assert (await _me(client, rsa_key.sign(_claims()))).status_code == 200
+
+
+async def test_the_keys_are_fetched_when_the_app_starts(
+    idp: JwksServer, rsa_key: SigningKey
+) -> None:
+    idp.publish(rsa_key)
+    app = FastAPI()
+    install_plumbing(app, _settings(idp), "kit-test")
+    verifier = app.state.user_tokens
+    assert isinstance(verifier, JwksVerifier)
+    async with LifespanManager(app):
+        deadline = time.monotonic() + 5
+        while "rsa-1" not in verifier.keys.key_ids:
+            assert time.monotonic() < deadline, "no fetch at start-up"
+            await asyncio.sleep(0.01)
+    assert idp.fetches == 1
+
+
+async def test_a_fetch_still_running_at_shutdown_is_cancelled(idp: JwksServer) -> None:
+    idp.mode = "stall"
+    app = FastAPI()
+    install_plumbing(app, _settings(idp, jwt_jwks_timeout_seconds=30), "kit-test")
+    verifier = app.state.user_tokens
+    assert isinstance(verifier, JwksVerifier)
+    started = time.monotonic()
+    async with LifespanManager(app):
+        await asyncio.sleep(0.05)
+    assert time.monotonic() - started < 5  # shutdown did not wait out the stalled fetch
+    assert verifier.keys.key_ids == frozenset()
 
 
 async def test_unknown_kids_fetch_at_most_once_per_interval(

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from servicekit.auth import user_token_verifier
+from servicekit.auth import fetch_keys_at_startup, user_token_verifier
 from servicekit.deadlines import BudgetMiddleware
 from servicekit.gcfreeze import freeze_after_startup
 from servicekit.health import ReadinessCheck, health_router
@@ -40,7 +40,8 @@ def install_plumbing(
     With ``budget_code``, requests carrying ``X-Request-Budget-Ms`` run bounded by it
     (``servicekit.deadlines``, just inside the metrics), refused with that code once spent.
     In multiprocess metrics mode, the worker's ``live*`` gauges are dropped when its
-    lifespan ends; what start-up built is frozen out of the garbage collector's walks.
+    lifespan ends; what start-up built is frozen out of the garbage collector's walks;
+    the identity provider's keys (with ``APP_JWT_JWKS_URL``) are fetched at start-up.
     """
     ensure_logging(service, settings.log_level, settings.log_json)
     configure_tracing(service)
@@ -52,6 +53,7 @@ def install_plumbing(
     app.include_router(metrics_router())
     release_gauges_on_shutdown(app)
     freeze_after_startup(app)
+    fetch_keys_at_startup(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -3,11 +3,13 @@
 import hmac
 import time
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeGuard
 
 import jwt
+from fastapi import FastAPI
 
 from servicekit.jwks import JwksKeyStore
 from servicekit.problems import HttpProblem
@@ -89,7 +91,7 @@ class JwksVerifier:
 
     def __init__(self, settings: ServiceSettings, keys: JwksKeyStore) -> None:
         self._settings = settings
-        self._keys = keys
+        self.keys = keys  # the app's lifespan prefetches and closes it
         self._algorithms = tuple(settings.jwt_algorithms)
         self._verified: VerifiedTokens[Principal] = VerifiedTokens()
 
@@ -97,8 +99,8 @@ class JwksVerifier:
         """The user behind a valid token; an unknown key or a JWKS outage is a 401, never a 500."""
         # A hit still keeps the keys' refresh cadence, so removals keep reaching the
         # process; the generation names the key set a hit was verified with.
-        self._keys.refresh_if_stale()
-        cached = self._verified.get(token, self._keys.generation)
+        self.keys.refresh_if_stale()
+        cached = self._verified.get(token, self.keys.generation)
         if cached is not None:
             return cached
         try:
@@ -112,7 +114,7 @@ class JwksVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise unauthenticated("Token has no key id")
-        key = await self._keys.key(kid)
+        key = await self.keys.key(kid)
         if key is None:
             raise unauthenticated("Token is signed by an unknown key")
         # A PyJWK verifies only with the algorithm bound to it, so an EC token
@@ -120,7 +122,7 @@ class JwksVerifier:
         claims = _verified_claims(token, key, self._algorithms, self._settings)
         principal = principal_from_claims(claims)
         # Read after the key lookup, which may have replaced the set: this key is of it.
-        self._verified.put(token, self._keys.generation, claims, principal)
+        self._verified.put(token, self.keys.generation, claims, principal)
         return principal
 
 
@@ -240,3 +242,27 @@ def mint_user_token(
     return jwt.encode(
         claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm
     )
+
+
+def fetch_keys_at_startup(app: FastAPI) -> None:
+    """Wrap ``app``'s lifespan: a JWKS verifier's keys are fetched once the app starts.
+
+    In the background, so start-up and readiness never wait on the identity
+    provider; a burst of first requests then finds the keys instead of all
+    waiting on (or, if the provider is slow, failing with) the first fetch.
+    """
+    verifier = app.state.user_tokens
+    if not isinstance(verifier, JwksVerifier):
+        return
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with inner(app) as state:
+            verifier.keys.prefetch()
+            try:
+                yield state
+            finally:
+                await verifier.keys.aclose()
+
+    app.router.lifespan_context = lifespan

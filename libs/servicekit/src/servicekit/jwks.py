@@ -1,6 +1,7 @@
 """The identity provider's public keys: fetched asynchronously, cached, refreshed with bounds."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -14,6 +15,8 @@ logger = logging.getLogger(__name__)
 
 # A JWKS is a few keys; anything far larger is not one, and is not read whole.
 MAX_JWKS_BYTES = 256 * 1024
+NO_KEYS_RETRY = 1.0
+"""Seconds between fetches while no key is held (the unknown-kid interval applies once one is)."""
 
 
 class JwksUnavailable(Exception):
@@ -54,7 +57,9 @@ class JwksKeyStore:
       request, and an identity provider that is down costs nothing while the
       cached keys are the ones in use.
     - An unknown ``kid`` triggers a fetch at most once per ``min_interval``
-      whatever the number of such tokens (anyone can send a random ``kid``).
+      whatever the number of such tokens (anyone can send a random ``kid``);
+      while no key is held yet, at most once per ``NO_KEYS_RETRY``.
+    - ``prefetch`` (at start-up) fetches before the first request needs a key.
     - One fetch runs at a time; it and every wait for it are bounded by
       ``timeout``. A failed fetch keeps the keys already held.
     """
@@ -93,6 +98,19 @@ class JwksKeyStore:
         """Changes whenever a fetch replaces the held keys: a key added, removed or changed, or re-read."""
         return self._generation
 
+    def prefetch(self) -> None:
+        """Start the first fetch now, in the background: the first requests find the keys."""
+        if self._fetched_at is None:
+            self._start_refresh()
+
+    async def aclose(self) -> None:
+        """Cancel a fetch still running (at shutdown)."""
+        task = self._inflight
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     def refresh_if_stale(self) -> None:
         """Start a background refresh when the held keys are older than ``max_age``."""
         if self._fetched_at is not None and self._clock() - self._fetched_at >= self._max_age:
@@ -115,7 +133,10 @@ class JwksKeyStore:
         if self._inflight is not None:
             return self._inflight
         now = self._clock()
-        if self._attempted_at is not None and now - self._attempted_at < self._min_interval:
+        # With no key held every token waits on a fetch, not only unknown kids: a
+        # provider that failed the first fetches is asked again within a second.
+        interval = self._min_interval if self._keys else min(self._min_interval, NO_KEYS_RETRY)
+        if self._attempted_at is not None and now - self._attempted_at < interval:
             return None
         self._attempted_at = now
         task = asyncio.create_task(self._fetch_and_store(), name="jwks-refresh")
