@@ -180,12 +180,12 @@ def with_fresh_key(case: Case[Any], headers: dict[str, str] | None, name: str) -
 class FreshKeys:
     """Makes the unique keys of a valid body (``{key: maxLength}``) ones never sent before.
 
-    For stateful runs, at call time: hypothesis replays a scenario while
-    shrinking and insists each replay takes the same path. A replayed key or
-    SKU the first run already created answers 409 or 422 instead of 201, which
-    links to other calls than the first time ("inconsistent data generation").
-    The drawn value keeps its start (trimmed to leave room within maxLength)
-    and gets a counter appended, which draws nothing. Bodies deliberately
+    For stateful runs, at call time: one scenario may send the same drawn key or
+    SKU twice (hypothesis copies steps within a scenario), and the second call
+    would answer 409 or 422, which the positive-data check reports as a valid
+    request rejected. The drawn value keeps its start (trimmed to leave room
+    within maxLength) and gets a counter appended, which draws nothing, so a
+    rerun of the scenario draws what the first run drew. Bodies deliberately
     invalid are left as drawn, so they stay invalid.
     """
 
@@ -268,14 +268,34 @@ def stateful_machine(
     schema: BaseSchema,
     headers_for: Callable[[Case[Any]], dict[str, str] | None],
     excluded_for: Callable[[Case[Any]], list[Any]],
+    reset: Callable[[], None],
     prepare: Callable[[Case[Any]], None] | None = None,
 ) -> type[APIStateMachine]:
     """The schema's state machine (inferred links plus the document's own), calling with
     our credentials and validating every response with every check but ``excluded_for``;
-    ``prepare`` may adjust each case just before it is sent."""
+    ``reset`` runs before each scenario and ``prepare`` may adjust each case just before it
+    is sent.
+
+    ``reset`` must put back everything the API's answers depend on (the seeded
+    databases). Hypothesis runs a scenario's choices again, in whole or in part,
+    while it generates (a prefix first with its simplest continuation, then with
+    another; a scenario with one step's choices copied over another's) and while it
+    shrinks, and it requires every rerun to draw what the first run drew. But which
+    rules may run next depends on what the API answered before (a 2xx fills the
+    bundle its links read), and the database outlived a scenario: a seeded
+    product's stock grew with every adjustment until one was refused 409 (stock
+    limit), so the rerun of a scenario whose adjustment had answered 200 chose its
+    rules from another set, and hypothesis stopped the test with
+    ``FlakyStrategyDefinition`` ("while selecting a rule to run"); a product's
+    price or currency, which decide whether a hold answers 201, could do the same.
+    With every scenario starting from the same rows, a rerun gets the same answers.
+    """
     base: type[APIStateMachine] = schema.as_state_machine()
 
     class Machine(base):  # type: ignore[valid-type,misc]
+        def setup(self) -> None:
+            reset()
+
         def before_call(self, case: Case[Any]) -> None:
             if prepare is not None:
                 prepare(case)

@@ -29,7 +29,7 @@ from scripts.export_openapi import committed_path
 from servicekit.auth import mint_user_token
 from servicekit.settings import Environment
 from shop_contracts.products import ProductCreate
-from tests.contract.databases import migrated_database
+from tests.contract.databases import Snapshot, migrated_database
 from tests.contract.fuzzing import (
     CART_RULE_CHECKS,
     CURSOR_RULE_CHECKS,
@@ -88,13 +88,19 @@ stateful_schema.hook(seeded_body_ids(SEEDS, "product_id", frozenset({"product_id
 
 @dataclass(frozen=True)
 class Seeded:
-    """The app under test, the caller's credentials, and what the seed created."""
+    """The app under test, the caller's credentials, what the seed created, and the rows just after."""
 
     app: ASGIApp
     user: dict[str, str]
     product_ids: list[str]
     order_ids: list[str]
     cursors: list[str]
+    snapshots: tuple[Snapshot, ...]
+
+    def restore(self) -> None:
+        """Both databases (orders' and the catalogue) back to the rows just after the seed."""
+        for snapshot in self.snapshots:
+            snapshot.restore()
 
 
 async def _seed_products(database_url: str) -> list[str]:
@@ -168,7 +174,8 @@ def orders_seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             order_ids = _seed_orders(APP, user, product_ids)
             cursors = ["", _seed_cursor(APP, user)]
             SEEDS.by_name.update(product_id=product_ids, order_id=order_ids, cursor=cursors)
-            yield Seeded(APP, user, product_ids, order_ids, cursors)
+            with Snapshot.of(orders_url) as orders_rows, Snapshot.of(products_url) as catalogue:
+                yield Seeded(APP, user, product_ids, order_ids, cursors, (orders_rows, catalogue))
         finally:
             asgi.shutdown_lifespans()
 
@@ -210,5 +217,6 @@ def test_orders_api_answers_as_documented_across_linked_calls(orders_seeded: See
         stateful_schema,
         lambda case: with_fresh_key(case, credentials(case, orders_seeded.user), "Idempotency-Key"),
         lambda case: CART_RULE_CHECKS if repeats_a_product(case, "items") else [],
+        orders_seeded.restore,
     )
     machine.run(settings=STATEFUL_SETTINGS)
