@@ -64,6 +64,10 @@ def test_a_key_rotation_reaches_both_services_without_refusing_a_valid_token(
     # unknown kid re-reads the set at most once per APP_JWT_JWKS_MIN_REFRESH_SECONDS.
     new_key = SigningKey.generate("ES256")
     stack.identity_provider.publish(old_key, new_key)
+    # A provider signs with a key only after publishing it: here, once the interval
+    # has passed since either service's last read of the set (a stale-while-revalidate
+    # refresh, or the fetch at start-up, may have run just before the publication).
+    time.sleep(float(JWKS["APP_JWT_JWKS_MIN_REFRESH_SECONDS"]) + 0.1)
     new_token = new_key.sign(_claims())
     eventually(
         lambda: True if _list_orders(shop, orders, new_token).status_code == 200 else None,
