@@ -532,6 +532,14 @@ async def test_over_pool_cuts_the_calls_of_a_remote_that_stopped_answering(
 # --- report ----------------------------------------------------------------------------
 
 
+async def first_probe(guard: Guard) -> None:
+    """Wait (up to a second) for the breaker's first readiness check."""
+    for _ in range(200):
+        if guard.breaker.last_probe is not None:
+            return
+        await asyncio.sleep(0.005)
+
+
 async def test_report_of_a_closed_breaker_says_its_limit_and_load(
     warehouse: Warehouse, sleeps: Sleeps
 ) -> None:
@@ -558,10 +566,7 @@ async def test_report_of_an_open_breaker_is_degraded_with_the_reason_and_probe(
     monkeypatch.setattr(guard_module, "READINESS_INTERVAL_SECONDS", 0.01)
     async with pooled(warehouse, ready=status(503)) as guard:
         guard.breaker.trip("the test said so")
-        for _ in range(200):
-            if guard.breaker.last_probe is not None:
-                break
-            await asyncio.sleep(0.005)
+        await first_probe(guard)
 
         report = guard.report()
 
@@ -586,10 +591,7 @@ async def test_report_of_a_closed_breaker_whose_readiness_fails_is_degraded(
     monkeypatch.setattr(guard_module, "READINESS_CLOSED_INTERVAL_SECONDS", 0.01)
     async with pooled(warehouse, ready=raises(httpx.ConnectError("refused"))) as guard:
         guard.start()
-        for _ in range(200):
-            if guard.breaker.last_probe is not None:
-                break
-            await asyncio.sleep(0.005)
+        await first_probe(guard)
 
         report = guard.report()
 
@@ -606,10 +608,7 @@ async def test_report_after_a_ready_probe_is_not_degraded(
     monkeypatch.setattr(guard_module, "READINESS_CLOSED_INTERVAL_SECONDS", 0.01)
     async with pooled(warehouse) as guard:
         guard.start()
-        for _ in range(200):
-            if guard.breaker.last_probe is not None:
-                break
-            await asyncio.sleep(0.005)
+        await first_probe(guard)
 
         report = guard.report()
 

@@ -12,6 +12,7 @@ import jwt
 from fastapi import FastAPI
 
 from servicekit.jwks import JwksKeyStore
+from servicekit.lifespan import while_serving
 from servicekit.problems import HttpProblem
 from servicekit.settings import ServiceSettings
 from servicekit.verified_tokens import VerifiedTokens
@@ -254,15 +255,14 @@ def fetch_keys_at_startup(app: FastAPI) -> None:
     verifier = app.state.user_tokens
     if not isinstance(verifier, JwksVerifier):
         return
-    inner = app.router.lifespan_context
+    keys = verifier.keys
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
-        async with inner(app) as state:
-            verifier.keys.prefetch()
-            try:
-                yield state
-            finally:
-                await verifier.keys.aclose()
+    async def keys_fetched() -> AsyncIterator[None]:
+        keys.prefetch()
+        try:
+            yield
+        finally:
+            await keys.aclose()
 
-    app.router.lifespan_context = lifespan
+    while_serving(app, keys_fetched)
