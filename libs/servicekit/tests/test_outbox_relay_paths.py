@@ -116,8 +116,9 @@ async def test_a_batch_is_leased_in_one_statement_and_finished_in_one(box: Outbo
     assert handled[1:] == [opened, changed]  # one account's events in their order
     assert {row["status"] for row in (await box.rows()).values()} == {"dispatched"}
     if box.engine.dialect.name == "postgresql":
-        # The lease and the outcomes: one statement each, no BEGIN / COMMIT around them.
-        assert [query.split(" ", 1)[0] for query in sent] == ["UPDATE", "UPDATE"]
+        # The lease (its batch chosen in a CTE) and the outcomes: one statement each, no
+        # BEGIN / COMMIT around them.
+        assert [query.split(" ", 1)[0] for query in sent] == ["WITH", "UPDATE"]
 
 
 async def test_retries_back_off_and_remember_the_handlers_that_succeeded(box: Outbox) -> None:
