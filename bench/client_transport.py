@@ -7,8 +7,14 @@ concurrency levels through:
 - ``per-call``: a new ``httpx.AsyncClient`` per request (the anti-pattern),
 - ``pooled-httpx``: the shipped factory with the default httpx transport,
 - ``pooled-aiohttp``: the shipped factory with ``httpx_aiohttp.AiohttpTransport``,
+- ``raw-aiohttp``: one ``aiohttp.ClientSession``, no httpx (the floor a Python
+  client could reach here; not a shipped option),
 - ``client-aiohttp``: the full ``HttpProductClient`` (retries, breaker, deadline,
   decoding into the DTO) over the pooled aiohttp client.
+
+Beside req/s it reports the client process's CPU per request (``time.process_time``
+around each round; the endpoint runs in its own process), the cost a call adds to
+the caller.
 
 Each cell stops after ``--requests`` requests or ``--seconds``, whichever comes
 first, split over ``--rounds`` interleaved rounds, so a run is bounded (about
@@ -33,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import aiohttp
 import httpx
 from pydantic import SecretStr
 
@@ -77,6 +84,7 @@ class Cell:
     rps_rounds: list[float]
     p50_ms: float
     p99_ms: float
+    cpu_ms_per_request: float
 
 
 @dataclass
@@ -84,6 +92,7 @@ class _Samples:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     rps_rounds: list[float] = field(default_factory=list)
 
 
@@ -109,6 +118,7 @@ async def _drive(
     latencies: list[float] = []
     errors = 0
     started = time.perf_counter()
+    cpu_started = time.process_time()
     stop_at = started + max_seconds
 
     async def worker() -> None:
@@ -124,6 +134,7 @@ async def _drive(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    into.cpu_seconds += time.process_time() - cpu_started
     into.latencies += latencies
     into.errors += errors
     into.seconds += elapsed
@@ -157,16 +168,25 @@ async def _run(
     async with (
         build_http_client(httpx_settings) as pooled_httpx,
         build_http_client(aiohttp_settings) as pooled_aiohttp,
+        aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=aiohttp_settings.max_connections)
+        ) as session,
     ):
         client = build_http_product_client(aiohttp_settings, pooled_aiohttp)
 
         async def client_get() -> None:
             await client.get_product(PRODUCT_ID)
 
+        async def raw_get() -> None:
+            async with session.get(f"{api}{PATH}") as response:
+                response.raise_for_status()
+                await response.json()
+
         strategies: dict[str, Request] = {
             "per-call": per_call,
             "pooled-httpx": _pooled_get(pooled_httpx),
             "pooled-aiohttp": _pooled_get(pooled_aiohttp),
+            "raw-aiohttp": raw_get,
             "client-aiohttp": client_get,
         }
         samples = {(name, c): _Samples() for name in strategies for c in levels}
@@ -198,6 +218,7 @@ def _cell(name: str, concurrency: int, samples: _Samples) -> Cell:
         rps_rounds=samples.rps_rounds,
         p50_ms=round(statistics.median(ordered) * 1000, 2) if ordered else 0.0,
         p99_ms=round(p99 * 1000, 2),
+        cpu_ms_per_request=round(1000 * samples.cpu_seconds / max(1, len(ordered)), 3),
     )
 
 
@@ -210,12 +231,13 @@ def _pooled_get(http: httpx.AsyncClient) -> Request:
 
 def _table(cells: list[Cell]) -> str:
     lines = [
-        "| client | concurrency | requests | errors | req/s (median of rounds) | p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| client | concurrency | requests | errors | req/s (median of rounds) | p50 ms | p99 ms "
+        "| client CPU ms/req |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {c.client} | {c.concurrency} | {c.requests} | {c.errors} | {c.rps:,.0f} "
-        f"| {c.p50_ms:.2f} | {c.p99_ms:.2f} |"
+        f"| {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms_per_request:.3f} |"
         for c in cells
     ]
     return "\n".join(lines)

@@ -242,7 +242,16 @@ def pooled(cells: Sequence[Cell]) -> Cell:
         max_ms=max(c.max_ms for c in cells),
         cpu_ms_per_req=cpu([c.cpu_ms_per_req for c in cells]),
         products_cpu_ms_per_req=cpu([c.products_cpu_ms_per_req for c in cells]),
+        machine_busy_pct=_busy([(c.machine_busy_pct, c.seconds) for c in cells]),
     )
+
+
+def _busy(rounds: list[tuple[float | None, float]]) -> float | None:
+    """The machine's busy share over rounds, weighted by their length."""
+    if not rounds or any(pct is None for pct, _ in rounds):
+        return None
+    seconds = sum(s for _, s in rounds) or 1.0
+    return round(sum((pct or 0.0) * s for pct, s in rounds) / seconds, 1)
 
 
 def row_cells(rounds: Sequence[Round]) -> list[Cell]:

@@ -179,6 +179,17 @@ class Cell:
     # successful request: independent of the share of a core the process got.
     cpu_ms_per_req: float | None = None
     products_cpu_ms_per_req: float | None = None
+    # How busy the whole machine was (every process, wrk and PostgreSQL included), in
+    # percent of all its cores: near 100, a second worker has no core to run on.
+    machine_busy_pct: float | None = None
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores so far (Linux ``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # guest time is already counted in user
+    return total - idle, total
 
 
 def cpu_seconds(pid: int) -> float:
@@ -255,8 +266,10 @@ def measure(
     """One wrk run with the CPU time of the app (and products) read around it (``echo``: print it)."""
     pids = [pid for pid in (app_pid, products_pid) if pid is not None]
     before = {pid: cpu_seconds(pid) for pid in pids}
+    busy_before, total_before = machine_jiffies()
     raw = wrk(url, script, concurrency, seconds)
     used = {pid: cpu_seconds(pid) - before[pid] for pid in pids}
+    busy_after, total_after = machine_jiffies()
     elapsed = raw["duration_us"] / 1e6
     errors = raw["non2xx"] + raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
     ok = max(1, raw["requests"] - errors)
@@ -278,6 +291,9 @@ def measure(
         max_ms=raw["max_us"] / 1000,
         cpu_ms_per_req=per_request(app_pid),
         products_cpu_ms_per_req=per_request(products_pid),
+        machine_busy_pct=round(
+            100 * (busy_after - busy_before) / max(1, total_after - total_before), 1
+        ),
     )
     if echo or "stderr" in raw:  # a quiet round still shows what wrk complained about
         note = f"  ({raw['stderr'].splitlines()[0]})" if "stderr" in raw else ""
@@ -288,6 +304,8 @@ def measure(
 def cell_line(cell: Cell) -> str:
     """One cell for the console."""
     cpu = f"  cpu {cell.cpu_ms_per_req:.2f} ms/req" if cell.cpu_ms_per_req is not None else ""
+    if cell.machine_busy_pct is not None:
+        cpu += f"  machine {cell.machine_busy_pct:.0f}% busy"
     return (
         f"  {cell.scenario:8} {cell.target:10} c={cell.concurrency:<3} {cell.rps:9,.1f} req/s  "
         f"p50 {cell.p50_ms:7.2f}  p99 {cell.p99_ms:8.2f} ms  errors {cell.errors}{cpu}"

@@ -15,21 +15,26 @@ def table(cells: Sequence[Cell]) -> str:
     """Every measured cell, one row each."""
     lines = [
         "| scenario | target | c | requests | errors | req/s | p50 ms | p95 ms | p99 ms "
-        "| CPU ms/req app | CPU ms/req products |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU ms/req app | CPU ms/req products | machine busy % |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     order = {"ceiling": 0, "anchor": 1, "read": 2, "write": 3}
     for cell in sorted(cells, key=lambda c: (order.get(c.scenario, 9), c.target, c.concurrency)):
         lines.append(
             f"| {cell.scenario} | {cell.target} | {cell.concurrency} | {cell.requests:,} "
             f"| {cell.errors} | {cell.rps:,.0f} | {cell.p50_ms:.2f} | {cell.p95_ms:.2f} "
-            f"| {cell.p99_ms:.2f} | {_ms(cell.cpu_ms_per_req)} | {_ms(cell.products_cpu_ms_per_req)} |"
+            f"| {cell.p99_ms:.2f} | {_ms(cell.cpu_ms_per_req)} | {_ms(cell.products_cpu_ms_per_req)} "
+            f"| {_pct(cell.machine_busy_pct)} |"
         )
     return "\n".join(lines)
 
 
 def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
 
 
 def checks_table(checks: Sequence[dict[str, Any]]) -> str:
