@@ -368,7 +368,9 @@ async def test_the_budget_cuts_the_deadline_and_is_what_a_call_waits(
         error = await fails(guard, warehouse, sleeps, deadline=5.0)
 
     assert time.perf_counter() - started < 1.0  # the budget's 0.05 s, not the 5 s deadline
-    assert str(error).startswith("warehouse did not answer within")
+    # The detail names what cut the call: the caller's budget, not the method's 5 s.
+    assert str(error).startswith("warehouse did not answer within the caller's remaining 0.0")
+    assert str(error).endswith(f"s ({METHOD})")
     assert error.maybe_applied is True
     assert warehouse.budgets()[0] <= 50
 

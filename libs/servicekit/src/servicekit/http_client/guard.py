@@ -251,9 +251,10 @@ class Guard:
 
         async with bulkhead.slot(max_wait=left):
             # The method's deadline, or the caller's remaining budget if that ends first.
-            ends = loop.time() + deadline
-            if budget_ends is not None:
-                ends = min(ends, budget_ends)
+            now = loop.time()
+            ends, within = now + deadline, f"{deadline:g}s"
+            if budget_ends is not None and budget_ends < ends:
+                ends, within = budget_ends, f"the caller's remaining {budget_ends - now:.2g}s"
             cut_by_hang = _never
             try:
                 async with asyncio.timeout_at(ends) as bound:
@@ -273,7 +274,7 @@ class Guard:
                     name,
                     extra={"method": method, "deadline_seconds": deadline, "hung": hung},
                 )
-                why = "stopped answering" if hung else f"did not answer within {deadline:g}s"
+                why = "stopped answering" if hung else f"did not answer within {within}"
                 raise self._unavailable(f"{name} {why} ({method})", maybe_applied=reached) from None
             except asyncio.CancelledError:
                 verdicts.cancelled()
