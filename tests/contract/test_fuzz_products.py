@@ -91,8 +91,12 @@ def products_seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded
     """A seeded products app on its own migrated database."""
     scratch = tmp_path_factory.mktemp("fuzz-products")
     with migrated_database("fuzz_products", upgrade_products_database, scratch) as url:
+        # The seeded hold must outlive the run, or an answer about it changes midway.
         settings = Settings(
-            environment=Environment.TESTING, database_url=url, sweep_interval_seconds=3600
+            environment=Environment.TESTING,
+            database_url=url,
+            sweep_interval_seconds=3600,
+            reservation_ttl_seconds=86_400,
         )
         admin = {"Authorization": f"Bearer {mint_user_token(settings, 'fuzz-admin', ['admin'])}"}
         service = {"Authorization": f"Bearer {settings.service_token.get_secret_value()}"}
