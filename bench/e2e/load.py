@@ -188,6 +188,7 @@ def machine_jiffies() -> tuple[int, int]:
     """(busy, total) clock ticks of all cores so far (Linux ``/proc/stat``)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    # Steal (fields[7]) counts as busy: on a VM it is time the bench's processes did not get.
     total = sum(fields[:8])  # guest time is already counted in user
     return total - idle, total
 

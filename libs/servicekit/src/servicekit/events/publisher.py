@@ -75,9 +75,10 @@ class RabbitPublisher:
             channel, exchange = self._target or await self._connect()
             # aio_pika's ``exchange.publish`` holds the channel's lock until the writer task
             # has flushed the frame, a loop turn or two per message: under load publishes
-            # went one at a time, ~100 a second (ADR 0022). Queued without that wait (the
-            # frame queue is bounded, so a slow socket still pushes back), a relay batch's
-            # publishes share one turn and the broker confirms them together.
+            # went one at a time, ~100 a second (ADR 0022). Queued without that wait, a
+            # relay batch's publishes share one turn and the broker confirms them together.
+            # Nothing waits for the socket to drain now; what bounds the bytes in flight is
+            # that every caller waits for its confirm (a relay: one batch at a time).
             if channel.is_closed:  # as aio_pika's own publish: fail now, not wait
                 raise ChannelInvalidStateError(f"{channel!r} closed")
             async with asyncio.timeout(self._timeout):

@@ -254,7 +254,10 @@ class Guard:
             now = loop.time()
             ends, within = now + deadline, f"{deadline:g}s"
             if budget_ends is not None and budget_ends < ends:
-                ends, within = budget_ends, f"the caller's remaining {budget_ends - now:.2g}s"
+                ends, within = (
+                    budget_ends,
+                    f"the caller's remaining {max(0.0, budget_ends - now):.3f}s",
+                )
             cut_by_hang = _never
             try:
                 async with asyncio.timeout_at(ends) as bound:

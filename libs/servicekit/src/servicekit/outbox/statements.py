@@ -52,7 +52,8 @@ def statements(outbox: Table) -> Statements:
     # leasing right now (SKIP LOCKED; SQLite has one writer at a time and drops it), and
     # re-checked in the update itself, so a row is leased by one relay only.
     #
-    # The batch is chosen once, in a CTE (PostgreSQL runs it once and keeps its rows). As
+    # The batch is chosen once, in a CTE (PostgreSQL runs it once and keeps its rows; it
+    # never inlines a CTE that locks rows, MATERIALIZED says so for the reader). As
     # an ``IN (subquery)`` it could be re-run for every candidate row (a nested-loop semi
     # join, the plan for a table its statistics think small): each rescan skips the rows
     # this statement has just updated and locks the next ``batch_size``, so one claim
