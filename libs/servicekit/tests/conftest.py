@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 
+from libs.servicekit.tests.warehouse import Sleeps, Warehouse
 from servicekit.app import install_plumbing
 from servicekit.deps import AdminPrincipal, CurrentPrincipal, ServiceCaller
 from servicekit.settings import Environment, ServiceSettings
@@ -113,3 +114,16 @@ async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client bound to the plumbing app in-process."""
     async with app_client(settings) as http:
         yield http
+
+
+# The guard's example remote (test_guard.py, test_pool_guard.py).
+@pytest.fixture
+async def warehouse() -> AsyncIterator[Warehouse]:
+    remote = Warehouse()
+    yield remote
+    await remote.http.aclose()
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()

@@ -1,31 +1,31 @@
-"""The guarded call (ADR 0031) on an example remote, the warehouse, served by ``httpx.MockTransport``."""
+"""The guarded call (ADR 0031) on an example remote, the warehouse (``warehouse.py``)."""
 
 import asyncio
-import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import REGISTRY
 
 from libs.servicekit.tests.remotes import METRICS, QueueFull, RemoteDown
-from servicekit.deadlines import BUDGET_HEADER, budget
+from libs.servicekit.tests.warehouse import (
+    METHOD,
+    RETRIES,
+    Sleeps,
+    Warehouse,
+    call,
+    fails,
+    hang,
+    ok,
+    raises,
+    state,
+    status,
+)
+from servicekit.deadlines import budget
 from servicekit.http_client import guard as guard_module
 from servicekit.http_client.guard import Guard
 from servicekit.http_client.protect import BreakerState, Bulkhead, CircuitBreaker
-from servicekit.http_client.retries import RetryLog, RetryPolicy
-
-RETRIES = RetryLog(
-    Counter("kittest_guard_retries_total", "Retried warehouse calls", ["method", "reason"]),
-    logging.getLogger(__name__),
-    "retrying warehouse call",
-)
-METHOD = "get_stock"
-
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+from servicekit.http_client.retries import RetryPolicy
 
 
 class Clock:
@@ -38,76 +38,9 @@ class Clock:
         return self.now
 
 
-@dataclass
-class Sleeps:
-    """Stands in for ``asyncio.sleep`` in retry policies; remembers the waits."""
-
-    waits: list[float] = field(default_factory=list)
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-async def ok(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json={"sku": "W-1", "available": 3})
-
-
-async def hang(request: httpx.Request) -> httpx.Response:
-    await asyncio.Event().wait()  # never set: only a cut ends it
-    raise AssertionError("unreachable")
-
-
-def status(code: int, **headers: str) -> Handler:
-    async def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(code, headers=headers)
-
-    return answer
-
-
-def raises(error: Exception) -> Handler:
-    async def fail(request: httpx.Request) -> httpx.Response:
-        raise error
-
-    return fail
-
-
-class Warehouse:
-    """The example remote: answers with ``handler`` and keeps every request it got."""
-
-    def __init__(self) -> None:
-        self.handler: Handler = ok
-        self.requests: list[httpx.Request] = []
-        self.http = httpx.AsyncClient(
-            base_url="http://warehouse.test", transport=httpx.MockTransport(self._serve)
-        )
-
-    async def _serve(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return await self.handler(request)
-
-    async def send(self, headers: dict[str, str]) -> httpx.Response:
-        return await self.http.get("/stock/W-1", headers=headers)
-
-    def budgets(self) -> list[int]:
-        """The budget header of every request, in milliseconds."""
-        return [int(request.headers[BUDGET_HEADER]) for request in self.requests]
-
-
-@pytest.fixture
-async def warehouse() -> AsyncIterator[Warehouse]:
-    remote = Warehouse()
-    yield remote
-    await remote.http.aclose()
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 def make_guard(clock: Clock, *, threshold: int = 5, reset: float = 5.0) -> Guard:
@@ -127,47 +60,9 @@ def make_guard(clock: Clock, *, threshold: int = 5, reset: float = 5.0) -> Guard
     )
 
 
-def policy(sleeps: Sleeps, attempts: int = 3) -> RetryPolicy:
-    return RetryPolicy(max_attempts=attempts, sleep=sleeps)
-
-
-async def call(
-    guard: Guard,
-    warehouse: Warehouse,
-    sleeps: Sleeps,
-    *,
-    attempts: int = 3,
-    deadline: float = 5.0,
-) -> httpx.Response:
-    return await guard.call(
-        METHOD,
-        warehouse.send,
-        {"Accept": "application/json"},
-        deadline=deadline,
-        retry=policy(sleeps, attempts),
-    )
-
-
-async def fails(
-    guard: Guard,
-    warehouse: Warehouse,
-    sleeps: Sleeps,
-    *,
-    attempts: int = 3,
-    deadline: float = 5.0,
-) -> RemoteDown:
-    with pytest.raises(RemoteDown) as caught:
-        await call(guard, warehouse, sleeps, attempts=attempts, deadline=deadline)
-    return caught.value
-
-
 def retried(reason: str) -> float:
     labels = {"method": METHOD, "reason": reason}
     return REGISTRY.get_sample_value("kittest_guard_retries_total", labels) or 0.0
-
-
-def state(guard: Guard) -> BreakerState:
-    return guard.breaker.state  # a call, so mypy does not carry narrowing across calls
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -449,171 +344,3 @@ async def test_only_the_probe_gets_the_probe_timeout(
     warehouse.handler = slow
 
     assert (await call(guard, warehouse, sleeps, attempts=1)).status_code == 200
-
-
-# --- over_pool -------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def pooled(
-    warehouse: Warehouse,
-    *,
-    ready: Handler = ok,
-    max_connections: int = 4,
-    hang_seconds: float = 5.0,
-    work_started: Callable[[], None] = lambda: None,
-) -> AsyncIterator[Guard]:
-    async def remote_ready() -> httpx.Response:
-        return await ready(httpx.Request("GET", "http://warehouse.test/health/ready"))
-
-    guard = Guard.over_pool(
-        "warehouse",
-        metrics=METRICS,
-        ready=remote_ready,
-        max_connections=max_connections,
-        queue_timeout=1.0,
-        failure_threshold=3,
-        reset_seconds=5.0,
-        hang_seconds=hang_seconds,
-        unavailable=RemoteDown,
-        refused=QueueFull,
-        retries=RETRIES,
-        work_started=work_started,
-    )
-    try:
-        yield guard
-    finally:
-        await guard.aclose()
-
-
-async def test_over_pool_tells_work_started_once_a_call_holds_its_slot(
-    warehouse: Warehouse, sleeps: Sleeps
-) -> None:
-    started: list[int] = []
-    release = asyncio.Event()
-    seen_by_send: list[int] = []
-
-    async def held(request: httpx.Request) -> httpx.Response:
-        seen_by_send.append(len(started))
-        await release.wait()
-        return httpx.Response(200)
-
-    warehouse.handler = held
-    async with pooled(
-        warehouse, max_connections=1, work_started=lambda: started.append(1)
-    ) as guard:
-        first = asyncio.create_task(call(guard, warehouse, sleeps))
-        await asyncio.sleep(0.01)
-        second = asyncio.create_task(call(guard, warehouse, sleeps))
-        await asyncio.sleep(0.01)
-        # The second call queues for the one slot: its work has not started.
-        assert (len(started), guard.bulkhead.waiting) == (1, 1)
-        release.set()
-        assert (await first).status_code == 200
-        assert (await second).status_code == 200
-
-    assert len(started) == 2
-    assert seen_by_send == [1, 2]  # told before each send
-
-
-async def test_over_pool_cuts_the_calls_of_a_remote_that_stopped_answering(
-    warehouse: Warehouse, sleeps: Sleeps
-) -> None:
-    warehouse.handler = hang
-    async with pooled(warehouse, hang_seconds=0.05) as guard:
-        started = time.perf_counter()
-        error = await fails(guard, warehouse, sleeps, deadline=5.0)
-
-        assert time.perf_counter() - started < 1.0
-        assert str(error) == f"warehouse stopped answering ({METHOD})"
-        assert error.maybe_applied is True
-        assert state(guard) is BreakerState.OPEN
-        assert guard.breaker.open_reason.startswith("no answer from warehouse for")
-
-
-# --- report ----------------------------------------------------------------------------
-
-
-async def first_probe(guard: Guard) -> None:
-    """Wait (up to a second) for the breaker's first readiness check."""
-    for _ in range(200):
-        if guard.breaker.last_probe is not None:
-            return
-        await asyncio.sleep(0.005)
-
-
-async def test_report_of_a_closed_breaker_says_its_limit_and_load(
-    warehouse: Warehouse, sleeps: Sleeps
-) -> None:
-    release = asyncio.Event()
-
-    async def held(request: httpx.Request) -> httpx.Response:
-        await release.wait()
-        return httpx.Response(200)
-
-    warehouse.handler = held
-    async with pooled(warehouse, max_connections=8) as guard:
-        assert guard.report() == {"mode": "http", "breaker": "closed", "limit": 8, "in_flight": 0}
-        pending = asyncio.create_task(call(guard, warehouse, sleeps))
-        await asyncio.sleep(0.01)
-        assert guard.report()["in_flight"] == 1
-        release.set()
-        await pending
-        assert guard.report()["in_flight"] == 0
-
-
-async def test_report_of_an_open_breaker_is_degraded_with_the_reason_and_probe(
-    warehouse: Warehouse, sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(guard_module, "READINESS_INTERVAL_SECONDS", 0.01)
-    async with pooled(warehouse, ready=status(503)) as guard:
-        guard.breaker.trip("the test said so")
-        await first_probe(guard)
-
-        report = guard.report()
-
-    probe = report.pop("probe")
-    assert report == {
-        "mode": "http",
-        "breaker": "open",
-        "status": "degraded",
-        "opened_because": "the test said so",
-        "limit": 4,
-        "in_flight": 0,
-    }
-    assert probe["ready"] is False
-    assert probe["seconds"] >= 0
-    assert "error" not in probe
-    assert isinstance(probe["at"], str)
-
-
-async def test_report_of_a_closed_breaker_whose_readiness_fails_is_degraded(
-    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(guard_module, "READINESS_CLOSED_INTERVAL_SECONDS", 0.01)
-    async with pooled(warehouse, ready=raises(httpx.ConnectError("refused"))) as guard:
-        guard.start()
-        await first_probe(guard)
-
-        report = guard.report()
-
-    assert report["breaker"] == "closed"
-    assert report["status"] == "degraded"  # the calls may not have noticed yet
-    assert "opened_because" not in report
-    assert report["probe"]["ready"] is False
-    assert report["probe"]["error"] == "ConnectError"
-
-
-async def test_report_after_a_ready_probe_is_not_degraded(
-    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(guard_module, "READINESS_CLOSED_INTERVAL_SECONDS", 0.01)
-    async with pooled(warehouse) as guard:
-        guard.start()
-        await first_probe(guard)
-
-        report = guard.report()
-
-    assert report["breaker"] == "closed"
-    assert "status" not in report
-    assert report["probe"]["ready"] is True

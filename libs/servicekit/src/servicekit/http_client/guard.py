@@ -7,11 +7,11 @@ caller's remaining budget on every attempt, cuts a half-open probe that gets
 no answer, retries what is safe to repeat, and gives the breaker a verdict of
 every attempt. Whatever fails reaches the caller as the remote's own
 "unavailable" error, saying whether the request may have been applied there.
+``servicekit.http_client.pool_guard`` builds one for a pool of connections.
 """
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -25,28 +25,18 @@ from servicekit.http_client.failures import (
     server_unhealthy,
 )
 from servicekit.http_client.protect import (
-    AdaptiveLimit,
     BreakerState,
     Bulkhead,
     CallVerdicts,
     CircuitBreaker,
     HangWatch,
-    ProtectionMetrics,
 )
-from servicekit.http_client.protect.bulkhead import Refused
 from servicekit.http_client.retries import RetryLog, RetryPolicy, with_retries
 
 logger = logging.getLogger(__name__)
 
 PROBE_ATTEMPT_SECONDS = 1.0
 """A half-open probe that gets no answer in this long failed (the remote hung, not slow)."""
-READINESS_INTERVAL_SECONDS = 0.25
-"""How often an open breaker asks the remote's readiness (ADR 0019)."""
-READINESS_CLOSED_INTERVAL_SECONDS = 1.0
-"""How often a closed breaker asks it, so readiness reports what is true now (ADR 0024)."""
-READINESS_TIMEOUT_SECONDS = 1.0
-MIN_LIMIT_SHARE = 0.25
-"""The adaptive limit never drops below this share of the connections (ADR 0024)."""
 
 Send = Callable[[dict[str, str]], Awaitable[httpx.Response]]
 """Sends one attempt with these headers (the budget header set for it)."""
@@ -79,75 +69,6 @@ class Guard:
         self.hangs = hangs
         self._unavailable = unavailable
         self._retries = retries
-
-    @classmethod
-    def over_pool(
-        cls,
-        name: str,
-        *,
-        metrics: ProtectionMetrics,
-        ready: Callable[[], Awaitable[httpx.Response]],
-        max_connections: int,
-        queue_timeout: float,
-        failure_threshold: int,
-        reset_seconds: float,
-        hang_seconds: float,
-        unavailable: Unavailable,
-        refused: Refused,
-        retries: RetryLog,
-        work_started: Callable[[], None] = lambda: None,
-    ) -> "Guard":
-        """The guard of a pool of ``max_connections``: as many calls in flight, never more.
-
-        The bulkhead's limit adapts below the pool (never under a quarter of it),
-        so no call waits for a connection inside the transport (ADR 0009); the
-        breaker asks ``ready`` (the remote's readiness endpoint, past bulkhead
-        and breaker) in every state, and any answer tells the hang watch the
-        remote is not frozen.
-        """
-        limit = AdaptiveLimit(
-            max_connections, min_limit=max(1, math.ceil(max_connections * MIN_LIMIT_SHARE))
-        )
-        breaker = CircuitBreaker(
-            failure_threshold,
-            reset_seconds,
-            name=name,
-            metrics=metrics,
-            unavailable=unavailable,
-            readiness_interval=READINESS_INTERVAL_SECONDS,
-            closed_interval=READINESS_CLOSED_INTERVAL_SECONDS,
-        )
-        hangs = HangWatch(
-            breaker.trip,
-            name=name,
-            baseline=lambda: limit.baseline_seconds,
-            floor_seconds=hang_seconds,
-        )
-
-        async def remote_ready() -> bool:
-            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
-                response = await ready()
-            hangs.progress()  # it answered: whatever it said, it is not frozen
-            return response.status_code == 200
-
-        breaker.watch(remote_ready)
-        bulkhead = Bulkhead(
-            max_connections,
-            queue_timeout,
-            name=name,
-            metrics=metrics,
-            refused=refused,
-            adaptive=limit,
-            work_started=work_started,
-        )
-        return cls(
-            name,
-            breaker=breaker,
-            bulkhead=bulkhead,
-            unavailable=unavailable,
-            retries=retries,
-            hangs=hangs,
-        )
 
     def start(self) -> None:
         """Ask the remote's readiness from now on, requests or not (needs a loop)."""
@@ -251,13 +172,10 @@ class Guard:
 
         async with bulkhead.slot(max_wait=left):
             # The method's deadline, or the caller's remaining budget if that ends first.
-            now = loop.time()
-            ends, within = now + deadline, f"{deadline:g}s"
-            if budget_ends is not None and budget_ends < ends:
-                ends, within = (
-                    budget_ends,
-                    f"the caller's remaining {max(0.0, budget_ends - now):.3f}s",
-                )
+            slotted = loop.time()
+            ends = slotted + deadline
+            if budget_ends is not None:
+                ends = min(ends, budget_ends)
             cut_by_hang = _never
             try:
                 async with asyncio.timeout_at(ends) as bound:
@@ -276,6 +194,12 @@ class Guard:
                     "%s call cut short",
                     name,
                     extra={"method": method, "deadline_seconds": deadline, "hung": hung},
+                )
+                # The detail names what cut the call: the method's deadline or the budget.
+                within = (
+                    f"the caller's remaining {max(0.0, ends - slotted):.3f}s"
+                    if ends < slotted + deadline
+                    else f"{deadline:g}s"
                 )
                 why = "stopped answering" if hung else f"did not answer within {within}"
                 raise self._unavailable(f"{name} {why} ({method})", maybe_applied=reached) from None

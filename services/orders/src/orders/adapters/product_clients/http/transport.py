@@ -8,8 +8,8 @@ from orders.adapters.product_clients.http.config import HttpClientConfig
 from orders.adapters.product_clients.http.retries import RETRIES
 from orders.adapters.product_clients.metrics import PROTECTION
 from seam import work_started
-from servicekit.http_client.guard import READINESS_TIMEOUT_SECONDS, Guard
 from servicekit.http_client.pool import pooled_client
+from servicekit.http_client.pool_guard import READINESS_TIMEOUT_SECONDS, guard_over_pool
 from shop_contracts import paths
 from shop_contracts.errors import ProductsUnavailable
 
@@ -44,7 +44,7 @@ def build_http_product_client(
     async def products_ready() -> httpx.Response:
         return await http.get(ready_url, timeout=READINESS_TIMEOUT_SECONDS)
 
-    guard = Guard.over_pool(
+    guard = guard_over_pool(
         PROTECTION.remote,
         metrics=PROTECTION,
         ready=products_ready,
